@@ -1,0 +1,155 @@
+//! Cluster access the way kubectl does it: --kubeconfig, else KUBECONFIG (several files), else
+//! ~/.kube/config, else in-cluster; --context; namespace from -n, else the context's, else default.
+
+use std::time::Duration;
+
+use kube::{
+    config::{KubeConfigOptions, Kubeconfig},
+    Client, Config,
+};
+
+use crate::{
+    cli::GlobalArgs,
+    error::{Error, Result},
+};
+
+const USER_AGENT: &str = concat!("kubectl-vmchaos/", env!("CARGO_PKG_VERSION"));
+
+/// A client plus what the user needs to read in messages: which cluster, as whom, where.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: Client,
+    /// The kubeconfig context ("in-cluster" inside a pod).
+    pub context: String,
+    /// The API server URL.
+    pub server: String,
+    /// The kubeconfig user name, for permission messages.
+    pub user: String,
+    /// -n, else the context's namespace, else "default".
+    pub namespace: String,
+}
+
+/// Builds the client without sending anything: the first request is the caller's.
+pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<Cluster> {
+    let (mut config, context, user) = match load_kubeconfig(global)? {
+        Some(kubeconfig) => from_kubeconfig(kubeconfig, global.context.as_deref()).await?,
+        None => {
+            let config = Config::incluster().map_err(|e| Error::Kubeconfig {
+                reason: format!(
+                    "no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config) and not in a pod: {e}"
+                ),
+            })?;
+            (
+                config,
+                "in-cluster".to_string(),
+                "service account".to_string(),
+            )
+        }
+    };
+    config.connect_timeout = Some(connect_timeout);
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
+    let namespace = global
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    let client = Client::try_from(config).map_err(|e| Error::Kubeconfig {
+        reason: format!("cannot build a client for context {context}: {e}"),
+    })?;
+    Ok(Cluster {
+        client,
+        context,
+        server,
+        user,
+        namespace,
+    })
+}
+
+fn load_kubeconfig(global: &GlobalArgs) -> Result<Option<Kubeconfig>> {
+    if let Some(path) = &global.kubeconfig {
+        return Kubeconfig::read_from(path)
+            .map(Some)
+            .map_err(|e| Error::Kubeconfig {
+                reason: format!("{}: {e}", path.display()),
+            });
+    }
+    let from_env = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty());
+    let home_config = dirs::home_dir().map(|h| h.join(".kube").join("config"));
+    if from_env || home_config.as_ref().is_some_and(|p| p.exists()) {
+        return Kubeconfig::read().map(Some).map_err(|e| Error::Kubeconfig {
+            reason: e.to_string(),
+        });
+    }
+    Ok(None)
+}
+
+async fn from_kubeconfig(
+    kubeconfig: Kubeconfig,
+    context: Option<&str>,
+) -> Result<(Config, String, String)> {
+    let context = match context
+        .map(str::to_string)
+        .or(kubeconfig.current_context.clone())
+    {
+        Some(c) if !c.is_empty() => c,
+        _ => {
+            return Err(Error::Kubeconfig {
+                reason: format!(
+                    "no current context; pick one with --context ({})",
+                    context_names(&kubeconfig)
+                ),
+            })
+        }
+    };
+    let Some(named) = kubeconfig.contexts.iter().find(|c| c.name == context) else {
+        return Err(Error::Kubeconfig {
+            reason: format!(
+                "context {context} is not in the kubeconfig ({})",
+                context_names(&kubeconfig)
+            ),
+        });
+    };
+    let user = named
+        .context
+        .as_ref()
+        .and_then(|c| c.user.clone())
+        .unwrap_or_else(|| "unknown user".into());
+    let options = KubeConfigOptions {
+        context: Some(context.clone()),
+        ..Default::default()
+    };
+    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| Error::Kubeconfig {
+            reason: format!("context {context}: {e}"),
+        })?;
+    Ok((config, context, user))
+}
+
+fn context_names(kubeconfig: &Kubeconfig) -> String {
+    let names: Vec<&str> = kubeconfig
+        .contexts
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    if names.is_empty() {
+        "it has no contexts".into()
+    } else {
+        format!("contexts: {}", names.join(", "))
+    }
+}
+
+/// Every context name in the kubeconfig the flags point at (for completion).
+pub fn context_names_for(global: &GlobalArgs) -> Vec<String> {
+    match load_kubeconfig(global) {
+        Ok(Some(k)) => k.contexts.into_iter().map(|c| c.name).collect(),
+        _ => Vec::new(),
+    }
+}

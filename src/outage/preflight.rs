@@ -1,0 +1,286 @@
+//! The checks before anything changes: KubeVirt is there, the target is a running VMI, and the
+//! user may do everything the run will do.
+
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use serde_json::Value;
+
+use crate::{
+    cluster::Cluster,
+    error::{api_code, Error, Result},
+    kubevirt::{self, Recovery, RunStrategy, Vm, Vmi},
+};
+
+/// `kubevirt.io/v1` is served with VMIs; returns what can be read of the KubeVirt object.
+pub async fn check_kubevirt(cluster: &Cluster) -> Result<String> {
+    match cluster
+        .client
+        .list_api_group_resources(kubevirt::API_VERSION)
+        .await
+    {
+        Ok(list)
+            if list
+                .resources
+                .iter()
+                .any(|r| r.name == "virtualmachineinstances") => {}
+        Ok(_) => {
+            return Err(Error::KubeVirtMissing {
+                context: cluster.context.clone(),
+            })
+        }
+        Err(e) if api_code(&e) == Some(404) => {
+            return Err(Error::KubeVirtMissing {
+                context: cluster.context.clone(),
+            })
+        }
+        Err(e) => return Err(Error::api("discover the kubevirt.io/v1 API", e)),
+    }
+    let api: Api<DynamicObject> =
+        Api::all_with(cluster.client.clone(), &kubevirt::kubevirt_resource());
+    let detail = match api.list(&ListParams::default().limit(1)).await {
+        Ok(list) => match list.items.first() {
+            Some(kv) => {
+                let status = kv.data.get("status");
+                let field = |k: &str| {
+                    status
+                        .and_then(|s| s.get(k))
+                        .and_then(Value::as_str)
+                        .unwrap_or("unknown")
+                };
+                format!(
+                    "kubevirt.io/v1 served; KubeVirt {}/{} {} ({})",
+                    kv.metadata.namespace.as_deref().unwrap_or(""),
+                    kv.metadata.name.as_deref().unwrap_or(""),
+                    field("phase"),
+                    field("observedKubeVirtVersion")
+                )
+            }
+            None => "kubevirt.io/v1 served (no KubeVirt object found)".into(),
+        },
+        // Reading the KubeVirt CR is a nicety that needs cluster-wide rights: never a reason to stop.
+        Err(_) => "kubevirt.io/v1 served (KubeVirt object not readable)".into(),
+    };
+    Ok(detail)
+}
+
+/// The outage target: the VMI, its owner VM, and the recovery the tool expects.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub object: DynamicObject,
+    pub vmi: Vmi,
+    pub vm_object: Option<DynamicObject>,
+    pub vm: Option<Vm>,
+    pub expected: Recovery,
+}
+
+pub async fn resolve_target(cluster: &Cluster, namespace: &str, name: &str) -> Result<Target> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(cluster.client.clone(), namespace, &kubevirt::vmi_resource());
+    let object = match api.get_opt(name).await {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            let running = crate::targets::list(&cluster.client, Some(namespace), true)
+                .await
+                .map(|rows| rows.into_iter().map(|r| r.name).collect())
+                .unwrap_or_default();
+            return Err(Error::VmiNotFound {
+                name: name.into(),
+                namespace: namespace.into(),
+                running,
+            });
+        }
+        Err(e) => return Err(Error::api(format!("get VMI {namespace}/{name}"), e)),
+    };
+    let vmi = Vmi::from_object(&object);
+    if vmi.terminating {
+        return Err(Error::AlreadyTerminating {
+            name: name.into(),
+            namespace: namespace.into(),
+        });
+    }
+    if vmi.phase != "Running" {
+        return Err(Error::NotRunning {
+            name: name.into(),
+            namespace: namespace.into(),
+            phase: vmi.phase.clone(),
+        });
+    }
+    let (vm_object, vm) = match &vmi.owner_vm {
+        None => (None, None),
+        Some(vm_name) => {
+            let vms: Api<DynamicObject> =
+                Api::namespaced_with(cluster.client.clone(), namespace, &kubevirt::vm_resource());
+            match vms.get_opt(vm_name).await {
+                Ok(Some(o)) => {
+                    let vm = Vm::from_object(&o);
+                    (Some(o), Some(vm))
+                }
+                Ok(None) => return Err(Error::usage(
+                    format!(
+                        "VMI {namespace}/{name} is owned by VM {vm_name}, which no longer exists"
+                    ),
+                    "KubeVirt is about to remove this VMI; pick another target",
+                )),
+                Err(e) => return Err(Error::api(format!("get VM {namespace}/{vm_name}"), e)),
+            }
+        }
+    };
+    let expected = kubevirt::expected_recovery(vm.as_ref());
+    Ok(Target {
+        object,
+        vmi,
+        vm_object,
+        vm,
+        expected,
+    })
+}
+
+/// One RBAC check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    pub verb: &'static str,
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub subresource: Option<&'static str>,
+}
+
+impl Permission {
+    pub fn describe(&self) -> String {
+        let res = match self.subresource {
+            Some(sub) => format!("{}/{sub}", self.resource),
+            None => self.resource.to_string(),
+        };
+        format!("{} {res}.{}", self.verb, self.group)
+    }
+}
+
+const fn perm(
+    verb: &'static str,
+    group: &'static str,
+    resource: &'static str,
+    subresource: Option<&'static str>,
+) -> Permission {
+    Permission {
+        verb,
+        group,
+        resource,
+        subresource,
+    }
+}
+
+/// Every verb the run will use: delete and watch the VMI, plus what its recovery needs.
+/// (The GET already succeeded, so it needs no check.)
+pub fn required_permissions(expected: Recovery, strategy: Option<&RunStrategy>) -> Vec<Permission> {
+    let mut perms = vec![
+        perm("delete", "kubevirt.io", "virtualmachineinstances", None),
+        perm("watch", "kubevirt.io", "virtualmachineinstances", None),
+    ];
+    match expected {
+        Recovery::Start => {
+            perms.push(perm(
+                "update",
+                "subresources.kubevirt.io",
+                "virtualmachines",
+                Some("start"),
+            ));
+            if strategy == Some(&RunStrategy::Halted) {
+                // `start` switches a Halted VM to Always; the tool puts Halted back.
+                perms.push(perm("patch", "kubevirt.io", "virtualmachines", None));
+            }
+        }
+        Recovery::Recreate => perms.push(perm(
+            "create",
+            "kubevirt.io",
+            "virtualmachineinstances",
+            None,
+        )),
+        Recovery::Automatic | Recovery::None => {}
+    }
+    perms
+}
+
+/// Asks the API server about each permission; the first one denied stops the run.
+pub async fn check_permissions(
+    cluster: &Cluster,
+    namespace: &str,
+    perms: &[Permission],
+) -> Result<()> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(cluster.client.clone());
+    for p in perms {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(namespace.into()),
+                    verb: Some(p.verb.into()),
+                    group: Some(p.group.into()),
+                    resource: Some(p.resource.into()),
+                    subresource: p.subresource.map(Into::into),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = api
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(|e| {
+                Error::api(
+                    "ask the API server what you may do (SelfSubjectAccessReview)",
+                    e,
+                )
+            })?;
+        let status = answer.status.unwrap_or_default();
+        if !status.allowed {
+            let reason = status
+                .reason
+                .filter(|r| !r.is_empty())
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            return Err(Error::Forbidden {
+                user: cluster.user.clone(),
+                verb: p.verb.into(),
+                resource: match p.subresource {
+                    Some(s) => format!("{}/{s}.{}", p.resource, p.group),
+                    None => format!("{}.{}", p.resource, p.group),
+                },
+                namespace: namespace.into(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verbs(p: &[Permission]) -> Vec<String> {
+        p.iter().map(Permission::describe).collect()
+    }
+
+    #[test]
+    fn permissions_follow_the_recovery() {
+        let auto = required_permissions(Recovery::Automatic, Some(&RunStrategy::Always));
+        assert_eq!(
+            verbs(&auto),
+            [
+                "delete virtualmachineinstances.kubevirt.io",
+                "watch virtualmachineinstances.kubevirt.io"
+            ]
+        );
+        let manual = required_permissions(Recovery::Start, Some(&RunStrategy::Manual));
+        assert!(verbs(&manual)
+            .contains(&"update virtualmachines/start.subresources.kubevirt.io".to_string()));
+        assert!(!verbs(&manual).iter().any(|v| v.starts_with("patch")));
+        let halted = required_permissions(Recovery::Start, Some(&RunStrategy::Halted));
+        assert!(verbs(&halted).contains(&"patch virtualmachines.kubevirt.io".to_string()));
+        let standalone = required_permissions(Recovery::Recreate, None);
+        assert!(
+            verbs(&standalone).contains(&"create virtualmachineinstances.kubevirt.io".to_string())
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! The VMI (and its VM) saved before anything is deleted, in a per-run folder, flushed to disk.
+//! `restore` and the tool's own re-create read it back.
+
+use std::{
+    fs::{self, File},
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use kube::api::DynamicObject;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::{Error, Result},
+    kubevirt::Recovery,
+};
+
+pub const VMI_FILE: &str = "vmi.yaml";
+pub const VM_FILE: &str = "vm.yaml";
+pub const META_FILE: &str = "snapshot.yaml";
+
+/// Why and where the snapshot was taken.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotMeta {
+    pub tool_version: String,
+    pub context: String,
+    pub server: String,
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub vm: Option<String>,
+    pub run_strategy: Option<String>,
+    pub expected_recovery: Recovery,
+    pub saved_at: String,
+}
+
+pub struct Snapshot {
+    pub dir: PathBuf,
+    pub meta: SnapshotMeta,
+    pub vmi: DynamicObject,
+    pub vm: Option<DynamicObject>,
+}
+
+/// `$XDG_STATE_HOME/kubectl-vmchaos/snapshots` (or the platform's equivalent).
+pub fn default_base() -> PathBuf {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("kubectl-vmchaos")
+        .join("snapshots")
+}
+
+/// Writes the snapshot folder and fsyncs it; returns its path.
+pub fn save(
+    base: &Path,
+    meta: &SnapshotMeta,
+    vmi: &DynamicObject,
+    vm: Option<&DynamicObject>,
+) -> Result<PathBuf> {
+    let stamp = meta.saved_at.replace([':', '-'], "").replace('.', "");
+    let dir = base.join(format!("{}_{}_{stamp}", meta.namespace, meta.name));
+    let io = |action, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    fs::create_dir_all(&dir).map_err(io("create the snapshot folder", &dir))?;
+    write_synced(&dir.join(VMI_FILE), &to_yaml(vmi)?)?;
+    if let Some(vm) = vm {
+        write_synced(&dir.join(VM_FILE), &to_yaml(vm)?)?;
+    }
+    write_synced(&dir.join(META_FILE), &to_yaml(meta)?)?;
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("flush the snapshot folder", &dir))?;
+    Ok(dir)
+}
+
+fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
+    serde_saphyr::to_string(value).map_err(|e| Error::Usage {
+        message: format!("failed to write YAML: {e}"),
+        hint: None,
+    })
+}
+
+fn write_synced(path: &Path, text: &str) -> Result<()> {
+    let write = || -> std::io::Result<()> {
+        let mut f = File::create(path)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    };
+    write().map_err(|source| Error::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads a snapshot folder (or the vmi.yaml inside it).
+pub fn load(path: &Path) -> Result<Snapshot> {
+    let dir = if path.is_file() {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        path.to_path_buf()
+    };
+    let bad = |reason: String| Error::BadSnapshot {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let read = |name: &str| fs::read_to_string(dir.join(name));
+    let meta_text = read(META_FILE).map_err(|e| bad(format!("cannot read {META_FILE}: {e}")))?;
+    let meta: SnapshotMeta =
+        serde_saphyr::from_str(&meta_text).map_err(|e| bad(format!("{META_FILE}: {e}")))?;
+    let vmi_text = read(VMI_FILE).map_err(|e| bad(format!("cannot read {VMI_FILE}: {e}")))?;
+    let vmi: DynamicObject =
+        serde_saphyr::from_str(&vmi_text).map_err(|e| bad(format!("{VMI_FILE}: {e}")))?;
+    let vm = match read(VM_FILE) {
+        Ok(text) => {
+            Some(serde_saphyr::from_str(&text).map_err(|e| bad(format!("{VM_FILE}: {e}")))?)
+        }
+        Err(_) => None,
+    };
+    Ok(Snapshot { dir, meta, vmi, vm })
+}
+
+/// The saved VMI as a create request: server-set fields and the whole status dropped.
+pub fn manifest_for_recreate(vmi: &DynamicObject) -> DynamicObject {
+    let mut obj = vmi.clone();
+    let m = &mut obj.metadata;
+    m.uid = None;
+    m.resource_version = None;
+    m.creation_timestamp = None;
+    m.generation = None;
+    m.managed_fields = None;
+    m.deletion_timestamp = None;
+    m.deletion_grace_period_seconds = None;
+    m.finalizers = None;
+    m.self_link = None;
+    if let Some(map) = obj.data.as_object_mut() {
+        map.remove("status");
+    }
+    obj
+}
+
+/// `kubectl vmchaos restore '<dir>'`, with the same cluster flags.
+pub fn restore_command(dir: &Path, context: &str) -> String {
+    format!(
+        "kubectl vmchaos restore '{}' --context '{context}'",
+        dir.display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vmi() -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+            "metadata": {"name": "db-0", "namespace": "prod", "uid": "u1", "resourceVersion": "42",
+                "creationTimestamp": "2026-01-01T00:00:00Z", "generation": 3,
+                "finalizers": ["kubevirt.io/foregroundDeleteVirtualMachine"],
+                "labels": {"app": "db"}, "annotations": {"keep": "me"}},
+            "spec": {"domain": {"devices": {}}, "terminationGracePeriodSeconds": 30},
+            "status": {"phase": "Running"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn recreate_manifest_drops_server_fields_and_keeps_the_rest() {
+        let m = manifest_for_recreate(&vmi());
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["metadata"]["name"], "db-0");
+        assert_eq!(v["metadata"]["labels"]["app"], "db");
+        assert_eq!(v["metadata"]["annotations"]["keep"], "me");
+        assert_eq!(v["spec"]["terminationGracePeriodSeconds"], 30);
+        for field in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "generation",
+            "finalizers",
+        ] {
+            assert!(v["metadata"].get(field).is_none(), "{field} kept");
+        }
+        assert!(v.get("status").is_none());
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = SnapshotMeta {
+            tool_version: "0.1.0".into(),
+            context: "c".into(),
+            server: "https://127.0.0.1:6443".into(),
+            namespace: "prod".into(),
+            name: "db-0".into(),
+            uid: "u1".into(),
+            vm: None,
+            run_strategy: None,
+            expected_recovery: Recovery::Recreate,
+            saved_at: "2026-11-25T05:00:00.123Z".into(),
+        };
+        let path = save(dir.path(), &meta, &vmi(), None).unwrap();
+        assert!(path.starts_with(dir.path()));
+        let snap = load(&path).unwrap();
+        assert_eq!(snap.meta, meta);
+        assert_eq!(snap.vmi.metadata.uid.as_deref(), Some("u1"));
+        assert!(snap.vm.is_none());
+        let via_file = load(&path.join(VMI_FILE)).unwrap();
+        assert_eq!(via_file.dir, path);
+        assert!(matches!(load(dir.path()), Err(Error::BadSnapshot { .. })));
+    }
+}
