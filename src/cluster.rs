@@ -153,3 +153,18 @@ pub fn context_names_for(global: &GlobalArgs) -> Vec<String> {
         _ => Vec::new(),
     }
 }
+
+impl Cluster {
+    /// A failed request as the user should read it: a connection problem names the server and
+    /// context; an answer from the server says what was being done.
+    pub fn request_error(&self, action: impl Into<String>, source: kube::Error) -> Error {
+        match source {
+            kube::Error::Api(_) => Error::api(action, source),
+            source => Error::Connect {
+                server: self.server.clone(),
+                context: self.context.clone(),
+                source,
+            },
+        }
+    }
+}

@@ -132,7 +132,7 @@ async fn list(cli: &Cli, format: ListFormat) -> Result<Exit, Error> {
                 Some(404) => Error::KubeVirtMissing {
                     context: cluster.context.clone(),
                 },
-                _ => Error::api(format!("list VMIs in {scope_text}"), e),
+                _ => cluster.request_error(format!("list VMIs in {scope_text}"), e),
             })?;
     let text = match format {
         ListFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",

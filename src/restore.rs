@@ -41,7 +41,7 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
     if let Some(existing) = vmis
         .get_opt(name)
         .await
-        .map_err(|e| Error::api(format!("get VMI {ns}/{name}"), e))?
+        .map_err(|e| cluster.request_error(format!("get VMI {ns}/{name}"), e))?
     {
         let vmi = Vmi::from_object(&existing);
         let phase = if vmi.terminating {

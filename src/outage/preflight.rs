@@ -35,7 +35,7 @@ pub async fn check_kubevirt(cluster: &Cluster) -> Result<String> {
                 context: cluster.context.clone(),
             })
         }
-        Err(e) => return Err(Error::api("discover the kubevirt.io/v1 API", e)),
+        Err(e) => return Err(cluster.request_error("discover the kubevirt.io/v1 API", e)),
     }
     let api: Api<DynamicObject> =
         Api::all_with(cluster.client.clone(), &kubevirt::kubevirt_resource());
@@ -91,7 +91,7 @@ pub async fn resolve_target(cluster: &Cluster, namespace: &str, name: &str) -> R
                 running,
             });
         }
-        Err(e) => return Err(Error::api(format!("get VMI {namespace}/{name}"), e)),
+        Err(e) => return Err(cluster.request_error(format!("get VMI {namespace}/{name}"), e)),
     };
     let vmi = Vmi::from_object(&object);
     if vmi.terminating {
@@ -123,7 +123,7 @@ pub async fn resolve_target(cluster: &Cluster, namespace: &str, name: &str) -> R
                     ),
                     "KubeVirt is about to remove this VMI; pick another target",
                 )),
-                Err(e) => return Err(Error::api(format!("get VM {namespace}/{vm_name}"), e)),
+                Err(e) => return Err(cluster.request_error(format!("get VM {namespace}/{vm_name}"), e)),
             }
         }
     };

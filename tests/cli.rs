@@ -1,0 +1,187 @@
+//! The real binary, no cluster needed: usage errors, kubeconfig errors, exit codes, and kubectl
+//! finding it as a plugin. Environment scrubbed: nothing from the developer's machine leaks in.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kubectl-vmchaos");
+
+fn scrubbed(home: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .env("TERM", "dumb");
+    cmd
+}
+
+fn run(home: &Path, args: &[&str]) -> Output {
+    scrubbed(home).args(args).output().expect("run kubectl-vmchaos")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A kubeconfig pointing at a port where nothing listens.
+fn dead_kubeconfig(dir: &Path) -> PathBuf {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let path = dir.join("dead.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: dead\nclusters:\n- name: dead\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: dead\n  context:\n    cluster: dead\n    user: u\n    namespace: prod\nusers:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn version_prints_the_cargo_version() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), &["version"]);
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), format!("kubectl-vmchaos v{}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn help_speaks_kubectl() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), &["outage", "--help"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Usage: kubectl vmchaos outage"), "{text}");
+    for flag in ["--duration", "--timeout", "--grace-period", "--dry-run", "--yes", "--save-dir", "--kubeconfig", "--context"] {
+        assert!(text.contains(flag), "{flag} missing from help");
+    }
+}
+
+#[test]
+fn no_vmi_and_no_terminal_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), &["outage"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no VMI named"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("hint:"));
+}
+
+#[test]
+fn deleting_without_a_terminal_needs_yes() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), &["outage", "db-0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--yes"), "{}", stderr(&o));
+}
+
+#[test]
+fn protected_namespaces_are_refused_before_any_request() {
+    let home = tempfile::tempdir().unwrap();
+    // The kubeconfig points nowhere: a refusal that needed the cluster would say so instead.
+    let kc = dead_kubeconfig(home.path());
+    for ns in ["kube-system", "kubevirt", "openshift-cnv"] {
+        let o = run(home.path(), &["outage", "x", "-n", ns, "--yes", "--kubeconfig", kc.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{ns}");
+        assert!(stderr(&o).contains("is protected"), "{}", stderr(&o));
+        assert!(stderr(&o).contains("--allow-protected-namespace"));
+    }
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["outage", "x", "--duration", "soon"][..],
+        &["outage", "x", "-o", "xml"],
+        &["outage", "x", "--dry-run=maybe"],
+        &["nonsense"],
+    ] {
+        let o = run(home.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn missing_kubeconfig_is_explained() {
+    let home = tempfile::tempdir().unwrap();
+    let o = run(home.path(), &["list", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("failed to load the kubeconfig") && err.contains("/nonexistent/kubeconfig"), "{err}");
+}
+
+#[test]
+fn unknown_context_lists_the_known_ones() {
+    let home = tempfile::tempdir().unwrap();
+    let kc = dead_kubeconfig(home.path());
+    let o = run(home.path(), &["list", "--kubeconfig", kc.to_str().unwrap(), "--context", "prod"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("context prod is not in the kubeconfig (contexts: dead)"), "{}", stderr(&o));
+}
+
+#[test]
+fn unreachable_server_exits_2_with_a_hint() {
+    let home = tempfile::tempdir().unwrap();
+    let kc = dead_kubeconfig(home.path());
+    let o = run(home.path(), &["outage", "db-0", "--yes", "--kubeconfig", kc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("failed to reach the API server https://127.0.0.1:"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    // No spinner control codes without a terminal.
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
+
+#[test]
+fn kubeconfig_env_may_list_several_files() {
+    let home = tempfile::tempdir().unwrap();
+    let kc = dead_kubeconfig(home.path());
+    let other = home.path().join("other.yaml");
+    std::fs::write(&other, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n").unwrap();
+    let joined = std::env::join_paths([other.as_path(), kc.as_path()]).unwrap();
+    let o = scrubbed(home.path()).env("KUBECONFIG", joined).args(["list"]).output().unwrap();
+    // The merged config's current context (from the second file) is used: the server is dead.
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("127.0.0.1"), "{}", stderr(&o));
+}
+
+#[test]
+fn kubectl_finds_the_plugin() {
+    let Ok(kubectl) = which("kubectl") else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "kubectl is not on PATH");
+        eprintln!("skipped: kubectl not on PATH");
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = std::env::join_paths([bin_dir.to_path_buf(), kubectl.parent().unwrap().to_path_buf()]).unwrap();
+    let kubectl_run = |args: &[&str]| {
+        Command::new(&kubectl)
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", home.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = kubectl_run(&["plugin", "list"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("kubectl-vmchaos"), "{out}");
+    assert!(!stderr(&o).contains("Warning"), "{}", stderr(&o));
+    let o = kubectl_run(&["vmchaos", "version"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains(env!("CARGO_PKG_VERSION")));
+    let o = kubectl_run(&["vmchaos", "--help"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kubectl vmchaos"));
+}
+
+fn which(name: &str) -> Result<PathBuf, ()> {
+    std::env::split_paths(&std::env::var_os("PATH").ok_or(())?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
