@@ -23,6 +23,10 @@ pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 && ms < 60_000 {
+        format!("{}s", ms / 1000)
     } else if ms < 60_000 {
         format!("{:.2}s", d.as_secs_f64())
     } else {
@@ -44,6 +48,8 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(12)), "12ms");
         assert_eq!(format_duration(Duration::from_millis(1840)), "1.84s");
         assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
+        assert_eq!(format_duration(Duration::from_secs(60)), "1m");
+        assert_eq!(format_duration(Duration::from_secs(30)), "30s");
         assert_eq!(format_offset(Duration::from_millis(312)), "+0.312s");
     }
 }

@@ -1,0 +1,152 @@
+//! Snapshot tests of what people read: plain progress lines (fixed clock) and the summary in
+//! each format.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
+
+use kubectl_vmchaos::{
+    cli::OutputFormat,
+    error::Exit,
+    kubevirt::Recovery,
+    outage::{
+        events::{Phase, Renderer},
+        report::{Endpoint, Report, TargetRef},
+        tracker::Timings,
+        Reporter,
+    },
+    render::{summary, PlainLines},
+};
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn report() -> Report {
+    Report {
+        target: TargetRef {
+            namespace: "prod".into(),
+            name: "db-0".into(),
+        },
+        context: "game-day".into(),
+        server: "https://127.0.0.1:6443".into(),
+        vm: Some("db-0".into()),
+        run_strategy: Some("Always".into()),
+        expected_recovery: Recovery::Automatic,
+        recovery: Recovery::Automatic,
+        recovered: true,
+        dry_run: None,
+        interrupted: false,
+        before: Endpoint {
+            uid: "11111111-aaaa".into(),
+            node: Some("node-a".into()),
+            ip: Some("10.244.0.5".into()),
+        },
+        after: Some(Endpoint {
+            uid: "22222222-bbbb".into(),
+            node: Some("node-b".into()),
+            ip: Some("10.244.1.9".into()),
+        }),
+        injected_at: Some("2026-11-25T05:00:00.000Z".into()),
+        timings: Timings {
+            gone_ms: Some(312),
+            created_ms: Some(318),
+            scheduling_ms: Some(820),
+            scheduled_ms: Some(1321),
+            running_ms: Some(1822),
+            ready_ms: Some(2025),
+        },
+        snapshot: Some("/state/kubectl-vmchaos/snapshots/prod_db-0_20261125T050000000Z".into()),
+        restore_command: None,
+        verdict: "RECOVERED: Running and Ready 2.02s after the delete; KubeVirt re-created it (as expected)".into(),
+        exit_code: 0,
+        notes: vec![],
+        exit: Exit::Recovered,
+    }
+}
+
+#[test]
+fn summary_table() {
+    insta::assert_snapshot!(summary::render(&report(), OutputFormat::Text, false));
+}
+
+#[test]
+fn summary_table_when_not_recovered() {
+    let mut r = report();
+    r.recovered = false;
+    r.recovery = Recovery::None;
+    r.after = None;
+    r.timings = Timings {
+        gone_ms: Some(300),
+        ..Timings::default()
+    };
+    r.restore_command = Some("kubectl vmchaos restore '/state/snap' --context 'game-day'".into());
+    r.verdict = "NOT RECOVERED: no new VMI appeared within --duration 1m + --timeout 5m".into();
+    r.set_exit(Exit::NotRecovered);
+    insta::assert_snapshot!(summary::render(&r, OutputFormat::Text, false));
+}
+
+#[test]
+fn summary_json_has_the_documented_keys() {
+    let text = summary::render(&report(), OutputFormat::Json, false);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for key in ["target", "expectedRecovery", "recovery", "recovered", "before", "after", "timings", "snapshot"] {
+        assert!(v.get(key).is_some(), "{key} missing");
+    }
+    for key in ["goneMs", "createdMs", "runningMs", "readyMs"] {
+        assert!(v["timings"][key].is_u64(), "{key}");
+    }
+    assert_eq!(v["expectedRecovery"], "automatic");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn summary_yaml_round_trips_to_the_same_document() {
+    let yaml = summary::render(&report(), OutputFormat::Yaml, false);
+    let from_yaml: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+    let from_json: serde_json::Value =
+        serde_json::from_str(&summary::render(&report(), OutputFormat::Json, false)).unwrap();
+    assert_eq!(from_yaml, from_json);
+}
+
+#[test]
+fn plain_progress_lines() {
+    let buf = Buffer::default();
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+    let renderer = PlainLines::with_clock(Box::new(buf.clone()), Box::new(move || start));
+    let mut reporter = Reporter::new(Box::new(renderer) as Box<dyn Renderer>);
+    reporter.start(Phase::Connect, "reading the kubeconfig");
+    reporter.finish("context game-day, https://127.0.0.1:6443 (v1.20.2)");
+    reporter.start(Phase::Recovery, "waiting for KubeVirt to re-create db-0");
+    reporter.step(Duration::from_millis(312), "old VMI gone");
+    reporter.note("KubeVirt has not re-created the VMI after 1m");
+    reporter.fail("no new VMI appeared");
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    // Phase durations depend on the machine: redact them.
+    let text = regex_lite_redact(&text);
+    assert!(!text.contains('\u{1b}'), "no control codes in plain mode");
+    insta::assert_snapshot!(text);
+}
+
+/// Replaces `(123ms)` / `(1.23s)` with `([duration])`.
+fn regex_lite_redact(text: &str) -> String {
+    text.lines()
+        .map(|l| match (l.rfind(" ("), l.ends_with(')')) {
+            (Some(i), true) if l[i + 2..l.len() - 1].chars().all(|c| c.is_ascii_digit() || ".msh".contains(c)) => {
+                format!("{} ([duration])", &l[..i])
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
