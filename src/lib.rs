@@ -35,7 +35,7 @@ pub fn run(cli: Cli) -> Exit {
     match &cli.command {
         Command::Version => return print_stdout(&format!("{VERSION_LINE}\n")),
         Command::Completion { shell } => {
-            let mut cmd = Cli::command();
+            let mut cmd = Cli::command().bin_name("kubectl-vmchaos");
             let mut out = Vec::new();
             let bin = "kubectl-vmchaos";
             match shell {

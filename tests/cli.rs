@@ -179,6 +179,22 @@ fn kubectl_finds_the_plugin() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("kubectl vmchaos"));
 }
 
+#[test]
+fn completion_scripts_in_the_repo_match_the_binary() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let o = run(home.path(), &["completion", shell]);
+        assert!(o.status.success(), "{shell}");
+        let kept = std::fs::read(dir.join(format!("kubectl-vmchaos.{shell}"))).unwrap();
+        assert!(
+            kept == o.stdout,
+            "completions/kubectl-vmchaos.{shell} is stale: regenerate with `kubectl-vmchaos completion {shell} > completions/kubectl-vmchaos.{shell}`"
+        );
+        assert!(String::from_utf8_lossy(&o.stdout).contains("outage"));
+    }
+}
+
 fn which(name: &str) -> Result<PathBuf, ()> {
     std::env::split_paths(&std::env::var_os("PATH").ok_or(())?)
         .map(|d| d.join(name))
