@@ -1,0 +1,123 @@
+//! What a person at a terminal does: pick a VMI, confirm or decline, press Ctrl-C mid-outage.
+//! Driven through a real pseudo-terminal (rexpect) or real signals.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::Stdio,
+    time::Duration,
+};
+
+use common::Env;
+
+macro_rules! env_or_skip {
+    () => {
+        match Env::get() {
+            Some(env) => env,
+            None => return,
+        }
+    };
+}
+
+fn exit_code(status: rexpect::process::wait::WaitStatus) -> Option<i32> {
+    match status {
+        rexpect::process::wait::WaitStatus::Exited(_, code) => Some(code),
+        _ => None,
+    }
+}
+
+#[test]
+fn pick_from_the_list_then_confirm() {
+    let env = env_or_skip!();
+    let ns = env.namespace("picker");
+    env.vm(&ns, "alpha", "Always", &[]);
+    let uid = env.vm(&ns, "bravo", "Always", &[]);
+    let mut cmd = env.command(&["outage", "-n", &ns, "--no-progress"]);
+    cmd.env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
+    p.exp_string("VMI to delete").unwrap();
+    // Both rows show how they'd recover; typing filters the list.
+    p.exp_string("KubeVirt re-creates it").unwrap();
+    p.send("bravo").unwrap();
+    p.send("\r").unwrap();
+    p.exp_string("Delete VMI").unwrap();
+    p.exp_string(&format!("{ns}/bravo")).unwrap();
+    p.send("y").unwrap();
+    p.exp_string("RECOVERED").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(p.process.wait().unwrap()), Some(0));
+    assert_ne!(env.uid(&ns, "bravo").as_deref(), Some(uid.as_str()), "bravo was the one deleted");
+}
+
+#[test]
+fn declining_changes_nothing() {
+    let env = env_or_skip!();
+    let ns = env.namespace("decline");
+    let uid = env.vm(&ns, "keep", "Always", &[]);
+    let mut cmd = env.command(&["outage", "keep", "-n", &ns, "--no-progress"]);
+    cmd.env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
+    p.exp_string("Delete VMI").unwrap();
+    p.exp_string("Expected recovery: KubeVirt re-creates it").unwrap();
+    p.send("n").unwrap();
+    p.exp_string("declined").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(p.process.wait().unwrap()), Some(2));
+    assert_eq!(env.uid(&ns, "keep").as_deref(), Some(uid.as_str()));
+}
+
+#[test]
+fn sigint_during_the_wait_recovers_then_exits_130() {
+    let env = env_or_skip!();
+    let ns = env.namespace("sigint");
+    let uid = env.vm(&ns, "manual", "Manual", &[]);
+    // Manual: the tool would start the VM only after 10 minutes; Ctrl-C makes it do so now.
+    let mut child = env
+        .command(&["outage", "manual", "-n", &ns, "--yes", "-o", "json", "--duration", "10m"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("Recovery") && line.contains("old VMI gone") {
+            break;
+        }
+    }
+    assert!(seen.contains("old VMI gone"), "{seen}");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{seen}{}", rest.join("\n"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["interrupted"], true);
+    assert_eq!(doc["recovery"], "start", "{doc:#}");
+    assert!(rest.join("\n").contains("interrupted"), "{}", rest.join("\n"));
+    let new_uid = env.wait_ready(&ns, "manual", Some(&uid), Duration::from_secs(60));
+    assert_ne!(new_uid, uid);
+}
+
+#[test]
+fn sigint_before_the_delete_changes_nothing() {
+    let env = env_or_skip!();
+    let ns = env.namespace("early-int");
+    let uid = env.vm(&ns, "calm", "Always", &[]);
+    let mut cmd = env.command(&["outage", "calm", "-n", &ns, "--no-progress"]);
+    cmd.env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
+    p.exp_string("Delete VMI").unwrap();
+    p.send_control('c').unwrap();
+    p.exp_eof().unwrap();
+    let code = exit_code(p.process.wait().unwrap());
+    assert!(matches!(code, Some(2) | Some(130)), "{code:?}");
+    assert_eq!(env.uid(&ns, "calm").as_deref(), Some(uid.as_str()));
+}
