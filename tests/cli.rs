@@ -19,7 +19,10 @@ fn scrubbed(home: &Path) -> Command {
 }
 
 fn run(home: &Path, args: &[&str]) -> Output {
-    scrubbed(home).args(args).output().expect("run kubectl-vmchaos")
+    scrubbed(home)
+        .args(args)
+        .output()
+        .expect("run kubectl-vmchaos")
 }
 
 fn stderr(o: &Output) -> String {
@@ -47,7 +50,10 @@ fn version_prints_the_cargo_version() {
     let home = tempfile::tempdir().unwrap();
     let o = run(home.path(), &["version"]);
     assert!(o.status.success());
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), format!("kubectl-vmchaos v{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("kubectl-vmchaos v{}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -57,7 +63,16 @@ fn help_speaks_kubectl() {
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("Usage: kubectl vmchaos outage"), "{text}");
-    for flag in ["--duration", "--timeout", "--grace-period", "--dry-run", "--yes", "--save-dir", "--kubeconfig", "--context"] {
+    for flag in [
+        "--duration",
+        "--timeout",
+        "--grace-period",
+        "--dry-run",
+        "--yes",
+        "--save-dir",
+        "--kubeconfig",
+        "--context",
+    ] {
         assert!(text.contains(flag), "{flag} missing from help");
     }
 }
@@ -85,7 +100,18 @@ fn protected_namespaces_are_refused_before_any_request() {
     // The kubeconfig points nowhere: a refusal that needed the cluster would say so instead.
     let kc = dead_kubeconfig(home.path());
     for ns in ["kube-system", "kubevirt", "openshift-cnv"] {
-        let o = run(home.path(), &["outage", "x", "-n", ns, "--yes", "--kubeconfig", kc.to_str().unwrap()]);
+        let o = run(
+            home.path(),
+            &[
+                "outage",
+                "x",
+                "-n",
+                ns,
+                "--yes",
+                "--kubeconfig",
+                kc.to_str().unwrap(),
+            ],
+        );
         assert_eq!(o.status.code(), Some(2), "{ns}");
         assert!(stderr(&o).contains("is protected"), "{}", stderr(&o));
         assert!(stderr(&o).contains("--allow-protected-namespace"));
@@ -109,29 +135,60 @@ fn bad_flags_exit_2() {
 #[test]
 fn missing_kubeconfig_is_explained() {
     let home = tempfile::tempdir().unwrap();
-    let o = run(home.path(), &["list", "--kubeconfig", "/nonexistent/kubeconfig"]);
+    let o = run(
+        home.path(),
+        &["list", "--kubeconfig", "/nonexistent/kubeconfig"],
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("failed to load the kubeconfig") && err.contains("/nonexistent/kubeconfig"), "{err}");
+    assert!(
+        err.contains("failed to load the kubeconfig") && err.contains("/nonexistent/kubeconfig"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unknown_context_lists_the_known_ones() {
     let home = tempfile::tempdir().unwrap();
     let kc = dead_kubeconfig(home.path());
-    let o = run(home.path(), &["list", "--kubeconfig", kc.to_str().unwrap(), "--context", "prod"]);
+    let o = run(
+        home.path(),
+        &[
+            "list",
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--context",
+            "prod",
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("context prod is not in the kubeconfig (contexts: dead)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("context prod is not in the kubeconfig (contexts: dead)"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn unreachable_server_exits_2_with_a_hint() {
     let home = tempfile::tempdir().unwrap();
     let kc = dead_kubeconfig(home.path());
-    let o = run(home.path(), &["outage", "db-0", "--yes", "--kubeconfig", kc.to_str().unwrap()]);
+    let o = run(
+        home.path(),
+        &[
+            "outage",
+            "db-0",
+            "--yes",
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("failed to reach the API server https://127.0.0.1:"), "{err}");
+    assert!(
+        err.contains("failed to reach the API server https://127.0.0.1:"),
+        "{err}"
+    );
     assert!(err.contains("hint:"), "{err}");
     // No spinner control codes without a terminal.
     assert!(!err.contains('\u{1b}'), "{err:?}");
@@ -142,9 +199,17 @@ fn kubeconfig_env_may_list_several_files() {
     let home = tempfile::tempdir().unwrap();
     let kc = dead_kubeconfig(home.path());
     let other = home.path().join("other.yaml");
-    std::fs::write(&other, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n").unwrap();
+    std::fs::write(
+        &other,
+        "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+    )
+    .unwrap();
     let joined = std::env::join_paths([other.as_path(), kc.as_path()]).unwrap();
-    let o = scrubbed(home.path()).env("KUBECONFIG", joined).args(["list"]).output().unwrap();
+    let o = scrubbed(home.path())
+        .env("KUBECONFIG", joined)
+        .args(["list"])
+        .output()
+        .unwrap();
     // The merged config's current context (from the second file) is used: the server is dead.
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("127.0.0.1"), "{}", stderr(&o));
@@ -153,13 +218,20 @@ fn kubeconfig_env_may_list_several_files() {
 #[test]
 fn kubectl_finds_the_plugin() {
     let Ok(kubectl) = which("kubectl") else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "kubectl is not on PATH");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "kubectl is not on PATH"
+        );
         eprintln!("skipped: kubectl not on PATH");
         return;
     };
     let home = tempfile::tempdir().unwrap();
     let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = std::env::join_paths([bin_dir.to_path_buf(), kubectl.parent().unwrap().to_path_buf()]).unwrap();
+    let path = std::env::join_paths([
+        bin_dir.to_path_buf(),
+        kubectl.parent().unwrap().to_path_buf(),
+    ])
+    .unwrap();
     let kubectl_run = |args: &[&str]| {
         Command::new(&kubectl)
             .env_clear()

@@ -20,6 +20,22 @@ macro_rules! env_or_skip {
     };
 }
 
+/// Types like a person: one key at a time. console reads each key in raw mode and restores the
+/// terminal in between, so a burst of keys can land while the line discipline is cooked.
+fn type_keys(p: &mut rexpect::session::PtySession, keys: &str) {
+    for key in keys.chars() {
+        std::thread::sleep(Duration::from_millis(150));
+        p.send(&key.to_string()).unwrap();
+        p.flush().unwrap();
+    }
+}
+
+/// Waits until the prompt has drawn itself and hidden the cursor: it reads keys next.
+fn wait_for_prompt(p: &mut rexpect::session::PtySession, text: &str) {
+    p.exp_string(text).unwrap();
+    p.exp_string("\u{1b}[?25l").unwrap();
+}
+
 fn exit_code(status: rexpect::process::wait::WaitStatus) -> Option<i32> {
     match status {
         rexpect::process::wait::WaitStatus::Exited(_, code) => Some(code),
@@ -39,15 +55,18 @@ fn pick_from_the_list_then_confirm() {
     p.exp_string("VMI to delete").unwrap();
     // Both rows show how they'd recover; typing filters the list.
     p.exp_string("KubeVirt re-creates it").unwrap();
-    p.send("bravo").unwrap();
-    p.send("\r").unwrap();
-    p.exp_string("Delete VMI").unwrap();
-    p.exp_string(&format!("{ns}/bravo")).unwrap();
-    p.send("y").unwrap();
+    type_keys(&mut p, "bravo\r");
+    p.exp_string(&format!("Delete VMI {ns}/bravo")).unwrap();
+    wait_for_prompt(&mut p, "(y/n)");
+    type_keys(&mut p, "y");
     p.exp_string("RECOVERED").unwrap();
     p.exp_eof().unwrap();
     assert_eq!(exit_code(p.process.wait().unwrap()), Some(0));
-    assert_ne!(env.uid(&ns, "bravo").as_deref(), Some(uid.as_str()), "bravo was the one deleted");
+    assert_ne!(
+        env.uid(&ns, "bravo").as_deref(),
+        Some(uid.as_str()),
+        "bravo was the one deleted"
+    );
 }
 
 #[test]
@@ -59,8 +78,10 @@ fn declining_changes_nothing() {
     cmd.env("TERM", "xterm");
     let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
     p.exp_string("Delete VMI").unwrap();
-    p.exp_string("Expected recovery: KubeVirt re-creates it").unwrap();
-    p.send("n").unwrap();
+    p.exp_string("Expected recovery: KubeVirt re-creates it")
+        .unwrap();
+    wait_for_prompt(&mut p, "(y/n)");
+    type_keys(&mut p, "n");
     p.exp_string("declined").unwrap();
     p.exp_eof().unwrap();
     assert_eq!(exit_code(p.process.wait().unwrap()), Some(2));
@@ -74,7 +95,17 @@ fn sigint_during_the_wait_recovers_then_exits_130() {
     let uid = env.vm(&ns, "manual", "Manual", &[]);
     // Manual: the tool would start the VM only after 10 minutes; Ctrl-C makes it do so now.
     let mut child = env
-        .command(&["outage", "manual", "-n", &ns, "--yes", "-o", "json", "--duration", "10m"])
+        .command(&[
+            "outage",
+            "manual",
+            "-n",
+            &ns,
+            "--yes",
+            "-o",
+            "json",
+            "--duration",
+            "10m",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -101,7 +132,11 @@ fn sigint_during_the_wait_recovers_then_exits_130() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["interrupted"], true);
     assert_eq!(doc["recovery"], "start", "{doc:#}");
-    assert!(rest.join("\n").contains("interrupted"), "{}", rest.join("\n"));
+    assert!(
+        rest.join("\n").contains("interrupted"),
+        "{}",
+        rest.join("\n")
+    );
     let new_uid = env.wait_ready(&ns, "manual", Some(&uid), Duration::from_secs(60));
     assert_ne!(new_uid, uid);
 }
@@ -114,7 +149,7 @@ fn sigint_before_the_delete_changes_nothing() {
     let mut cmd = env.command(&["outage", "calm", "-n", &ns, "--no-progress"]);
     cmd.env("TERM", "xterm");
     let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
-    p.exp_string("Delete VMI").unwrap();
+    wait_for_prompt(&mut p, "(y/n)");
     p.send_control('c').unwrap();
     p.exp_eof().unwrap();
     let code = exit_code(p.process.wait().unwrap());

@@ -18,7 +18,15 @@ macro_rules! env_or_skip {
 }
 
 /// Checks the JSON document of a recovered run against the cluster.
-fn assert_recovered(env: &Env, ns: &str, name: &str, old_uid: &str, doc: &Value, expected: &str, actual: &str) {
+fn assert_recovered(
+    env: &Env,
+    ns: &str,
+    name: &str,
+    old_uid: &str,
+    doc: &Value,
+    expected: &str,
+    actual: &str,
+) {
     assert_eq!(doc["target"]["namespace"], ns);
     assert_eq!(doc["target"]["name"], name);
     assert_eq!(doc["expectedRecovery"], expected, "{doc:#}");
@@ -27,17 +35,30 @@ fn assert_recovered(env: &Env, ns: &str, name: &str, old_uid: &str, doc: &Value,
     assert_eq!(doc["before"]["uid"], old_uid);
     let new_uid = doc["after"]["uid"].as_str().unwrap();
     assert_ne!(new_uid, old_uid);
-    assert_eq!(env.uid(ns, name).as_deref(), Some(new_uid), "the summary names the VMI that runs now");
+    assert_eq!(
+        env.uid(ns, name).as_deref(),
+        Some(new_uid),
+        "the summary names the VMI that runs now"
+    );
     assert!(env.is_ready(ns, name), "the VMI is Running and Ready");
     let t = &doc["timings"];
-    let ms = |k: &str| t[k].as_u64().unwrap_or_else(|| panic!("{k} missing: {doc:#}"));
+    let ms = |k: &str| {
+        t[k].as_u64()
+            .unwrap_or_else(|| panic!("{k} missing: {doc:#}"))
+    };
     assert!(ms("goneMs") <= ms("createdMs"), "{t}");
     assert!(ms("createdMs") <= ms("runningMs"), "{t}");
     assert!(ms("runningMs") <= ms("readyMs"), "{t}");
-    assert!(doc["after"]["node"].is_string() && doc["after"]["ip"].is_string(), "{doc:#}");
+    assert!(
+        doc["after"]["node"].is_string() && doc["after"]["ip"].is_string(),
+        "{doc:#}"
+    );
     let snapshot = std::path::Path::new(doc["snapshot"].as_str().unwrap());
     let saved = std::fs::read_to_string(snapshot.join("vmi.yaml")).unwrap();
-    assert!(saved.contains(old_uid), "the snapshot holds the deleted VMI");
+    assert!(
+        saved.contains(old_uid),
+        "the snapshot holds the deleted VMI"
+    );
     assert_eq!(doc["exitCode"], 0);
 }
 
@@ -46,9 +67,27 @@ fn always_is_recovered_by_kubevirt() {
     let env = env_or_skip!();
     let ns = env.namespace("always");
     let uid = env.vm(&ns, "db-0", "Always", &[]);
-    let out = env.run(&["outage", "db-0", "-n", &ns, "--yes", "-o", "json", "--duration", "5m"]);
+    let out = env.run(&[
+        "outage",
+        "db-0",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "5m",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_recovered(&env, &ns, "db-0", &uid, &json(&out), "automatic", "automatic");
+    assert_recovered(
+        &env,
+        &ns,
+        "db-0",
+        &uid,
+        &json(&out),
+        "automatic",
+        "automatic",
+    );
 }
 
 #[test]
@@ -58,7 +97,15 @@ fn once_is_recovered_by_kubevirt() {
     let uid = env.vm(&ns, "batch-0", "Once", &[]);
     let out = env.run(&["outage", "batch-0", "-n", &ns, "--yes", "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_recovered(&env, &ns, "batch-0", &uid, &json(&out), "automatic", "automatic");
+    assert_recovered(
+        &env,
+        &ns,
+        "batch-0",
+        &uid,
+        &json(&out),
+        "automatic",
+        "automatic",
+    );
 }
 
 #[test]
@@ -67,12 +114,25 @@ fn manual_and_rerunonfailure_are_started_by_the_tool_after_the_duration() {
     for strategy in ["Manual", "RerunOnFailure"] {
         let ns = env.namespace(&strategy.to_lowercase());
         let uid = env.vm(&ns, "app", strategy, &[]);
-        let out = env.run(&["outage", "app", "-n", &ns, "--yes", "-o", "json", "--duration", "1s"]);
+        let out = env.run(&[
+            "outage",
+            "app",
+            "-n",
+            &ns,
+            "--yes",
+            "-o",
+            "json",
+            "--duration",
+            "1s",
+        ]);
         assert_eq!(out.status.code(), Some(0), "{strategy}: {}", stderr(&out));
         let doc = json(&out);
         assert_recovered(&env, &ns, "app", &uid, &doc, "start", "start");
         // KubeVirt did nothing during the outage: the new VMI came after the tool's start.
-        assert!(doc["timings"]["createdMs"].as_u64().unwrap() >= 1000, "{doc:#}");
+        assert!(
+            doc["timings"]["createdMs"].as_u64().unwrap() >= 1000,
+            "{doc:#}"
+        );
         assert_eq!(env.run_strategy(&ns, "app"), strategy);
     }
 }
@@ -82,12 +142,29 @@ fn halted_is_started_and_its_strategy_put_back() {
     let env = env_or_skip!();
     let ns = env.namespace("halted");
     let uid = env.vm(&ns, "legacy", "Halted", &[]);
-    let out = env.run(&["outage", "legacy", "-n", &ns, "--yes", "-o", "json", "--duration", "1s"]);
+    let out = env.run(&[
+        "outage",
+        "legacy",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "1s",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc = json(&out);
     assert_recovered(&env, &ns, "legacy", &uid, &doc, "start", "start");
-    assert_eq!(env.run_strategy(&ns, "legacy"), "Halted", "start set Always; the tool restores Halted");
-    assert!(doc["notes"].to_string().contains("restored to Halted"), "{doc:#}");
+    assert_eq!(
+        env.run_strategy(&ns, "legacy"),
+        "Halted",
+        "start set Always; the tool restores Halted"
+    );
+    assert!(
+        doc["notes"].to_string().contains("restored to Halted"),
+        "{doc:#}"
+    );
 }
 
 #[test]
@@ -95,10 +172,31 @@ fn standalone_vmi_is_recreated_from_the_snapshot() {
     let env = env_or_skip!();
     let ns = env.namespace("standalone");
     let uid = env.vmi(&ns, "lonely", &[("example.com/keep", "me")]);
-    let out = env.run(&["outage", "lonely", "-n", &ns, "--yes", "-o", "json", "--duration", "1s"]);
+    let out = env.run(&[
+        "outage",
+        "lonely",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "1s",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_recovered(&env, &ns, "lonely", &uid, &json(&out), "recreate", "recreate");
-    assert_eq!(env.annotation(&ns, "lonely", "example.com/keep").as_deref(), Some("me"));
+    assert_recovered(
+        &env,
+        &ns,
+        "lonely",
+        &uid,
+        &json(&out),
+        "recreate",
+        "recreate",
+    );
+    assert_eq!(
+        env.annotation(&ns, "lonely", "example.com/keep").as_deref(),
+        Some("me")
+    );
 }
 
 #[test]
@@ -108,9 +206,22 @@ fn automatic_recovery_ends_the_wait_early() {
     env.vm(&ns, "web", "Always", &[]);
     let started = Instant::now();
     // A 10-minute --duration: the run only ends in time if recovery ends the wait.
-    let out = env.run(&["outage", "web", "-n", &ns, "--yes", "-o", "json", "--duration", "10m"]);
+    let out = env.run(&[
+        "outage",
+        "web",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "10m",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(started.elapsed() < Duration::from_secs(300), "waited for the whole --duration");
+    assert!(
+        started.elapsed() < Duration::from_secs(300),
+        "waited for the whole --duration"
+    );
 }
 
 #[test]
@@ -118,12 +229,28 @@ fn slow_kubevirt_is_still_automatic_when_it_comes_after_the_duration() {
     let env = env_or_skip!();
     let ns = env.namespace("slow");
     env.vm(&ns, "slow", "Always", &[]);
-    env.annotate_vm(&ns, "slow", kubevirt_sim::knobs::RECREATE_DELAY, "2s");
-    let out = env.run(&["outage", "slow", "-n", &ns, "--yes", "-o", "json", "--duration", "500ms"]);
+    env.annotate_vm(&ns, "slow", testenv::knobs::RECREATE_DELAY, "2s");
+    let out = env.run(&[
+        "outage",
+        "slow",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "500ms",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc = json(&out);
-    assert_eq!(doc["recovery"], "automatic", "the tool must not start an Always VM: {doc:#}");
-    assert!(doc["notes"].to_string().contains("has not re-created"), "{doc:#}");
+    assert_eq!(
+        doc["recovery"], "automatic",
+        "the tool must not start an Always VM: {doc:#}"
+    );
+    assert!(
+        doc["notes"].to_string().contains("has not re-created"),
+        "{doc:#}"
+    );
 }
 
 #[test]
@@ -132,13 +259,26 @@ fn never_ready_is_not_recovered_exit_1() {
     let ns = env.namespace("notready");
     let uid = env.vm(&ns, "sick", "Always", &[]);
     // Only the re-created VMI gets the knob (KubeVirt copies the template's annotations).
-    env.annotate_template(&ns, "sick", kubevirt_sim::knobs::NEVER_READY, "true");
-    let out = env.run(&["outage", "sick", "-n", &ns, "--yes", "-o", "json", "--timeout", "2s"]);
+    env.annotate_template(&ns, "sick", testenv::knobs::NEVER_READY, "true");
+    let out = env.run(&[
+        "outage",
+        "sick",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "2s",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = json(&out);
     assert_eq!(doc["recovered"], false);
     assert_eq!(doc["exitCode"], 1);
-    assert!(doc["verdict"].as_str().unwrap().contains("not Ready"), "{doc:#}");
+    assert!(
+        doc["verdict"].as_str().unwrap().contains("not Ready"),
+        "{doc:#}"
+    );
     assert!(doc["restoreCommand"].is_string());
     assert_ne!(env.uid(&ns, "sick").as_deref(), Some(uid.as_str()));
 }
@@ -147,12 +287,34 @@ fn never_ready_is_not_recovered_exit_1() {
 fn blocked_deletion_is_reported_not_hung() {
     let env = env_or_skip!();
     let ns = env.namespace("blocked");
-    env.vmi(&ns, "stuck", &[(kubevirt_sim::knobs::BLOCK_DELETION, "true")]);
-    let out = env.run(&["outage", "stuck", "-n", &ns, "--yes", "-o", "json", "--duration", "500ms", "--timeout", "1s"]);
+    env.vmi(&ns, "stuck", &[(testenv::knobs::BLOCK_DELETION, "true")]);
+    let out = env.run(&[
+        "outage",
+        "stuck",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "500ms",
+        "--timeout",
+        "1s",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = json(&out);
-    assert!(doc["verdict"].as_str().unwrap().contains("still terminating"), "{doc:#}");
-    assert!(stderr(&out).contains(kubevirt_sim::knobs::BLOCKING_FINALIZER), "{}", stderr(&out));
+    assert!(
+        doc["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("still terminating"),
+        "{doc:#}"
+    );
+    assert!(
+        stderr(&out).contains(testenv::knobs::BLOCKING_FINALIZER),
+        "{}",
+        stderr(&out)
+    );
     env.unblock(&ns, "stuck");
 }
 
@@ -161,14 +323,22 @@ fn bad_targets_change_nothing_and_exit_2() {
     let env = env_or_skip!();
     let ns = env.namespace("bad");
     let uid = env.vm(&ns, "good", "Always", &[]);
-    env.vmi(&ns, "booting", &[(kubevirt_sim::knobs::STUCK_IN, "Scheduling")]);
+    env.vmi(&ns, "booting", &[(testenv::knobs::STUCK_IN, "Scheduling")]);
+    env.wait_phase(&ns, "booting", "Scheduling");
     let out = env.run(&["outage", "nope", "-n", &ns, "--yes"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("no VMI named nope in namespace") && err.contains("running VMIs there: good"), "{err}");
+    assert!(
+        err.contains("no VMI named nope in namespace") && err.contains("running VMIs there: good"),
+        "{err}"
+    );
     let out = env.run(&["outage", "booting", "-n", &ns, "--yes"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("is Scheduling, not Running"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is Scheduling, not Running"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(env.uid(&ns, "good").as_deref(), Some(uid.as_str()));
 }
 
@@ -181,7 +351,15 @@ fn protected_namespace_needs_the_flag() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("protected"));
     assert_eq!(env.uid(ns, "infra-vmi").as_deref(), Some(uid.as_str()));
-    let out = env.run(&["outage", "infra-vmi", "-n", ns, "--yes", "--dry-run=server", "--allow-protected-namespace"]);
+    let out = env.run(&[
+        "outage",
+        "infra-vmi",
+        "-n",
+        ns,
+        "--yes",
+        "--dry-run=server",
+        "--allow-protected-namespace",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
@@ -191,17 +369,36 @@ fn a_missing_permission_stops_before_anything_changes() {
     let ns = env.namespace("rbac");
     let uid = env.vm(&ns, "guarded", "Manual", &[]);
     // alice may look and delete but not start the VM: the Manual recovery would fail later.
-    env.grant(&ns, "alice", &["get", "list", "watch", "delete"], "kubevirt.io", "virtualmachineinstances");
-    env.grant(&ns, "alice", &["get", "list"], "kubevirt.io", "virtualmachines");
+    env.grant(
+        &ns,
+        "alice",
+        &["get", "list", "watch", "delete"],
+        "kubevirt.io",
+        "virtualmachineinstances",
+    );
+    env.grant(
+        &ns,
+        "alice",
+        &["get", "list"],
+        "kubevirt.io",
+        "virtualmachines",
+    );
     let out = env.run_as("alice", &["outage", "guarded", "-n", &ns, "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("cannot update virtualmachines/start.subresources.kubevirt.io"), "{err}");
+    assert!(
+        err.contains("cannot update virtualmachines/start.subresources.kubevirt.io"),
+        "{err}"
+    );
     assert_eq!(env.uid(&ns, "guarded").as_deref(), Some(uid.as_str()));
     // bob may do nothing at all: the first GET is refused.
     let out = env.run_as("bob", &["outage", "guarded", "-n", &ns, "--yes"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("403") || stderr(&out).contains("forbidden"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("403") || stderr(&out).contains("forbidden"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(env.uid(&ns, "guarded").as_deref(), Some(uid.as_str()));
 }
 
@@ -220,7 +417,13 @@ fn dry_runs_change_nothing() {
         assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()), "{mode}");
     }
     // Server-side dry run is authorized like the real thing.
-    env.grant(&ns, "carol", &["get", "list", "watch"], "kubevirt.io", "virtualmachineinstances");
+    env.grant(
+        &ns,
+        "carol",
+        &["get", "list", "watch"],
+        "kubevirt.io",
+        "virtualmachineinstances",
+    );
     env.grant(&ns, "carol", &["get"], "kubevirt.io", "virtualmachines");
     let out = env.run_as("carol", &["outage", "db", "-n", &ns, "--dry-run=server"]);
     assert_eq!(out.status.code(), Some(2));
@@ -229,10 +432,16 @@ fn dry_runs_change_nothing() {
 
 #[test]
 fn kubevirt_missing_is_said_plainly() {
-    let Some(bare) = common::bare_cluster() else { return };
+    let Some(bare) = common::bare_cluster() else {
+        return;
+    };
     let out = bare.run(&["outage", "db-0", "-n", "default", "--yes"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("KubeVirt is not installed in"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("KubeVirt is not installed in"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -240,11 +449,25 @@ fn restore_brings_back_a_standalone_vmi_and_refuses_a_running_one() {
     let env = env_or_skip!();
     let ns = env.namespace("restore");
     env.vmi(&ns, "pet", &[]);
-    let out = env.run(&["outage", "pet", "-n", &ns, "--yes", "-o", "json", "--duration", "1s"]);
+    let out = env.run(&[
+        "outage",
+        "pet",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "1s",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let snapshot = json(&out)["snapshot"].as_str().unwrap().to_string();
     let out = env.run(&["restore", &snapshot]);
-    assert_eq!(out.status.code(), Some(2), "a running VMI must not be replaced");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a running VMI must not be replaced"
+    );
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
     env.delete_and_wait(&ns, "pet");
     let out = env.run(&["restore", &snapshot, "--timeout", "1m"]);
@@ -267,13 +490,25 @@ fn list_shows_targets_and_their_recovery() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["name"].as_str().unwrap().into(), r["expectedRecovery"].as_str().unwrap().into()))
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["expectedRecovery"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    let want = [("a-always", "automatic"), ("b-manual", "start"), ("c-alone", "recreate")];
+    let want = [
+        ("a-always", "automatic"),
+        ("b-manual", "start"),
+        ("c-alone", "recreate"),
+    ];
     assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
     let out = env.run(&["list", "-n", &ns]);
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(table.starts_with("NAME") && table.contains("b-manual") && table.contains("Manual"), "{table}");
+    assert!(
+        table.starts_with("NAME") && table.contains("b-manual") && table.contains("Manual"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -284,19 +519,31 @@ fn plain_progress_lines_snapshot() {
     let out = env.run(&["outage", "db-0", "-n", &ns, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stderr(&out);
-    assert!(!text.contains('\u{1b}'), "no control codes without a terminal");
+    assert!(
+        !text.contains('\u{1b}'),
+        "no control codes without a terminal"
+    );
     let mut settings = insta::Settings::clone_current();
     for (pattern, replacement) in [
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "[time]"),
         (r"\(\d+(\.\d+)?(ms|s|m)\)", "([duration])"),
         (r"\+\d+\.\d{3}s", "+[offset]"),
-        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[uid]"),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[uid]",
+        ),
         (r"https://127\.0\.0\.1:\d+", "https://[server]"),
         (r"node-[a-z]", "[node]"),
         (r"lines-[a-z0-9]+", "[ns]"),
         (r"saved to \S+", "saved to [path]"),
-        (r"\d+(\.\d+)?(ms|s) after the delete", "[t] after the delete"),
-        (r"KubeVirt \S+ \S+ \(\S+\)", "KubeVirt [object]"),
+        (
+            r"\d+(\.\d+)?(ms|s) after the delete",
+            "[t] after the delete",
+        ),
+        (
+            r"KubeVirt kubevirt/kubevirt \S+ \(\S+\)",
+            "KubeVirt [object]",
+        ),
         (r"context \S+,", "context [context],"),
     ] {
         settings.add_filter(pattern, replacement);
@@ -311,4 +558,43 @@ fn plain_progress_lines_snapshot() {
     for step in ["old VMI gone", "new VMI created", "Running", "Ready"] {
         assert!(text.contains(step), "{step} missing:\n{text}");
     }
+}
+
+#[test]
+fn the_shipped_role_is_enough_for_every_recovery_path() {
+    let env = env_or_skip!();
+    env.apply_yaml(include_str!("../deploy/rbac.yaml"));
+    let ns = env.namespace("role");
+    env.bind_cluster_role(&ns, "carol", "vmchaos");
+    let halted = env.vm(&ns, "halted", "Halted", &[]);
+    let alone = env.vmi(&ns, "alone", &[]);
+    let always = env.vm(&ns, "always", "Always", &[]);
+    for (name, uid, recovery) in [
+        ("halted", &halted, "start"),
+        ("alone", &alone, "recreate"),
+        ("always", &always, "automatic"),
+    ] {
+        let out = env.run_as(
+            "carol",
+            &[
+                "outage",
+                name,
+                "-n",
+                &ns,
+                "--yes",
+                "-o",
+                "json",
+                "--duration",
+                "1s",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert_recovered(&env, &ns, name, uid, &json(&out), recovery, recovery);
+    }
+    assert_eq!(env.run_strategy(&ns, "halted"), "Halted");
+    // The role is namespaced by its binding: elsewhere carol may do nothing.
+    let other = env.namespace("role-other");
+    env.vm(&other, "x", "Always", &[]);
+    let out = env.run_as("carol", &["outage", "x", "-n", &other, "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
 }

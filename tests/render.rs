@@ -100,7 +100,16 @@ fn summary_table_when_not_recovered() {
 fn summary_json_has_the_documented_keys() {
     let text = summary::render(&report(), OutputFormat::Json, false);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    for key in ["target", "expectedRecovery", "recovery", "recovered", "before", "after", "timings", "snapshot"] {
+    for key in [
+        "target",
+        "expectedRecovery",
+        "recovery",
+        "recovered",
+        "before",
+        "after",
+        "timings",
+        "snapshot",
+    ] {
         assert!(v.get(key).is_some(), "{key} missing");
     }
     for key in ["goneMs", "createdMs", "runningMs", "readyMs"] {
@@ -142,7 +151,11 @@ fn plain_progress_lines() {
 fn regex_lite_redact(text: &str) -> String {
     text.lines()
         .map(|l| match (l.rfind(" ("), l.ends_with(')')) {
-            (Some(i), true) if l[i + 2..l.len() - 1].chars().all(|c| c.is_ascii_digit() || ".msh".contains(c)) => {
+            (Some(i), true)
+                if l[i + 2..l.len() - 1]
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ".msh".contains(c)) =>
+            {
                 format!("{} ([duration])", &l[..i])
             }
             _ => l.to_string(),

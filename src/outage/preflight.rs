@@ -117,13 +117,17 @@ pub async fn resolve_target(cluster: &Cluster, namespace: &str, name: &str) -> R
                     let vm = Vm::from_object(&o);
                     (Some(o), Some(vm))
                 }
-                Ok(None) => return Err(Error::usage(
-                    format!(
+                Ok(None) => {
+                    return Err(Error::usage(
+                        format!(
                         "VMI {namespace}/{name} is owned by VM {vm_name}, which no longer exists"
                     ),
-                    "KubeVirt is about to remove this VMI; pick another target",
-                )),
-                Err(e) => return Err(cluster.request_error(format!("get VM {namespace}/{vm_name}"), e)),
+                        "KubeVirt is about to remove this VMI; pick another target",
+                    ))
+                }
+                Err(e) => {
+                    return Err(cluster.request_error(format!("get VM {namespace}/{vm_name}"), e))
+                }
             }
         }
     };

@@ -14,7 +14,7 @@ use super::{
     actions::{self, Recreated},
     events::Phase,
     preflight::Target,
-    tracker::{Observation, Step, Tracker},
+    tracker::{Observation, Tracker},
     watch::VmiWatch,
     Reporter,
 };
@@ -269,9 +269,6 @@ impl Run<'_> {
         let at = self.sent.elapsed();
         for step in self.tracker.observe(observation, at) {
             reporter.step(at, step.describe());
-            if let Step::Phase { phase } = &step {
-                reporter.progress(format!("new VMI {phase}"));
-            }
         }
         if self.tracker.running() {
             self.report_running(reporter);

@@ -86,6 +86,10 @@ impl Renderer for Spinners {
                 message,
                 ..
             } => {
+                // The spinner shows the latest step; the line above it keeps the history.
+                if let Some(bar) = &self.bar {
+                    bar.set_message(message.clone());
+                }
                 let dim = self.style(Style::new().dim());
                 self.println(format!(
                     "  {} {message}",

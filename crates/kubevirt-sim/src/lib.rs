@@ -4,33 +4,36 @@
 //!
 //! INTERFACE CONTRACT (the harness in `crates/testenv` compiles against this; keep it stable):
 //! `start(client, SimConfig) -> Sim`, `Sim::port()`, `Sim::stop()`, the `knobs` constants.
+//!
+//! Where the simulator knowingly differs from KubeVirt:
+//! - switching a VM to `Halted` leaves its running VMI alone (so tests can stage that row of the
+//!   runStrategy table); the `stop` subresource still stops it;
+//! - `start` on a `Once` VM is accepted (KubeVirt answers 409), as a start request;
+//! - there is no start-failure back-off, no migration, no pause, no console.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-/// Annotations that stage a case, on a VMI (or a VM's `spec.template.metadata`, which KubeVirt
-/// copies onto the VMI it creates), except `RECREATE_DELAY` and `REJECT_START`, which go on the VM.
-/// Durations are humantime strings: `1500ms`, `2s`.
-pub mod knobs {
-    /// Total Pending -> Running time, split evenly over Pending, Scheduling, Scheduled.
-    pub const BOOT_DELAY: &str = "sim.vmchaos.dev/boot-delay";
-    /// Running -> Ready=True.
-    pub const READY_DELAY: &str = "sim.vmchaos.dev/ready-delay";
-    /// Simulated guest shutdown after the DELETE, instead of terminationGracePeriodSeconds x scale.
-    pub const SHUTDOWN_DELAY: &str = "sim.vmchaos.dev/shutdown-delay";
-    /// On a VM: wait this long before re-creating a missing VMI.
-    pub const RECREATE_DELAY: &str = "sim.vmchaos.dev/recreate-delay";
-    /// "true": reaches Running, never Ready.
-    pub const NEVER_READY: &str = "sim.vmchaos.dev/never-ready";
-    /// A phase name (e.g. "Scheduling"): the VMI stops progressing there.
-    pub const STUCK_IN: &str = "sim.vmchaos.dev/stuck-in";
-    /// A duration: that long after Running the VMI goes to Failed (Ready=False).
-    pub const FAIL_AFTER: &str = "sim.vmchaos.dev/fail-after";
-    /// "true": an extra finalizer (`BLOCKING_FINALIZER`) the simulator never removes.
-    pub const BLOCK_DELETION: &str = "sim.vmchaos.dev/block-deletion";
-    pub const BLOCKING_FINALIZER: &str = "sim.vmchaos.dev/block";
-    /// On a VM: "true": the `start` subresource answers 500 Internal Server Error.
-    pub const REJECT_START: &str = "sim.vmchaos.dev/reject-start";
-}
+use anyhow::Context;
+use tokio::task::JoinHandle;
+
+pub mod knobs;
+mod kubevirt;
+mod launcher_pod;
+mod log;
+mod registration;
+mod retry;
+mod run_strategy;
+mod subresources;
+mod virt_api;
+mod vm_controller;
+mod vmi_controller;
+mod vmi_lifecycle;
+mod vmi_status;
+
+pub use registration::unregister;
+
+/// How long `start` waits for the APIService to become Available.
+const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How the simulator behaves where no knob says otherwise.
 #[derive(Debug, Clone)]
@@ -47,6 +50,10 @@ pub struct SimConfig {
     /// JSON-lines event log, the ground truth for benchmarks: one line per observable change,
     /// `{"ts":"<RFC3339 µs>","unixMs":<f64>,"event":"phase|ready|created|gone|start|stop|restart",
     ///   "namespace":..,"name":..,"uid":..,"phase":..}`. None: no log.
+    /// Also: `deleting` (the simulator saw the VMI's deletionTimestamp), `deleted` (the VM
+    /// controller deleted a VMI), `finalized` (KubeVirt's finalizer removed, another one left).
+    /// `phase` lines carry `node` (Scheduled) and `ip` (Running); `created` carries `vm`;
+    /// `start|stop|restart` carry `user`, `groups` and the HTTP `code` answered.
     pub log_path: Option<PathBuf>,
     /// Where the HTTPS subresource server listens (port 0: any free port).
     pub listen: SocketAddr,
@@ -65,17 +72,37 @@ impl Default for SimConfig {
     }
 }
 
-/// A running simulator: controllers plus the aggregated subresource server.
+/// A running simulator: controllers plus the aggregated subresource server. Dropping it stops
+/// everything too (without waiting).
 pub struct Sim {
     port: u16,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 /// Starts the controllers and the subresource server, registers the `kubevirt/virt-api`
 /// ExternalName Service and the `v1.subresources.kubevirt.io` APIService, and returns once that
 /// APIService is Available. `client` must be cluster-admin.
 pub async fn start(client: kube::Client, config: SimConfig) -> anyhow::Result<Sim> {
-    let _ = (client, config);
-    todo!("kubevirt-sim: being written")
+    let log = log::EventLog::open(config.log_path.as_deref())
+        .with_context(|| format!("failed to open the event log {:?}", config.log_path))?;
+    let config = Arc::new(config);
+    let (port, server) = subresources::serve(config.listen, client.clone(), log.clone()).await?;
+    let mut sim = Sim {
+        port,
+        tasks: vec![server],
+    };
+    sim.tasks.push(tokio::spawn(vm_controller::run(
+        client.clone(),
+        log.clone(),
+    )));
+    sim.tasks.push(tokio::spawn(vmi_controller::run(
+        client.clone(),
+        config.clone(),
+        log,
+    )));
+    registration::register(&client, port, REGISTRATION_TIMEOUT).await?;
+    tracing::info!("simulated KubeVirt running; subresources served on https://localhost:{port}");
+    Ok(sim)
 }
 
 impl Sim {
@@ -83,6 +110,48 @@ impl Sim {
     pub fn port(&self) -> u16 {
         self.port
     }
-    /// Stops controllers and the server.
-    pub async fn stop(self) {}
+
+    /// Stops controllers and the server. The registration stays (see [`unregister`]).
+    pub async fn stop(mut self) {
+        let tasks = std::mem::take(&mut self.tasks);
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// The HTTP status code of an API error.
+pub(crate) fn api_code(error: &kube::Error) -> Option<u16> {
+    match error {
+        kube::Error::Api(status) => Some(status.code),
+        _ => None,
+    }
+}
+
+/// The field manager of the simulator's writes (in `managedFields`).
+const FIELD_MANAGER: &str = "kubevirt-sim";
+
+pub(crate) fn patch_params() -> kube::api::PatchParams {
+    kube::api::PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn post_params() -> kube::api::PostParams {
+    kube::api::PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    }
 }

@@ -1,0 +1,242 @@
+//! The tool's integration tests' view of the local cluster (crates/testenv): the real binary
+//! with a scrubbed environment, the harness's fixtures, and a few test-specific helpers.
+#![allow(dead_code)]
+
+use std::{
+    process::{Command, Output},
+    time::Duration,
+};
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use serde_json::{json, Value};
+use testenv::{fixtures, Cluster};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kubectl-vmchaos");
+
+pub struct Env {
+    cluster: &'static Cluster,
+}
+
+pub fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(out)
+        )
+    })
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A control plane without KubeVirt, for "KubeVirt is not installed".
+pub fn bare_cluster() -> Option<Env> {
+    Cluster::bare().map(|cluster| Env { cluster })
+}
+
+impl Env {
+    /// The cluster shared by this test binary; None (test skipped) without prerequisites, outside CI.
+    pub fn get() -> Option<Env> {
+        Cluster::shared().map(|cluster| Env { cluster })
+    }
+
+    /// The real binary as `admin`, `alice`, `bob` or `carol`, environment scrubbed.
+    pub fn command_as(&self, user: &str, args: &[&str]) -> Command {
+        let mut cmd = self
+            .cluster
+            .command(BIN.as_ref(), &self.cluster.user_kubeconfig(user));
+        cmd.args(args);
+        cmd
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        self.command_as("admin", args)
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run kubectl-vmchaos")
+    }
+
+    pub fn run_as(&self, user: &str, args: &[&str]) -> Output {
+        self.command_as(user, args)
+            .output()
+            .expect("run kubectl-vmchaos")
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        self.cluster
+            .kubectl(&self.cluster.admin_kubeconfig())
+            .args(args)
+            .output()
+            .expect("run kubectl")
+    }
+
+    pub fn namespace(&self, prefix: &str) -> String {
+        self.cluster.namespace(prefix)
+    }
+
+    /// A VM with this runStrategy whose VMI is Running and Ready; returns the VMI's UID.
+    pub fn vm(&self, ns: &str, name: &str, strategy: &str, annotations: &[(&str, &str)]) -> String {
+        self.cluster.running_vm(ns, name, strategy, annotations)
+    }
+
+    /// A standalone VMI, Running and Ready (unless a knob keeps it from running); returns its UID.
+    pub fn vmi(&self, ns: &str, name: &str, annotations: &[(&str, &str)]) -> String {
+        self.cluster.ensure_namespace(ns);
+        if annotations
+            .iter()
+            .any(|(k, _)| *k == testenv::knobs::STUCK_IN)
+        {
+            let manifest: DynamicObject =
+                serde_json::from_value(fixtures::vmi_manifest(ns, name, annotations)).unwrap();
+            let api = self.vmis(ns);
+            let created = self
+                .cluster
+                .block_on(api.create(&PostParams::default(), &manifest))
+                .unwrap();
+            return created.metadata.uid.unwrap();
+        }
+        self.cluster.running_vmi(ns, name, annotations)
+    }
+
+    fn vmis(&self, ns: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(self.cluster.client(), ns, &fixtures::vmi_resource())
+    }
+
+    fn vms(&self, ns: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(self.cluster.client(), ns, &fixtures::vm_resource())
+    }
+
+    pub fn uid(&self, ns: &str, name: &str) -> Option<String> {
+        self.cluster.vmi_uid(ns, name)
+    }
+
+    pub fn annotation(&self, ns: &str, name: &str, key: &str) -> Option<String> {
+        self.cluster
+            .vmi(ns, name)?
+            .metadata
+            .annotations?
+            .get(key)
+            .cloned()
+    }
+
+    pub fn is_ready(&self, ns: &str, name: &str) -> bool {
+        self.cluster
+            .vmi(ns, name)
+            .is_some_and(|v| fixtures::is_ready(&v))
+    }
+
+    pub fn wait_ready(
+        &self,
+        ns: &str,
+        name: &str,
+        not_uid: Option<&str>,
+        timeout: Duration,
+    ) -> String {
+        self.cluster
+            .wait_vmi_ready(ns, name, not_uid, timeout)
+            .unwrap_or_else(|e| panic!("VMI {ns}/{name}: {e:?}"))
+    }
+
+    /// Waits until the VMI reports this phase.
+    pub fn wait_phase(&self, ns: &str, name: &str, phase: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let now = self
+                .cluster
+                .vmi(ns, name)
+                .and_then(|v| v.data["status"]["phase"].as_str().map(str::to_string));
+            if now.as_deref() == Some(phase) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "VMI {ns}/{name} never reached {phase} ({now:?})"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn run_strategy(&self, ns: &str, name: &str) -> String {
+        let vm = self.cluster.block_on(self.vms(ns).get(name)).unwrap();
+        vm.data["spec"]["runStrategy"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn patch_vm(&self, ns: &str, name: &str, patch: Value) {
+        let api = self.vms(ns);
+        self.cluster
+            .block_on(api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)))
+            .unwrap();
+    }
+
+    pub fn annotate_vm(&self, ns: &str, name: &str, key: &str, value: &str) {
+        self.patch_vm(ns, name, json!({"metadata": {"annotations": {key: value}}}));
+    }
+
+    /// Changes the VM's template: only VMIs created from now on get it.
+    pub fn annotate_template(&self, ns: &str, name: &str, key: &str, value: &str) {
+        self.patch_vm(
+            ns,
+            name,
+            json!({"spec": {"template": {"metadata": {"annotations": {key: value}}}}}),
+        );
+    }
+
+    /// Removes the simulator's blocking finalizer so a stuck VMI can go.
+    pub fn unblock(&self, ns: &str, name: &str) {
+        let Some(obj) = self.cluster.vmi(ns, name) else {
+            return;
+        };
+        let kept: Vec<String> = obj
+            .metadata
+            .finalizers
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|f| f != testenv::knobs::BLOCKING_FINALIZER)
+            .collect();
+        let patch = json!({"metadata": {"finalizers": kept}});
+        let api = self.vmis(ns);
+        let _ =
+            self.cluster
+                .block_on(api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)));
+    }
+
+    /// Deletes the VMI and waits until it is gone.
+    pub fn delete_and_wait(&self, ns: &str, name: &str) {
+        let api = self.vmis(ns);
+        let _ = self.cluster.block_on(api.delete(name, &Default::default()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self.cluster.vmi(ns, name).is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "VMI {ns}/{name} not gone"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A Role granting `verbs` on `resource` in `group`, bound to `user` in `ns`.
+    pub fn grant(&self, ns: &str, user: &str, verbs: &[&str], group: &str, resource: &str) {
+        let rule = PolicyRule {
+            api_groups: Some(vec![group.into()]),
+            resources: Some(vec![resource.into()]),
+            verbs: verbs.iter().map(|v| v.to_string()).collect(),
+            ..PolicyRule::default()
+        };
+        self.cluster.bind_role(ns, user, &[rule]);
+    }
+
+    pub fn bind_cluster_role(&self, ns: &str, user: &str, cluster_role: &str) {
+        self.cluster.bind_cluster_role_in(ns, user, cluster_role);
+    }
+
+    pub fn apply_yaml(&self, yaml: &str) {
+        self.cluster.apply_yaml(yaml);
+    }
+}
