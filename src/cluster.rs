@@ -60,7 +60,7 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
-    let client = Client::try_from(config).map_err(|e| Error::Kubeconfig {
+    let client = http2_client(&config).map_err(|e| Error::Kubeconfig {
         reason: format!("cannot build a client for context {context}: {e}"),
     })?;
     Ok(Cluster {
@@ -70,6 +70,30 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
         user,
         namespace,
     })
+}
+
+/// kube's own stack (base URI, credentials, extra headers) over a connector that offers HTTP/2:
+/// the API server multiplexes every request of a run, the watch included, on one connection.
+fn http2_client(config: &Config) -> kube::Result<Client> {
+    use kube::client::ConfigExt;
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(config.connect_timeout);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config.rustls_client_config()?)
+        .https_or_http()
+        .enable_all_versions()
+        .wrap_connector(http);
+    let transport =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build::<_, kube::client::Body>(https);
+    let service = tower::ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(config.auth_layer()?)
+        .layer(config.extra_headers_layer()?)
+        .map_err(tower::BoxError::from)
+        .service(transport);
+    Ok(Client::new(service, config.default_namespace.clone()))
 }
 
 fn load_kubeconfig(global: &GlobalArgs) -> Result<Option<Kubeconfig>> {

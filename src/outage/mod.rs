@@ -122,8 +122,7 @@ pub async fn run(
     if let Err(e) = preflight::check_permissions(&cluster, &namespace, &perms).await {
         return fail(reporter, e);
     }
-    let verbs: Vec<String> = perms.iter().map(Permission::describe).collect();
-    reporter.finish(format!("allowed: {}", verbs.join(", ")));
+    reporter.finish(format!("allowed: {}", preflight::summarize(&perms)));
 
     let mut report = base_report(&cluster, &target);
     if let Some(mode) = dry_run {

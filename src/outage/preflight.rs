@@ -258,6 +258,26 @@ pub async fn check_permissions(
     Ok(())
 }
 
+/// `delete, watch virtualmachineinstances; update virtualmachines/start`: one clause per resource.
+pub fn summarize(perms: &[Permission]) -> String {
+    let mut clauses: Vec<(String, Vec<&str>)> = Vec::new();
+    for p in perms {
+        let res = match p.subresource {
+            Some(sub) => format!("{}/{sub}", p.resource),
+            None => p.resource.to_string(),
+        };
+        match clauses.iter_mut().find(|(r, _)| *r == res) {
+            Some((_, verbs)) => verbs.push(p.verb),
+            None => clauses.push((res, vec![p.verb])),
+        }
+    }
+    clauses
+        .iter()
+        .map(|(res, verbs)| format!("{} {res}", verbs.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +300,10 @@ mod tests {
         assert!(verbs(&manual)
             .contains(&"update virtualmachines/start.subresources.kubevirt.io".to_string()));
         assert!(!verbs(&manual).iter().any(|v| v.starts_with("patch")));
+        assert_eq!(
+            summarize(&manual),
+            "delete, watch virtualmachineinstances; update virtualmachines/start"
+        );
         let halted = required_permissions(Recovery::Start, Some(&RunStrategy::Halted));
         assert!(verbs(&halted).contains(&"patch virtualmachines.kubevirt.io".to_string()));
         let standalone = required_permissions(Recovery::Recreate, None);

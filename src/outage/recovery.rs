@@ -125,23 +125,21 @@ pub async fn inject_and_recover(
         }
     };
     let mut tracker = Tracker::new(old.uid.clone());
-    let resource_version = match &response {
-        Either::Left(obj) => {
-            tracker.observe(
-                Observation::Seen(Box::new(Vmi::from_object(obj))),
-                sent.elapsed(),
-            );
-            obj.metadata.resource_version.clone().unwrap_or_default()
-        }
-        Either::Right(_) => {
+    let at = sent.elapsed();
+    let (steps, resource_version) = match &response {
+        Either::Left(obj) => (
+            tracker.observe(Observation::Seen(Box::new(Vmi::from_object(obj))), at),
+            obj.metadata.resource_version.clone().unwrap_or_default(),
+        ),
+        Either::Right(_) => (
             tracker.observe(
                 Observation::Gone {
                     uid: Some(old.uid.clone()),
                 },
-                sent.elapsed(),
-            );
-            old.resource_version.clone()
-        }
+                at,
+            ),
+            old.resource_version.clone(),
+        ),
     };
     reporter.finish(format!(
         "deleted VMI {}/{} (uid {}) on {}",
@@ -150,6 +148,9 @@ pub async fn inject_and_recover(
         old.uid,
         old.node.as_deref().unwrap_or("an unknown node")
     ));
+    for step in steps {
+        reporter.step(at, step.describe());
+    }
     let mut run = Run {
         cluster,
         target,

@@ -11,12 +11,18 @@ use crate::outage::events::{Event, Phase, Renderer};
 
 pub struct Spinners {
     bar: Option<ProgressBar>,
+    /// The running phase's own message, kept beside the latest step.
+    message: String,
     color: bool,
 }
 
 impl Spinners {
     pub fn new(color: bool) -> Self {
-        Spinners { bar: None, color }
+        Spinners {
+            bar: None,
+            message: String::new(),
+            color,
+        }
     }
 
     fn style(&self, style: Style) -> Style {
@@ -73,10 +79,12 @@ impl Renderer for Spinners {
                 );
                 bar.set_prefix(phase.label());
                 bar.set_message(message.clone());
+                self.message = message.clone();
                 bar.enable_steady_tick(Duration::from_millis(80));
                 self.bar = Some(bar);
             }
             Event::Progress { message, .. } => {
+                self.message = message.clone();
                 if let Some(bar) = &self.bar {
                     bar.set_message(message.clone());
                 }
@@ -88,7 +96,7 @@ impl Renderer for Spinners {
             } => {
                 // The spinner shows the latest step; the line above it keeps the history.
                 if let Some(bar) = &self.bar {
-                    bar.set_message(message.clone());
+                    bar.set_message(format!("{} · {message}", self.message));
                 }
                 let dim = self.style(Style::new().dim());
                 self.println(format!(

@@ -44,7 +44,8 @@ fn table(r: &Report, color: bool) -> String {
         Exit::NotRecovered | Exit::FailedAfterInject => style(Style::new().red().bold()),
         _ => style(Style::new().yellow().bold()),
     };
-    let mut out = String::new();
+    // A blank line between the progress above (stderr) and the summary (stdout).
+    let mut out = String::from("\n");
     let mut row = |name: &str, value: String| {
         let _ = writeln!(out, "  {:<12} {value}", label.apply_to(name));
     };

@@ -12,7 +12,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 #[command(version)]
 struct Args {
     /// Kubeconfig of a cluster-admin (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, env = "KUBECONFIG")]
+    #[arg(long)]
     kubeconfig: Option<PathBuf>,
     /// Context in the kubeconfig.
     #[arg(long)]

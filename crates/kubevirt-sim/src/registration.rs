@@ -81,10 +81,24 @@ pub async fn register(client: &Client, port: u16, timeout: Duration) -> anyhow::
         .await
         .context("failed to create APIService v1.subresources.kubevirt.io")?;
 
-    let available = await_condition(api_services.clone(), API_SERVICE, is_available);
+    let available = async {
+        await_condition(api_services.clone(), API_SERVICE, is_available).await?;
+        // Available comes a moment before the API server routes the group to its proxy (until
+        // then it answers a bare 404): ask through it, as a client will.
+        loop {
+            let path = format!("/apis/{}/{}", subresources::GROUP, subresources::VERSION);
+            let request = http::Request::get(path)
+                .body(Vec::new())
+                .map_err(kube::Error::HttpError)?;
+            if client.request_text(request).await.is_ok() {
+                return Ok::<_, anyhow::Error>(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
     match tokio::time::timeout(timeout, available).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e).context("failed to watch APIService v1.subresources.kubevirt.io"),
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e).context("failed to wait for APIService v1.subresources.kubevirt.io"),
         Err(_) => {
             let why = api_services
                 .get_opt(API_SERVICE)

@@ -182,6 +182,12 @@ impl VmiController {
                         finalizers.push(wanted.to_string());
                     }
                 }
+                if vmi.finalizers().iter().any(|f| f == VMI_FINALIZER) {
+                    // Admitted before; only the blocking finalizer was taken off.
+                    return patch(api, vmi, vmi_status::finalizers(vmi, &finalizers))
+                        .await
+                        .map(Some);
+                }
                 let transitions = self.restart_progress(&uid, Phase::Pending);
                 let updated =
                     patch(api, vmi, vmi_status::admit(vmi, &finalizers, &transitions)).await?;
@@ -288,7 +294,12 @@ impl VmiController {
         let namespace = vmi.namespace().unwrap_or_default();
         let uid = vmi.uid().unwrap_or_default();
         let mut vmi = vmi.clone();
-        if !phase_of(&vmi).is_some_and(Phase::is_final) {
+        let remembered = self.with_progress(&uid, |p| p.phase.map(|(phase, _)| phase));
+        if ![phase_of(&vmi), remembered]
+            .into_iter()
+            .flatten()
+            .any(Phase::is_final)
+        {
             let ended = |t: &[(Phase, String)]| vmi_status::ended(&vmi, Phase::Succeeded, t);
             if let Some(updated) = self
                 .advance(api, &vmi, Phase::Succeeded, ended, json!({}))

@@ -115,10 +115,6 @@ pub async fn client_for(kubeconfig: &Path) -> Result<Client> {
     Ok(Client::try_from(config)?)
 }
 
-struct Attempt {
-    no_fsync: bool,
-}
-
 /// Starts etcd and kube-apiserver and waits for `/readyz`. Retries with new ports when one was
 /// taken in the meantime.
 pub async fn start(
@@ -129,14 +125,15 @@ pub async fn start(
 ) -> Result<ControlPlane> {
     let pki = pki::generate(dir)?;
     fs::write(dir.join("audit-policy.yaml"), AUDIT_POLICY)?;
-    let mut attempt = Attempt { no_fsync: true };
+    // An etcd without --unsafe-no-fsync (older releases) gets another try without it.
+    let mut no_fsync = true;
     let mut last_error = None;
     for _ in 0..4 {
-        match start_once(bins, dir, &pki, watchdog, context, &attempt).await {
+        match start_once(bins, dir, &pki, watchdog, context, no_fsync).await {
             Ok(cp) => return Ok(cp),
             Err(Retry::Port(e)) => last_error = Some(e),
-            Err(Retry::NoFsyncUnsupported(e)) if attempt.no_fsync => {
-                attempt.no_fsync = false;
+            Err(Retry::NoFsyncUnsupported(e)) if no_fsync => {
+                no_fsync = false;
                 last_error = Some(e);
             }
             Err(Retry::NoFsyncUnsupported(e) | Retry::Fatal(e)) => return Err(e),
@@ -157,7 +154,7 @@ async fn start_once(
     pki: &Pki,
     watchdog: &mut Watchdog,
     context: &str,
-    attempt: &Attempt,
+    no_fsync: bool,
 ) -> Result<ControlPlane, Retry> {
     let fatal = Retry::Fatal;
     let [etcd_port, peer_port, api_port] = free_ports().map_err(fatal)?;
@@ -178,7 +175,7 @@ async fn start_once(
         .arg(format!("--initial-cluster=default={peer_url}"))
         .arg("--logger=zap")
         .arg("--log-outputs=stderr");
-    if attempt.no_fsync {
+    if no_fsync {
         // Throw-away data: durability only costs time.
         etcd.arg("--unsafe-no-fsync");
     }

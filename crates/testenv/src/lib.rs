@@ -20,6 +20,7 @@ pub mod fixtures;
 mod kubevirt;
 mod pki;
 mod prereqs;
+mod start;
 mod watchdog;
 
 use std::{
@@ -30,10 +31,9 @@ use std::{
         atomic::{AtomicUsize, Ordering},
         Mutex, OnceLock,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use anyhow::Context;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use kube::{api::DynamicObject, Client};
 
@@ -42,80 +42,10 @@ pub use kubevirt::{CrdSource, KUBEVIRT_NAMESPACE, KUBEVIRT_VERSION};
 pub use kubevirt_sim::{knobs, SimConfig};
 pub use pki::RESTRICTED_USERS;
 pub use prereqs::Binaries;
+pub use start::{Builder, StartError, Timings};
 
 /// How long fixtures wait for a VMI to become Running and Ready.
 pub const FIXTURE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Why a cluster did not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// etcd or kube-apiserver is not installed/built; the message says how to get them.
-    #[error("{0}")]
-    Missing(String),
-    #[error("failed to start the test cluster: {0:?}")]
-    Failed(anyhow::Error),
-}
-
-/// How long each part of the start took.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Timings {
-    /// etcd + kube-apiserver until `/readyz` answers ok.
-    pub control_plane: Duration,
-    /// CRDs created and Established, discovery serving them, `kubevirt/kubevirt` Deployed.
-    pub kubevirt_api: Duration,
-    /// The simulator's controllers and its APIService Available.
-    pub simulator: Duration,
-    pub total: Duration,
-}
-
-/// What to start. `Cluster::builder()` gives the full stack in a temporary directory.
-#[derive(Debug, Clone)]
-pub struct Builder {
-    dir: Option<PathBuf>,
-    kubevirt: bool,
-    crds: Option<CrdSource>,
-    simulator: Option<SimConfig>,
-    context: String,
-}
-
-impl Builder {
-    /// Use this directory (created if missing) and KEEP it at the end; the default is a fresh
-    /// temporary directory that the watchdog removes.
-    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.dir = Some(dir.into());
-        self
-    }
-
-    /// Install the VM, VMI and KubeVirt CRDs and `kubevirt/kubevirt` (default: yes). Without
-    /// them there is no simulator either.
-    pub fn kubevirt(mut self, install: bool) -> Self {
-        self.kubevirt = install;
-        self
-    }
-
-    /// Which VM/VMI CRDs to install (default: `CrdSource::detect()`).
-    pub fn crds(mut self, source: CrdSource) -> Self {
-        self.crds = Some(source);
-        self
-    }
-
-    /// The simulator's configuration (`log_path` defaults to `<dir>/sim.log`); None: none runs.
-    pub fn simulator(mut self, config: Option<SimConfig>) -> Self {
-        self.simulator = config;
-        self
-    }
-
-    /// The context name in the kubeconfig files (default `vmchaos-test`).
-    pub fn context(mut self, name: impl Into<String>) -> Self {
-        self.context = name.into();
-        self
-    }
-
-    pub fn start(self) -> Result<Cluster, StartError> {
-        let binaries = prereqs::find().map_err(StartError::Missing)?;
-        Cluster::start(self, binaries).map_err(StartError::Failed)
-    }
-}
 
 struct Processes {
     etcd: Option<Child>,
@@ -149,6 +79,31 @@ fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
+/// Without prerequisites a test is skipped, with a message that says how to get them, except
+/// under `CI=true`, where it fails.
+fn skip_or_panic(missing: &str) {
+    if is_ci() {
+        panic!("CI=true and the test cluster's prerequisites are missing:\n{missing}");
+    }
+    eprintln!(
+        "testenv: SKIPPED, no local API server: {missing}\n\
+         testenv: get them with scripts/install-deps and scripts/build-apiserver (scripts/test \
+         runs both)"
+    );
+}
+
+/// Whether etcd and kube-apiserver are there, for a test that starts something of its own
+/// (e.g. the sandbox binary). False after printing how to get them; panics under `CI=true`.
+pub fn prerequisites_present() -> bool {
+    match prereqs::find() {
+        Ok(_) => true,
+        Err(missing) => {
+            skip_or_panic(&missing);
+            false
+        }
+    }
+}
+
 fn shared_from(
     cell: &'static OnceLock<Shared>,
     builder: fn() -> Builder,
@@ -160,14 +115,8 @@ fn shared_from(
     });
     match shared {
         Shared::Ready(cluster) => Some(cluster),
-        Shared::Missing(m) if is_ci() => {
-            panic!("CI=true and the test cluster's prerequisites are missing:\n{m}")
-        }
         Shared::Missing(m) => {
-            eprintln!(
-                "testenv: SKIPPED, no local API server: {m}\n\
-                 testenv: scripts/test does both (scripts/install-deps, scripts/build-apiserver)"
-            );
+            skip_or_panic(m);
             None
         }
         Shared::Failed(m) => panic!("{m}"),
@@ -201,124 +150,9 @@ impl Cluster {
         shared_from(&BARE, || Cluster::builder().kubevirt(false))
     }
 
+    /// The full stack in a temporary directory; see `Builder` for the options.
     pub fn builder() -> Builder {
-        Builder {
-            dir: None,
-            kubevirt: true,
-            crds: None,
-            simulator: Some(SimConfig::default()),
-            context: "vmchaos-test".into(),
-        }
-    }
-
-    fn start(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
-        let started = Instant::now();
-        let (dir, remove) = match &builder.dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("failed to create {}", dir.display()))?;
-                (dir.canonicalize()?, false)
-            }
-            None => {
-                let dir = tempfile::Builder::new()
-                    .prefix("vmchaos-testenv-")
-                    .tempdir()?;
-                (dir.keep(), true)
-            }
-        };
-        let mut watchdog = watchdog::Watchdog::spawn(remove.then_some(dir.as_path()))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("testenv")
-            .enable_all()
-            .build()?;
-        let crds = builder
-            .kubevirt
-            .then(|| builder.crds.clone().unwrap_or_else(CrdSource::detect));
-        let result = runtime.block_on(async {
-            // Parsing the real CRDs takes a while in a debug build: overlap it with the boot.
-            let parsed = crds
-                .clone()
-                .map(|source| tokio::task::spawn_blocking(move || kubevirt::load_crds(&source)));
-            let cp = control_plane::start(&binaries, &dir, &mut watchdog, &builder.context).await?;
-            let control_plane_ready = started.elapsed();
-            let mut processes = Processes {
-                etcd: Some(cp.etcd),
-                apiserver: Some(cp.apiserver),
-                watchdog: None,
-                sim: None,
-            };
-            let mut timings = Timings {
-                control_plane: control_plane_ready,
-                ..Timings::default()
-            };
-            let rest = async {
-                if let Some(parsed) = parsed {
-                    let t = Instant::now();
-                    kubevirt::install(&cp.client, parsed.await??).await?;
-                    timings.kubevirt_api = t.elapsed();
-                    if let Some(mut config) = builder.simulator.clone() {
-                        let t = Instant::now();
-                        config.log_path.get_or_insert_with(|| dir.join("sim.log"));
-                        processes.sim = Some(start_simulator(cp.client.clone(), config).await?);
-                        timings.simulator = t.elapsed();
-                    }
-                }
-                Ok::<_, anyhow::Error>(())
-            }
-            .await;
-            Ok::<_, anyhow::Error>((cp.server, cp.client, cp.ports, processes, timings, rest))
-        });
-        let (server, client, ports, mut processes, mut timings, rest) = match result {
-            Ok(started) => started,
-            Err(e) => {
-                watchdog.finish();
-                return Err(e);
-            }
-        };
-        let pids = [&processes.etcd, &processes.apiserver]
-            .iter()
-            .filter_map(|c| c.as_ref().map(Child::id))
-            .chain([watchdog.pid()])
-            .collect();
-        processes.watchdog = Some(watchdog);
-        timings.total = started.elapsed();
-        let simulator = processes.sim.is_some();
-        let sim_port = processes.sim.as_ref().map(kubevirt_sim::Sim::port);
-        let cluster = Cluster {
-            runtime,
-            dir,
-            server,
-            client,
-            crds,
-            simulator,
-            ports: ports.iter().copied().chain(sim_port).collect(),
-            pids,
-            timings,
-            processes: Mutex::new(processes),
-            next: AtomicUsize::new(1),
-        };
-        if let Err(e) = rest {
-            let logs = control_plane::tail(&cluster.apiserver_log(), 20);
-            cluster.stop();
-            return Err(e.context(logs));
-        }
-        eprintln!(
-            "testenv: cluster at {} ready in {:.1?} (control plane {:.1?}, KubeVirt API {:.1?} \
-             with {} CRDs, simulator {:.1?}); files in {}",
-            cluster.server,
-            timings.total,
-            timings.control_plane,
-            timings.kubevirt_api,
-            match &cluster.crds {
-                Some(CrdSource::Real(_)) => "the real",
-                Some(CrdSource::Minimal) => "minimal",
-                None => "no",
-            },
-            timings.simulator,
-            cluster.dir.display()
-        );
-        Ok(cluster)
+        Builder::default()
     }
 
     /// `https://127.0.0.1:<port>`
@@ -563,70 +397,5 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-/// Starts the simulator; a panic in it (e.g. while it is still being written) becomes an error.
-async fn start_simulator(client: Client, config: SimConfig) -> anyhow::Result<kubevirt_sim::Sim> {
-    let task = tokio::spawn(kubevirt_sim::start(client.clone(), config));
-    match tokio::time::timeout(Duration::from_secs(60), task).await {
-        Err(_) => anyhow::bail!("the simulated KubeVirt did not start within 60 s"),
-        Ok(Err(join)) if join.is_panic() => {
-            let payload = join.into_panic();
-            let message = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            anyhow::bail!("the simulated KubeVirt panicked while starting: {message}")
-        }
-        Ok(Err(join)) => Err(join.into()),
-        Ok(Ok(sim)) => {
-            let sim = sim.context("failed to start the simulated KubeVirt")?;
-            wait_subresources_served(&client).await?;
-            Ok(sim)
-        }
-    }
-}
-
-/// The APIService turns Available a moment before the API server routes the group to its
-/// proxy (until then: a bare "404 page not found"), so ask through the API server.
-async fn wait_subresources_served(client: &Client) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let request = http::Request::get("/apis/subresources.kubevirt.io/v1").body(Vec::new())?;
-        match client.request_text(request).await {
-            Ok(_) => return Ok(()),
-            Err(e) if Instant::now() > deadline => {
-                return Err(e).context("the API server does not route subresources.kubevirt.io/v1")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_minimal_crds_parse_with_kubevirts_names() {
-        let crds = kubevirt::load_crds(&CrdSource::Minimal).unwrap();
-        let names: Vec<_> = crds
-            .iter()
-            .filter_map(|c| c.metadata.name.as_deref())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "kubevirts.kubevirt.io",
-                "virtualmachines.kubevirt.io",
-                "virtualmachineinstances.kubevirt.io"
-            ]
-        );
-        for crd in &crds {
-            assert_eq!(crd.spec.scope, "Namespaced");
-            assert_eq!(crd.spec.names.categories, Some(vec!["all".to_string()]));
-        }
     }
 }

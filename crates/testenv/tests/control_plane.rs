@@ -80,10 +80,11 @@ fn a_restricted_user_is_forbidden_until_a_role_is_bound() {
     .unwrap();
     cluster.bind_role(&ns, "alice", &[rule]);
     assert!(list("alice").is_ok());
-    // Another restricted user is still forbidden.
-    match list("bob") {
+    // Another restricted user is still forbidden here (carol is bound elsewhere only; bob is
+    // bound cluster-wide by another test).
+    match list("carol") {
         Err(kube::Error::Api(s)) => assert_eq!(s.code, 403, "{s:?}"),
-        other => panic!("expected 403 for bob, got {other:?}"),
+        other => panic!("expected 403 for carol, got {other:?}"),
     }
 }
 
@@ -162,4 +163,33 @@ fn commands_get_a_scrubbed_environment() {
         std::path::Path::new(home).starts_with(cluster.dir()),
         "{home}"
     );
+}
+
+#[test]
+fn apply_yaml_and_cluster_role_bindings_grant_exactly_their_scope() {
+    let Some(cluster) = Cluster::shared() else {
+        return;
+    };
+    let rbac = include_str!("../../../deploy/rbac.yaml");
+    let applied = cluster.apply_yaml(rbac);
+    assert!(applied
+        .iter()
+        .any(|o| o.metadata.name.as_deref() == Some("vmchaos")));
+    // Applying again is a no-op, not a conflict.
+    cluster.apply_yaml(rbac);
+
+    let (granted, other) = (cluster.namespace("granted"), cluster.namespace("other"));
+    let list_as = |user: &str, ns: &str| {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(cluster.user_client(user), ns, &fixtures::vmi_resource());
+        cluster
+            .block_on(api.list(&ListParams::default()))
+            .map(|_| ())
+    };
+    cluster.bind_cluster_role_in(&granted, "carol", "vmchaos");
+    assert!(list_as("carol", &granted).is_ok());
+    assert!(matches!(list_as("carol", &other), Err(kube::Error::Api(s)) if s.code == 403));
+
+    cluster.bind_cluster_role("bob", "vmchaos");
+    assert!(list_as("bob", &other).is_ok());
 }

@@ -1,0 +1,168 @@
+//! The sandbox binary: the demo namespace holds a Running, Ready VMI for every runStrategy and a
+//! standalone one; SIGTERM stops every process it started, and so does its parent's end.
+
+use std::{
+    fs::File,
+    net::TcpStream,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use kube::api::{Api, DynamicObject, ListParams};
+use testenv::fixtures;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vmchaos-sandbox");
+
+/// Kills the sandbox if the test fails half-way (its watchdog then stops the rest).
+struct Sandbox(Child);
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(dir: &Path, demo: bool) -> Sandbox {
+    let log = File::create(dir.join("sandbox.log")).unwrap();
+    let child = Command::new(BIN)
+        .args([
+            "--dir".as_ref(),
+            dir.as_os_str(),
+            "--until-stdin-closes".as_ref(),
+        ])
+        .args((!demo).then_some("--no-demo"))
+        .stdin(Stdio::piped())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut sandbox = Sandbox(child);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !dir.join("ready").exists() {
+        let log = std::fs::read_to_string(dir.join("sandbox.log")).unwrap_or_default();
+        assert!(
+            sandbox.0.try_wait().unwrap().is_none(),
+            "the sandbox exited:\n{log}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the sandbox is not ready after 120 s:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sandbox
+}
+
+fn numbers<T: std::str::FromStr>(path: &Path) -> Vec<T> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().filter_map(|l| l.parse().ok()).collect()
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(") ")
+                .map(|(_, rest)| !rest.starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+fn listening(port: u16) -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+}
+
+fn wait_all_stopped(pids: &[u32], ports: &[u16]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left: Vec<_> = pids.iter().filter(|p| alive(**p)).collect();
+        let open: Vec<_> = ports.iter().filter(|p| listening(**p)).collect();
+        if left.is_empty() && open.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left: processes {left:?}, ports {open:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_sandbox_serves_the_demo_until_sigterm() {
+    if !testenv::prerequisites_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut sandbox = start(dir.path(), true);
+    let pids: Vec<u32> = numbers(&dir.path().join("pids"));
+    let ports: Vec<u16> = numbers(&dir.path().join("ports"));
+    assert_eq!(
+        (pids.len(), ports.len()),
+        (3, 4),
+        "etcd, kube-apiserver, watchdog; + the simulator's port"
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let vmis = runtime.block_on(async {
+        let client = testenv::client_for(&dir.path().join("admin.kubeconfig"))
+            .await
+            .unwrap();
+        Api::<DynamicObject>::namespaced_with(client, "demo", &fixtures::vmi_resource())
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+    });
+    let mut names: Vec<String> = vmis
+        .items
+        .iter()
+        .filter_map(|v| v.metadata.name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "vm-always",
+            "vm-halted",
+            "vm-manual",
+            "vm-once",
+            "vm-rerunonfailure",
+            "vmi-standalone"
+        ]
+    );
+    assert!(vmis.items.iter().all(fixtures::is_ready));
+    drop(runtime);
+
+    let pid = sandbox.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(sandbox.0.wait().unwrap().success());
+    wait_all_stopped(&pids, &ports);
+    assert!(!dir.path().join("ready").exists());
+    assert!(
+        dir.path().join("admin.kubeconfig").exists(),
+        "the sandbox keeps its directory"
+    );
+}
+
+#[test]
+fn the_sandbox_stops_when_its_parent_goes() {
+    if !testenv::prerequisites_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut sandbox = start(dir.path(), false);
+    let pids: Vec<u32> = numbers(&dir.path().join("pids"));
+    let ports: Vec<u16> = numbers(&dir.path().join("ports"));
+    drop(sandbox.0.stdin.take());
+    assert!(sandbox.0.wait().unwrap().success());
+    wait_all_stopped(&pids, &ports);
+}
