@@ -70,27 +70,27 @@ fn error_policy(vm: Arc<DynamicObject>, error: &Error, ctx: Arc<VmController>) -
 }
 
 impl VmController {
-    async fn drive(&self, mut vm: DynamicObject) -> Result<Action, Error> {
-        let (namespace, name) = (vm.namespace().unwrap_or_default(), vm.name_any());
+    /// Acts on a fresh read of the VM, not on the watch cache's copy: a stale start request or
+    /// runStrategy must never start a VMI.
+    async fn drive(&self, cached: DynamicObject) -> Result<Action, Error> {
+        let (namespace, name) = (cached.namespace().unwrap_or_default(), cached.name_any());
         let vms: Api<DynamicObject> =
             Api::namespaced_with(self.client.clone(), &namespace, &vm_resource());
         let mut retries = 0;
         loop {
+            let vm = match vms
+                .get_opt(&name)
+                .await
+                .map_err(|e| Error::new("read VM", &namespace, &name, e))?
+            {
+                Some(vm) if vm.uid() == cached.uid() => vm,
+                _ => return Ok(Action::await_change()),
+            };
             match self.sync(&vms, &vm).await {
                 Ok(action) => return Ok(action),
                 Err((_, e)) if api_code(&e) == Some(404) => return Ok(Action::await_change()),
                 // A write raced with virt-api or a user: look again.
-                Err((_, e)) if api_code(&e) == Some(409) && retries < 5 => {
-                    retries += 1;
-                    match vms
-                        .get_opt(&name)
-                        .await
-                        .map_err(|e| Error::new("read VM", &namespace, &name, e))?
-                    {
-                        Some(fresh) if fresh.uid() == vm.uid() => vm = fresh,
-                        _ => return Ok(Action::await_change()),
-                    }
-                }
+                Err((_, e)) if api_code(&e) == Some(409) && retries < 5 => retries += 1,
                 Err((action, e)) => return Err(Error::new(action, &namespace, &name, e)),
             }
         }

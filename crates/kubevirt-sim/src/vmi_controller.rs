@@ -34,6 +34,7 @@ pub struct VmiController {
     config: Arc<SimConfig>,
     log: EventLog,
     memory: Mutex<HashMap<String, Progress>>,
+    gone: Mutex<Tombstones>,
     backoff: Backoff,
     scheduled: AtomicUsize,
     addresses: AtomicUsize,
@@ -49,6 +50,7 @@ pub async fn run(client: Client, config: Arc<SimConfig>, log: EventLog) {
         config,
         log,
         memory: Mutex::default(),
+        gone: Mutex::default(),
         backoff: Backoff::default(),
         scheduled: AtomicUsize::new(0),
         addresses: AtomicUsize::new(0),
@@ -82,6 +84,14 @@ type Written = Option<DynamicObject>;
 impl VmiController {
     /// Takes as many steps as are due now, each on the object the previous write returned.
     async fn drive(&self, mut vmi: DynamicObject) -> Result<Action, Error> {
+        if self
+            .gone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&vmi.uid().unwrap_or_default())
+        {
+            return Ok(Action::await_change());
+        }
         let (namespace, name, uid) = (
             vmi.namespace().unwrap_or_default(),
             vmi.name_any(),
@@ -354,11 +364,17 @@ impl VmiController {
         transitions
     }
 
+    /// Drops what the simulator remembers about a VMI that is gone, and remembers that it is
+    /// gone: the watch cache may still hand it over once more.
     fn forget(&self, uid: &str) {
         self.memory
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(uid);
+        self.gone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(uid);
     }
 
     /// The node of this VMI, picked at Scheduling (see `pick_node`).
@@ -384,6 +400,32 @@ impl VmiController {
             })
             .clone()
         })
+    }
+}
+
+/// The UIDs of the latest VMIs that went (bounded: old ones are long out of the watch cache).
+#[derive(Default)]
+struct Tombstones {
+    uids: std::collections::HashSet<String>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl Tombstones {
+    const KEEP: usize = 4096;
+
+    fn insert(&mut self, uid: &str) {
+        if self.uids.insert(uid.to_string()) {
+            self.order.push_back(uid.to_string());
+            if self.order.len() > Self::KEEP {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.uids.remove(&oldest);
+                }
+            }
+        }
+    }
+
+    fn contains(&self, uid: &str) -> bool {
+        self.uids.contains(uid)
     }
 }
 
@@ -444,6 +486,17 @@ mod tests {
         assert_eq!(pick_node(&nodes, 5, Some("b")), "c");
         assert_eq!(pick_node(&nodes[..1], 1, Some("a")), "a");
         assert_eq!(pick_node(&[], 0, None), "node-a");
+    }
+
+    #[test]
+    fn tombstones_keep_the_latest_uids() {
+        let mut t = Tombstones::default();
+        for i in 0..=Tombstones::KEEP {
+            t.insert(&i.to_string());
+        }
+        t.insert("1");
+        assert!(!t.contains("0") && t.contains("1") && t.contains(&Tombstones::KEEP.to_string()));
+        assert_eq!(t.order.len(), Tombstones::KEEP);
     }
 
     #[test]
