@@ -156,3 +156,48 @@ fn sigint_before_the_delete_changes_nothing() {
     assert!(matches!(code, Some(2) | Some(130)), "{code:?}");
     assert_eq!(env.uid(&ns, "calm").as_deref(), Some(uid.as_str()));
 }
+
+#[test]
+fn a_second_sigint_exits_at_once_with_the_restore_command() {
+    let env = env_or_skip!();
+    let ns = env.namespace("twice");
+    // The old VMI can't go (a finalizer blocks it), so the first Ctrl-C has to wait.
+    env.vmi(&ns, "stubborn", &[(testenv::knobs::BLOCK_DELETION, "true")]);
+    let mut child = env
+        .command(&[
+            "outage",
+            "stubborn",
+            "-n",
+            &ns,
+            "--yes",
+            "--duration",
+            "10m",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let sigint = |pid: u32| {
+        std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+    };
+    for line in lines.by_ref() {
+        if line.unwrap().contains("old VMI terminating") {
+            break;
+        }
+    }
+    sigint(child.id());
+    for line in lines.by_ref() {
+        if line.unwrap().contains("interrupted: bringing the VMI back") {
+            break;
+        }
+    }
+    sigint(child.id());
+    let rest: String = lines.map_while(Result::ok).collect::<Vec<_>>().join("\n");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("kubectl vmchaos restore '"), "{rest}");
+    env.unblock(&ns, "stubborn");
+}

@@ -598,3 +598,111 @@ fn the_shipped_role_is_enough_for_every_recovery_path() {
     let out = env.run_as("carol", &["outage", "x", "-n", &other, "--yes"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_failed_start_is_exit_3_with_the_restore_command() {
+    let env = env_or_skip!();
+    let ns = env.namespace("reject");
+    env.vm(&ns, "broken", "Manual", &[]);
+    env.annotate_vm(&ns, "broken", testenv::knobs::REJECT_START, "true");
+    let out = env.run(&[
+        "outage",
+        "broken",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "yaml",
+        "--duration",
+        "500ms",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let doc: Value = serde_saphyr::from_str(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert_eq!(doc["exitCode"], 3);
+    assert_eq!(doc["recovered"], false);
+    assert!(
+        doc["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("failed to start VM"),
+        "{doc:#}"
+    );
+    let restore = doc["restoreCommand"].as_str().unwrap();
+    assert!(
+        restore.starts_with("kubectl vmchaos restore '"),
+        "{restore}"
+    );
+    // The command it prints really brings the VM back once virt-api accepts the start again.
+    env.annotate_vm(&ns, "broken", testenv::knobs::REJECT_START, "false");
+    let snapshot = doc["snapshot"].as_str().unwrap();
+    let out = env.run(&["restore", snapshot, "--timeout", "1m"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(env.is_ready(&ns, "broken"));
+}
+
+#[test]
+fn completion_through_kubectl_lists_running_vmis() {
+    let env = env_or_skip!();
+    let ns = env.namespace("complete");
+    env.vm(&ns, "web-1", "Always", &[]);
+    env.vmi(&ns, "web-2", &[]);
+    let bin_dir = std::path::Path::new(common::BIN)
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let helper_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let path = std::env::join_paths(
+        [bin_dir, helper_dir]
+            .into_iter()
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let out = env
+        .kubectl_command(&["__complete", "vmchaos", "outage", "-n", &ns, ""])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"web-1") && names.contains(&"web-2"),
+        "{text}\n{}",
+        stderr(&out)
+    );
+    assert!(text.lines().last().unwrap().starts_with(':'), "{text}");
+    // Namespaces for -n come from the cluster too.
+    let out = env
+        .kubectl_command(&["__complete", "vmchaos", "list", "-n", "complete-"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&ns),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A dead cluster: no candidates, no error, quickly.
+    let out = env
+        .kubectl_command(&[
+            "__complete",
+            "vmchaos",
+            "outage",
+            "--kubeconfig",
+            "/nonexistent",
+            "",
+        ])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.starts_with(':'))
+            .count(),
+        0
+    );
+}

@@ -74,6 +74,13 @@ impl Env {
             .expect("run kubectl")
     }
 
+    /// kubectl as admin, environment scrubbed.
+    pub fn kubectl_command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.cluster.kubectl(&self.cluster.admin_kubeconfig());
+        cmd.args(args);
+        cmd
+    }
+
     pub fn namespace(&self, prefix: &str) -> String {
         self.cluster.namespace(prefix)
     }

@@ -41,7 +41,7 @@ pub use control_plane::client_for;
 pub use kubevirt::{CrdSource, KUBEVIRT_NAMESPACE, KUBEVIRT_VERSION};
 pub use kubevirt_sim::{knobs, SimConfig};
 pub use pki::RESTRICTED_USERS;
-pub use prereqs::Binaries;
+use prereqs::Binaries;
 pub use start::{Builder, StartError, Timings};
 
 /// How long fixtures wait for a VMI to become Running and Ready.
