@@ -8,7 +8,11 @@
 //! Where the simulator knowingly differs from KubeVirt:
 //! - switching a VM to `Halted` leaves its running VMI alone (so tests can stage that row of the
 //!   runStrategy table); the `stop` subresource still stops it;
-//! - `start` on a `Once` VM is accepted (KubeVirt answers 409), as a start request;
+//! - `start` on a `Once` VM is accepted (KubeVirt answers 409), as a start request; a `Halted`
+//!   VM never starts, even with a start request in its status (virt-api's `start` switches it
+//!   to `Always` instead);
+//! - the subresource server trusts `X-Remote-User` without checking the front proxy's client
+//!   certificate (it listens on localhost only by default);
 //! - there is no start-failure back-off, no migration, no pause, no console.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
@@ -53,7 +57,8 @@ pub struct SimConfig {
     /// Also: `deleting` (the simulator saw the VMI's deletionTimestamp), `deleted` (the VM
     /// controller deleted a VMI), `finalized` (KubeVirt's finalizer removed, another one left).
     /// `phase` lines carry `node` (Scheduled) and `ip` (Running); `created` carries `vm`;
-    /// `start|stop|restart` carry `user`, `groups` and the HTTP `code` answered.
+    /// `start|stop|restart` carry `user`, `groups`, the HTTP `code` answered and
+    /// `receivedUnixMs` (when the call reached the simulator; `unixMs` is when it was answered).
     pub log_path: Option<PathBuf>,
     /// Where the HTTPS subresource server listens (port 0: any free port).
     pub listen: SocketAddr,

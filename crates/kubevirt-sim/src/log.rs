@@ -39,6 +39,13 @@ impl EventLog {
     }
 }
 
+/// Milliseconds since the Unix epoch, with the microseconds as fraction.
+pub fn unix_ms(at: SystemTime) -> f64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
 fn render(
     now: SystemTime,
     event: &str,
@@ -47,13 +54,9 @@ fn render(
     uid: &str,
     extra: Value,
 ) -> String {
-    let unix_ms = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0);
     let mut line: Map<String, Value> = json!({
         "ts": humantime::format_rfc3339_micros(now).to_string(),
-        "unixMs": unix_ms,
+        "unixMs": unix_ms(now),
         "event": event,
         "namespace": namespace,
         "name": name,

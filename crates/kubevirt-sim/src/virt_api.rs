@@ -154,6 +154,7 @@ pub async fn handle(
     verb: Verb,
     caller: &Caller,
 ) -> Reply {
+    let received = crate::log::unix_ms(std::time::SystemTime::now());
     let reply = match try_handle(client, namespace, name, verb).await {
         Ok(reply) => reply,
         Err(e) => Reply::failure(
@@ -170,7 +171,7 @@ pub async fn handle(
         namespace,
         name,
         "",
-        json!({"user": user, "groups": caller.groups, "code": reply.code}),
+        json!({"user": user, "groups": caller.groups, "code": reply.code, "receivedUnixMs": received}),
     );
     reply
 }
