@@ -67,17 +67,7 @@ fn always_is_recovered_by_kubevirt() {
     let env = env_or_skip!();
     let ns = env.namespace("always");
     let uid = env.vm(&ns, "db-0", "Always", &[]);
-    let out = env.run(&[
-        "outage",
-        "db-0",
-        "-n",
-        &ns,
-        "--yes",
-        "-o",
-        "json",
-        "--duration",
-        "5m",
-    ]);
+    let out = env.outage(&ns, "db-0", &["--duration", "5m"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_recovered(
         &env,
@@ -95,7 +85,7 @@ fn once_is_recovered_by_kubevirt() {
     let env = env_or_skip!();
     let ns = env.namespace("once");
     let uid = env.vm(&ns, "batch-0", "Once", &[]);
-    let out = env.run(&["outage", "batch-0", "-n", &ns, "--yes", "-o", "json"]);
+    let out = env.outage(&ns, "batch-0", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_recovered(
         &env,
@@ -114,17 +104,7 @@ fn manual_and_rerunonfailure_are_started_by_the_tool_after_the_duration() {
     for strategy in ["Manual", "RerunOnFailure"] {
         let ns = env.namespace(&strategy.to_lowercase());
         let uid = env.vm(&ns, "app", strategy, &[]);
-        let out = env.run(&[
-            "outage",
-            "app",
-            "-n",
-            &ns,
-            "--yes",
-            "-o",
-            "json",
-            "--duration",
-            "1s",
-        ]);
+        let out = env.outage(&ns, "app", &["--duration", "1s"]);
         assert_eq!(out.status.code(), Some(0), "{strategy}: {}", stderr(&out));
         let doc = json(&out);
         assert_recovered(&env, &ns, "app", &uid, &doc, "start", "start");
@@ -142,17 +122,7 @@ fn halted_is_started_and_its_strategy_put_back() {
     let env = env_or_skip!();
     let ns = env.namespace("halted");
     let uid = env.vm(&ns, "legacy", "Halted", &[]);
-    let out = env.run(&[
-        "outage",
-        "legacy",
-        "-n",
-        &ns,
-        "--yes",
-        "-o",
-        "json",
-        "--duration",
-        "1s",
-    ]);
+    let out = env.outage(&ns, "legacy", &["--duration", "1s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc = json(&out);
     assert_recovered(&env, &ns, "legacy", &uid, &doc, "start", "start");
@@ -172,17 +142,7 @@ fn standalone_vmi_is_recreated_from_the_snapshot() {
     let env = env_or_skip!();
     let ns = env.namespace("standalone");
     let uid = env.vmi(&ns, "lonely", &[("example.com/keep", "me")]);
-    let out = env.run(&[
-        "outage",
-        "lonely",
-        "-n",
-        &ns,
-        "--yes",
-        "-o",
-        "json",
-        "--duration",
-        "1s",
-    ]);
+    let out = env.outage(&ns, "lonely", &["--duration", "1s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_recovered(
         &env,
@@ -206,17 +166,7 @@ fn automatic_recovery_ends_the_wait_early() {
     env.vm(&ns, "web", "Always", &[]);
     let started = Instant::now();
     // A 10-minute --duration: the run only ends in time if recovery ends the wait.
-    let out = env.run(&[
-        "outage",
-        "web",
-        "-n",
-        &ns,
-        "--yes",
-        "-o",
-        "json",
-        "--duration",
-        "10m",
-    ]);
+    let out = env.outage(&ns, "web", &["--duration", "10m"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         started.elapsed() < Duration::from_secs(300),
@@ -230,17 +180,7 @@ fn slow_kubevirt_is_still_automatic_when_it_comes_after_the_duration() {
     let ns = env.namespace("slow");
     env.vm(&ns, "slow", "Always", &[]);
     env.annotate_vm(&ns, "slow", testenv::knobs::RECREATE_DELAY, "2s");
-    let out = env.run(&[
-        "outage",
-        "slow",
-        "-n",
-        &ns,
-        "--yes",
-        "-o",
-        "json",
-        "--duration",
-        "500ms",
-    ]);
+    let out = env.outage(&ns, "slow", &["--duration", "500ms"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc = json(&out);
     assert_eq!(
@@ -260,17 +200,7 @@ fn never_ready_is_not_recovered_exit_1() {
     let uid = env.vm(&ns, "sick", "Always", &[]);
     // Only the re-created VMI gets the knob (KubeVirt copies the template's annotations).
     env.annotate_template(&ns, "sick", testenv::knobs::NEVER_READY, "true");
-    let out = env.run(&[
-        "outage",
-        "sick",
-        "-n",
-        &ns,
-        "--yes",
-        "-o",
-        "json",
-        "--timeout",
-        "2s",
-    ]);
+    let out = env.outage(&ns, "sick", &["--timeout", "2s"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = json(&out);
     assert_eq!(doc["recovered"], false);
@@ -288,19 +218,7 @@ fn blocked_deletion_is_reported_not_hung() {
     let env = env_or_skip!();
     let ns = env.namespace("blocked");
     env.vmi(&ns, "stuck", &[(testenv::knobs::BLOCK_DELETION, "true")]);
-    let out = env.run(&[
-        "outage",
-        "stuck",
-        "-n",
-        &ns,
-        "--yes",
-        "-o",
-        "json",
-        "--duration",
-        "500ms",
-        "--timeout",
-        "1s",
-    ]);
+    let out = env.outage(&ns, "stuck", &["--duration", "500ms", "--timeout", "1s"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = json(&out);
     assert!(
@@ -449,17 +367,7 @@ fn restore_brings_back_a_standalone_vmi_and_refuses_a_running_one() {
     let env = env_or_skip!();
     let ns = env.namespace("restore");
     env.vmi(&ns, "pet", &[]);
-    let out = env.run(&[
-        "outage",
-        "pet",
-        "-n",
-        &ns,
-        "--yes",
-        "-o",
-        "json",
-        "--duration",
-        "1s",
-    ]);
+    let out = env.outage(&ns, "pet", &["--duration", "1s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let snapshot = json(&out)["snapshot"].as_str().unwrap().to_string();
     let out = env.run(&["restore", &snapshot]);

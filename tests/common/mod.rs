@@ -60,6 +60,13 @@ impl Env {
         self.command(args).output().expect("run kubectl-vmchaos")
     }
 
+    /// `outage NAME -n NS --yes -o json` plus `extra`.
+    pub fn outage(&self, ns: &str, name: &str, extra: &[&str]) -> Output {
+        let mut args = vec!["outage", name, "-n", ns, "--yes", "-o", "json"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
     pub fn run_as(&self, user: &str, args: &[&str]) -> Output {
         self.command_as(user, args)
             .output()

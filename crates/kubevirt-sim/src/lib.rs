@@ -22,6 +22,9 @@ use tokio::task::JoinHandle;
 
 pub mod knobs;
 mod kubevirt;
+
+/// The VM and VMI API resources, for clients of the simulator (the test harness).
+pub use kubevirt::{vm_resource, vmi_resource};
 mod launcher_pod;
 mod log;
 mod registration;

@@ -15,23 +15,7 @@ use kube::{
 };
 use serde_json::{json, Map, Value};
 
-pub fn vm_resource() -> ApiResource {
-    kubevirt_resource("VirtualMachine", "virtualmachines")
-}
-
-pub fn vmi_resource() -> ApiResource {
-    kubevirt_resource("VirtualMachineInstance", "virtualmachineinstances")
-}
-
-fn kubevirt_resource(kind: &str, plural: &str) -> ApiResource {
-    ApiResource {
-        group: "kubevirt.io".into(),
-        version: "v1".into(),
-        api_version: "kubevirt.io/v1".into(),
-        kind: kind.into(),
-        plural: plural.into(),
-    }
-}
+pub use kubevirt_sim::{vm_resource, vmi_resource};
 
 /// A VMI spec as `virtctl create vm` would write it (container disk, pod network), which
 /// KubeVirt's own CRD schema accepts.
