@@ -614,3 +614,26 @@ fn completion_through_kubectl_lists_running_vmis() {
         0
     );
 }
+
+#[test]
+fn grace_period_is_passed_to_the_delete() {
+    let env = env_or_skip!();
+    let ns = env.namespace("grace");
+    let uid = env.vm(&ns, "fast", "Always", &[]);
+    let out = env.outage(&ns, "fast", &["--grace-period", "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_recovered(
+        &env,
+        &ns,
+        "fast",
+        &uid,
+        &json(&out),
+        "automatic",
+        "automatic",
+    );
+    assert!(
+        stderr(&out).contains(", grace period 0s"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -141,8 +141,12 @@ pub async fn inject_and_recover(
             old.resource_version.clone(),
         ),
     };
+    let grace = settings
+        .grace_period
+        .map(|g| format!(", grace period {g}s"))
+        .unwrap_or_default();
     reporter.finish(format!(
-        "deleted VMI {}/{} (uid {}) on {}",
+        "deleted VMI {}/{} (uid {}) on {}{grace}",
         old.namespace,
         old.name,
         old.uid,
