@@ -10,7 +10,6 @@ pub mod tracker;
 mod watch;
 
 pub use events::Reporter;
-pub use preflight::{required_permissions, Permission};
 
 use std::{path::PathBuf, time::Duration};
 
