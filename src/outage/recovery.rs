@@ -14,7 +14,7 @@ use super::{
     actions::{self, Recreated},
     events::Phase,
     preflight::Target,
-    tracker::{Observation, Tracker},
+    tracker::{Observation, Step, Tracker},
     watch::VmiWatch,
     Reporter,
 };
@@ -152,9 +152,6 @@ pub async fn inject_and_recover(
         old.uid,
         old.node.as_deref().unwrap_or("an unknown node")
     ));
-    for step in steps {
-        reporter.step(at, step.describe());
-    }
     let mut run = Run {
         cluster,
         target,
@@ -165,6 +162,7 @@ pub async fn inject_and_recover(
         action: None,
         notes: Vec::new(),
         running_reported: false,
+        first_steps: steps.into_iter().map(|step| (at, step)).collect(),
     };
     let outcome = run.follow(reporter, signals).await;
     Ok(Recovered {
@@ -186,6 +184,8 @@ struct Run<'a> {
     action: Option<Recovery>,
     notes: Vec<String>,
     running_reported: bool,
+    /// What the DELETE's own response showed, reported once the Recovery phase starts.
+    first_steps: Vec<(Duration, Step)>,
 }
 
 impl Run<'_> {
@@ -205,6 +205,9 @@ impl Run<'_> {
 
     async fn follow(&mut self, reporter: &mut Reporter, signals: &mut Signals) -> Outcome {
         reporter.start(Phase::Recovery, self.waiting_message());
+        for (at, step) in std::mem::take(&mut self.first_steps) {
+            reporter.step(at, step.describe());
+        }
         let wait_until = self.sent + self.settings.duration;
         // Set once a replacement exists or the tool acted: then it has `timeout` to be Ready.
         let mut settle_until: Option<Instant> = None;
