@@ -195,14 +195,15 @@ pub fn required_permissions(expected: Recovery, strategy: Option<&RunStrategy>) 
     perms
 }
 
-/// Asks the API server about each permission; the first one denied stops the run.
+/// Asks the API server about every permission at once (one HTTP/2 connection multiplexes them);
+/// the first one denied, in the order given, stops the run.
 pub async fn check_permissions(
     cluster: &Cluster,
     namespace: &str,
     perms: &[Permission],
 ) -> Result<()> {
     let api: Api<SelfSubjectAccessReview> = Api::all(cluster.client.clone());
-    for p in perms {
+    let reviews = perms.iter().map(|p| {
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
                 resource_attributes: Some(ResourceAttributes {
@@ -217,15 +218,17 @@ pub async fn check_permissions(
             },
             ..Default::default()
         };
-        let answer = api
-            .create(&PostParams::default(), &review)
-            .await
-            .map_err(|e| {
-                Error::api(
-                    "ask the API server what you may do (SelfSubjectAccessReview)",
-                    e,
-                )
-            })?;
+        let api = api.clone();
+        async move { api.create(&PostParams::default(), &review).await }
+    });
+    let answers = futures::future::join_all(reviews).await;
+    for (p, answer) in perms.iter().zip(answers) {
+        let answer = answer.map_err(|e| {
+            cluster.request_error(
+                "ask the API server what you may do (SelfSubjectAccessReview)",
+                e,
+            )
+        })?;
         let status = answer.status.unwrap_or_default();
         if !status.allowed {
             let reason = status
