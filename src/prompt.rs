@@ -14,25 +14,54 @@ fn prompt_error(e: dialoguer::Error) -> Error {
     )
 }
 
-/// One picker row: where it runs and how it would come back.
-pub fn picker_row(t: &Target) -> String {
-    let owner = match (&t.vm, &t.run_strategy) {
-        (Some(vm), Some(s)) => format!("VM {vm} ({s})"),
-        _ => "standalone".into(),
+/// The picker's rows, in aligned columns: where it runs and how it would come back.
+pub fn picker_rows(targets: &[Target]) -> Vec<String> {
+    let cells: Vec<[String; 4]> = targets
+        .iter()
+        .map(|t| {
+            let owner = match (&t.vm, &t.run_strategy) {
+                (Some(vm), Some(s)) => format!("VM {vm} ({s})"),
+                _ => "standalone".into(),
+            };
+            [
+                format!("{}/{}", t.namespace, t.name),
+                format!("node {}", t.node.as_deref().unwrap_or("?")),
+                format!("age {}", t.age),
+                owner,
+            ]
+        })
+        .collect();
+    let width = |i: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].chars().count())
+            .max()
+            .unwrap_or(0)
     };
-    format!(
-        "{}/{}  node {}  age {}  {owner}  → {}",
-        t.namespace,
-        t.name,
-        t.node.as_deref().unwrap_or("?"),
-        t.age,
-        t.expected_recovery.describe()
-    )
+    let widths = [width(0), width(1), width(2), width(3)];
+    cells
+        .iter()
+        .zip(targets)
+        .map(|(c, t)| {
+            format!(
+                "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  → {}",
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+                t.expected_recovery.describe(),
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3]
+            )
+        })
+        .collect()
 }
 
 /// Fuzzy-pick a running VMI; None when the user pressed Esc.
 pub async fn pick(rows: Vec<Target>) -> Result<Option<Target>> {
-    let items: Vec<String> = rows.iter().map(picker_row).collect();
+    let items = picker_rows(&rows);
     let choice = tokio::task::spawn_blocking(move || {
         FuzzySelect::with_theme(&ColorfulTheme::default())
             .with_prompt("VMI to delete (type to filter, Esc to cancel)")
