@@ -133,10 +133,6 @@ impl Reporter {
         });
     }
 
-    pub fn current_phase(&self) -> Option<Phase> {
-        self.current.map(|(p, _)| p)
-    }
-
     pub fn flush(&mut self) {
         self.renderer.flush();
     }

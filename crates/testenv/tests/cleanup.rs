@@ -2,9 +2,12 @@
 //! that starts a cluster and then exits, panics, or is interrupted or SIGKILLed; afterwards no
 //! process, listening port or directory of that cluster may be left.
 
+mod common;
+
+use common::{alive, listening};
+
 use std::{
     io::{BufRead, BufReader},
-    net::TcpStream,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -106,21 +109,6 @@ fn start_child(mode: &str) -> Option<Started> {
 
 fn numbers<T: std::str::FromStr>(list: &str) -> Vec<T> {
     list.split(',').filter_map(|n| n.parse().ok()).collect()
-}
-
-/// Running and not a zombie (a zombie holds no port and no file).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            stat.rsplit_once(") ")
-                .map(|(_, rest)| !rest.starts_with('Z'))
-        })
-        .unwrap_or(false)
-}
-
-fn listening(port: u16) -> bool {
-    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
 }
 
 fn assert_cleaned_up(started: &Started) {

@@ -1,9 +1,12 @@
 //! The sandbox binary: the demo namespace holds a Running, Ready VMI for every runStrategy and a
 //! standalone one; SIGTERM stops every process it started, and so does its parent's end.
 
+mod common;
+
+use common::{alive, listening};
+
 use std::{
     fs::File,
-    net::TcpStream,
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -58,20 +61,6 @@ fn start(dir: &Path, demo: bool) -> Sandbox {
 fn numbers<T: std::str::FromStr>(path: &Path) -> Vec<T> {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines().filter_map(|l| l.parse().ok()).collect()
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            stat.rsplit_once(") ")
-                .map(|(_, rest)| !rest.starts_with('Z'))
-        })
-        .unwrap_or(false)
-}
-
-fn listening(port: u16) -> bool {
-    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
 }
 
 fn wait_all_stopped(pids: &[u32], ports: &[u16]) {
