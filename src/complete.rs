@@ -209,7 +209,11 @@ async fn vmi_names(global: &GlobalArgs, prefix: &str) -> Vec<String> {
                 r.name,
                 r.phase,
                 r.node.as_deref().unwrap_or("?"),
-                r.expected_recovery.as_str()
+                r.refused
+                    .as_ref()
+                    .map_or(r.expected_recovery.as_str().to_string(), |why| format!(
+                        "refused: {why}"
+                    ))
             )
         })
         .collect()

@@ -95,6 +95,12 @@ pub enum Error {
     },
     #[error("{path} is not a vmchaos snapshot: {reason}")]
     BadSnapshot { path: PathBuf, reason: String },
+    #[error("refusing VMI {namespace}/{name}: {}", refusal.reason())]
+    Refused {
+        namespace: String,
+        name: String,
+        refusal: crate::plan::Refusal,
+    },
     #[error("VMI {namespace}/{name} already exists ({phase}): nothing to restore")]
     AlreadyRunning {
         name: String,
@@ -153,6 +159,7 @@ impl Error {
             },
             Error::AlreadyRunning { .. } => "delete it first if you really want the snapshot's version".into(),
             Error::AfterInject { hint, .. } => hint.clone(),
+            Error::Refused { refusal, .. } => refusal.hint(),
             Error::Declined | Error::Io { .. } | Error::BadSnapshot { .. } => return None,
         })
     }

@@ -67,14 +67,6 @@ impl RunStrategy {
             Self::Other(s) => s,
         }
     }
-
-    /// What KubeVirt does after the VMI is deleted, and so what the tool expects.
-    pub fn expected_recovery(&self) -> Recovery {
-        match self {
-            Self::Always | Self::Once => Recovery::Automatic,
-            Self::RerunOnFailure | Self::Manual | Self::Halted | Self::Other(_) => Recovery::Start,
-        }
-    }
 }
 
 /// How a VMI comes back (or came back) after the outage.
@@ -87,7 +79,10 @@ pub enum Recovery {
     Start,
     /// The tool re-creates the standalone VMI from its snapshot.
     Recreate,
-    /// Nothing brought it back.
+    /// Its VirtualMachineInstanceReplicaSet creates a replacement with another name; the tool
+    /// follows that one and never re-creates.
+    Follow,
+    /// Nothing brought it back (or the plan refuses the target).
     None,
 }
 
@@ -97,6 +92,7 @@ impl Recovery {
             Recovery::Automatic => "automatic",
             Recovery::Start => "start",
             Recovery::Recreate => "recreate",
+            Recovery::Follow => "follow",
             Recovery::None => "none",
         }
     }
@@ -107,9 +103,18 @@ impl Recovery {
             Recovery::Automatic => "KubeVirt re-creates it",
             Recovery::Start => "the tool starts its VM",
             Recovery::Recreate => "the tool re-creates it from the snapshot",
+            Recovery::Follow => "its replica set creates a replacement",
             Recovery::None => "nothing",
         }
     }
+}
+
+/// The controller ownerReference of an object.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Owner {
+    pub kind: String,
+    pub name: String,
+    pub uid: String,
 }
 
 /// What the tool reads off a VMI.
@@ -127,13 +132,62 @@ pub struct Vmi {
     pub finalizers: Vec<String>,
     /// The owner VM's name (ownerReference kind VirtualMachine, controller: true).
     pub owner_vm: Option<String>,
-    pub created: Option<k8s_openapi::jiff::Timestamp>,
+    /// The controller ownerReference, whatever its kind.
+    pub owner: Option<Owner>,
+    pub created: Option<Timestamp>,
+    /// Condition Paused is True.
+    pub paused: bool,
+    /// `status.migrationState` exists and is not completed.
+    pub migrating: bool,
+    /// `status.phaseTransitionTimestamps`: when KubeVirt saw each phase (1 s resolution).
+    pub phase_transitions: Vec<(String, Timestamp)>,
+    /// The Ready condition's lastTransitionTime, when Ready is True (1 s resolution).
+    pub ready_since: Option<Timestamp>,
+}
+
+pub use k8s_openapi::jiff::Timestamp;
+
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_string)
+}
+
+fn timestamp(v: Option<&Value>) -> Option<Timestamp> {
+    v.and_then(Value::as_str).and_then(|t| t.parse().ok())
+}
+
+/// The condition of this type, if present.
+fn condition<'a>(status: Option<&'a Value>, kind: &str) -> Option<&'a Value> {
+    status
+        .and_then(|s| s.get("conditions"))
+        .and_then(Value::as_array)
+        .and_then(|conds| {
+            conds
+                .iter()
+                .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
+        })
+}
+
+fn condition_true(status: Option<&Value>, kind: &str) -> bool {
+    condition(status, kind)
+        .and_then(|c| c.get("status"))
+        .and_then(Value::as_str)
+        == Some("True")
+}
+
+fn controller(obj: &DynamicObject) -> Option<Owner> {
+    obj.owner_references()
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| Owner {
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+            uid: o.uid.clone(),
+        })
 }
 
 impl Vmi {
     pub fn from_object(obj: &DynamicObject) -> Self {
         let status = obj.data.get("status");
-        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
         let node = text(status.and_then(|s| s.get("nodeName")))
             .or_else(|| obj.labels().get("kubevirt.io/nodeName").cloned());
         let ip = status
@@ -141,20 +195,35 @@ impl Vmi {
             .and_then(Value::as_array)
             .and_then(|i| i.first())
             .and_then(|i| text(i.get("ipAddress")));
-        let ready = status
-            .and_then(|s| s.get("conditions"))
-            .and_then(Value::as_array)
-            .is_some_and(|conds| {
-                conds.iter().any(|c| {
-                    c.get("type").and_then(Value::as_str) == Some("Ready")
-                        && c.get("status").and_then(Value::as_str) == Some("True")
-                })
-            });
-        let owner_vm = obj
-            .owner_references()
-            .iter()
-            .find(|o| o.kind == "VirtualMachine" && o.controller == Some(true))
+        let ready = condition_true(status, "Ready");
+        let ready_since = if ready {
+            timestamp(condition(status, "Ready").and_then(|c| c.get("lastTransitionTime")))
+        } else {
+            None
+        };
+        let owner = controller(obj);
+        let owner_vm = owner
+            .as_ref()
+            .filter(|o| o.kind == "VirtualMachine")
             .map(|o| o.name.clone());
+        let migrating = status
+            .and_then(|s| s.get("migrationState"))
+            .filter(|m| m.is_object())
+            .is_some_and(|m| m.get("completed").and_then(Value::as_bool) != Some(true));
+        let phase_transitions = status
+            .and_then(|s| s.get("phaseTransitionTimestamps"))
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|t| {
+                        Some((
+                            text(t.get("phase"))?,
+                            timestamp(t.get("phaseTransitionTimestamp"))?,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Vmi {
             namespace: obj.namespace().unwrap_or_default(),
             name: obj.name_any(),
@@ -167,47 +236,89 @@ impl Vmi {
             terminating: obj.meta().deletion_timestamp.is_some(),
             finalizers: obj.finalizers().to_vec(),
             owner_vm,
+            owner,
             created: obj.meta().creation_timestamp.as_ref().map(|t| t.0),
+            paused: condition_true(status, "Paused"),
+            migrating,
+            phase_transitions,
+            ready_since,
         }
     }
 
     pub fn is_running(&self) -> bool {
         self.phase == "Running" && !self.terminating
     }
+
+    /// When KubeVirt recorded this phase, if it did.
+    pub fn phase_since(&self, phase: &str) -> Option<Timestamp> {
+        self.phase_transitions
+            .iter()
+            .rev()
+            .find(|(p, _)| p == phase)
+            .map(|(_, t)| *t)
+    }
+}
+
+/// `status.startFailure`: KubeVirt delays the next start until `retry_after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartFailure {
+    pub consecutive: u64,
+    pub retry_after: Option<Timestamp>,
 }
 
 /// What the tool reads off a VM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vm {
     pub name: String,
+    pub uid: String,
     pub run_strategy: RunStrategy,
+    /// The VM uses the deprecated `spec.running` instead of `spec.runStrategy`.
+    pub legacy_running: Option<bool>,
+    pub start_failure: Option<StartFailure>,
+    /// Condition ManualRecoveryRequired is True: KubeVirt will not start it.
+    pub manual_recovery_required: bool,
+    /// The VirtualMachinePool that owns the VM, if any.
+    pub pool: Option<String>,
 }
 
 impl Vm {
     pub fn from_object(obj: &DynamicObject) -> Self {
         let spec = obj.data.get("spec");
+        let status = obj.data.get("status");
+        let legacy_running = spec.and_then(|s| s.get("running")).and_then(Value::as_bool);
         let run_strategy = match spec
             .and_then(|s| s.get("runStrategy"))
             .and_then(Value::as_str)
         {
             Some(s) => RunStrategy::parse(s),
-            None => match spec.and_then(|s| s.get("running")).and_then(Value::as_bool) {
-                Some(true) => RunStrategy::Always,
-                _ => RunStrategy::Halted,
-            },
+            None if legacy_running == Some(true) => RunStrategy::Always,
+            None => RunStrategy::Halted,
         };
+        let start_failure = status
+            .and_then(|s| s.get("startFailure"))
+            .filter(|f| f.is_object())
+            .map(|f| StartFailure {
+                consecutive: f
+                    .get("consecutiveFailCount")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+                retry_after: timestamp(f.get("retryAfterTimestamp")),
+            });
         Vm {
             name: obj.name_any(),
+            uid: obj.uid().unwrap_or_default(),
             run_strategy,
+            legacy_running: if spec.and_then(|s| s.get("runStrategy")).is_some() {
+                None
+            } else {
+                legacy_running
+            },
+            start_failure,
+            manual_recovery_required: condition_true(status, "ManualRecoveryRequired"),
+            pool: controller(obj)
+                .filter(|o| o.kind == "VirtualMachinePool")
+                .map(|o| o.name),
         }
-    }
-}
-
-/// The recovery the tool expects for a VMI, given its owner VM (None: standalone).
-pub fn expected_recovery(vm: Option<&Vm>) -> Recovery {
-    match vm {
-        Some(vm) => vm.run_strategy.expected_recovery(),
-        None => Recovery::Recreate,
     }
 }
 
@@ -256,33 +367,60 @@ mod tests {
     }
 
     #[test]
-    fn run_strategy_table() {
+    fn run_strategy_and_legacy_running() {
         let vm = |spec: Value| {
             Vm::from_object(&object(json!({
             "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
             "metadata": {"name": "v"}, "spec": spec})))
         };
-        assert_eq!(
-            vm(json!({"running": true})).run_strategy,
-            RunStrategy::Always
-        );
+        let legacy = vm(json!({"running": true}));
+        assert_eq!(legacy.run_strategy, RunStrategy::Always);
+        assert_eq!(legacy.legacy_running, Some(true));
         assert_eq!(
             vm(json!({"running": false})).run_strategy,
             RunStrategy::Halted
         );
         assert_eq!(vm(json!({})).run_strategy, RunStrategy::Halted);
-        for (s, r) in [
-            ("Always", Recovery::Automatic),
-            ("Once", Recovery::Automatic),
-            ("RerunOnFailure", Recovery::Start),
-            ("Manual", Recovery::Start),
-            ("Halted", Recovery::Start),
-        ] {
+        for s in ["Always", "Once", "RerunOnFailure", "Manual", "Halted"] {
             let v = vm(json!({"runStrategy": s}));
             assert_eq!(v.run_strategy.as_str(), s);
-            assert_eq!(expected_recovery(Some(&v)), r, "{s}");
+            assert_eq!(v.legacy_running, None);
         }
-        assert_eq!(expected_recovery(None), Recovery::Recreate);
+    }
+
+    #[test]
+    fn reads_start_failure_pool_and_vmi_states() {
+        let vm = Vm::from_object(&object(json!({
+            "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+            "metadata": {"name": "pool-0", "uid": "vu", "ownerReferences": [{"apiVersion": "pool.kubevirt.io/v1beta1",
+                "kind": "VirtualMachinePool", "name": "pool", "uid": "pu", "controller": true}]},
+            "spec": {"runStrategy": "Always"},
+            "status": {"startFailure": {"consecutiveFailCount": 3, "retryAfterTimestamp": "2026-01-01T00:05:00Z"},
+                "conditions": [{"type": "ManualRecoveryRequired", "status": "True"}]}
+        })));
+        assert_eq!(vm.pool.as_deref(), Some("pool"));
+        assert_eq!(vm.start_failure.as_ref().map(|f| f.consecutive), Some(3));
+        assert!(vm.manual_recovery_required);
+        let vmi = Vmi::from_object(&object(json!({
+            "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+            "metadata": {"name": "web-abcde", "namespace": "n", "ownerReferences": [{"apiVersion": "kubevirt.io/v1",
+                "kind": "VirtualMachineInstanceReplicaSet", "name": "web", "uid": "rs", "controller": true}]},
+            "status": {"phase": "Running", "migrationState": {"completed": false},
+                "conditions": [{"type": "Paused", "status": "True"}, {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:03Z"}],
+                "phaseTransitionTimestamps": [{"phase": "Pending", "phaseTransitionTimestamp": "2026-01-01T00:00:01Z"},
+                    {"phase": "Running", "phaseTransitionTimestamp": "2026-01-01T00:00:02Z"}]}
+        })));
+        assert_eq!(vmi.owner_vm, None);
+        assert_eq!(
+            vmi.owner.as_ref().map(|o| o.kind.as_str()),
+            Some("VirtualMachineInstanceReplicaSet")
+        );
+        assert!(vmi.paused && vmi.migrating);
+        assert_eq!(
+            vmi.phase_since("Running").map(|t| t.to_string()),
+            Some("2026-01-01T00:00:02Z".into())
+        );
+        assert!(vmi.ready_since.is_some());
     }
 
     #[test]

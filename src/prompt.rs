@@ -49,7 +49,11 @@ pub fn picker_rows(targets: &[Target]) -> Vec<String> {
                 c[1],
                 c[2],
                 c[3],
-                t.expected_recovery.describe(),
+                t.refused
+                    .as_ref()
+                    .map_or(t.expected_recovery.describe().to_string(), |r| format!(
+                        "refused: {r}"
+                    )),
                 w0 = widths[0],
                 w1 = widths[1],
                 w2 = widths[2],

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde::Serialize;
 
-use crate::kubevirt::{self, expected_recovery, Recovery, Vm, Vmi};
+use crate::{
+    kubevirt::{self, Recovery, Vm, Vmi},
+    plan,
+};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -22,6 +25,9 @@ pub struct Target {
     pub vm: Option<String>,
     pub run_strategy: Option<String>,
     pub expected_recovery: Recovery,
+    /// Why an outage would refuse this VMI (None: it would go ahead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// VMIs in `namespace` (None: all namespaces), running ones first, each joined with its VM.
@@ -69,14 +75,16 @@ pub async fn list(
                 .owner_vm
                 .as_ref()
                 .and_then(|n| by_name.get(&(v.namespace.clone(), n.clone())));
+            let plan = plan::decide(&v, vm, now);
             Target {
+                expected_recovery: plan.recovery(),
+                refused: plan.refusal().map(|r| r.reason()),
                 age: v
                     .created
                     .map(|c| age(now.duration_since(c).as_secs()))
                     .unwrap_or_default(),
                 vm: v.owner_vm.clone(),
                 run_strategy: vm.map(|vm| vm.run_strategy.as_str().to_string()),
-                expected_recovery: expected_recovery(vm),
                 phase: if v.terminating {
                     "Terminating".into()
                 } else {
@@ -146,7 +154,10 @@ pub fn table(rows: &[Target], wide: bool, with_namespace: bool) -> String {
             r.age.clone(),
             dash(&r.vm),
             dash(&r.run_strategy),
-            r.expected_recovery.as_str().to_string(),
+            match &r.refused {
+                Some(_) => "refused".to_string(),
+                None => r.expected_recovery.as_str().to_string(),
+            },
         ]);
         if wide {
             row.extend([dash(&r.ip), r.uid.clone()]);
@@ -202,6 +213,7 @@ mod tests {
             vm: None,
             run_strategy: None,
             expected_recovery: Recovery::Recreate,
+            refused: None,
         };
         let t = table(&[row], false, true);
         let lines: Vec<&str> = t.lines().collect();

@@ -263,12 +263,15 @@ fn base_report(cluster: &Cluster, t: &Target) -> Report {
         server: cluster.server.clone(),
         vm: t.vm.as_ref().map(|v| v.name.clone()),
         run_strategy: t.vm.as_ref().map(|v| v.run_strategy.as_str().to_string()),
+        replica_set: None,
+        pool: None,
         expected_recovery: t.expected,
         recovery: Recovery::None,
         recovered: false,
         dry_run: None,
         interrupted: false,
         before: Endpoint {
+            name: None,
             uid: t.vmi.uid.clone(),
             node: t.vmi.node.clone(),
             ip: t.vmi.ip.clone(),
@@ -276,10 +279,12 @@ fn base_report(cluster: &Cluster, t: &Target) -> Report {
         after: None,
         injected_at: None,
         timings: Default::default(),
+        timing_sources: Default::default(),
         snapshot: None,
         restore_command: None,
         verdict: String::new(),
         exit_code: 0,
+        warnings: Vec::new(),
         notes: Vec::new(),
         exit: Exit::Recovered,
     }
@@ -374,6 +379,7 @@ fn finish_report(
     report.injected_at = Some(humantime::format_rfc3339_millis(r.injected_at).to_string());
     report.timings = r.tracker.timings.clone();
     report.after = r.tracker.current().map(|c| Endpoint {
+        name: None,
         uid: c.uid.clone(),
         node: c.node.clone(),
         ip: c.ip.clone(),
@@ -394,6 +400,7 @@ fn finish_report(
         Recovery::Automatic => "KubeVirt re-created it",
         Recovery::Start => "the tool started its VM",
         Recovery::Recreate => "the tool re-created it",
+        Recovery::Follow => "its replica set replaced it",
         Recovery::None => "nothing brought it back",
     };
     let (exit, verdict) = match &r.outcome {

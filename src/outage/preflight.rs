@@ -94,19 +94,6 @@ pub async fn resolve_target(cluster: &Cluster, namespace: &str, name: &str) -> R
         Err(e) => return Err(cluster.request_error(format!("get VMI {namespace}/{name}"), e)),
     };
     let vmi = Vmi::from_object(&object);
-    if vmi.terminating {
-        return Err(Error::AlreadyTerminating {
-            name: name.into(),
-            namespace: namespace.into(),
-        });
-    }
-    if vmi.phase != "Running" {
-        return Err(Error::NotRunning {
-            name: name.into(),
-            namespace: namespace.into(),
-            phase: vmi.phase.clone(),
-        });
-    }
     let (vm_object, vm) = match &vmi.owner_vm {
         None => (None, None),
         Some(vm_name) => {
@@ -117,21 +104,22 @@ pub async fn resolve_target(cluster: &Cluster, namespace: &str, name: &str) -> R
                     let vm = Vm::from_object(&o);
                     (Some(o), Some(vm))
                 }
-                Ok(None) => {
-                    return Err(Error::usage(
-                        format!(
-                        "VMI {namespace}/{name} is owned by VM {vm_name}, which no longer exists"
-                    ),
-                        "KubeVirt is about to remove this VMI; pick another target",
-                    ))
-                }
+                Ok(None) => (None, None),
                 Err(e) => {
                     return Err(cluster.request_error(format!("get VM {namespace}/{vm_name}"), e))
                 }
             }
         }
     };
-    let expected = kubevirt::expected_recovery(vm.as_ref());
+    let plan = crate::plan::decide(&vmi, vm.as_ref(), kubevirt::Timestamp::now());
+    if let Some(refusal) = plan.refusal() {
+        return Err(Error::Refused {
+            namespace: namespace.into(),
+            name: name.into(),
+            refusal: refusal.clone(),
+        });
+    }
+    let expected = plan.recovery();
     Ok(Target {
         object,
         vmi,
@@ -190,7 +178,7 @@ pub fn required_permissions(expected: Recovery, strategy: Option<&RunStrategy>) 
             "virtualmachineinstances",
             None,
         )),
-        Recovery::Automatic | Recovery::None => {}
+        Recovery::Automatic | Recovery::Follow | Recovery::None => {}
     }
     perms
 }

@@ -1,6 +1,8 @@
-//! The result of an outage: one document, printed as a table (text) or as JSON/YAML.
+//! The result of an outage: one document per target (`Report`, printed as a table or as
+//! JSON/YAML), one for a fleet of targets (`FleetReport`), and one for a game day of several
+//! steps (`GameDayReport`, what `run -f` and `--report DIR` write).
 
-use std::path::PathBuf;
+use std::{collections::BTreeMap, path::PathBuf};
 
 use serde::Serialize;
 
@@ -16,6 +18,11 @@ pub struct Report {
     /// The owner VM, if any.
     pub vm: Option<String>,
     pub run_strategy: Option<String>,
+    /// The owning VirtualMachineInstanceReplicaSet or VirtualMachinePool, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_set: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
     pub expected_recovery: Recovery,
     /// What actually brought it back (`none` if nothing did).
     pub recovery: Recovery,
@@ -29,11 +36,17 @@ pub struct Report {
     /// When the DELETE was sent (RFC 3339, milliseconds); timings count from here.
     pub injected_at: Option<String>,
     pub timings: Timings,
+    /// Where each timing came from: `watch` (seen live) or `server` (filled in from the VMI's
+    /// phaseTransitionTimestamps / conditions after a gap in the watch; 1 s resolution).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub timing_sources: BTreeMap<String, String>,
     pub snapshot: Option<PathBuf>,
     /// The command that brings the VMI back, when it may still be needed.
     pub restore_command: Option<String>,
     pub verdict: String,
     pub exit_code: u8,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     #[serde(skip)]
@@ -48,6 +61,9 @@ pub struct TargetRef {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 pub struct Endpoint {
+    /// The VMI's name: only a replica set's replacement has another name than the target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub uid: String,
     pub node: Option<String>,
     pub ip: Option<String>,
@@ -57,5 +73,152 @@ impl Report {
     pub fn set_exit(&mut self, exit: Exit) {
         self.exit = exit;
         self.exit_code = exit.code();
+    }
+}
+
+/// Several targets hit in one run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetReport {
+    pub context: String,
+    pub server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub interrupted: bool,
+    pub targets: Vec<Report>,
+    pub aggregates: Aggregates,
+    pub verdict: String,
+    pub exit_code: u8,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    pub exit: Exit,
+}
+
+/// Figures over every target of a fleet, in milliseconds since each target's DELETE.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Aggregates {
+    pub targets: usize,
+    pub recovered: usize,
+    pub gone: Stats,
+    pub created: Stats,
+    pub running: Stats,
+    pub ready: Stats,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// How many targets had this step.
+    pub count: usize,
+    pub min_ms: Option<u64>,
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+    pub max_ms: Option<u64>,
+}
+
+impl Stats {
+    /// Nearest-rank percentiles over the values present.
+    pub fn of(values: impl IntoIterator<Item = Option<u64>>) -> Stats {
+        let mut v: Vec<u64> = values.into_iter().flatten().collect();
+        v.sort_unstable();
+        let rank = |p: f64| -> Option<u64> {
+            if v.is_empty() {
+                return None;
+            }
+            let i = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+            Some(v[i])
+        };
+        Stats {
+            count: v.len(),
+            min_ms: v.first().copied(),
+            p50_ms: rank(0.50),
+            p95_ms: rank(0.95),
+            max_ms: v.last().copied(),
+        }
+    }
+}
+
+impl Aggregates {
+    pub fn of(targets: &[Report]) -> Aggregates {
+        let t = |f: fn(&Timings) -> Option<u64>| Stats::of(targets.iter().map(|r| f(&r.timings)));
+        Aggregates {
+            targets: targets.len(),
+            recovered: targets.iter().filter(|r| r.recovered).count(),
+            gone: t(|t| t.gone_ms),
+            created: t(|t| t.created_ms),
+            running: t(|t| t.running_ms),
+            ready: t(|t| t.ready_ms),
+        }
+    }
+}
+
+/// A game day: the steps of `run -f` (one step for a plain `outage`), in order.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GameDayReport {
+    pub context: String,
+    pub server: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub steps: Vec<StepReport>,
+    pub verdict: String,
+    pub exit_code: u8,
+    #[serde(skip)]
+    pub exit: Exit,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StepReport {
+    /// The scenario's `name` (or the outage's targets for a plain `outage`).
+    pub name: String,
+    /// The scenario kind, e.g. `kubevirt_vm_outage`.
+    pub scenario: String,
+    /// The scenario file it came from, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    pub status: StepStatus,
+    /// Why a step was skipped, refused or not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetReport>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    /// It ran; the fleet report says how it went.
+    Ran,
+    /// An unsupported scenario kind, skipped with --skip-unsupported.
+    Skipped,
+    /// An earlier step failed (and no --continue-on-failure).
+    NotRun,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_use_nearest_rank_percentiles_over_present_values() {
+        let s = Stats::of([Some(30), None, Some(10), Some(20)]);
+        assert_eq!(
+            s,
+            Stats {
+                count: 3,
+                min_ms: Some(10),
+                p50_ms: Some(20),
+                p95_ms: Some(30),
+                max_ms: Some(30),
+            }
+        );
+        let hundred = Stats::of((1..=100).map(Some));
+        assert_eq!((hundred.p50_ms, hundred.p95_ms), (Some(50), Some(95)));
+        assert_eq!(Stats::of([None]), Stats::default());
     }
 }
