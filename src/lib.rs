@@ -5,11 +5,13 @@ pub mod cli;
 pub mod cluster;
 pub mod complete;
 pub mod error;
+pub mod events;
 pub mod kubevirt;
 pub mod outage;
 pub mod plan;
 pub mod prompt;
 pub mod render;
+pub mod report;
 pub mod restore;
 pub mod settings;
 pub mod signals;
@@ -72,7 +74,7 @@ pub fn run(cli: Cli) -> Exit {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: failed to start the async runtime: {e}");
-            return Exit::FailedAfterInject;
+            return Exit::NothingChanged;
         }
     };
     let exit = runtime.block_on(dispatch(cli, term));
@@ -95,8 +97,8 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
             reporter.flush();
             result.map(|report| {
                 let color = term.color(cli.global.color, term.stdout);
-                print_stdout(&summary::render(&report, args.output, color));
-                report.exit
+                print_stdout(&summary::render_run(&report, args.output, color));
+                report.exit()
             })
         }
         Command::List(args) => list(&cli, args.output).await,

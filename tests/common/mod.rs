@@ -182,7 +182,7 @@ impl Env {
             .to_string()
     }
 
-    fn patch_vm(&self, ns: &str, name: &str, patch: Value) {
+    pub fn patch_vm(&self, ns: &str, name: &str, patch: Value) {
         let api = self.vms(ns);
         self.cluster
             .block_on(api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)))
