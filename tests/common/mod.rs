@@ -250,6 +250,24 @@ impl Env {
         self.cluster.bind_cluster_role_in(ns, user, cluster_role);
     }
 
+    /// The API server's audit log: one JSON line per request stage.
+    pub fn audit_log(&self) -> std::path::PathBuf {
+        self.cluster.audit_log()
+    }
+
+    /// The audit events (stage ResponseComplete) of requests in `ns` whose URI contains `part`.
+    pub fn requests(&self, ns: &str, part: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.audit_log()).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["stage"] == "ResponseComplete")
+            .filter(|e| {
+                let uri = e["requestURI"].as_str().unwrap_or_default();
+                uri.contains(&format!("/namespaces/{ns}/")) && uri.contains(part)
+            })
+            .collect()
+    }
+
     pub fn apply_yaml(&self, yaml: &str) {
         self.cluster.apply_yaml(yaml);
     }
