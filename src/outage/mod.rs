@@ -143,13 +143,10 @@ async fn prepare(
             names.iter().map(label).collect::<Vec<_>>().join(", ")
         ),
     );
-    let mut targets = Vec::new();
-    for (ns, name) in &names {
-        match preflight::resolve_target(&cluster, ns, name, config.keep_down).await {
-            Ok(t) => targets.push(t),
-            Err(e) => return fail(reporter, e),
-        }
-    }
+    let targets = match preflight::resolve_targets(&cluster, &names, config.keep_down).await {
+        Ok(t) => t,
+        Err(e) => return fail(reporter, e),
+    };
     reporter.finish(
         targets
             .iter()

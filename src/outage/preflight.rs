@@ -83,6 +83,63 @@ pub struct Target {
     pub plan: Plan,
 }
 
+/// Every named VMI with its plan, in the order given. Several VMIs of one namespace are read
+/// with one list of VMIs and one of VMs (requests stay flat as the fleet grows); one with GETs.
+pub async fn resolve_targets(
+    cluster: &Cluster,
+    names: &[(String, String)],
+    keep_down: bool,
+) -> Result<Vec<Target>> {
+    let mut by_ns: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (ns, name) in names {
+        match by_ns.iter_mut().find(|(n, _)| n == ns) {
+            Some((_, list)) => list.push(name),
+            None => by_ns.push((ns, vec![name])),
+        }
+    }
+    let mut found: Vec<Target> = Vec::new();
+    for (ns, wanted) in by_ns {
+        if let [name] = wanted.as_slice() {
+            found.push(resolve_target(cluster, ns, name, keep_down).await?);
+            continue;
+        }
+        let vmis: Api<DynamicObject> =
+            Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vmi_resource());
+        let (objects, _) = super::watch::list(&vmis, cluster.request_timeout)
+            .await
+            .map_err(|e| cluster.request_error(format!("list VMIs in {ns}"), e))?;
+        let vms: Api<DynamicObject> =
+            Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vm_resource());
+        let (vm_objects, _) = super::watch::list(&vms, cluster.request_timeout)
+            .await
+            .map_err(|e| cluster.request_error(format!("list VMs in {ns}"), e))?;
+        for name in wanted {
+            let Some(object) = objects.iter().find(|o| o.metadata.name.as_deref() == Some(name)) else {
+                let running = objects
+                    .iter()
+                    .map(Vmi::from_object)
+                    .filter(Vmi::is_running)
+                    .map(|v| v.name)
+                    .collect();
+                return Err(Error::VmiNotFound {
+                    name: name.into(),
+                    namespace: ns.into(),
+                    running,
+                });
+            };
+            let vmi = Vmi::from_object(object);
+            let vm_object = vmi.owner_vm.as_ref().and_then(|vm| {
+                vm_objects
+                    .iter()
+                    .find(|o| o.metadata.name.as_deref() == Some(vm.as_str()))
+                    .cloned()
+            });
+            found.push(target_with_plan(ns, name, object.clone(), vmi, vm_object, keep_down)?);
+        }
+    }
+    Ok(found)
+}
+
 /// Reads the VMI (and its owner VM) and decides its plan; a refused plan is an error that
 /// changes nothing.
 pub async fn resolve_target(
@@ -110,23 +167,31 @@ pub async fn resolve_target(
         Err(e) => return Err(cluster.request_error(format!("get VMI {namespace}/{name}"), e)),
     };
     let vmi = Vmi::from_object(&object);
-    let (vm_object, vm) = match &vmi.owner_vm {
-        None => (None, None),
+    let vm_object = match &vmi.owner_vm {
+        None => None,
         Some(vm_name) => {
             let vms: Api<DynamicObject> =
                 Api::namespaced_with(cluster.client.clone(), namespace, &kubevirt::vm_resource());
             match cluster.bounded(vms.get_opt(vm_name)).await {
-                Ok(Some(o)) => {
-                    let vm = Vm::from_object(&o);
-                    (Some(o), Some(vm))
-                }
-                Ok(None) => (None, None),
+                Ok(found) => found,
                 Err(e) => {
                     return Err(cluster.request_error(format!("get VM {namespace}/{vm_name}"), e))
                 }
             }
         }
     };
+    target_with_plan(namespace, name, object, vmi, vm_object, keep_down)
+}
+
+fn target_with_plan(
+    namespace: &str,
+    name: &str,
+    object: DynamicObject,
+    vmi: Vmi,
+    vm_object: Option<DynamicObject>,
+    keep_down: bool,
+) -> Result<Target> {
+    let vm = vm_object.as_ref().map(Vm::from_object);
     let plan = plan::decide(&vmi, vm.as_ref(), kubevirt::Timestamp::now());
     if let Some(refusal) = plan.refusal() {
         return Err(Error::Refused {
