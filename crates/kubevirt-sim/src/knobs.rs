@@ -137,7 +137,11 @@ mod tests {
         let three = annotations(&[(START_FAILURE, "3, 2m")]);
         assert_eq!(start_failure(&three), Some((3, Duration::from_secs(120))));
         for bad in ["0,1s", "x,1s", "soon"] {
-            assert_eq!(start_failure(&annotations(&[(START_FAILURE, bad)])), None, "{bad}");
+            assert_eq!(
+                start_failure(&annotations(&[(START_FAILURE, bad)])),
+                None,
+                "{bad}"
+            );
         }
     }
 

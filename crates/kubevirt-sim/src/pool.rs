@@ -77,7 +77,11 @@ pub fn index_of(pool: &str, vm: &str) -> Option<usize> {
 /// Which VM indexes to create and which VMs to delete, given the indexes that exist.
 pub fn plan(replicas: usize, existing: &[usize]) -> (Vec<usize>, Vec<usize>) {
     let create = (0..replicas).filter(|i| !existing.contains(i)).collect();
-    let delete = existing.iter().copied().filter(|i| *i >= replicas).collect();
+    let delete = existing
+        .iter()
+        .copied()
+        .filter(|i| *i >= replicas)
+        .collect();
     (create, delete)
 }
 
@@ -111,12 +115,7 @@ pub fn vm_from_template(pool: &DynamicObject, index: usize) -> Value {
 
 type Failed = (&'static str, kube::Error);
 
-async fn sync(
-    ctx: &Ctx,
-    namespace: &str,
-    name: &str,
-    uid: Option<&str>,
-) -> Result<Action, Failed> {
+async fn sync(ctx: &Ctx, namespace: &str, name: &str, uid: Option<&str>) -> Result<Action, Failed> {
     let pools: Api<DynamicObject> =
         Api::namespaced_with(ctx.client.clone(), namespace, &vm_pool_resource());
     let Some(pool) = pools

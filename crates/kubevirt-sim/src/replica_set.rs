@@ -126,7 +126,11 @@ pub fn selector_query(selector: &Value) -> Option<String> {
                 .collect()
         })
         .unwrap_or_default();
-    for e in selector["matchExpressions"].as_array().into_iter().flatten() {
+    for e in selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let key = e["key"].as_str()?;
         let values: Vec<&str> = e["values"]
             .as_array()
@@ -174,12 +178,7 @@ pub fn vmi_from_template(set: &DynamicObject) -> Value {
 
 type Failed = (&'static str, kube::Error);
 
-async fn sync(
-    ctx: &Ctx,
-    namespace: &str,
-    name: &str,
-    uid: Option<&str>,
-) -> Result<Action, Failed> {
+async fn sync(ctx: &Ctx, namespace: &str, name: &str, uid: Option<&str>) -> Result<Action, Failed> {
     let sets: Api<DynamicObject> =
         Api::namespaced_with(ctx.client.clone(), namespace, &vmirs_resource());
     // A fresh read: a stale replica count must never create or delete a VMI.
@@ -381,7 +380,12 @@ mod tests {
         assert!(vmi["metadata"].get("name").is_none());
         let owner = &vmi["metadata"]["ownerReferences"][0];
         assert_eq!(
-            (&owner["kind"], &owner["uid"], &owner["controller"], &owner["blockOwnerDeletion"]),
+            (
+                &owner["kind"],
+                &owner["uid"],
+                &owner["controller"],
+                &owner["blockOwnerDeletion"]
+            ),
             (&json!(KIND), &json!("set-uid"), &json!(true), &json!(true))
         );
         assert_eq!(vmi["metadata"]["labels"]["app"], "web");

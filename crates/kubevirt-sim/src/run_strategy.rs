@@ -54,7 +54,10 @@ pub enum Decision {
     /// A create is due but the start-failure back-off holds it this much longer.
     Backoff(Duration),
     /// Delete the VMI with this UID (a stop).
-    Delete { uid: String, why: Why },
+    Delete {
+        uid: String,
+        why: Why,
+    },
     /// A Halted VM with a start request and no VMI: switch it to `Always` (or `running: true`
     /// for a VM that uses the legacy field), as KubeVirt does for a paused start.
     SwitchToAlways,
@@ -260,7 +263,11 @@ mod tests {
             } else {
                 Decision::Nothing
             };
-            assert_eq!(decide(&vm(s), Some(&vmi(Phase::Running))), expected, "{s:?}");
+            assert_eq!(
+                decide(&vm(s), Some(&vmi(Phase::Running))),
+                expected,
+                "{s:?}"
+            );
         }
     }
 
@@ -504,7 +511,8 @@ mod tests {
     #[test]
     fn printable_status_follows_the_vmi() {
         let v = vmi(Phase::Running);
-        let p = |vmi: Option<&VmiFacts>, starting, crash| printable_status(false, vmi, starting, crash);
+        let p =
+            |vmi: Option<&VmiFacts>, starting, crash| printable_status(false, vmi, starting, crash);
         assert_eq!(p(Some(&v), false, false), "Running");
         assert_eq!(p(Some(&vmi(Phase::Scheduling)), false, false), "Starting");
         let going = VmiFacts {
@@ -513,10 +521,16 @@ mod tests {
         };
         assert_eq!(p(Some(&going), false, false), "Stopping");
         assert_eq!(p(Some(&vmi(Phase::Succeeded)), false, false), "Stopped");
-        assert_eq!(p(Some(&vmi(Phase::Failed)), false, true), "CrashLoopBackOff");
+        assert_eq!(
+            p(Some(&vmi(Phase::Failed)), false, true),
+            "CrashLoopBackOff"
+        );
         assert_eq!(p(None, true, false), "Starting");
         assert_eq!(p(None, true, true), "CrashLoopBackOff");
         assert_eq!(p(None, false, false), "Stopped");
-        assert_eq!(printable_status(true, Some(&v), false, false), "Terminating");
+        assert_eq!(
+            printable_status(true, Some(&v), false, false),
+            "Terminating"
+        );
     }
 }

@@ -234,7 +234,10 @@ pub fn decide(
                     ..Change::default()
                 },
             };
-            Ok(Change { vmi_grace, ..change })
+            Ok(Change {
+                vmi_grace,
+                ..change
+            })
         }
         Verb::Restart => {
             match options.grace_period_seconds {
@@ -260,7 +263,10 @@ pub fn decide(
             let Some(v) = vmi else {
                 return conflict("VM is not running: Halted".into());
             };
-            with_requests(vm, vec![ChangeRequest::stop(&v.uid), ChangeRequest::start()])
+            with_requests(
+                vm,
+                vec![ChangeRequest::stop(&v.uid), ChangeRequest::start()],
+            )
         }
     }
 }
@@ -460,7 +466,8 @@ async fn apply(
         if change.clear_start_failure {
             status["startFailure"] = Value::Null;
         }
-        let patch = json!({"metadata": {"resourceVersion": vm.resource_version()}, "status": status});
+        let patch =
+            json!({"metadata": {"resourceVersion": vm.resource_version()}, "status": status});
         vms.patch_status(&name, &params, &Patch::Merge(&patch))
             .await?;
     }
@@ -555,7 +562,11 @@ mod tests {
             );
         }
         assert_eq!(
-            call(Verb::Start, &vm(RunStrategy::Manual), Some(&vmi(Phase::Failed))),
+            call(
+                Verb::Start,
+                &vm(RunStrategy::Manual),
+                Some(&vmi(Phase::Failed))
+            ),
             requests(vec![ChangeRequest::stop("u1"), ChangeRequest::start()])
         );
         assert_eq!(
@@ -571,8 +582,14 @@ mod tests {
     #[test]
     fn start_on_always_and_once_is_a_conflict() {
         for (s, why) in [
-            (RunStrategy::Always, "Always does not support manual start requests"),
-            (RunStrategy::Once, "Once does not support manual start requests"),
+            (
+                RunStrategy::Always,
+                "Always does not support manual start requests",
+            ),
+            (
+                RunStrategy::Once,
+                "Once does not support manual start requests",
+            ),
         ] {
             assert_eq!(call(Verb::Start, &vm(s), None), conflict(why));
             assert_eq!(
@@ -718,8 +735,14 @@ mod tests {
             );
         }
         for (s, why) in [
-            (RunStrategy::Halted, "RunStategy Halted does not support manual restart requests"),
-            (RunStrategy::Once, "RunStategy Once does not support manual restart requests"),
+            (
+                RunStrategy::Halted,
+                "RunStategy Halted does not support manual restart requests",
+            ),
+            (
+                RunStrategy::Once,
+                "RunStategy Once does not support manual restart requests",
+            ),
         ] {
             assert_eq!(call(Verb::Restart, &vm(s), Some(&running)), conflict(why));
         }
@@ -732,7 +755,12 @@ mod tests {
             ..Options::default()
         };
         assert!(matches!(
-            decide(Verb::Restart, &vm(RunStrategy::Manual), Some(&running), &slow),
+            decide(
+                Verb::Restart,
+                &vm(RunStrategy::Manual),
+                Some(&running),
+                &slow
+            ),
             Err(Refusal::BadRequest(_))
         ));
     }
@@ -768,6 +796,9 @@ mod tests {
         );
         serde_json::from_value::<kube::core::Status>(r.body).unwrap();
         let r = refuse("x", Refusal::Internal("boom".into()));
-        assert_eq!((r.code, &r.body["message"]), (500, &json!("Internal error occurred: boom")));
+        assert_eq!(
+            (r.code, &r.body["message"]),
+            (500, &json!("Internal error occurred: boom"))
+        );
     }
 }

@@ -19,8 +19,8 @@ use tokio::time::Instant;
 use crate::{
     api_code, knobs,
     kubevirt::{
-        change_requests, condition_is_true, vm_resource, vmi_resource, ChangeRequest,
-        RunStrategy, VmiFacts, VM_FINALIZER,
+        change_requests, condition_is_true, vm_resource, vmi_resource, ChangeRequest, RunStrategy,
+        VmiFacts, VM_FINALIZER,
     },
     log::EventLog,
     retry::{Backoff, Error},
@@ -172,7 +172,13 @@ impl VmController {
         if !matches!(plan.decision, Decision::Create | Decision::Backoff(_)) {
             forget(&self.missing_since, &vm_uid);
         }
-        if !matches!(plan.decision, Decision::Delete { why: Why::Halted, .. }) {
+        if !matches!(
+            plan.decision,
+            Decision::Delete {
+                why: Why::Halted,
+                ..
+            }
+        ) {
             forget(&self.halted_since, &vm_uid);
         }
         match &plan.decision {
@@ -185,8 +191,7 @@ impl VmController {
             }
             Decision::Create => {
                 starting = true;
-                if let Some(wait) = wait_for_knob(&self.missing_since, &vm, knobs::RECREATE_DELAY)
-                {
+                if let Some(wait) = wait_for_knob(&self.missing_since, &vm, knobs::RECREATE_DELAY) {
                     action = Action::requeue(wait);
                 } else {
                     let created = vmis
@@ -242,7 +247,8 @@ impl VmController {
                 } else {
                     json!({"running": true})
                 };
-                let patch = json!({"metadata": {"resourceVersion": vm.resource_version()}, "spec": spec});
+                let patch =
+                    json!({"metadata": {"resourceVersion": vm.resource_version()}, "spec": spec});
                 vms.patch(&name, &crate::patch_params(), &Patch::Merge(&patch))
                     .await
                     .map_err(|e| ("switch to Always the VM", e))?;
@@ -298,7 +304,11 @@ impl VmController {
             .collect();
         let patch = crate::vmi_status::finalizers(vmi, &kept);
         match vmis
-            .patch(&vmi.name_any(), &crate::patch_params(), &Patch::Merge(&patch))
+            .patch(
+                &vmi.name_any(),
+                &crate::patch_params(),
+                &Patch::Merge(&patch),
+            )
             .await
         {
             Ok(_) if kept.is_empty() && vmi.metadata.deletion_timestamp.is_some() => {
@@ -379,7 +389,6 @@ impl VmController {
         .map_err(|e| ("update state change requests of VM", e))?;
         Ok(())
     }
-
 }
 
 /// With the duration knob `key` on the VM: how much longer to wait (from when the controller
@@ -485,8 +494,8 @@ pub fn summary_patch(vm: &DynamicObject, summary: &Summary) -> Option<Value> {
     let existing: Vec<Value> = status["conditions"].as_array().cloned().unwrap_or_default();
     let find = |type_: &str| existing.iter().find(|c| c["type"] == type_);
     let ready_unchanged = find("Ready").filter(|c| c["status"] == ready_status);
-    let recovery_unchanged =
-        !summary.manual_recovery || find(MANUAL_RECOVERY_REQUIRED).is_some_and(|c| c["status"] == "True");
+    let recovery_unchanged = !summary.manual_recovery
+        || find(MANUAL_RECOVERY_REQUIRED).is_some_and(|c| c["status"] == "True");
     let up_to_date = status["printableStatus"] == summary.printable
         && status["ready"].as_bool().unwrap_or(false) == ready
         && status["created"].as_bool().unwrap_or(false) == created
@@ -514,13 +523,20 @@ pub fn summary_patch(vm: &DynamicObject, summary: &Summary) -> Option<Value> {
         }),
     );
     if summary.manual_recovery {
-        conditions.push(find(MANUAL_RECOVERY_REQUIRED).filter(|c| c["status"] == "True").cloned().unwrap_or_else(|| json!({
-            "type": MANUAL_RECOVERY_REQUIRED,
-            "status": "True",
-            "reason": "VMI was removed or was final during the volume migration",
-            "lastProbeTime": null,
-            "lastTransitionTime": now_rfc3339(),
-        })));
+        conditions.push(
+            find(MANUAL_RECOVERY_REQUIRED)
+                .filter(|c| c["status"] == "True")
+                .cloned()
+                .unwrap_or_else(|| {
+                    json!({
+                        "type": MANUAL_RECOVERY_REQUIRED,
+                        "status": "True",
+                        "reason": "VMI was removed or was final during the volume migration",
+                        "lastProbeTime": null,
+                        "lastTransitionTime": now_rfc3339(),
+                    })
+                }),
+        );
     }
     let mut patch = json!({"status": {
         "printableStatus": summary.printable,
@@ -600,7 +616,8 @@ mod tests {
     #[test]
     fn the_summary_is_written_only_when_it_changes() {
         let running = running();
-        let patch = summary_patch(&vm(json!({})), &summary("Running", Some(&running), false)).unwrap();
+        let patch =
+            summary_patch(&vm(json!({})), &summary("Running", Some(&running), false)).unwrap();
         assert_eq!(patch["status"]["ready"], true);
         assert_eq!(patch["status"]["runStrategy"], "Always");
         let current = vm(patch["status"].clone());
@@ -630,7 +647,11 @@ mod tests {
             .collect();
         assert_eq!(
             types,
-            [&json!("Ready"), &json!("LiveMigratable"), &json!(MANUAL_RECOVERY_REQUIRED)]
+            [
+                &json!("Ready"),
+                &json!("LiveMigratable"),
+                &json!(MANUAL_RECOVERY_REQUIRED)
+            ]
         );
         let current = vm(patch["status"].clone());
         assert_eq!(

@@ -276,7 +276,11 @@ impl VmiController {
                 };
                 let updated = patch(api, vmi, vmi_status::migrating(vmi, &source, &target)).await?;
                 self.with_progress(&uid, |p| p.migrating = true);
-                self.record(vmi, "migrating", json!({"sourceNode": source, "targetNode": target}));
+                self.record(
+                    vmi,
+                    "migrating",
+                    json!({"sourceNode": source, "targetNode": target}),
+                );
                 Ok(Some(updated))
             }
             Step::Fail => {

@@ -331,7 +331,10 @@ mod tests {
             paused: true,
             ..ready.clone()
         };
-        assert_eq!(next_step(&paused, &p, &staged, t0 + 300 * MS), Step::Migrate);
+        assert_eq!(
+            next_step(&paused, &p, &staged, t0 + 300 * MS),
+            Step::Migrate
+        );
         let both = Seen {
             migrating: true,
             ..paused

@@ -118,7 +118,12 @@ pub fn paused(vmi: &DynamicObject) -> Value {
     let at = now_rfc3339();
     let mut conditions: Vec<Value> = vmi.data["status"]["conditions"]
         .as_array()
-        .map(|c| c.iter().filter(|c| c["type"] != "Paused").cloned().collect())
+        .map(|c| {
+            c.iter()
+                .filter(|c| c["type"] != "Paused")
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     let mut paused = condition("Paused", true, Some("PausedByUser"), &at);
     paused["message"] = json!("VMI was paused by user");

@@ -17,7 +17,10 @@ use testenv::Cluster;
 const FAST: [(&str, &str); 2] = [(knobs::BOOT_DELAY, "150ms"), (knobs::READY_DELAY, "30ms")];
 
 fn create_vm(cluster: &Cluster, manifest: Value) {
-    let ns = manifest["metadata"]["namespace"].as_str().unwrap().to_string();
+    let ns = manifest["metadata"]["namespace"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let object: DynamicObject = serde_json::from_value(manifest).unwrap();
     cluster
         .block_on(vms(&cluster.client(), &ns).create(&PostParams::default(), &object))
@@ -99,7 +102,9 @@ fn always_recreates_a_deleted_vmi_with_the_same_name_and_a_new_uid() {
     let ns = cluster.namespace("c-always");
     let old = cluster.running_vm(&ns, "db", "Always", &FAST);
     cluster.block_on(delete_vmi_and_wait(&cluster.client(), &ns, "db"));
-    let new = cluster.wait_vmi_ready(&ns, "db", Some(&old), TIMEOUT).unwrap();
+    let new = cluster
+        .wait_vmi_ready(&ns, "db", Some(&old), TIMEOUT)
+        .unwrap();
     assert_ne!(new, old);
     let vmi = cluster.vmi(&ns, "db").unwrap();
     let owner = &vmi.metadata.owner_references.as_ref().unwrap()[0];
@@ -115,7 +120,9 @@ fn legacy_running_true_recreates_a_deleted_vmi_like_always() {
     let ns = cluster.namespace("c-legacy-on");
     let old = cluster.running_legacy_vm(&ns, "db", &FAST);
     cluster.block_on(delete_vmi_and_wait(&cluster.client(), &ns, "db"));
-    cluster.wait_vmi_ready(&ns, "db", Some(&old), TIMEOUT).unwrap();
+    cluster
+        .wait_vmi_ready(&ns, "db", Some(&old), TIMEOUT)
+        .unwrap();
 }
 
 #[test]
@@ -182,7 +189,9 @@ fn always_waits_out_the_start_failure_back_off_until_retry_after() {
     cluster.block_on(delete_vmi_and_wait(&client, &ns, "db"));
     // KubeVirt's printableStatus while a restarting VM backs off.
     cluster.block_on(wait_vm_status(&client, &ns, "db", "CrashLoopBackOff"));
-    let new = cluster.wait_vmi_ready(&ns, "db", Some(&old), TIMEOUT).unwrap();
+    let new = cluster
+        .wait_vmi_ready(&ns, "db", Some(&old), TIMEOUT)
+        .unwrap();
     let created = unix_ms(find(&events(cluster, &ns, "db"), "created", Some(&new)).unwrap());
     let retry_ms = humantime::parse_rfc3339(&retry_after)
         .unwrap()
@@ -195,11 +204,14 @@ fn always_waits_out_the_start_failure_back_off_until_retry_after() {
         retry_ms - created
     );
     // The new VMI ran: KubeVirt clears the record.
-    cluster.block_on(wait_for("the start failure record to be cleared", || async {
-        get_vm(&client, &ns, "db")
-            .await
-            .filter(|vm| vm.data["status"]["startFailure"].is_null())
-    }));
+    cluster.block_on(wait_for(
+        "the start failure record to be cleared",
+        || async {
+            get_vm(&client, &ns, "db")
+                .await
+                .filter(|vm| vm.data["status"]["startFailure"].is_null())
+        },
+    ));
 }
 
 // --- Once ---------------------------------------------------------------------------------
@@ -210,7 +222,9 @@ fn once_recreates_a_vmi_whenever_none_exists() {
     let ns = cluster.namespace("c-once");
     let old = cluster.running_vm(&ns, "job", "Once", &FAST);
     cluster.block_on(delete_vmi_and_wait(&cluster.client(), &ns, "job"));
-    cluster.wait_vmi_ready(&ns, "job", Some(&old), TIMEOUT).unwrap();
+    cluster
+        .wait_vmi_ready(&ns, "job", Some(&old), TIMEOUT)
+        .unwrap();
 }
 
 #[test]
@@ -288,7 +302,9 @@ fn rerun_on_failure_deletes_and_recreates_a_failed_vmi() {
     let mut fail = FAST.to_vec();
     fail.push((knobs::FAIL_AFTER, "300ms"));
     let first = cluster.running_vm(&ns, "db", "RerunOnFailure", &fail);
-    let second = cluster.wait_vmi_ready(&ns, "db", Some(&first), TIMEOUT).unwrap();
+    let second = cluster
+        .wait_vmi_ready(&ns, "db", Some(&first), TIMEOUT)
+        .unwrap();
     assert_ne!(first, second);
     assert_eq!(
         deleted_why(cluster, &ns, "db", &first).as_deref(),
@@ -303,8 +319,13 @@ fn rerun_on_failure_accepts_start_as_a_start_request() {
     let old = cluster.running_vm(&ns, "db", "RerunOnFailure", &FAST);
     cluster.block_on(delete_vmi_and_wait(&cluster.client(), &ns, "db"));
     stays_stopped(cluster, &ns, "db");
-    assert_eq!(call(cluster, &ns, "db", "start", "{}"), (202, String::new()));
-    cluster.wait_vmi_ready(&ns, "db", Some(&old), TIMEOUT).unwrap();
+    assert_eq!(
+        call(cluster, &ns, "db", "start", "{}"),
+        (202, String::new())
+    );
+    cluster
+        .wait_vmi_ready(&ns, "db", Some(&old), TIMEOUT)
+        .unwrap();
     let vm = cluster.block_on(wait_vm_status(&cluster.client(), &ns, "db", "Running"));
     assert_eq!(vm.data["spec"]["runStrategy"], "RerunOnFailure");
     assert!(vm.data["status"]["stateChangeRequests"].is_null());
@@ -364,8 +385,13 @@ fn manual_accepts_start_as_a_start_request() {
     let old = cluster.running_vm(&ns, "db", "Manual", &FAST);
     cluster.block_on(delete_vmi_and_wait(&cluster.client(), &ns, "db"));
     stays_stopped(cluster, &ns, "db");
-    assert_eq!(call(cluster, &ns, "db", "start", "{}"), (202, String::new()));
-    cluster.wait_vmi_ready(&ns, "db", Some(&old), TIMEOUT).unwrap();
+    assert_eq!(
+        call(cluster, &ns, "db", "start", "{}"),
+        (202, String::new())
+    );
+    cluster
+        .wait_vmi_ready(&ns, "db", Some(&old), TIMEOUT)
+        .unwrap();
     let vm = cluster.vm(&ns, "db").unwrap();
     assert_eq!(vm.data["spec"]["runStrategy"], "Manual");
 }
@@ -377,7 +403,12 @@ fn halted_stops_a_vmi_that_was_running_when_the_vm_was_halted() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("c-halted");
     let uid = cluster.running_vm(&ns, "db", "Always", &FAST);
-    patch_vm(cluster, &ns, "db", json!({"spec": {"runStrategy": "Halted"}}));
+    patch_vm(
+        cluster,
+        &ns,
+        "db",
+        json!({"spec": {"runStrategy": "Halted"}}),
+    );
     wait_gone(cluster, &ns, "db", &uid);
     assert_eq!(
         deleted_why(cluster, &ns, "db", &uid).as_deref(),
@@ -406,7 +437,10 @@ fn halted_does_not_recreate_and_a_busy_controller_stops_the_vmi_after_the_stop_d
     let vmi = cluster.vmi(&ns, "db").unwrap();
     let vm = cluster.vm(&ns, "db").unwrap();
     assert_eq!(
-        (&vm.data["spec"]["runStrategy"], &vmi.data["status"]["phase"]),
+        (
+            &vm.data["spec"]["runStrategy"],
+            &vmi.data["status"]["phase"]
+        ),
         (&json!("Halted"), &json!("Running"))
     );
     wait_gone(cluster, &ns, "db", &uid);
@@ -424,10 +458,17 @@ fn halted_start_switches_the_vm_to_always() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("c-halted-start");
     cluster.halted_vm(&ns, "db", &FAST);
-    assert_eq!(call(cluster, &ns, "db", "start", "{}"), (202, String::new()));
+    assert_eq!(
+        call(cluster, &ns, "db", "start", "{}"),
+        (202, String::new())
+    );
     let vm = cluster.vm(&ns, "db").unwrap();
     assert_eq!(vm.data["spec"]["runStrategy"], "Always");
-    assert!(vm.data["spec"].get("running").is_none(), "{}", vm.data["spec"]);
+    assert!(
+        vm.data["spec"].get("running").is_none(),
+        "{}",
+        vm.data["spec"]
+    );
     cluster.wait_vmi_ready(&ns, "db", None, TIMEOUT).unwrap();
 }
 
@@ -440,10 +481,17 @@ fn legacy_running_false_start_sets_running_true_and_never_both() {
         testenv::fixtures::legacy_vm_manifest(&ns, "db", false, &FAST),
     );
     stays_stopped(cluster, &ns, "db");
-    assert_eq!(call(cluster, &ns, "db", "start", "{}"), (202, String::new()));
+    assert_eq!(
+        call(cluster, &ns, "db", "start", "{}"),
+        (202, String::new())
+    );
     let vm = cluster.vm(&ns, "db").unwrap();
     assert_eq!(vm.data["spec"]["running"], true);
-    assert!(vm.data["spec"].get("runStrategy").is_none(), "{}", vm.data["spec"]);
+    assert!(
+        vm.data["spec"].get("runStrategy").is_none(),
+        "{}",
+        vm.data["spec"]
+    );
     cluster.wait_vmi_ready(&ns, "db", None, TIMEOUT).unwrap();
 }
 
@@ -472,7 +520,10 @@ fn start_with_dry_run_answers_as_a_real_start_and_changes_nothing() {
         testenv::fixtures::vm_manifest(&ns, "manual", "Manual", &FAST),
     );
     stays_stopped(cluster, &ns, "manual");
-    assert_eq!(call(cluster, &ns, "manual", "start", dry), (202, String::new()));
+    assert_eq!(
+        call(cluster, &ns, "manual", "start", dry),
+        (202, String::new())
+    );
     let vm = cluster.vm(&ns, "manual").unwrap();
     assert!(
         vm.data["status"]["stateChangeRequests"].is_null(),
@@ -483,10 +534,16 @@ fn start_with_dry_run_answers_as_a_real_start_and_changes_nothing() {
     let logged = find(&events(cluster, &ns, "manual"), "start", None)
         .cloned()
         .unwrap();
-    assert_eq!((&logged["dryRun"], &logged["code"]), (&json!(true), &json!(202)));
+    assert_eq!(
+        (&logged["dryRun"], &logged["code"]),
+        (&json!(true), &json!(202))
+    );
 
     cluster.halted_vm(&ns, "halted", &FAST);
-    assert_eq!(call(cluster, &ns, "halted", "start", dry), (202, String::new()));
+    assert_eq!(
+        call(cluster, &ns, "halted", "start", dry),
+        (202, String::new())
+    );
     assert_eq!(
         cluster.vm(&ns, "halted").unwrap().data["spec"]["runStrategy"],
         "Halted"
@@ -496,8 +553,13 @@ fn start_with_dry_run_answers_as_a_real_start_and_changes_nothing() {
     let (code, message) = call(cluster, &ns, "always", "start", dry);
     assert_eq!(code, 409, "{message}");
     // The real start still works afterwards.
-    assert_eq!(call(cluster, &ns, "manual", "start", "{}"), (202, String::new()));
-    cluster.wait_vmi_ready(&ns, "manual", None, TIMEOUT).unwrap();
+    assert_eq!(
+        call(cluster, &ns, "manual", "start", "{}"),
+        (202, String::new())
+    );
+    cluster
+        .wait_vmi_ready(&ns, "manual", None, TIMEOUT)
+        .unwrap();
 }
 
 #[test]
@@ -508,7 +570,10 @@ fn stop_with_a_grace_period_shortens_the_vmi_shutdown() {
     let mut vm = testenv::fixtures::vm_manifest(&ns, "db", "Manual", &FAST);
     vm["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = json!(100000);
     create_vm(cluster, vm);
-    assert_eq!(call(cluster, &ns, "db", "start", "{}"), (202, String::new()));
+    assert_eq!(
+        call(cluster, &ns, "db", "start", "{}"),
+        (202, String::new())
+    );
     let uid = cluster.wait_vmi_ready(&ns, "db", None, TIMEOUT).unwrap();
     let (code, message) = call(cluster, &ns, "db", "stop", r#"{"gracePeriod":0}"#);
     assert_eq!(code, 202, "{message}");
@@ -552,7 +617,10 @@ fn replica_set_replaces_a_deleted_vmi_under_a_new_generated_name_without_waiting
     for vmi in &before {
         let tail = vmi.name.strip_prefix("web").unwrap();
         assert!(
-            tail.len() == 5 && tail.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+            tail.len() == 5
+                && tail
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
             "{}",
             vmi.name
         );
@@ -565,15 +633,27 @@ fn replica_set_replaces_a_deleted_vmi_under_a_new_generated_name_without_waiting
         let all = testenv::fixtures::replica_set_vmis(&client, &ns, "web")
             .await
             .unwrap();
-        all.into_iter()
-            .find(|v| before.iter().all(|b| Some(&b.name) != v.metadata.name.as_ref()))
+        all.into_iter().find(|v| {
+            before
+                .iter()
+                .all(|b| Some(&b.name) != v.metadata.name.as_ref())
+        })
     }));
     let name = replacement.metadata.name.clone().unwrap();
     assert!(name.starts_with("web") && name.len() == 8, "{name}");
     let created = unix_ms(find(&events(cluster, &ns, &name), "created", None).unwrap());
-    let after = cluster.wait_replica_set_ready(&ns, "web", 3, TIMEOUT).unwrap();
+    let after = cluster
+        .wait_replica_set_ready(&ns, "web", 3, TIMEOUT)
+        .unwrap();
     assert!(after.iter().all(|v| v.name != victim.name));
-    let gone = unix_ms(find(&events(cluster, &ns, &victim.name), "gone", Some(&victim.uid)).unwrap());
+    let gone = unix_ms(
+        find(
+            &events(cluster, &ns, &victim.name),
+            "gone",
+            Some(&victim.uid),
+        )
+        .unwrap(),
+    );
     assert!(
         created < gone,
         "the replacement came {:.0} ms after the old VMI was gone",
@@ -652,7 +732,9 @@ fn replica_set_reports_replicas_through_the_status_subresource_and_scales() {
             &Patch::Merge(&json!({"spec": {"replicas": 1}})),
         ))
         .unwrap();
-    cluster.wait_replica_set_ready(&ns, "web", 1, TIMEOUT).unwrap();
+    cluster
+        .wait_replica_set_ready(&ns, "web", 1, TIMEOUT)
+        .unwrap();
     cluster.block_on(wait_for("status 1/1", || status(1)));
 }
 
@@ -717,7 +799,12 @@ fn pool_owns_vms_named_pool_dash_n_whose_vmis_follow_the_run_strategy() {
                 owner.name.as_str(),
                 owner.controller
             ),
-            ("pool.kubevirt.io/v1beta1", "VirtualMachinePool", "pool", Some(true))
+            (
+                "pool.kubevirt.io/v1beta1",
+                "VirtualMachinePool",
+                "pool",
+                Some(true)
+            )
         );
     }
     let old = &always[0];
@@ -726,7 +813,10 @@ fn pool_owns_vms_named_pool_dash_n_whose_vmis_follow_the_run_strategy() {
         .wait_vmi_ready(&ns, &old.name, Some(&old.uid), TIMEOUT)
         .unwrap();
     let vmi = cluster.vmi(&ns, &old.name).unwrap();
-    assert_eq!(vmi.metadata.owner_references.unwrap()[0].kind, "VirtualMachine");
+    assert_eq!(
+        vmi.metadata.owner_references.unwrap()[0].kind,
+        "VirtualMachine"
+    );
 
     let manual = cluster.running_pool(&ns, "manual", 1, "Manual", &FAST);
     cluster.block_on(delete_vmi_and_wait(&cluster.client(), &ns, &manual[0].name));

@@ -70,7 +70,13 @@ fn rerun_on_failure_and_manual_leave_a_deleted_vmi_deleted() {
 }
 
 fn legacy_vm(ns: &str, name: &str, running: bool) -> DynamicObject {
-    serde_json::from_value(testenv::fixtures::legacy_vm_manifest(ns, name, running, &[])).unwrap()
+    serde_json::from_value(testenv::fixtures::legacy_vm_manifest(
+        ns,
+        name,
+        running,
+        &[],
+    ))
+    .unwrap()
 }
 
 #[test]

@@ -295,7 +295,9 @@ pub async fn wait_vm_status(
     let deadline = Instant::now() + timeout;
     loop {
         let vm = api.get_opt(name).await?;
-        if let Some(vm) = vm.as_ref().filter(|vm| vm.data["status"]["printableStatus"] == status)
+        if let Some(vm) = vm
+            .as_ref()
+            .filter(|vm| vm.data["status"]["printableStatus"] == status)
         {
             return Ok(vm.clone());
         }
@@ -340,9 +342,11 @@ pub async fn replica_set_vmis(client: &Client, ns: &str, name: &str) -> Result<V
             .items
             .into_iter()
             .filter(|v| {
-                v.metadata.owner_references.iter().flatten().any(|o| {
-                    o.controller == Some(true) && o.uid == uid
-                })
+                v.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.controller == Some(true) && o.uid == uid)
             })
             .collect();
     vmis.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));

@@ -176,9 +176,7 @@ async fn wait_discovery(client: &Client, deadline: Instant) -> Result<()> {
         loop {
             let request = http::Request::get(path).body(Vec::new())?;
             if let Ok(list) = client
-                .request::<k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList>(
-                    request,
-                )
+                .request::<k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList>(request)
                 .await
             {
                 if wanted

@@ -65,11 +65,19 @@ fn the_crds_are_installed_and_established() {
         ("virtualmachinepools.pool.kubevirt.io", "v1beta1"),
     ] {
         let crd = crd(cluster, name);
-        let served = crd.spec.versions.iter().find(|v| v.name == version).unwrap();
+        let served = crd
+            .spec
+            .versions
+            .iter()
+            .find(|v| v.name == version)
+            .unwrap();
         let subresources = served.subresources.as_ref().unwrap();
         assert!(subresources.status.is_some(), "{name}");
         assert_eq!(
-            subresources.scale.as_ref().map(|s| s.spec_replicas_path.as_str()),
+            subresources
+                .scale
+                .as_ref()
+                .map(|s| s.spec_replicas_path.as_str()),
             Some(".spec.replicas"),
             "{name}"
         );
@@ -320,7 +328,10 @@ fn the_minimal_crds_serve_kubevirts_names_and_columns() {
         all.contains("virtualmachineinstancereplicaset.kubevirt.io/web"),
         "{all}"
     );
-    assert!(all.contains("virtualmachinepool.pool.kubevirt.io/pool"), "{all}");
+    assert!(
+        all.contains("virtualmachinepool.pool.kubevirt.io/pool"),
+        "{all}"
+    );
     assert!(all.contains("virtualmachine.kubevirt.io/vm-1"), "{all}");
     assert!(
         all.contains("virtualmachineinstance.kubevirt.io/patched"),

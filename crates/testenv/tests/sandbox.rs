@@ -112,7 +112,9 @@ fn the_sandbox_serves_the_demo_until_sigterm() {
         .list(&ListParams::default())
         .await
         .unwrap();
-        let halted = fixtures::get_vm(&client, "demo", "vm-halted").await.unwrap();
+        let halted = fixtures::get_vm(&client, "demo", "vm-halted")
+            .await
+            .unwrap();
         (vmis, halted)
     });
     let mut names: Vec<String> = vmis

@@ -83,7 +83,12 @@ fn every_run_strategy_fixture_gives_a_running_ready_vmi() {
     }
     // KubeVirt runs no VMI for a Halted VM: the fixture says so instead of faking one.
     let halted = cluster.block_on(fixtures::running_vm(
-        &client, &ns, "vm-halted", "Halted", &[], TIMEOUT,
+        &client,
+        &ns,
+        "vm-halted",
+        "Halted",
+        &[],
+        TIMEOUT,
     ));
     assert!(
         halted.unwrap_err().to_string().contains("halted_vm"),

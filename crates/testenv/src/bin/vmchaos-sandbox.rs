@@ -153,21 +153,51 @@ fn create_demo(cluster: &Cluster) -> Result<()> {
             fixtures::halted_vm(&client, ns, DEMO_HALTED, &[], timeout),
             fixtures::running_legacy_vm(&client, ns, DEMO_LEGACY, &[], timeout),
             fixtures::running_vmi(&client, ns, DEMO_VMI, &[], timeout),
-            fixtures::running_replica_set(&client, ns, DEMO_REPLICA_SET.0, DEMO_REPLICA_SET.1, &[], timeout),
-            fixtures::running_pool(&client, ns, DEMO_POOL.0, DEMO_POOL.1, "Always", &[], timeout),
+            fixtures::running_replica_set(
+                &client,
+                ns,
+                DEMO_REPLICA_SET.0,
+                DEMO_REPLICA_SET.1,
+                &[],
+                timeout
+            ),
+            fixtures::running_pool(
+                &client,
+                ns,
+                DEMO_POOL.0,
+                DEMO_POOL.1,
+                "Always",
+                &[],
+                timeout
+            ),
         );
         for ((name, strategy), uid) in DEMO_VMS.iter().zip(vms) {
-            println!("  VM   {ns}/{name:<18} runStrategy {strategy:<15} VMI {}", uid?);
+            println!(
+                "  VM   {ns}/{name:<18} runStrategy {strategy:<15} VMI {}",
+                uid?
+            );
         }
-        println!("  VM   {ns}/{DEMO_LEGACY:<18} running: true               VMI {}", legacy?);
+        println!(
+            "  VM   {ns}/{DEMO_LEGACY:<18} running: true               VMI {}",
+            legacy?
+        );
         halted?;
         println!("  VM   {ns}/{DEMO_HALTED:<18} runStrategy Halted          Stopped (no VMI)");
-        println!("  VMI  {ns}/{DEMO_VMI:<18} standalone                  VMI {}", vmi?);
+        println!(
+            "  VMI  {ns}/{DEMO_VMI:<18} standalone                  VMI {}",
+            vmi?
+        );
         for vmi in set? {
-            println!("  VMI  {ns}/{:<18} replica set {:<15} VMI {}", vmi.name, DEMO_REPLICA_SET.0, vmi.uid);
+            println!(
+                "  VMI  {ns}/{:<18} replica set {:<15} VMI {}",
+                vmi.name, DEMO_REPLICA_SET.0, vmi.uid
+            );
         }
         for vmi in pool? {
-            println!("  VM   {ns}/{:<18} pool {:<10} Always     VMI {}", vmi.name, DEMO_POOL.0, vmi.uid);
+            println!(
+                "  VM   {ns}/{:<18} pool {:<10} Always     VMI {}",
+                vmi.name, DEMO_POOL.0, vmi.uid
+            );
         }
         Ok(())
     })
