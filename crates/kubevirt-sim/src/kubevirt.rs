@@ -12,7 +12,8 @@ use serde_json::Value;
 
 /// On every VMI: removed by virt-controller once the guest has shut down.
 pub const VMI_FINALIZER: &str = "kubevirt.io/foregroundDeleteVirtualMachine";
-/// On every VM: lets the VM controller delete the VMI before the VM goes (no GC runs here).
+/// On every VM, and on every VMI a VM creates: lets the VM controller see the VMI go before
+/// it does (and delete the VMI before the VM goes: no garbage collector runs here).
 pub const VM_FINALIZER: &str = "kubevirt.io/virtualMachineControllerFinalize";
 /// The node a VMI runs on, as a label.
 pub const NODE_LABEL: &str = "kubevirt.io/nodeName";
@@ -23,6 +24,25 @@ pub fn vm_resource() -> ApiResource {
 
 pub fn vmi_resource() -> ApiResource {
     kubevirt_resource("VirtualMachineInstance", "virtualmachineinstances")
+}
+
+/// `kubevirt.io/v1` VirtualMachineInstanceReplicaSet.
+pub fn vmirs_resource() -> ApiResource {
+    kubevirt_resource(
+        "VirtualMachineInstanceReplicaSet",
+        "virtualmachineinstancereplicasets",
+    )
+}
+
+/// `pool.kubevirt.io/v1beta1` VirtualMachinePool.
+pub fn vm_pool_resource() -> ApiResource {
+    ApiResource {
+        group: "pool.kubevirt.io".into(),
+        version: "v1beta1".into(),
+        api_version: "pool.kubevirt.io/v1beta1".into(),
+        kind: "VirtualMachinePool".into(),
+        plural: "virtualmachinepools".into(),
+    }
 }
 
 fn kubevirt_resource(kind: &str, plural: &str) -> ApiResource {
@@ -164,6 +184,13 @@ pub struct VmiFacts {
     pub ready: bool,
     /// The UID of the VM that controls it (ownerReferences, `controller: true`).
     pub controller_uid: Option<String>,
+    /// `status.phaseTransitionTimestamps` lists Running: the guest ran at some point (what
+    /// KubeVirt's `wasVMIInRunningPhase` asks).
+    pub was_running: bool,
+    /// Still holds the VM controller's finalizer (`VM_FINALIZER`).
+    pub holds_vm_finalizer: bool,
+    /// `spec.terminationGracePeriodSeconds`, when set.
+    pub grace_seconds: Option<i64>,
 }
 
 impl VmiFacts {
@@ -178,6 +205,11 @@ impl VmiFacts {
                 .iter()
                 .find(|o| o.controller == Some(true))
                 .map(|o| o.uid.clone()),
+            was_running: vmi.data["status"]["phaseTransitionTimestamps"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t["phase"] == "Running")),
+            holds_vm_finalizer: vmi.finalizers().iter().any(|f| f == VM_FINALIZER),
+            grace_seconds: vmi.data["spec"]["terminationGracePeriodSeconds"].as_i64(),
         }
     }
 

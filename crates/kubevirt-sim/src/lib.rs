@@ -5,15 +5,21 @@
 //! INTERFACE CONTRACT (the harness in `crates/testenv` compiles against this; keep it stable):
 //! `start(client, SimConfig) -> Sim`, `Sim::port()`, `Sim::stop()`, the `knobs` constants.
 //!
+//! It follows `../shared/KUBEVIRT.md` rule by rule; `tests/conformance.rs` checks each one
+//! against a real API server. Also: VirtualMachineInstanceReplicaSet and VirtualMachinePool
+//! controllers (`replica_set`, `pool`).
+//!
 //! Where the simulator knowingly differs from KubeVirt:
-//! - switching a VM to `Halted` leaves its running VMI alone (so tests can stage that row of the
-//!   runStrategy table); the `stop` subresource still stops it;
-//! - `start` on a `Once` VM is accepted (KubeVirt answers 409), as a start request; a `Halted`
-//!   VM never starts, even with a start request in its status (virt-api's `start` switches it
-//!   to `Always` instead);
+//! - pause, live migration, start failures and ManualRecoveryRequired are staged by knobs
+//!   (`knobs`), not reached by their real causes; a paused start (`{"paused": true}`) is
+//!   requested as KubeVirt does, but the VMI starts unpaused;
+//! - `restart` with `gracePeriodSeconds: 0` restarts as a normal restart (KubeVirt also kills
+//!   the launcher pod at once);
+//! - no garbage collector runs: deleting a replica set or a pool leaves its VMIs or VMs (a VM's
+//!   own finalizer still takes its VMI along), and neither adopts orphans;
 //! - the subresource server trusts `X-Remote-User` without checking the front proxy's client
 //!   certificate (it listens on localhost only by default);
-//! - there is no start-failure back-off, no migration, no pause, no console.
+//! - there is no console, no migrate/pause/unpause subresource.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -23,11 +29,13 @@ use tokio::task::JoinHandle;
 pub mod knobs;
 mod kubevirt;
 
-/// The VM and VMI API resources, for clients of the simulator (the test harness).
-pub use kubevirt::{vm_resource, vmi_resource};
+/// The API resources the simulator serves controllers for, for its clients (the test harness).
+pub use kubevirt::{vm_pool_resource, vm_resource, vmi_resource, vmirs_resource};
 mod launcher_pod;
 mod log;
+mod pool;
 mod registration;
+mod replica_set;
 mod retry;
 mod run_strategy;
 mod subresources;
@@ -57,8 +65,10 @@ pub struct SimConfig {
     /// JSON-lines event log, the ground truth for benchmarks: one line per observable change,
     /// `{"ts":"<RFC3339 µs>","unixMs":<f64>,"event":"phase|ready|created|gone|start|stop|restart",
     ///   "namespace":..,"name":..,"uid":..,"phase":..}`. None: no log.
-    /// Also: `deleting` (the simulator saw the VMI's deletionTimestamp), `deleted` (the VM
-    /// controller deleted a VMI), `finalized` (KubeVirt's finalizer removed, another one left).
+    /// Also: `deleting` (the simulator saw the VMI's deletionTimestamp), `deleted` (a controller
+    /// deleted a VMI: `by` names it, `why` the VM controller's reason), `finalized` (KubeVirt's
+    /// finalizer removed, another one left), `paused` and `migrating` (knobs), `vm-created` (a
+    /// VM pool created a VM: `pool`). `created` carries `vm` or `replicaSet`, the owner.
     /// `phase` lines carry `node` (Scheduled) and `ip` (Running); `created` carries `vm`;
     /// `start|stop|restart` carry `user`, `groups`, the HTTP `code` answered and
     /// `receivedUnixMs` (when the call reached the simulator; `unixMs` is when it was answered).
@@ -103,6 +113,20 @@ pub async fn start(client: kube::Client, config: SimConfig) -> anyhow::Result<Si
         client.clone(),
         log.clone(),
     )));
+    // The replica set and pool controllers need their CRDs; a cluster without them (KubeVirt's
+    // VM and VMI CRDs only) runs the rest.
+    if served(&client, &kubevirt::vmirs_resource()).await {
+        sim.tasks
+            .push(tokio::spawn(replica_set::run(client.clone(), log.clone())));
+    } else {
+        tracing::info!("VirtualMachineInstanceReplicaSet not served: no replica set controller");
+    }
+    if served(&client, &kubevirt::vm_pool_resource()).await {
+        sim.tasks
+            .push(tokio::spawn(pool::run(client.clone(), log.clone())));
+    } else {
+        tracing::info!("VirtualMachinePool not served: no VM pool controller");
+    }
     sim.tasks.push(tokio::spawn(vmi_controller::run(
         client.clone(),
         config.clone(),
@@ -111,6 +135,17 @@ pub async fn start(client: kube::Client, config: SimConfig) -> anyhow::Result<Si
     registration::register(&client, port, REGISTRATION_TIMEOUT).await?;
     tracing::info!("simulated KubeVirt running; subresources served on https://localhost:{port}");
     Ok(sim)
+}
+
+/// Whether the API server serves this resource (a 404 on a list: its CRD is missing).
+async fn served(client: &kube::Client, resource: &kube::api::ApiResource) -> bool {
+    let api: kube::Api<kube::api::DynamicObject> = kube::Api::all_with(client.clone(), resource);
+    match api.list(&kube::api::ListParams::default().limit(1)).await {
+        Ok(_) => true,
+        Err(e) if api_code(&e) == Some(404) => false,
+        // Anything else: run the controller; it retries and says why.
+        Err(_) => true,
+    }
 }
 
 impl Sim {

@@ -1,10 +1,13 @@
-//! The VM controller's decisions as a pure function: KubeVirt's runStrategy table, fed by the
-//! VM's strategy and state change requests and by the VMI it controls (if any).
+//! The VM controller's decisions as a pure function: KubeVirt's runStrategy table (the
+//! `syncRunStrategy` switch of `pkg/virt-controller/watch/vm`), fed by the VM's strategy, its
+//! state change requests, its start-failure back-off and conditions, and by the VMI it controls.
+
+use std::time::Duration;
 
 use crate::kubevirt::{Action, ChangeRequest, Phase, RunStrategy, VmiFacts};
 
 /// What the VM controller knows about a VM.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VmFacts {
     /// None: a runStrategy KubeVirt doesn't know; the VM is left alone.
     pub strategy: Option<RunStrategy>,
@@ -12,6 +15,35 @@ pub struct VmFacts {
     pub recorded: Option<RunStrategy>,
     pub requests: Vec<ChangeRequest>,
     pub deleting: bool,
+    /// What is left of `status.startFailure.retryAfterTimestamp` (KubeVirt counts whole seconds).
+    pub backoff_left: Option<Duration>,
+    /// Condition `ManualRecoveryRequired` is True: `startVMI` refuses to create a VMI.
+    pub manual_recovery: bool,
+}
+
+/// Why the controller stops (deletes) a VMI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// runStrategy Halted (or `running: false`): no VMI may run, whatever its phase.
+    Halted,
+    /// A stop request in `status.stateChangeRequests` names this VMI.
+    StopRequest,
+    /// Succeeded or Failed, under a strategy that replaces (or cleans up) a finished VMI.
+    Finished,
+    /// The VM itself is being deleted.
+    VmDeleted,
+}
+
+impl Why {
+    /// For the event log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::Halted => "halted",
+            Why::StopRequest => "stop-request",
+            Why::Finished => "finished",
+            Why::VmDeleted => "vm-deleted",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,10 +51,16 @@ pub enum Decision {
     Nothing,
     /// Create the VMI from the VM's template.
     Create,
+    /// A create is due but the start-failure back-off holds it this much longer.
+    Backoff(Duration),
     /// Delete the VMI with this UID (a stop).
     Delete {
         uid: String,
+        why: Why,
     },
+    /// A Halted VM with a start request and no VMI: switch it to `Always` (or `running: true`
+    /// for a VM that uses the legacy field), as KubeVirt does for a paused start.
+    SwitchToAlways,
     /// The VM is being deleted and its VMI is gone: remove the VM's finalizer.
     ReleaseVm,
 }
@@ -40,7 +78,7 @@ pub fn plan(vm: &VmFacts, vmi: Option<&VmiFacts>) -> Plan {
     let mut requests = settled(&vm.requests, vmi);
     if vm.deleting {
         let decision = match vmi {
-            Some(v) if !v.deleting => Decision::Delete { uid: v.uid.clone() },
+            Some(v) if !v.deleting => delete(v, Why::VmDeleted),
             Some(_) => Decision::Nothing,
             None => Decision::ReleaseVm,
         };
@@ -52,30 +90,53 @@ pub fn plan(vm: &VmFacts, vmi: Option<&VmiFacts>) -> Plan {
             requests,
         };
     };
+    // `settled` dropped stop requests for other VMIs: a first Stop is for this one.
     let stop_requested = requests.first().is_some_and(|r| r.action == Action::Stop);
     let start_requested = requests.first().is_some_and(|r| r.action == Action::Start);
+    // Always and RerunOnFailure wait out the start-failure back-off; Once and Manual don't.
+    let start_unless_backing_off = || match vm.backoff_left.filter(|d| !d.is_zero()) {
+        Some(left) => Decision::Backoff(left),
+        None => Decision::Create,
+    };
     let decision = match (strategy, vmi) {
         (_, Some(v)) if v.deleting => Decision::Nothing,
-        (RunStrategy::Always, Some(v)) if stop_requested || v.is_final() => stop(v),
+        // No VMI may run under Halted, not even one that was Running when the VM was halted.
+        (RunStrategy::Halted, Some(v)) => delete(v, Why::Halted),
+        (RunStrategy::Halted, None) if start_requested => Decision::SwitchToAlways,
+        (RunStrategy::Halted, None) => Decision::Nothing,
+        (RunStrategy::Always, Some(v)) if stop_requested => delete(v, Why::StopRequest),
+        (RunStrategy::Always, Some(v)) if v.is_final() => delete(v, Why::Finished),
         (RunStrategy::RerunOnFailure, Some(v)) if stop_requested || v.is_final() => {
             // Only a failure is restarted: queue the start that follows the stop.
             let start_queued = requests.iter().any(|r| r.action == Action::Start);
             if v.phase == Some(Phase::Failed) && !stop_requested && !start_queued {
                 requests.push(ChangeRequest::start());
             }
-            stop(v)
+            let why = if stop_requested {
+                Why::StopRequest
+            } else {
+                Why::Finished
+            };
+            delete(v, why)
         }
-        (_, Some(v)) if stop_requested => stop(v),
+        (RunStrategy::Manual, Some(v)) if stop_requested => delete(v, Why::StopRequest),
+        // Once leaves a finished VMI (and any request) alone; so does Manual.
         (_, Some(_)) => Decision::Nothing,
-        (RunStrategy::Always | RunStrategy::Once, None) => Decision::Create,
-        // A first start, or a switch from another strategy; a delete through the API is a stop.
+        (RunStrategy::Always, None) => start_unless_backing_off(),
+        // Once starts whenever no VMI exists, back-off or not.
+        (RunStrategy::Once, None) => Decision::Create,
+        // A first start, or a switch from another strategy, or a start request; a VMI deleted
+        // through the API is a stop.
         (RunStrategy::RerunOnFailure, None) if start_requested || vm.recorded != Some(strategy) => {
-            Decision::Create
+            start_unless_backing_off()
         }
-        // Halted never starts (virt-api's start switches the VM to Always instead).
-        (RunStrategy::Halted, None) => Decision::Nothing,
-        (_, None) if start_requested => Decision::Create,
+        (RunStrategy::Manual, None) if start_requested => Decision::Create,
         (_, None) => Decision::Nothing,
+    };
+    // `startVMI` creates nothing while the VM needs manual recovery (the request stays).
+    let decision = match decision {
+        Decision::Create | Decision::Backoff(_) if vm.manual_recovery => Decision::Nothing,
+        d => d,
     };
     if decision == Decision::Create && start_requested {
         requests.remove(0);
@@ -83,9 +144,10 @@ pub fn plan(vm: &VmFacts, vmi: Option<&VmiFacts>) -> Plan {
     Plan { decision, requests }
 }
 
-fn stop(vmi: &VmiFacts) -> Decision {
+fn delete(vmi: &VmiFacts, why: Why) -> Decision {
     Decision::Delete {
         uid: vmi.uid.clone(),
+        why,
     }
 }
 
@@ -108,14 +170,22 @@ fn settled(requests: &[ChangeRequest], vmi: Option<&VmiFacts>) -> Vec<ChangeRequ
     }
 }
 
-/// `status.printableStatus`, as `kubectl get vm` shows it.
-pub fn printable_status(vm_deleting: bool, vmi: Option<&VmiFacts>, starting: bool) -> &'static str {
+/// `status.printableStatus`, as `kubectl get vm` shows it. `crash_loop`: the VM has a
+/// start-failure record under a strategy that restarts (KubeVirt's CrashLoopBackOff).
+pub fn printable_status(
+    vm_deleting: bool,
+    vmi: Option<&VmiFacts>,
+    starting: bool,
+    crash_loop: bool,
+) -> &'static str {
     match vmi {
         _ if vm_deleting => "Terminating",
+        Some(v) if v.is_final() && crash_loop => "CrashLoopBackOff",
         Some(v) if v.is_final() => "Stopped",
         Some(v) if v.deleting => "Stopping",
         Some(v) if v.phase == Some(Phase::Running) => "Running",
         Some(_) => "Starting",
+        None if crash_loop => "CrashLoopBackOff",
         None if starting => "Starting",
         None => "Stopped",
     }
@@ -129,8 +199,7 @@ mod tests {
         VmFacts {
             strategy: Some(strategy),
             recorded: Some(strategy),
-            requests: vec![],
-            deleting: false,
+            ..VmFacts::default()
         }
     }
 
@@ -141,11 +210,21 @@ mod tests {
             deleting: false,
             ready: true,
             controller_uid: None,
+            was_running: phase >= Phase::Running,
+            holds_vm_finalizer: true,
+            grace_seconds: Some(30),
         }
     }
 
     fn decide(vm: &VmFacts, vmi: Option<&VmiFacts>) -> Decision {
         plan(vm, vmi).decision
+    }
+
+    fn stop(why: Why) -> Decision {
+        Decision::Delete {
+            uid: "old".into(),
+            why,
+        }
     }
 
     const ALL: [RunStrategy; 5] = [
@@ -177,12 +256,35 @@ mod tests {
     }
 
     #[test]
-    fn a_running_vmi_is_left_alone_even_when_halted() {
+    fn a_running_vmi_is_left_alone_except_under_halted() {
         for s in ALL {
+            let expected = if s == RunStrategy::Halted {
+                stop(Why::Halted)
+            } else {
+                Decision::Nothing
+            };
             assert_eq!(
                 decide(&vm(s), Some(&vmi(Phase::Running))),
-                Decision::Nothing,
+                expected,
                 "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn halted_stops_a_vmi_in_every_phase() {
+        for phase in [
+            Phase::Pending,
+            Phase::Scheduling,
+            Phase::Scheduled,
+            Phase::Running,
+            Phase::Succeeded,
+            Phase::Failed,
+        ] {
+            assert_eq!(
+                decide(&vm(RunStrategy::Halted), Some(&vmi(phase))),
+                stop(Why::Halted),
+                "{phase:?}"
             );
         }
     }
@@ -191,7 +293,7 @@ mod tests {
     fn a_terminating_vmi_is_waited_for() {
         let going = VmiFacts {
             deleting: true,
-            ..vmi(Phase::Failed)
+            ..vmi(Phase::Running)
         };
         for s in ALL {
             assert_eq!(decide(&vm(s), Some(&going)), Decision::Nothing, "{s:?}");
@@ -199,26 +301,18 @@ mod tests {
     }
 
     #[test]
-    fn halted_never_starts_even_when_asked() {
+    fn halted_with_a_start_request_switches_to_always() {
         let asked = VmFacts {
             requests: vec![ChangeRequest::start()],
             ..vm(RunStrategy::Halted)
         };
-        let never = VmFacts {
-            recorded: None,
-            ..asked.clone()
-        };
-        assert_eq!(decide(&asked, None), Decision::Nothing);
-        assert_eq!(decide(&never, None), Decision::Nothing);
+        assert_eq!(decide(&asked, None), Decision::SwitchToAlways);
+        assert_eq!(decide(&vm(RunStrategy::Halted), None), Decision::Nothing);
     }
 
     #[test]
     fn a_start_request_starts_and_is_cleared() {
-        for s in [
-            RunStrategy::Manual,
-            RunStrategy::RerunOnFailure,
-            RunStrategy::Once,
-        ] {
+        for s in [RunStrategy::Manual, RunStrategy::RerunOnFailure] {
             let asked = VmFacts {
                 requests: vec![ChangeRequest::start()],
                 ..vm(s)
@@ -245,14 +339,18 @@ mod tests {
 
     #[test]
     fn a_stop_request_deletes_the_vmi_and_is_cleared_once_it_is_gone() {
-        for s in ALL {
+        for s in [
+            RunStrategy::Always,
+            RunStrategy::RerunOnFailure,
+            RunStrategy::Manual,
+        ] {
             let asked = VmFacts {
                 requests: vec![ChangeRequest::stop("old")],
                 ..vm(s)
             };
             assert_eq!(
                 decide(&asked, Some(&vmi(Phase::Running))),
-                Decision::Delete { uid: "old".into() },
+                stop(Why::StopRequest),
                 "{s:?}"
             );
             let gone = plan(&asked, None);
@@ -279,7 +377,7 @@ mod tests {
             ..vm(RunStrategy::Manual)
         };
         let p = plan(&vm, Some(&vmi(Phase::Running)));
-        assert_eq!(p.decision, Decision::Delete { uid: "old".into() });
+        assert_eq!(p.decision, stop(Why::StopRequest));
         vm.requests = p.requests;
         let going = VmiFacts {
             deleting: true,
@@ -302,7 +400,7 @@ mod tests {
         assert_eq!(
             p,
             Plan {
-                decision: Decision::Delete { uid: "old".into() },
+                decision: stop(Why::Finished),
                 requests: vec![ChangeRequest::start()]
             }
         );
@@ -315,7 +413,7 @@ mod tests {
         assert_eq!(
             p,
             Plan {
-                decision: Decision::Delete { uid: "old".into() },
+                decision: stop(Why::Finished),
                 requests: vec![]
             }
         );
@@ -326,11 +424,65 @@ mod tests {
     fn always_replaces_a_finished_vmi_once_does_not() {
         assert_eq!(
             decide(&vm(RunStrategy::Always), Some(&vmi(Phase::Failed))),
-            Decision::Delete { uid: "old".into() }
+            stop(Why::Finished)
         );
+        for phase in [Phase::Failed, Phase::Succeeded] {
+            assert_eq!(
+                decide(&vm(RunStrategy::Once), Some(&vmi(phase))),
+                Decision::Nothing
+            );
+        }
+    }
+
+    #[test]
+    fn the_start_failure_back_off_holds_always_and_rerun_on_failure_only() {
+        let left = Duration::from_secs(7);
+        for s in ALL {
+            let backing_off = VmFacts {
+                recorded: None,
+                requests: vec![ChangeRequest::start()],
+                backoff_left: Some(left),
+                ..vm(s)
+            };
+            let expected = match s {
+                RunStrategy::Always | RunStrategy::RerunOnFailure => Decision::Backoff(left),
+                RunStrategy::Once | RunStrategy::Manual => Decision::Create,
+                RunStrategy::Halted => Decision::SwitchToAlways,
+            };
+            assert_eq!(decide(&backing_off, None), expected, "{s:?}");
+        }
+        let over = VmFacts {
+            backoff_left: Some(Duration::ZERO),
+            ..vm(RunStrategy::Always)
+        };
+        assert_eq!(decide(&over, None), Decision::Create);
+    }
+
+    #[test]
+    fn manual_recovery_required_starts_nothing_but_still_stops() {
+        for s in ALL {
+            let stuck = VmFacts {
+                recorded: None,
+                requests: vec![ChangeRequest::start()],
+                manual_recovery: true,
+                ..vm(s)
+            };
+            let p = plan(&stuck, None);
+            let expected = if s == RunStrategy::Halted {
+                Decision::SwitchToAlways
+            } else {
+                Decision::Nothing
+            };
+            assert_eq!(p.decision, expected, "{s:?}");
+            assert_eq!(p.requests, vec![ChangeRequest::start()], "{s:?}");
+        }
+        let stuck = VmFacts {
+            manual_recovery: true,
+            ..vm(RunStrategy::Halted)
+        };
         assert_eq!(
-            decide(&vm(RunStrategy::Once), Some(&vmi(Phase::Failed))),
-            Decision::Nothing
+            decide(&stuck, Some(&vmi(Phase::Running))),
+            stop(Why::Halted)
         );
     }
 
@@ -342,7 +494,7 @@ mod tests {
         };
         assert_eq!(
             decide(&going, Some(&vmi(Phase::Running))),
-            Decision::Delete { uid: "old".into() }
+            stop(Why::VmDeleted)
         );
         assert_eq!(decide(&going, None), Decision::ReleaseVm);
     }
@@ -359,28 +511,26 @@ mod tests {
     #[test]
     fn printable_status_follows_the_vmi() {
         let v = vmi(Phase::Running);
-        assert_eq!(printable_status(false, Some(&v), false), "Running");
+        let p =
+            |vmi: Option<&VmiFacts>, starting, crash| printable_status(false, vmi, starting, crash);
+        assert_eq!(p(Some(&v), false, false), "Running");
+        assert_eq!(p(Some(&vmi(Phase::Scheduling)), false, false), "Starting");
+        let going = VmiFacts {
+            deleting: true,
+            ..v.clone()
+        };
+        assert_eq!(p(Some(&going), false, false), "Stopping");
+        assert_eq!(p(Some(&vmi(Phase::Succeeded)), false, false), "Stopped");
         assert_eq!(
-            printable_status(false, Some(&vmi(Phase::Scheduling)), false),
-            "Starting"
+            p(Some(&vmi(Phase::Failed)), false, true),
+            "CrashLoopBackOff"
         );
+        assert_eq!(p(None, true, false), "Starting");
+        assert_eq!(p(None, true, true), "CrashLoopBackOff");
+        assert_eq!(p(None, false, false), "Stopped");
         assert_eq!(
-            printable_status(
-                false,
-                Some(&VmiFacts {
-                    deleting: true,
-                    ..v.clone()
-                }),
-                false
-            ),
-            "Stopping"
+            printable_status(true, Some(&v), false, false),
+            "Terminating"
         );
-        assert_eq!(
-            printable_status(false, Some(&vmi(Phase::Succeeded)), false),
-            "Stopped"
-        );
-        assert_eq!(printable_status(false, None, true), "Starting");
-        assert_eq!(printable_status(false, None, false), "Stopped");
-        assert_eq!(printable_status(true, Some(&v), false), "Terminating");
     }
 }

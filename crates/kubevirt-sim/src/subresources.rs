@@ -5,7 +5,7 @@
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::{
     body::{Bytes, Incoming},
     service::service_fn,
@@ -122,7 +122,24 @@ async fn route(state: &State, request: Request<Incoming>) -> Reply {
             verb,
         } => {
             let caller = caller(&request);
-            virt_api::handle(&state.client, &state.log, &namespace, &name, verb, &caller).await
+            // The options are small JSON bodies; a 1 MiB cap keeps a bad client harmless.
+            let body = match http_body_util::Limited::new(request.into_body(), 1 << 20)
+                .collect()
+                .await
+            {
+                Ok(body) => body.to_bytes(),
+                Err(e) => {
+                    let message = format!("failed to read the request body: {e}");
+                    return Reply::failure(400, "BadRequest", &message, None);
+                }
+            };
+            let call = virt_api::Call {
+                namespace: &namespace,
+                name: &name,
+                verb,
+                body: &body,
+            };
+            virt_api::handle(&state.client, &state.log, &call, &caller).await
         }
     }
 }

@@ -162,6 +162,8 @@ impl VmiController {
         let seen = Seen {
             phase,
             ready: condition_is_true(&vmi.data, "Ready"),
+            paused: condition_is_true(&vmi.data, "Paused"),
+            migrating: vmi.data["status"]["migrationState"].is_object(),
             deleting,
             admitted,
             has_finalizer,
@@ -253,6 +255,32 @@ impl VmiController {
                 let updated = patch(api, vmi, vmi_status::ready(vmi)).await?;
                 self.with_progress(&uid, |p| p.ready = true);
                 self.record(vmi, "ready", json!({}));
+                Ok(Some(updated))
+            }
+            Step::Pause => {
+                let updated = patch(api, vmi, vmi_status::paused(vmi)).await?;
+                self.with_progress(&uid, |p| p.paused = true);
+                self.record(vmi, "paused", json!({}));
+                Ok(Some(updated))
+            }
+            Step::Migrate => {
+                let source = vmi.data["status"]["nodeName"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| self.node_for(vmi));
+                let target = pick_node(&self.config.nodes, 0, Some(&source));
+                let target = if target == source {
+                    pick_node(&self.config.nodes, 1, Some(&source))
+                } else {
+                    target
+                };
+                let updated = patch(api, vmi, vmi_status::migrating(vmi, &source, &target)).await?;
+                self.with_progress(&uid, |p| p.migrating = true);
+                self.record(
+                    vmi,
+                    "migrating",
+                    json!({"sourceNode": source, "targetNode": target}),
+                );
                 Ok(Some(updated))
             }
             Step::Fail => {
@@ -455,6 +483,8 @@ fn step_name(step: Step) -> &'static str {
         Step::Advance(Phase::Scheduled) => "bind VMI to a node",
         Step::Advance(_) => "start VMI",
         Step::BecomeReady => "mark VMI Ready",
+        Step::Pause => "pause VMI",
+        Step::Migrate => "migrate VMI",
         Step::Fail => "fail VMI",
         Step::Finish => "finish VMI shutdown",
         Step::WaitFor(_) | Step::Idle => "wait for VMI",

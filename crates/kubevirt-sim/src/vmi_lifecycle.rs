@@ -18,6 +18,10 @@ pub struct Timing {
     pub never_ready: bool,
     pub stuck_in: Option<Phase>,
     pub block_deletion: bool,
+    /// Once Ready: pause (condition Paused=True).
+    pub paused: bool,
+    /// Once Ready: start a live migration that never completes.
+    pub migrating: bool,
 }
 
 impl Timing {
@@ -41,6 +45,8 @@ impl Timing {
             never_ready: knobs::flag(annotations, knobs::NEVER_READY),
             stuck_in: knobs::stuck_in(annotations),
             block_deletion: knobs::flag(annotations, knobs::BLOCK_DELETION),
+            paused: knobs::flag(annotations, knobs::PAUSED),
+            migrating: knobs::flag(annotations, knobs::MIGRATING),
         }
     }
 }
@@ -52,6 +58,9 @@ pub struct Progress {
     /// The furthest phase written or seen, and since when.
     pub phase: Option<(Phase, Instant)>,
     pub ready: bool,
+    /// Paused, and migrating, written (knobs `PAUSED`, `MIGRATING`).
+    pub paused: bool,
+    pub migrating: bool,
     /// When the simulator first saw the deletionTimestamp.
     pub shutdown_since: Option<Instant>,
     pub node: Option<String>,
@@ -77,6 +86,10 @@ impl Progress {
 pub struct Seen {
     pub phase: Option<Phase>,
     pub ready: bool,
+    /// Condition Paused=True.
+    pub paused: bool,
+    /// `status.migrationState` is there.
+    pub migrating: bool,
     pub deleting: bool,
     /// Holds every finalizer the simulator should have put on it.
     pub admitted: bool,
@@ -91,6 +104,10 @@ pub enum Step {
     /// Write this phase (Scheduling creates the launcher pod first).
     Advance(Phase),
     BecomeReady,
+    /// Condition Paused=True, as after `virtctl pause vmi`.
+    Pause,
+    /// `status.migrationState`, not completed.
+    Migrate,
     Fail,
     /// Guest shutdown over: phase Succeeded, launcher pod gone, KubeVirt finalizer removed.
     Finish,
@@ -127,6 +144,13 @@ pub fn next_step(seen: &Seen, progress: &Progress, timing: &Timing, now: Instant
         Phase::Scheduling => wait_or(since + third, now, Step::Advance(Phase::Scheduled)),
         Phase::Scheduled => wait_or(since + third, now, Step::Advance(Phase::Running)),
         Phase::Running => {
+            let was_ready = seen.ready || progress.ready;
+            if was_ready && timing.paused && !seen.paused && !progress.paused {
+                return Step::Pause;
+            }
+            if was_ready && timing.migrating && !seen.migrating && !progress.migrating {
+                return Step::Migrate;
+            }
             let ready = (!seen.ready && !progress.ready && !timing.never_ready)
                 .then(|| (since + timing.ready, Step::BecomeReady));
             let fail = timing.fail_after.map(|d| (since + d, Step::Fail));
@@ -164,6 +188,8 @@ mod tests {
             never_ready: false,
             stuck_in: None,
             block_deletion: false,
+            paused: false,
+            migrating: false,
         }
     }
 
@@ -171,6 +197,8 @@ mod tests {
         Seen {
             phase,
             ready: false,
+            paused: false,
+            migrating: false,
             deleting: false,
             admitted: true,
             has_finalizer: true,
@@ -277,6 +305,48 @@ mod tests {
 
     fn time(ms: u64) -> Duration {
         Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn a_ready_vmi_is_paused_then_migrated_once_each() {
+        let t0 = Instant::now();
+        let staged = Timing {
+            paused: true,
+            migrating: true,
+            ..timing()
+        };
+        let running = seen(Some(Phase::Running));
+        let p = at(Phase::Running, t0);
+        // Not before Ready.
+        assert_eq!(
+            next_step(&running, &p, &staged, t0 + 200 * MS),
+            Step::BecomeReady
+        );
+        let ready = Seen {
+            ready: true,
+            ..running
+        };
+        assert_eq!(next_step(&ready, &p, &staged, t0 + 300 * MS), Step::Pause);
+        let paused = Seen {
+            paused: true,
+            ..ready.clone()
+        };
+        assert_eq!(
+            next_step(&paused, &p, &staged, t0 + 300 * MS),
+            Step::Migrate
+        );
+        let both = Seen {
+            migrating: true,
+            ..paused
+        };
+        assert_eq!(next_step(&both, &p, &staged, t0 + 300 * MS), Step::Idle);
+        // What the simulator wrote counts even when the watch cache lags.
+        let remembered = Progress {
+            paused: true,
+            migrating: true,
+            ..p
+        };
+        assert_eq!(next_step(&ready, &remembered, &staged, t0), Step::Idle);
     }
 
     #[test]

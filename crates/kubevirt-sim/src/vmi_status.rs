@@ -14,9 +14,19 @@ use crate::{
 
 /// Kubernetes `metav1.Time`: RFC 3339, whole seconds.
 pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+    rfc3339(SystemTime::now())
 }
 
+/// `at` as a `metav1.Time` serializes: RFC 3339 in UTC, whole seconds (the fraction is cut).
+pub fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// `status.phaseTransitionTimestamps` as KubeVirt writes it: one
+/// `{"phase", "phaseTransitionTimestamp"}` entry appended on each phase change, in the order
+/// of the changes. The timestamp is a `metav1.Time`, which serializes with whole seconds
+/// (RFC 3339, `Z`), so two phases reached within the same second carry the same timestamp;
+/// the simulator writes the same.
 fn transitions_json(transitions: &[(Phase, String)]) -> Value {
     transitions
         .iter()
@@ -99,6 +109,53 @@ pub fn ready(vmi: &DynamicObject) -> Value {
             condition("Ready", true, None, &at),
             condition("AgentConnected", true, None, &at),
         ]},
+    })
+}
+
+/// Condition Paused=True as virt-handler writes it after `virtctl pause vmi` (the other
+/// conditions stay: a merge patch replaces the whole list).
+pub fn paused(vmi: &DynamicObject) -> Value {
+    let at = now_rfc3339();
+    let mut conditions: Vec<Value> = vmi.data["status"]["conditions"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter(|c| c["type"] != "Paused")
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut paused = condition("Paused", true, Some("PausedByUser"), &at);
+    paused["message"] = json!("VMI was paused by user");
+    paused["lastProbeTime"] = json!(at);
+    conditions.push(paused);
+    json!({
+        "metadata": {"uid": vmi.uid()},
+        "status": {"conditions": conditions},
+    })
+}
+
+/// A live migration under way (`completed: false`), as virt-controller and virt-handler write
+/// `status.migrationState` while the guest is copied to the target node.
+pub fn migrating(vmi: &DynamicObject, source: &str, target: &str) -> Value {
+    let uid = vmi.uid().unwrap_or_default();
+    json!({
+        "metadata": {"uid": vmi.uid()},
+        "status": {
+            "migrationMethod": "LiveMigration",
+            "migrationState": {
+                "migrationUid": format!("{uid}-migration"),
+                "sourceNode": source,
+                "sourcePod": format!("virt-launcher-{}", vmi.name_any()),
+                "targetNode": target,
+                "targetPod": format!("virt-launcher-{}-target", vmi.name_any()),
+                "startTimestamp": now_rfc3339(),
+                "mode": "PreCopy",
+                "completed": false,
+                "failed": false,
+                "abortRequested": false,
+            },
+        },
     })
 }
 

@@ -88,7 +88,7 @@ fn start_answers_like_virt_api() {
     let ns = cluster.namespace("start");
     let client = cluster.client();
     cluster.running_vm(&ns, "up", "Manual", &[]);
-    cluster.running_vm(&ns, "halted", "Halted", &[]);
+    cluster.halted_vm(&ns, "halted", &[]);
     cluster.block_on(async {
         let (code, message) = subresource(&client, &ns, "up", "start").await;
         assert_eq!(
@@ -110,9 +110,7 @@ fn start_answers_like_virt_api() {
             .unwrap();
         assert_eq!(subresource(&client, &ns, "up", "start").await.0, 500);
 
-        // A Halted VM without VMI: start switches it to Always.
-        delete_vmi_and_wait(&client, &ns, "halted").await;
-        wait_vm_status(&client, &ns, "halted", "Stopped").await;
+        // A Halted VM (no VMI): start switches it to Always.
         assert_eq!(
             subresource(&client, &ns, "halted", "start").await,
             (202, String::new())

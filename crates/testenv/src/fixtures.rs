@@ -1,5 +1,7 @@
-//! One-line fixtures: namespaces, a running VM per runStrategy, a running standalone VMI, RBAC
-//! bindings for the restricted users, and applying YAML. Async here; `Cluster` wraps them.
+//! One-line fixtures: namespaces, a running VM per runStrategy (and with the legacy
+//! `spec.running`), a Halted VM, a running standalone VMI, a running
+//! VirtualMachineInstanceReplicaSet and VirtualMachinePool, RBAC bindings for the restricted
+//! users, and applying YAML. Async here; `Cluster` wraps them.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +17,14 @@ use kube::{
 };
 use serde_json::{json, Map, Value};
 
-pub use kubevirt_sim::{vm_resource, vmi_resource};
+pub use kubevirt_sim::{vm_pool_resource, vm_resource, vmi_resource, vmirs_resource};
+
+/// A VMI that runs and is Ready: its name and UID.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RunningVmi {
+    pub name: String,
+    pub uid: String,
+}
 
 /// A VMI spec as `virtctl create vm` would write it (container disk, pod network), which
 /// KubeVirt's own CRD schema accepts.
@@ -64,6 +73,68 @@ pub fn vm_manifest(
                     "annotations": annotation_map(annotations)
                 },
                 "spec": vmi_spec()
+            }
+        }
+    })
+}
+
+/// A VirtualMachine with the deprecated `spec.running` (no runStrategy): `true` behaves as
+/// `Always`, `false` as `Halted`.
+pub fn legacy_vm_manifest(
+    ns: &str,
+    name: &str,
+    running: bool,
+    annotations: &[(&str, &str)],
+) -> Value {
+    let mut vm = vm_manifest(ns, name, "", annotations);
+    if let Some(spec) = vm["spec"].as_object_mut() {
+        spec.remove("runStrategy");
+        spec.insert("running".into(), json!(running));
+    }
+    vm
+}
+
+/// A VirtualMachineInstanceReplicaSet of `replicas` VMIs labelled `app: <name>` (its
+/// selector); `annotations` go on the template, so every VMI of the set carries them.
+pub fn replica_set_manifest(
+    ns: &str,
+    name: &str,
+    replicas: usize,
+    annotations: &[(&str, &str)],
+) -> Value {
+    json!({
+        "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceReplicaSet",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}, "annotations": annotation_map(annotations)},
+                "spec": vmi_spec()
+            }
+        }
+    })
+}
+
+/// A VirtualMachinePool (`pool.kubevirt.io/v1beta1`) of `replicas` VMs `<name>-<n>` with this
+/// runStrategy; `annotations` go on the VMI template inside the VM template.
+pub fn pool_manifest(
+    ns: &str,
+    name: &str,
+    replicas: usize,
+    run_strategy: &str,
+    annotations: &[(&str, &str)],
+) -> Value {
+    let vm = vm_manifest(ns, name, run_strategy, annotations);
+    json!({
+        "apiVersion": "pool.kubevirt.io/v1beta1", "kind": "VirtualMachinePool",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "virtualMachineTemplate": {
+                "metadata": {"labels": {"app": name}},
+                "spec": vm["spec"]
             }
         }
     })
@@ -126,9 +197,9 @@ pub async fn set_run_strategy(client: &Client, ns: &str, name: &str, strategy: &
     Ok(())
 }
 
-/// Creates the VM so that a VMI runs: `Manual` is started through the `start` subresource;
-/// `Halted` is created `Always`, then switched once its VMI is Ready (the simulator leaves a
-/// running VMI of a Halted VM alone). Returns the VMI's UID.
+/// Creates the VM so that a VMI runs (`Manual` is started through the `start` subresource)
+/// and returns the VMI's UID. `Halted` is an error: KubeVirt stops every VMI of a Halted VM, so
+/// none runs; see `halted_vm` and `halting_vm`.
 pub async fn running_vm(
     client: &Client,
     ns: &str,
@@ -137,25 +208,218 @@ pub async fn running_vm(
     annotations: &[(&str, &str)],
     timeout: Duration,
 ) -> Result<String> {
-    let initial = if run_strategy == "Halted" {
-        "Always"
-    } else {
-        run_strategy
-    };
+    if run_strategy == "Halted" {
+        bail!(
+            "a Halted VM has no running VMI (KubeVirt's VM controller stops it): use halted_vm \
+             for a stopped Halted VM, or halting_vm for a Running VMI whose VM was just halted"
+        );
+    }
     create(
         client,
         &vm_resource(),
-        vm_manifest(ns, name, initial, annotations),
+        vm_manifest(ns, name, run_strategy, annotations),
     )
     .await?;
-    if initial == "Manual" {
+    if run_strategy == "Manual" {
         start_vm(client, ns, name).await?;
     }
+    wait_vmi_ready(client, ns, name, None, timeout).await
+}
+
+/// A VM with the legacy `spec.running: true` whose VMI is Running and Ready; returns the VMI's
+/// UID.
+pub async fn running_legacy_vm(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    annotations: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<String> {
+    create(
+        client,
+        &vm_resource(),
+        legacy_vm_manifest(ns, name, true, annotations),
+    )
+    .await?;
+    wait_vmi_ready(client, ns, name, None, timeout).await
+}
+
+/// A VM created `Halted`: no VMI, printableStatus `Stopped` (waited for). Returns the VM's UID.
+pub async fn halted_vm(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    annotations: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<String> {
+    let vm = create(
+        client,
+        &vm_resource(),
+        vm_manifest(ns, name, "Halted", annotations),
+    )
+    .await?;
+    wait_vm_status(client, ns, name, "Stopped", timeout).await?;
+    Ok(vm.metadata.uid.unwrap_or_default())
+}
+
+/// A Running and Ready VMI whose VM was just switched to `Halted`, as a user's `virtctl stop`
+/// races with a busy controller: the VM carries the `STOP_DELAY` knob, so the VM controller
+/// stops the VMI only `stop_delay` after it first sees the VM Halted (then the VM is Stopped).
+/// Returns the VMI's UID.
+pub async fn halting_vm(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    stop_delay: Duration,
+    annotations: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<String> {
+    let mut vm = vm_manifest(ns, name, "Always", annotations);
+    let delay = format!("{}ms", stop_delay.as_millis());
+    vm["metadata"]["annotations"] = json!({kubevirt_sim::knobs::STOP_DELAY: delay});
+    create(client, &vm_resource(), vm).await?;
     let uid = wait_vmi_ready(client, ns, name, None, timeout).await?;
-    if run_strategy == "Halted" {
-        set_run_strategy(client, ns, name, "Halted").await?;
-    }
+    set_run_strategy(client, ns, name, "Halted").await?;
     Ok(uid)
+}
+
+/// Waits until the VM's `status.printableStatus` is `status`; returns the VM.
+pub async fn wait_vm_status(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    status: &str,
+    timeout: Duration,
+) -> Result<DynamicObject> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &vm_resource());
+    let deadline = Instant::now() + timeout;
+    loop {
+        let vm = api.get_opt(name).await?;
+        if let Some(vm) = vm
+            .as_ref()
+            .filter(|vm| vm.data["status"]["printableStatus"] == status)
+        {
+            return Ok(vm.clone());
+        }
+        if Instant::now() > deadline {
+            let seen = vm.map(|vm| vm.data["status"].to_string());
+            bail!("the VM {ns}/{name} was not {status} within {timeout:?}: status {seen:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Creates a VirtualMachineInstanceReplicaSet and waits until `replicas` of its VMIs are
+/// Running and Ready; returns them, sorted by name.
+pub async fn running_replica_set(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    replicas: usize,
+    annotations: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<Vec<RunningVmi>> {
+    create(
+        client,
+        &vmirs_resource(),
+        replica_set_manifest(ns, name, replicas, annotations),
+    )
+    .await?;
+    wait_replica_set_ready(client, ns, name, replicas, timeout).await
+}
+
+/// The VMIs the replica set controls (by owner UID), terminating ones included.
+pub async fn replica_set_vmis(client: &Client, ns: &str, name: &str) -> Result<Vec<DynamicObject>> {
+    let set = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &vmirs_resource())
+        .get(name)
+        .await
+        .with_context(|| format!("failed to read the replica set {ns}/{name}"))?;
+    let uid = set.metadata.uid.unwrap_or_default();
+    let mut vmis: Vec<DynamicObject> =
+        Api::<DynamicObject>::namespaced_with(client.clone(), ns, &vmi_resource())
+            .list(&Default::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|v| {
+                v.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.controller == Some(true) && o.uid == uid)
+            })
+            .collect();
+    vmis.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    Ok(vmis)
+}
+
+/// Waits until exactly `replicas` VMIs of the set are Running and Ready and none of its VMIs is
+/// terminating; returns them, sorted by name.
+pub async fn wait_replica_set_ready(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    replicas: usize,
+    timeout: Duration,
+) -> Result<Vec<RunningVmi>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let vmis = replica_set_vmis(client, ns, name).await?;
+        let ready: Vec<RunningVmi> = vmis
+            .iter()
+            .filter(|v| is_ready(v))
+            .map(|v| RunningVmi {
+                name: v.metadata.name.clone().unwrap_or_default(),
+                uid: v.metadata.uid.clone().unwrap_or_default(),
+            })
+            .collect();
+        if ready.len() == replicas && vmis.len() == replicas {
+            return Ok(ready);
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the replica set {ns}/{name} did not have {replicas} Running and Ready VMIs (and \
+                 no others) within {timeout:?}: {} Ready of {}",
+                ready.len(),
+                vmis.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Creates a VirtualMachinePool of `replicas` VMs with this runStrategy (`Manual` VMs are
+/// started through the `start` subresource; `Halted` is an error, as for `running_vm`) and
+/// waits until each VM's VMI is Running and Ready; returns the VMIs (`<name>-<n>`), by index.
+pub async fn running_pool(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    replicas: usize,
+    run_strategy: &str,
+    annotations: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<Vec<RunningVmi>> {
+    if run_strategy == "Halted" {
+        bail!("a pool of Halted VMs has no running VMI (KubeVirt's VM controller stops them)");
+    }
+    create(
+        client,
+        &vm_pool_resource(),
+        pool_manifest(ns, name, replicas, run_strategy, annotations),
+    )
+    .await?;
+    let mut running = Vec::new();
+    for index in 0..replicas {
+        let vm = format!("{name}-{index}");
+        if run_strategy == "Manual" {
+            wait_vm_status(client, ns, &vm, "Stopped", timeout).await?;
+            start_vm(client, ns, &vm).await?;
+        }
+        let uid = wait_vmi_ready(client, ns, &vm, None, timeout).await?;
+        running.push(RunningVmi { name: vm, uid });
+    }
+    Ok(running)
 }
 
 /// Creates a standalone VMI and waits until it is Running and Ready. Returns its UID.
@@ -173,6 +437,14 @@ pub async fn running_vmi(
 pub async fn get_vmi(client: &Client, ns: &str, name: &str) -> Result<Option<DynamicObject>> {
     Ok(
         Api::<DynamicObject>::namespaced_with(client.clone(), ns, &vmi_resource())
+            .get_opt(name)
+            .await?,
+    )
+}
+
+pub async fn get_vm(client: &Client, ns: &str, name: &str) -> Result<Option<DynamicObject>> {
+    Ok(
+        Api::<DynamicObject>::namespaced_with(client.clone(), ns, &vm_resource())
             .get_opt(name)
             .await?,
     )

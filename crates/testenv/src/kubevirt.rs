@@ -1,6 +1,7 @@
-//! KubeVirt's API on the control plane: the VM and VMI CRDs (the real ones from
-//! `../shared/kubevirt` when that folder exists, else our minimal ones), the `KubeVirt` CRD and
-//! the install object `kubevirt/kubevirt`, reporting `Deployed` and `Available`.
+//! KubeVirt's API on the control plane: the VM, VMI, VirtualMachineInstanceReplicaSet and
+//! VirtualMachinePool CRDs (the real ones from `../shared/kubevirt` when that folder has them,
+//! else our minimal ones), the `KubeVirt` CRD and the install object `kubevirt/kubevirt`,
+//! reporting `Deployed` and `Available`.
 
 use std::{
     path::{Path, PathBuf},
@@ -24,11 +25,24 @@ pub const KUBEVIRT_VERSION: &str = "v1.5.0-sim";
 const MINIMAL_VM: &str = include_str!("../crds/virtualmachines.kubevirt.io.yaml");
 const MINIMAL_VMI: &str = include_str!("../crds/virtualmachineinstances.kubevirt.io.yaml");
 const KUBEVIRT_CRD: &str = include_str!("../crds/kubevirts.kubevirt.io.yaml");
+const MINIMAL_VMIRS: &str =
+    include_str!("../crds/virtualmachineinstancereplicasets.kubevirt.io.yaml");
+const MINIMAL_POOL: &str = include_str!("../crds/virtualmachinepools.pool.kubevirt.io.yaml");
 
-/// Which VM and VMI CRDs a cluster gets.
+/// The replica set and pool CRDs: file name, our minimal fallback.
+const OWNER_CRDS: [(&str, &str); 2] = [
+    (
+        "virtualmachineinstancereplicasets.kubevirt.io.yaml",
+        MINIMAL_VMIRS,
+    ),
+    ("virtualmachinepools.pool.kubevirt.io.yaml", MINIMAL_POOL),
+];
+
+/// Which VM and VMI CRDs a cluster gets (and the replica set and pool CRDs with them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CrdSource {
-    /// KubeVirt's own, with their full schemas, from this folder.
+    /// KubeVirt's own, with their full schemas, from this folder; the replica set and pool
+    /// CRDs too when the folder has them (else our minimal ones).
     Real(PathBuf),
     /// The project's minimal ones (`crates/testenv/crds`), which accept any spec.
     Minimal,
@@ -68,6 +82,9 @@ pub fn load_crds(source: &CrdSource) -> Result<Vec<CustomResourceDefinition>> {
                 "virtualmachineinstances.kubevirt.io.yaml",
                 MINIMAL_VMI,
             )?);
+            for (file, minimal) in OWNER_CRDS {
+                crds.push(parse(file, minimal)?);
+            }
         }
         CrdSource::Real(dir) => {
             for file in [
@@ -78,6 +95,16 @@ pub fn load_crds(source: &CrdSource) -> Result<Vec<CustomResourceDefinition>> {
                 let yaml = std::fs::read_to_string(&path)
                     .with_context(|| format!("failed to read {}", path.display()))?;
                 crds.push(parse(&path.display().to_string(), &yaml)?);
+            }
+            for (file, minimal) in OWNER_CRDS {
+                let path = dir.join(file);
+                crds.push(if path.is_file() {
+                    let yaml = std::fs::read_to_string(&path)
+                        .with_context(|| format!("failed to read {}", path.display()))?;
+                    parse(&path.display().to_string(), &yaml)?
+                } else {
+                    parse(file, minimal)?
+                });
             }
         }
     }
@@ -133,25 +160,39 @@ pub async fn install(client: &Client, crds: Vec<CustomResourceDefinition>) -> Re
 
 /// Established can come a moment before discovery lists the resources; kubectl needs the latter.
 async fn wait_discovery(client: &Client, deadline: Instant) -> Result<()> {
-    let wanted = ["virtualmachines", "virtualmachineinstances", "kubevirts"];
-    loop {
-        let request = http::Request::get("/apis/kubevirt.io/v1").body(Vec::new())?;
-        if let Ok(list) = client
-            .request::<k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList>(request)
-            .await
-        {
-            if wanted
-                .iter()
-                .all(|w| list.resources.iter().any(|r| r.name == *w))
+    let groups: [(&str, &[&str]); 2] = [
+        (
+            "/apis/kubevirt.io/v1",
+            &[
+                "virtualmachines",
+                "virtualmachineinstances",
+                "virtualmachineinstancereplicasets",
+                "kubevirts",
+            ],
+        ),
+        ("/apis/pool.kubevirt.io/v1beta1", &["virtualmachinepools"]),
+    ];
+    for (path, wanted) in groups {
+        loop {
+            let request = http::Request::get(path).body(Vec::new())?;
+            if let Ok(list) = client
+                .request::<k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList>(request)
+                .await
             {
-                return Ok(());
+                if wanted
+                    .iter()
+                    .all(|w| list.resources.iter().any(|r| r.name == *w))
+                {
+                    break;
+                }
             }
+            if Instant::now() > deadline {
+                bail!("discovery of {path} does not list {wanted:?} after 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if Instant::now() > deadline {
-            bail!("discovery of kubevirt.io/v1 does not list {wanted:?} after 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Ok(())
 }
 
 async fn create_kubevirt(client: &Client) -> Result<()> {

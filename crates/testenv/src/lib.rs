@@ -279,9 +279,10 @@ impl Cluster {
         self.run("namespace", fixtures::ensure_namespace(&self.client, ns));
     }
 
-    /// A VM with this runStrategy (`Always`, `Once`, `RerunOnFailure`, `Manual`, `Halted`)
-    /// whose VMI is Running and Ready; `annotations` (e.g. `knobs`) go on its template. Returns
-    /// the VMI's UID. Needs the simulator.
+    /// A VM with this runStrategy (`Always`, `Once`, `RerunOnFailure`, `Manual`) whose VMI is
+    /// Running and Ready; `annotations` (e.g. `knobs`) go on its template. Returns the VMI's
+    /// UID. Needs the simulator. `Halted` panics: KubeVirt stops every VMI of a Halted VM; use
+    /// `halted_vm` or `halting_vm`.
     pub fn running_vm(
         &self,
         ns: &str,
@@ -300,6 +301,124 @@ impl Cluster {
                 FIXTURE_TIMEOUT,
             ),
         )
+    }
+
+    /// A VM with the legacy `spec.running: true` (no runStrategy) whose VMI is Running and
+    /// Ready; returns the VMI's UID. Needs the simulator.
+    pub fn running_legacy_vm(&self, ns: &str, name: &str, annotations: &[(&str, &str)]) -> String {
+        self.run(
+            &format!("running legacy VM {ns}/{name}"),
+            fixtures::running_legacy_vm(&self.client, ns, name, annotations, FIXTURE_TIMEOUT),
+        )
+    }
+
+    /// A VM created `Halted`, Stopped (no VMI); returns the VM's UID. Needs the simulator.
+    pub fn halted_vm(&self, ns: &str, name: &str, annotations: &[(&str, &str)]) -> String {
+        self.run(
+            &format!("halted VM {ns}/{name}"),
+            fixtures::halted_vm(&self.client, ns, name, annotations, FIXTURE_TIMEOUT),
+        )
+    }
+
+    /// A Running and Ready VMI whose VM was just switched to `Halted`; the simulated VM
+    /// controller stops it `stop_delay` after it first sees the VM Halted (knob `STOP_DELAY`).
+    /// Returns the VMI's UID. Needs the simulator.
+    pub fn halting_vm(
+        &self,
+        ns: &str,
+        name: &str,
+        stop_delay: Duration,
+        annotations: &[(&str, &str)],
+    ) -> String {
+        self.run(
+            &format!("halting VM {ns}/{name}"),
+            fixtures::halting_vm(
+                &self.client,
+                ns,
+                name,
+                stop_delay,
+                annotations,
+                FIXTURE_TIMEOUT,
+            ),
+        )
+    }
+
+    /// A VirtualMachineInstanceReplicaSet with `replicas` Running and Ready VMIs (generated
+    /// names `<name>xxxxx`, labelled `app: <name>`); `annotations` go on its template. Returns
+    /// the VMIs, sorted by name. Needs the simulator.
+    pub fn running_replica_set(
+        &self,
+        ns: &str,
+        name: &str,
+        replicas: usize,
+        annotations: &[(&str, &str)],
+    ) -> Vec<fixtures::RunningVmi> {
+        self.run(
+            &format!("running replica set {ns}/{name}"),
+            fixtures::running_replica_set(
+                &self.client,
+                ns,
+                name,
+                replicas,
+                annotations,
+                FIXTURE_TIMEOUT,
+            ),
+        )
+    }
+
+    /// Waits until exactly `replicas` VMIs of the replica set are Running and Ready and none is
+    /// terminating; returns them, sorted by name.
+    pub fn wait_replica_set_ready(
+        &self,
+        ns: &str,
+        name: &str,
+        replicas: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Vec<fixtures::RunningVmi>> {
+        self.block_on(fixtures::wait_replica_set_ready(
+            &self.client,
+            ns,
+            name,
+            replicas,
+            timeout,
+        ))
+    }
+
+    /// The VMIs the replica set controls (by owner UID), terminating ones included, by name.
+    pub fn replica_set_vmis(&self, ns: &str, name: &str) -> Vec<DynamicObject> {
+        self.run(
+            "replica set VMIs",
+            fixtures::replica_set_vmis(&self.client, ns, name),
+        )
+    }
+
+    /// A VirtualMachinePool of `replicas` VMs `<name>-<n>` with this runStrategy, each VMI
+    /// Running and Ready; returns the VMIs by index. Needs the simulator.
+    pub fn running_pool(
+        &self,
+        ns: &str,
+        name: &str,
+        replicas: usize,
+        run_strategy: &str,
+        annotations: &[(&str, &str)],
+    ) -> Vec<fixtures::RunningVmi> {
+        self.run(
+            &format!("running VM pool {ns}/{name}"),
+            fixtures::running_pool(
+                &self.client,
+                ns,
+                name,
+                replicas,
+                run_strategy,
+                annotations,
+                FIXTURE_TIMEOUT,
+            ),
+        )
+    }
+
+    /// The VM as the API server has it now.
+    pub fn vm(&self, ns: &str, name: &str) -> Option<DynamicObject> {
+        self.run("get VM", fixtures::get_vm(&self.client, ns, name))
     }
 
     /// A standalone VMI, Running and Ready; returns its UID. Needs the simulator.

@@ -262,12 +262,24 @@ mod tests {
             [
                 "kubevirts.kubevirt.io",
                 "virtualmachines.kubevirt.io",
-                "virtualmachineinstances.kubevirt.io"
+                "virtualmachineinstances.kubevirt.io",
+                "virtualmachineinstancereplicasets.kubevirt.io",
+                "virtualmachinepools.pool.kubevirt.io"
             ]
         );
         for crd in &crds {
             assert_eq!(crd.spec.scope, "Namespaced");
             assert_eq!(crd.spec.names.categories, Some(vec!["all".to_string()]));
+        }
+        for owner in &crds[3..] {
+            let served = &owner.spec.versions[0];
+            let scale = served.subresources.as_ref().and_then(|s| s.scale.as_ref());
+            assert_eq!(
+                scale.map(|s| s.spec_replicas_path.as_str()),
+                Some(".spec.replicas"),
+                "{:?}",
+                owner.metadata.name
+            );
         }
     }
 }

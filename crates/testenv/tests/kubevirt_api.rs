@@ -1,5 +1,6 @@
-//! KubeVirt's API on the control plane: the VM, VMI and KubeVirt CRDs (KubeVirt's real ones
-//! where ../shared/kubevirt exists), the KubeVirt install object, and VMIs the schema accepts.
+//! KubeVirt's API on the control plane: the VM, VMI, VirtualMachineInstanceReplicaSet,
+//! VirtualMachinePool and KubeVirt CRDs (KubeVirt's real ones where ../shared/kubevirt has
+//! them), the KubeVirt install object, and VMIs the schema accepts.
 
 use std::path::Path;
 
@@ -32,6 +33,8 @@ fn the_crds_are_installed_and_established() {
     for name in [
         "virtualmachines.kubevirt.io",
         "virtualmachineinstances.kubevirt.io",
+        "virtualmachineinstancereplicasets.kubevirt.io",
+        "virtualmachinepools.pool.kubevirt.io",
         "kubevirts.kubevirt.io",
     ] {
         let crd = crd(cluster, name);
@@ -56,6 +59,29 @@ fn the_crds_are_installed_and_established() {
         .subresources
         .as_ref()
         .is_some_and(|s| s.status.is_some()));
+    // Replica sets and pools: status and scale subresources, in the versions the simulator uses.
+    for (name, version) in [
+        ("virtualmachineinstancereplicasets.kubevirt.io", "v1"),
+        ("virtualmachinepools.pool.kubevirt.io", "v1beta1"),
+    ] {
+        let crd = crd(cluster, name);
+        let served = crd
+            .spec
+            .versions
+            .iter()
+            .find(|v| v.name == version)
+            .unwrap();
+        let subresources = served.subresources.as_ref().unwrap();
+        assert!(subresources.status.is_some(), "{name}");
+        assert_eq!(
+            subresources
+                .scale
+                .as_ref()
+                .map(|s| s.spec_replicas_path.as_str()),
+            Some(".spec.replicas"),
+            "{name}"
+        );
+    }
 
     let domain_in_schema = v1
         .schema
@@ -276,7 +302,36 @@ fn the_minimal_crds_serve_kubevirts_names_and_columns() {
         vmis.contains("Scheduling") && vmis.contains("node-x"),
         "{vmis}"
     );
+    let sets: Api<DynamicObject> =
+        Api::namespaced_with(cluster.client(), &ns, &fixtures::vmirs_resource());
+    let set: DynamicObject =
+        serde_json::from_value(fixtures::replica_set_manifest(&ns, "web", 0, &[])).unwrap();
+    cluster
+        .block_on(sets.create(&PostParams::default(), &set))
+        .unwrap();
+    let pools: Api<DynamicObject> =
+        Api::namespaced_with(cluster.client(), &ns, &fixtures::vm_pool_resource());
+    let pool: DynamicObject =
+        serde_json::from_value(fixtures::pool_manifest(&ns, "pool", 0, "Always", &[])).unwrap();
+    cluster
+        .block_on(pools.create(&PostParams::default(), &pool))
+        .unwrap();
+    for short in ["vmirs", "vmpool"] {
+        assert_eq!(
+            header(&kubectl(&["get", short, "-n", &ns])),
+            ["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+            "{short}"
+        );
+    }
     let all = kubectl(&["get", "all", "-n", &ns, "-o", "name"]);
+    assert!(
+        all.contains("virtualmachineinstancereplicaset.kubevirt.io/web"),
+        "{all}"
+    );
+    assert!(
+        all.contains("virtualmachinepool.pool.kubevirt.io/pool"),
+        "{all}"
+    );
     assert!(all.contains("virtualmachine.kubevirt.io/vm-1"), "{all}");
     assert!(
         all.contains("virtualmachineinstance.kubevirt.io/patched"),

@@ -1,5 +1,7 @@
-//! The sandbox binary: the demo namespace holds a Running, Ready VMI for every runStrategy and a
-//! standalone one; SIGTERM stops every process it started, and so does its parent's end.
+//! The sandbox binary: the demo namespace holds a Running, Ready VMI for every runStrategy that
+//! runs one, a legacy `running: true` VM, a standalone VMI, a replica set of 3 and a pool of 2,
+//! and a Halted VM with no VMI; SIGTERM stops every process it started, and so does its
+//! parent's end.
 
 mod common;
 
@@ -98,14 +100,22 @@ fn the_sandbox_serves_the_demo_until_sigterm() {
         .enable_all()
         .build()
         .unwrap();
-    let vmis = runtime.block_on(async {
+    let (vmis, halted) = runtime.block_on(async {
         let client = testenv::client_for(&dir.path().join("admin.kubeconfig"))
             .await
             .unwrap();
-        Api::<DynamicObject>::namespaced_with(client, "demo", &fixtures::vmi_resource())
-            .list(&ListParams::default())
+        let vmis = Api::<DynamicObject>::namespaced_with(
+            client.clone(),
+            "demo",
+            &fixtures::vmi_resource(),
+        )
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+        let halted = fixtures::get_vm(&client, "demo", "vm-halted")
             .await
-            .unwrap()
+            .unwrap();
+        (vmis, halted)
     });
     let mut names: Vec<String> = vmis
         .items
@@ -113,11 +123,19 @@ fn the_sandbox_serves_the_demo_until_sigterm() {
         .filter_map(|v| v.metadata.name.clone())
         .collect();
     names.sort();
+    let replicas: Vec<&String> = names
+        .iter()
+        .filter(|n| n.len() == "web".len() + 5 && n.starts_with("web"))
+        .collect();
+    assert_eq!(replicas.len(), 3, "{names:?}");
+    let others: Vec<&String> = names.iter().filter(|n| !replicas.contains(n)).collect();
     assert_eq!(
-        names,
+        others,
         [
+            "pool-0",
+            "pool-1",
             "vm-always",
-            "vm-halted",
+            "vm-legacy",
             "vm-manual",
             "vm-once",
             "vm-rerunonfailure",
@@ -125,6 +143,15 @@ fn the_sandbox_serves_the_demo_until_sigterm() {
         ]
     );
     assert!(vmis.items.iter().all(fixtures::is_ready));
+    let halted = halted.expect("the demo has vm-halted");
+    assert_eq!(
+        (
+            &halted.data["spec"]["runStrategy"],
+            &halted.data["status"]["printableStatus"]
+        ),
+        (&serde_json::json!("Halted"), &serde_json::json!("Stopped")),
+        "a Halted VM runs no VMI"
+    );
     drop(runtime);
 
     let pid = sandbox.0.id().to_string();

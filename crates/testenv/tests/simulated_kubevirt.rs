@@ -39,7 +39,7 @@ fn every_run_strategy_fixture_gives_a_running_ready_vmi() {
         return;
     };
     let ns = cluster.namespace("strategies");
-    let strategies = ["Always", "Once", "RerunOnFailure", "Manual", "Halted"];
+    let strategies = ["Always", "Once", "RerunOnFailure", "Manual"];
     let client = cluster.client();
     // All at once, on the cluster's runtime, as the async fixtures allow.
     let uids = cluster.block_on(futures::future::join_all(strategies.map(|strategy| {
@@ -81,6 +81,36 @@ fn every_run_strategy_fixture_gives_a_running_ready_vmi() {
             "never spec.running"
         );
     }
+    // KubeVirt runs no VMI for a Halted VM: the fixture says so instead of faking one.
+    let halted = cluster.block_on(fixtures::running_vm(
+        &client,
+        &ns,
+        "vm-halted",
+        "Halted",
+        &[],
+        TIMEOUT,
+    ));
+    assert!(
+        halted.unwrap_err().to_string().contains("halted_vm"),
+        "running_vm(Halted) points at halted_vm"
+    );
+    cluster.halted_vm(&ns, "stopped", &[]);
+    assert!(cluster.vmi(&ns, "stopped").is_none());
+    assert_eq!(
+        cluster.vm(&ns, "stopped").unwrap().data["status"]["printableStatus"],
+        "Stopped"
+    );
+    let legacy = cluster.running_legacy_vm(&ns, "legacy", &[]);
+    assert_eq!(cluster.vmi_uid(&ns, "legacy"), Some(legacy));
+    let legacy_vm = cluster.vm(&ns, "legacy").unwrap();
+    assert_eq!(
+        (
+            &legacy_vm.data["spec"]["running"],
+            legacy_vm.data["spec"].get("runStrategy")
+        ),
+        (&serde_json::json!(true), None)
+    );
+
     let uid = cluster.running_vmi(&ns, "standalone", &[]);
     let vmi = cluster.vmi(&ns, "standalone").unwrap();
     assert_eq!(vmi.metadata.uid, Some(uid));
@@ -201,4 +231,41 @@ fn kubectl_delete_waits_through_the_shutdown() {
     );
     assert_ne!(cluster.vmi_uid(&ns, "app").as_deref(), Some(uid.as_str()));
     assert_eq!(cluster.vmi_uid(&ns, "app"), None);
+}
+
+#[test]
+fn replica_set_and_pool_fixtures_give_running_ready_vmis_owned_as_kubevirt_owns_them() {
+    let Some(cluster) = Cluster::shared() else {
+        return;
+    };
+    let ns = cluster.namespace("owners");
+    let set = cluster.running_replica_set(&ns, "web", 2, &[]);
+    assert_eq!(set.len(), 2);
+    for vmi in &set {
+        assert!(
+            vmi.name.starts_with("web") && vmi.name.len() == 8,
+            "{}",
+            vmi.name
+        );
+        let object = cluster.vmi(&ns, &vmi.name).unwrap();
+        let owner = &object.metadata.owner_references.unwrap()[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.name.as_str()),
+            ("VirtualMachineInstanceReplicaSet", "web")
+        );
+    }
+    let pool = cluster.running_pool(&ns, "pool", 2, "Always", &[]);
+    let names: Vec<&str> = pool.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["pool-0", "pool-1"]);
+    let vm = cluster.vm(&ns, "pool-1").unwrap();
+    let owner = &vm.metadata.owner_references.unwrap()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str(), owner.controller),
+        ("VirtualMachinePool", "pool", Some(true))
+    );
+    let vmi = cluster.vmi(&ns, "pool-1").unwrap();
+    assert_eq!(
+        vmi.metadata.owner_references.unwrap()[0].kind,
+        "VirtualMachine"
+    );
 }

@@ -102,11 +102,22 @@ pub async fn wait_vm_status(client: &Client, ns: &str, name: &str, status: &str)
 /// `PUT .../virtualmachines/{name}/{verb}` through the API server: the HTTP status code and the
 /// message of a failure.
 pub async fn subresource(client: &Client, ns: &str, name: &str, verb: &str) -> (u16, String) {
+    subresource_with(client, ns, name, verb, "{}").await
+}
+
+/// `subresource` with this JSON body (KubeVirt's StartOptions, StopOptions, RestartOptions).
+pub async fn subresource_with(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    verb: &str,
+    body: &str,
+) -> (u16, String) {
     let path =
         format!("/apis/subresources.kubevirt.io/v1/namespaces/{ns}/virtualmachines/{name}/{verb}");
     let request = http::Request::put(path)
         .header("content-type", "application/json")
-        .body(b"{}".to_vec())
+        .body(body.as_bytes().to_vec())
         .unwrap();
     match client.request_text(request).await {
         Ok(_) => (202, String::new()),

@@ -1,6 +1,9 @@
 //! The sandbox: the test cluster (kube-apiserver, etcd, KubeVirt's CRDs, the simulated KubeVirt)
 //! in the foreground until SIGTERM/SIGINT, with a `demo` namespace holding a running VM per
-//! runStrategy and a standalone VMI. `scripts/sandbox up|down|status` drives it.
+//! runStrategy that runs one (Always, Once, RerunOnFailure, Manual), a Halted VM (Stopped: KubeVirt
+//! runs no VMI for it), a VM with the legacy `running: true`, a standalone VMI, a
+//! VirtualMachineInstanceReplicaSet `web` of 3 VMIs and a VirtualMachinePool `pool` of 2 Always
+//! VMs. `scripts/sandbox up|down|status` drives it.
 //!
 //! Usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--until-stdin-closes]
 //! DIR defaults to `${XDG_STATE_HOME:-$HOME/.local/state}/kubectl-vmchaos/sandbox`. When the demo
@@ -14,14 +17,17 @@ use anyhow::{bail, Context, Result};
 use testenv::{fixtures, Cluster, StartError};
 
 const DEMO_NAMESPACE: &str = "demo";
-const DEMO_VMS: [(&str, &str); 5] = [
+const DEMO_VMS: [(&str, &str); 4] = [
     ("vm-always", "Always"),
     ("vm-once", "Once"),
     ("vm-rerunonfailure", "RerunOnFailure"),
     ("vm-manual", "Manual"),
-    ("vm-halted", "Halted"),
 ];
+const DEMO_HALTED: &str = "vm-halted";
+const DEMO_LEGACY: &str = "vm-legacy";
 const DEMO_VMI: &str = "vmi-standalone";
+const DEMO_REPLICA_SET: (&str, usize) = ("web", 3);
+const DEMO_POOL: (&str, usize) = ("pool", 2);
 const USAGE: &str = "usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--until-stdin-closes]";
 
 fn default_dir() -> Result<PathBuf> {
@@ -131,30 +137,68 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-/// Creates the demo VMs and VMI at once and waits for all of them.
+/// Creates the demo objects at once and waits for all of them.
 fn create_demo(cluster: &Cluster) -> Result<()> {
     let client = cluster.client();
     let timeout = testenv::FIXTURE_TIMEOUT;
+    let ns = DEMO_NAMESPACE;
     cluster.block_on(async {
-        fixtures::ensure_namespace(&client, DEMO_NAMESPACE).await?;
+        fixtures::ensure_namespace(&client, ns).await?;
         let vms = DEMO_VMS.iter().map(|(name, strategy)| {
             let client = client.clone();
-            async move {
-                fixtures::running_vm(&client, DEMO_NAMESPACE, name, strategy, &[], timeout).await
-            }
+            async move { fixtures::running_vm(&client, ns, name, strategy, &[], timeout).await }
         });
-        let vmi = fixtures::running_vmi(&client, DEMO_NAMESPACE, DEMO_VMI, &[], timeout);
-        let (vms, vmi) = futures::join!(futures::future::join_all(vms), vmi);
+        let (vms, halted, legacy, vmi, set, pool) = futures::join!(
+            futures::future::join_all(vms),
+            fixtures::halted_vm(&client, ns, DEMO_HALTED, &[], timeout),
+            fixtures::running_legacy_vm(&client, ns, DEMO_LEGACY, &[], timeout),
+            fixtures::running_vmi(&client, ns, DEMO_VMI, &[], timeout),
+            fixtures::running_replica_set(
+                &client,
+                ns,
+                DEMO_REPLICA_SET.0,
+                DEMO_REPLICA_SET.1,
+                &[],
+                timeout
+            ),
+            fixtures::running_pool(
+                &client,
+                ns,
+                DEMO_POOL.0,
+                DEMO_POOL.1,
+                "Always",
+                &[],
+                timeout
+            ),
+        );
         for ((name, strategy), uid) in DEMO_VMS.iter().zip(vms) {
             println!(
-                "  VM  {DEMO_NAMESPACE}/{name:<18} runStrategy {strategy:<15} VMI {}",
+                "  VM   {ns}/{name:<18} runStrategy {strategy:<15} VMI {}",
                 uid?
             );
         }
         println!(
-            "  VMI {DEMO_NAMESPACE}/{DEMO_VMI:<18} standalone                  VMI {}",
+            "  VM   {ns}/{DEMO_LEGACY:<18} running: true               VMI {}",
+            legacy?
+        );
+        halted?;
+        println!("  VM   {ns}/{DEMO_HALTED:<18} runStrategy Halted          Stopped (no VMI)");
+        println!(
+            "  VMI  {ns}/{DEMO_VMI:<18} standalone                  VMI {}",
             vmi?
         );
+        for vmi in set? {
+            println!(
+                "  VMI  {ns}/{:<18} replica set {:<15} VMI {}",
+                vmi.name, DEMO_REPLICA_SET.0, vmi.uid
+            );
+        }
+        for vmi in pool? {
+            println!(
+                "  VM   {ns}/{:<18} pool {:<10} Always     VMI {}",
+                vmi.name, DEMO_POOL.0, vmi.uid
+            );
+        }
         Ok(())
     })
 }
