@@ -76,7 +76,12 @@ fn a_fleet_recovers_each_target_its_own_way_over_one_watch() {
     let watches: Vec<Value> = env
         .requests(&ns, "virtualmachineinstances")
         .into_iter()
-        .filter(|e| e["verb"] == "watch" && e["user"]["username"] == "admin")
+        .filter(|e| {
+            e["verb"] == "watch"
+                && e["userAgent"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("kubectl-vmchaos"))
+        })
         .collect();
     assert_eq!(watches.len(), 1, "{watches:#?}");
 }

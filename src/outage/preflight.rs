@@ -114,7 +114,10 @@ pub async fn resolve_targets(
             .await
             .map_err(|e| cluster.request_error(format!("list VMs in {ns}"), e))?;
         for name in wanted {
-            let Some(object) = objects.iter().find(|o| o.metadata.name.as_deref() == Some(name)) else {
+            let Some(object) = objects
+                .iter()
+                .find(|o| o.metadata.name.as_deref() == Some(name))
+            else {
                 let running = objects
                     .iter()
                     .map(Vmi::from_object)
@@ -134,7 +137,14 @@ pub async fn resolve_targets(
                     .find(|o| o.metadata.name.as_deref() == Some(vm.as_str()))
                     .cloned()
             });
-            found.push(target_with_plan(ns, name, object.clone(), vmi, vm_object, keep_down)?);
+            found.push(target_with_plan(
+                ns,
+                name,
+                object.clone(),
+                vmi,
+                vm_object,
+                keep_down,
+            )?);
         }
     }
     Ok(found)

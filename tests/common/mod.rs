@@ -250,6 +250,59 @@ impl Env {
         self.cluster.bind_cluster_role_in(ns, user, cluster_role);
     }
 
+    /// The simulator's JSON-lines event log.
+    pub fn sim_log(&self) -> std::path::PathBuf {
+        self.cluster.sim_log()
+    }
+
+    pub fn running_replica_set(
+        &self,
+        ns: &str,
+        name: &str,
+        replicas: usize,
+        annotations: &[(&str, &str)],
+    ) -> Vec<testenv::fixtures::RunningVmi> {
+        self.cluster
+            .running_replica_set(ns, name, replicas, annotations)
+    }
+
+    pub fn wait_replica_set_ready(
+        &self,
+        ns: &str,
+        name: &str,
+        replicas: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Vec<testenv::fixtures::RunningVmi>> {
+        self.cluster
+            .wait_replica_set_ready(ns, name, replicas, timeout)
+    }
+
+    pub fn running_pool(
+        &self,
+        ns: &str,
+        name: &str,
+        replicas: usize,
+        strategy: &str,
+        annotations: &[(&str, &str)],
+    ) -> Vec<testenv::fixtures::RunningVmi> {
+        self.cluster
+            .running_pool(ns, name, replicas, strategy, annotations)
+    }
+
+    pub fn running_legacy_vm(&self, ns: &str, name: &str, annotations: &[(&str, &str)]) -> String {
+        self.cluster.running_legacy_vm(ns, name, annotations)
+    }
+
+    pub fn halting_vm(
+        &self,
+        ns: &str,
+        name: &str,
+        stop_delay: Duration,
+        annotations: &[(&str, &str)],
+    ) -> String {
+        self.cluster.halting_vm(ns, name, stop_delay, annotations)
+    }
+
     /// The API server's audit log: one JSON line per request stage.
     pub fn audit_log(&self) -> std::path::PathBuf {
         self.cluster.audit_log()
