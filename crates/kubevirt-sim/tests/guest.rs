@@ -90,13 +90,14 @@ fn a_ready_vmi_serves_on_its_own_loopback_address_until_its_delete() {
 
         let line = greeting((ip, TCP).into()).await.expect("TCP greeting");
         assert_eq!(line, format!("vmchaos-sim guest {ns}/web {uid}\n"));
-        let mut open = TcpStream::connect((ip, TCP)).await.unwrap();
-        let mut first = [0u8; 64];
-        let n = open.read(&mut first).await.unwrap();
-        assert!(String::from_utf8_lossy(&first[..n]).starts_with("vmchaos-sim guest"));
-        open.write_all(b"ping\n").await.unwrap();
-        let n = open.read(&mut first).await.unwrap();
-        assert_eq!(&first[..n], b"ping\n", "the TCP service echoes lines");
+        let mut open = BufReader::new(TcpStream::connect((ip, TCP)).await.unwrap());
+        let mut line = String::new();
+        open.read_line(&mut line).await.unwrap();
+        assert!(line.starts_with("vmchaos-sim guest"), "{line}");
+        open.get_mut().write_all(b"ping\n").await.unwrap();
+        line.clear();
+        open.read_line(&mut line).await.unwrap();
+        assert_eq!(line, "ping\n", "the TCP service echoes lines");
         assert_eq!(http_get((ip, HTTP).into(), "/").await.unwrap(), "HTTP/1.1 200 OK");
         assert_eq!(
             http_get((ip, HTTP).into(), "/status/503").await.unwrap(),
@@ -111,7 +112,8 @@ fn a_ready_vmi_serves_on_its_own_loopback_address_until_its_delete() {
         let deleting = logged(cluster, &ns, "web", "deleting", &uid).await;
         assert!(unix_ms(&stopped) >= unix_ms(&deleting) - 1000.0);
         // The connection that was open is cut, new ones are refused, while the VMI still exists.
-        let cut = tokio::time::timeout(TIMEOUT, open.read(&mut first)).await;
+        let mut rest = [0u8; 16];
+        let cut = tokio::time::timeout(TIMEOUT, open.read(&mut rest)).await;
         assert!(matches!(cut, Ok(Ok(0)) | Ok(Err(_))), "{cut:?}");
         assert!(refused(greeting((ip, TCP).into()).await));
         assert!(refused(http_get((ip, HTTP).into(), "/").await));
