@@ -7,6 +7,7 @@ pub mod complete;
 pub mod error;
 pub mod kubevirt;
 pub mod outage;
+pub mod probe;
 pub mod prompt;
 pub mod render;
 pub mod restore;

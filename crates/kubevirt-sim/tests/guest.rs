@@ -86,7 +86,10 @@ fn a_ready_vmi_serves_on_its_own_loopback_address_until_its_delete() {
         let serving = logged(cluster, &ns, "web", "serving", &uid).await;
         let ready = logged(cluster, &ns, "web", "ready", &uid).await;
         assert_eq!(serving["ip"], ip.to_string());
-        assert!(unix_ms(&serving) >= unix_ms(&ready) + 500.0, "default boot delay after Ready");
+        assert!(
+            unix_ms(&serving) >= unix_ms(&ready) + 500.0,
+            "default boot delay after Ready"
+        );
 
         let line = greeting((ip, TCP).into()).await.expect("TCP greeting");
         assert_eq!(line, format!("vmchaos-sim guest {ns}/web {uid}\n"));
@@ -98,7 +101,10 @@ fn a_ready_vmi_serves_on_its_own_loopback_address_until_its_delete() {
         line.clear();
         open.read_line(&mut line).await.unwrap();
         assert_eq!(line, "ping\n", "the TCP service echoes lines");
-        assert_eq!(http_get((ip, HTTP).into(), "/").await.unwrap(), "HTTP/1.1 200 OK");
+        assert_eq!(
+            http_get((ip, HTTP).into(), "/").await.unwrap(),
+            "HTTP/1.1 200 OK"
+        );
         assert_eq!(
             http_get((ip, HTTP).into(), "/status/503").await.unwrap(),
             "HTTP/1.1 503 Service Unavailable"
@@ -117,7 +123,9 @@ fn a_ready_vmi_serves_on_its_own_loopback_address_until_its_delete() {
         assert!(matches!(cut, Ok(Ok(0)) | Ok(Err(_))), "{cut:?}");
         assert!(refused(greeting((ip, TCP).into()).await));
         assert!(refused(http_get((ip, HTTP).into(), "/").await));
-        let vmi = get_vmi(&client, &ns, "web").await.expect("still terminating");
+        let vmi = get_vmi(&client, &ns, "web")
+            .await
+            .expect("still terminating");
         assert_eq!(vmi.metadata.uid.as_deref(), Some(uid.as_str()));
         assert!(vmi.metadata.deletion_timestamp.is_some());
         assert!(find(&events(cluster, &ns, "web"), "gone", Some(&uid)).is_none());
@@ -140,7 +148,10 @@ fn a_vms_front_address_forwards_to_whichever_vmi_serves() {
         })
         .await;
         assert_eq!(line, format!("vmchaos-sim guest {ns}/db {first}\n"));
-        assert_eq!(http_get((front, HTTP).into(), "/").await.unwrap(), "HTTP/1.1 200 OK");
+        assert_eq!(
+            http_get((front, HTTP).into(), "/").await.unwrap(),
+            "HTTP/1.1 200 OK"
+        );
 
         let old = delete_vmi_and_wait(&client, &ns, "db").await;
         assert_eq!(old, first);
@@ -172,7 +183,11 @@ fn a_vms_front_address_forwards_to_whichever_vmi_serves() {
         })
         .await;
         assert_eq!(line, format!("vmchaos-sim guest {ns}/db {second}\n"));
-        assert_ne!(vmi_ip(&client, &ns, "db").await, own, "a new VMI, a new address");
+        assert_ne!(
+            vmi_ip(&client, &ns, "db").await,
+            own,
+            "a new VMI, a new address"
+        );
     });
 }
 
@@ -197,7 +212,9 @@ fn a_manual_vms_front_address_refuses_until_the_vm_is_started() {
         .await;
         assert!(refused(http_get((front, HTTP).into(), "/").await));
         assert!(get_vmi(&client, &ns, "app").await.is_none());
-        testenv::fixtures::start_vm(&client, &ns, "app").await.unwrap();
+        testenv::fixtures::start_vm(&client, &ns, "app")
+            .await
+            .unwrap();
         let line = wait_for("the front to serve the started VMI", || async {
             greeting((front, TCP).into()).await.ok()
         })
@@ -229,7 +246,10 @@ fn guest_knobs_delay_silence_and_slow_the_guest() {
 
         let serving = logged(cluster, &ns, "late", "serving", &late_uid).await;
         let ready = logged(cluster, &ns, "late", "ready", &late_uid).await;
-        assert!(unix_ms(&serving) - unix_ms(&ready) >= 3000.0, "{serving} {ready}");
+        assert!(
+            unix_ms(&serving) - unix_ms(&ready) >= 3000.0,
+            "{serving} {ready}"
+        );
 
         // By the time the late guest serves, the silent one (Ready as early) would have too.
         let never_ip = vmi_ip(&client, &ns, "never").await;
@@ -242,7 +262,10 @@ fn guest_knobs_delay_silence_and_slow_the_guest() {
         let serving = logged(cluster, &ns, "slow", "serving", &slow_uid).await;
         assert!(serving["slowForMs"].as_u64().unwrap() > 50_000);
         let asked = std::time::Instant::now();
-        assert_eq!(http_get((slow_ip, HTTP).into(), "/").await.unwrap(), "HTTP/1.1 200 OK");
+        assert_eq!(
+            http_get((slow_ip, HTTP).into(), "/").await.unwrap(),
+            "HTTP/1.1 200 OK"
+        );
         assert!(asked.elapsed() >= Duration::from_secs(1), "answered slowly");
         let asked = std::time::Instant::now();
         greeting((slow_ip, TCP).into()).await.unwrap();

@@ -68,7 +68,9 @@ pub async fn run(spec: FrontSpec, mut backends: watch::Receiver<Vec<Backend>>, l
 }
 
 /// The next connection on any of the listeners (none: never).
-async fn accept(listeners: &[(u16, TcpListener)]) -> (u16, std::io::Result<(TcpStream, SocketAddr)>) {
+async fn accept(
+    listeners: &[(u16, TcpListener)],
+) -> (u16, std::io::Result<(TcpStream, SocketAddr)>) {
     if listeners.is_empty() {
         return std::future::pending().await;
     }

@@ -375,9 +375,11 @@ mod tests {
         assert!(guest_of(&never, &config).is_none());
         let standalone = vmi(json!({"metadata": {"ownerReferences": []}}));
         assert_eq!(Owner::of_vmi(&standalone), None);
-        let replicas = vmi(json!({"metadata": {"ownerReferences": [{"apiVersion": "kubevirt.io/v1",
+        let replicas = vmi(
+            json!({"metadata": {"ownerReferences": [{"apiVersion": "kubevirt.io/v1",
             "kind": "VirtualMachineInstanceReplicaSet", "name": "web", "uid": "rs1",
-            "controller": true}]}}));
+            "controller": true}]}}),
+        );
         assert_eq!(
             Owner::of_vmi(&replicas).map(|o| o.label()).as_deref(),
             Some("VirtualMachineInstanceReplicaSet/web")
