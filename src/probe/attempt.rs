@@ -272,13 +272,17 @@ where
         .body(Empty::<Bytes>::new())
         .map_err(|e| failure(FailureKind::Broken, format!("GET {url}: {e}")))?;
     let mut connection = std::pin::pin!(connection);
-    tokio::select! {
-        response = sender.send_request(request) => Ok(response.map_err(broken)?.status().as_u16()),
-        ended = &mut connection => Err(match ended {
-            Err(e) => broken(e),
-            Ok(()) => failure(FailureKind::Broken, format!("GET {url}: connection closed")),
-        }),
-    }
+    let mut response = std::pin::pin!(sender.send_request(request));
+    // The connection ends right after the answer (Connection: close): the answer wins a tie.
+    let response = tokio::select! {
+        biased;
+        response = &mut response => response,
+        ended = &mut connection => match ended {
+            Err(e) => return Err(broken(e)),
+            Ok(()) => response.await,
+        },
+    };
+    Ok(response.map_err(broken)?.status().as_u16())
 }
 
 /// Platform roots (the system's trust store), for `https://` probes.
