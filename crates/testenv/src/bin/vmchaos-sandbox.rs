@@ -6,7 +6,9 @@
 //! DIR defaults to `${XDG_STATE_HOME:-$HOME/.local/state}/kubectl-vmchaos/sandbox`. When the demo
 //! is Running, it writes `DIR/ready`; `DIR/pids` and `DIR/ports` list the PIDs it started and
 //! the ports they listen on. `--until-stdin-closes` also stops it when its stdin reaches EOF
-//! (its parent, a test, ended however).
+//! (its parent, a test, ended however). It prints each VM's front address (the simulator's
+//! stand-in for a Service: probe it to see the downtime users would) and the standalone VMI's
+//! own address.
 
 use std::{path::PathBuf, process::ExitCode, time::Instant};
 
@@ -131,6 +133,33 @@ fn run() -> Result<()> {
     Ok(())
 }
 
+/// The stable front address the simulator gives a VM (a Service's ClusterIP, in effect): it
+/// forwards the guest ports to whichever VMI of the VM serves.
+async fn front_address(
+    client: &kube::Client,
+    name: &str,
+    timeout: std::time::Duration,
+) -> Result<String> {
+    let vms: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client.clone(), DEMO_NAMESPACE, &fixtures::vm_resource());
+    let deadline = Instant::now() + timeout;
+    loop {
+        let vm = vms.get(name).await?;
+        if let Some(ip) = vm
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(testenv::knobs::FRONT_ADDRESS))
+        {
+            return Ok(ip.clone());
+        }
+        if Instant::now() > deadline {
+            bail!("the simulator gave VM {DEMO_NAMESPACE}/{name} no front address");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Creates the demo VMs and VMI at once and waits for all of them.
 fn create_demo(cluster: &Cluster) -> Result<()> {
     let client = cluster.client();
@@ -145,16 +174,29 @@ fn create_demo(cluster: &Cluster) -> Result<()> {
         });
         let vmi = fixtures::running_vmi(&client, DEMO_NAMESPACE, DEMO_VMI, &[], timeout);
         let (vms, vmi) = futures::join!(futures::future::join_all(vms), vmi);
+        let guest = testenv::SimConfig::default();
+        let (tcp, http) = (guest.guest_tcp_port, guest.guest_http_port);
         for ((name, strategy), uid) in DEMO_VMS.iter().zip(vms) {
             println!(
                 "  VM  {DEMO_NAMESPACE}/{name:<18} runStrategy {strategy:<15} VMI {}",
                 uid?
             );
+            let front = front_address(&client, name, timeout).await?;
+            println!("      front tcp://{front}:{tcp}  http://{front}:{http}/");
         }
         println!(
             "  VMI {DEMO_NAMESPACE}/{DEMO_VMI:<18} standalone                  VMI {}",
             vmi?
         );
+        let own = fixtures::get_vmi(&client, DEMO_NAMESPACE, DEMO_VMI)
+            .await?
+            .and_then(|v| {
+                v.data["status"]["interfaces"][0]["ipAddress"]
+                    .as_str()
+                    .map(String::from)
+            })
+            .context("the standalone VMI has no IP address")?;
+        println!("      own address tcp://{own}:{tcp}  http://{own}:{http}/ (no VM: no front)");
         Ok(())
     })
 }
