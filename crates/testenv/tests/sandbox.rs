@@ -141,7 +141,9 @@ fn the_sandbox_serves_the_demo_until_sigterm() {
             use std::io::BufRead;
             let line = std::net::TcpStream::connect(front.as_str()).and_then(|s| {
                 let mut line = String::new();
-                std::io::BufReader::new(s).read_line(&mut line).map(|_| line)
+                std::io::BufReader::new(s)
+                    .read_line(&mut line)
+                    .map(|_| line)
             });
             match line {
                 Ok(line) => break line,
@@ -149,7 +151,10 @@ fn the_sandbox_serves_the_demo_until_sigterm() {
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
         };
-        assert!(greeting.starts_with("vmchaos-sim guest demo/vm-"), "{greeting}");
+        assert!(
+            greeting.starts_with("vmchaos-sim guest demo/vm-"),
+            "{greeting}"
+        );
     }
 
     let pid = sandbox.0.id().to_string();
