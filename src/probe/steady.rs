@@ -7,7 +7,6 @@ use tokio::{sync::mpsc, time::Instant};
 use super::{
     attempt::{Failure, FailureKind},
     runner::ProbeSample,
-    spec::ProbeSpec,
     track::ProbeTrack,
 };
 
@@ -15,7 +14,10 @@ use super::{
 #[derive(Debug, Clone, PartialEq)]
 pub struct SteadyStateError {
     pub probe: usize,
-    pub spec: ProbeSpec,
+    /// The probe as the user wrote it.
+    pub spec: String,
+    /// A `vmi:` probe (the hint then talks about reaching the VMI's own address).
+    pub follows_the_vmi: bool,
     pub needed: usize,
     pub in_a_row: usize,
     pub attempts: usize,
@@ -43,7 +45,7 @@ impl fmt::Display for SteadyStateError {
 impl SteadyStateError {
     /// What the user can do about it.
     pub fn hint(&self) -> String {
-        let vmi = self.spec.target.follows_the_vmi();
+        let vmi = self.follows_the_vmi;
         match self.failure.as_ref().map(|f| f.kind) {
             Some(FailureKind::Unreachable | FailureKind::TimedOut) if vmi => {
                 "the VMI's own address may not be reachable from where the tool runs (a pod \
@@ -89,7 +91,8 @@ pub fn check_steady(tracks: &[ProbeTrack], n: usize) -> Result<(), SteadyStateEr
         if in_a_row < n {
             return Err(SteadyStateError {
                 probe,
-                spec: track.spec.clone(),
+                spec: track.spec.text.clone(),
+                follows_the_vmi: track.spec.target.follows_the_vmi(),
                 needed: n,
                 in_a_row,
                 attempts: track.attempts(),
@@ -128,7 +131,10 @@ pub async fn steady_state(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::track::tests::{ms, sample, track};
+    use crate::probe::{
+        spec::ProbeSpec,
+        track::tests::{ms, sample, track},
+    };
 
     #[tokio::test(start_paused = true)]
     async fn steady_when_every_probe_passes_n_in_a_row() {
