@@ -363,6 +363,7 @@ fn a_front_address_probe_measures_the_downtime_the_simulator_logged() {
         let stopped = logged(&events, &ns, "db", "stopped-serving", Some(&old_uid)).unwrap();
         let serving = logged(&events, &ns, "db", "serving", Some(&new_uid)).unwrap();
         let truth = serving - stopped;
+        let front_stopped = logged(&events, &ns, "db", "front-stopped-serving", None).unwrap();
         for (i, track) in tracks[..options.targets].iter().enumerate() {
             let o = track.outage_after(deleted).unwrap();
             let measured = o.downtime(now).as_secs_f64() * 1000.0;
@@ -393,8 +394,19 @@ fn a_front_address_probe_measures_the_downtime_the_simulator_logged() {
                 "probe {i} {}: measured {measured:.0} ms vs logged {truth:.0} ms",
                 track.spec
             );
-            assert!(unix_ms(last_ok.wall) <= stopped + 20.0, "a success after the guest stopped");
-            assert!(unix_ms(first_ok.wall) + latency(first_ok.at) >= serving, "a success before it served");
+            // A success started before the listener it went through closed (the front's for a
+            // front probe, the guest's own for a vmi: probe), which both log after closing; and
+            // ended after the new guest listened (logged right after its bind: a few ms' slack).
+            let closed = if track.spec.target.follows_the_vmi() {
+                stopped
+            } else {
+                front_stopped
+            };
+            assert!(unix_ms(last_ok.wall) < closed, "a success after the listener closed");
+            assert!(
+                unix_ms(first_ok.wall) + latency(first_ok.at) >= serving - 5.0,
+                "a success before the new guest served"
+            );
         }
         // The gap between Ready and users being served again: the guest boot delay at least.
         let ready = logged(&events, &ns, "db", "ready", Some(&new_uid)).unwrap();

@@ -142,6 +142,10 @@ impl Drop for Announce {
             return;
         }
         let g = &self.guest;
+        // The front first: it should stop forwarding here as early as possible.
+        if let Some(front) = &self.front {
+            front.send_modify(|backends| backends.retain(|b| b.uid != g.uid));
+        }
         self.log.record(
             "stopped-serving",
             &g.namespace,
@@ -149,9 +153,6 @@ impl Drop for Announce {
             &g.uid,
             json!({"ip": g.ip.to_string(), "owner": g.owner}),
         );
-        if let Some(front) = &self.front {
-            front.send_modify(|backends| backends.retain(|b| b.uid != g.uid));
-        }
     }
 }
 
