@@ -24,7 +24,7 @@ pub use attempt::{Failure, FailureKind};
 pub use runner::{spawn_probers, ProbeSample, ProbeTiming, Probers};
 pub use spec::{AbortIf, ProbeSpec, SpecError, StatusRange, Target};
 pub use steady::{check_steady, steady_state, SteadyStateError};
-pub use track::{Outage, ProbeTrack, Stamp};
+pub use track::{Outage, ProbeReport, ProbeTrack, Stamp};
 
 /// Successes in a row every probe needs before anything is deleted.
 pub const STEADY_IN_A_ROW: usize = 3;

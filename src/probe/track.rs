@@ -52,6 +52,33 @@ impl Outage {
     }
 }
 
+/// A probe's figures for the summary and the JSON (`-o json`), in camelCase.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeReport {
+    pub probe: String,
+    /// User-visible downtime of the outage (last success before → first success after, or
+    /// until now while still failing); None: the probe never failed after the delete.
+    pub downtime_ms: Option<u64>,
+    pub still_failing: bool,
+    /// Failed attempts started after the delete, and all attempts of the run.
+    pub failed_attempts: usize,
+    pub attempts: usize,
+    /// RFC 3339 (ms) wall-clock times of the outage's edges.
+    pub last_success_before: Option<String>,
+    pub first_failure: Option<String>,
+    pub first_success_after: Option<String>,
+    /// From the new VMI's Ready to this probe's first success after it: the guest's services
+    /// starting, a load balancer catching up. None: no Ready, or no success since.
+    pub ready_to_success_ms: Option<u64>,
+    /// Why it failed first (kind and detail).
+    pub failure: Option<Failure>,
+}
+
+fn rfc3339(stamp: Option<Stamp>) -> Option<String> {
+    stamp.map(|s| humantime::format_rfc3339_millis(s.wall).to_string())
+}
+
 #[derive(Debug, Clone)]
 pub struct ProbeTrack {
     pub spec: ProbeSpec,
@@ -151,6 +178,27 @@ impl ProbeTrack {
         outages
     }
 
+    /// The figures of an outage injected at `since`, with the new VMI Ready at `ready`.
+    pub fn report(&self, since: Instant, ready: Option<Instant>, now: Instant) -> ProbeReport {
+        let outage = self.outage_after(since);
+        let ready_to_success = ready.and_then(|r| {
+            self.first_success_after(r)
+                .map(|s| s.at.saturating_duration_since(r).as_millis() as u64)
+        });
+        ProbeReport {
+            probe: self.spec.text.clone(),
+            downtime_ms: outage.as_ref().map(|o| o.downtime(now).as_millis() as u64),
+            still_failing: outage.as_ref().is_some_and(|o| !o.is_over()),
+            failed_attempts: self.failed_attempts(Some(since)),
+            attempts: self.attempts(),
+            last_success_before: rfc3339(outage.as_ref().and_then(|o| o.last_success)),
+            first_failure: rfc3339(outage.as_ref().map(|o| o.first_failure)),
+            first_success_after: rfc3339(outage.as_ref().and_then(|o| o.first_success)),
+            ready_to_success_ms: ready_to_success,
+            failure: outage.map(|o| o.first),
+        }
+    }
+
     /// The user-visible downtime of an outage: the first run of failures with an attempt
     /// started at or after `since` (the delete), from the last success before it to the first
     /// success after it.
@@ -230,6 +278,29 @@ pub(crate) mod tests {
         assert_eq!(t.is_passing(), Some(false));
         assert_eq!(track(t0, "++").failing_for(t0 + ms(1000)), None);
         assert_eq!(ProbeTrack::new(t.spec.clone()).is_passing(), None);
+    }
+
+    #[test]
+    fn the_report_gives_downtime_failed_attempts_and_the_ready_gap() {
+        let t0 = Instant::now();
+        // Deleted at 600 ms, down 750 ms..1750 ms, Ready at 1600 ms.
+        let t = track(t0, "+++rrrr++");
+        let r = t.report(t0 + ms(600), Some(t0 + ms(1600)), t0 + ms(5000));
+        assert_eq!(r.downtime_ms, Some(1250));
+        assert!(!r.still_failing);
+        assert_eq!((r.failed_attempts, r.attempts), (4, 9));
+        assert_eq!(r.ready_to_success_ms, Some(150));
+        assert_eq!(r.first_failure.as_deref(), Some("1970-01-01T00:00:00.000Z"));
+        assert_eq!(r.failure.unwrap().kind, FailureKind::Refused);
+        let json = serde_json::to_value(t.report(t0, None, t0)).unwrap();
+        assert_eq!(json["downtimeMs"], 1250);
+        assert_eq!(json["failure"]["kind"], "refused");
+        assert!(json["readyToSuccessMs"].is_null());
+        let quiet = track(t0, "+++").report(t0, Some(t0), t0 + ms(900));
+        assert_eq!(
+            (quiet.downtime_ms, quiet.ready_to_success_ms),
+            (None, Some(0))
+        );
     }
 
     #[test]
