@@ -26,19 +26,6 @@ pub const BLOCKING_FINALIZER: &str = "sim.vmchaos.dev/block";
 /// On a VM: "true": the `start` subresource answers 500 Internal Server Error.
 pub const REJECT_START: &str = "sim.vmchaos.dev/reject-start";
 
-// The simulated guest (see `guest`): it serves TCP and HTTP on the VMI's address once Ready.
-/// Ready -> the guest serves (default `SimConfig::guest_boot_delay`).
-pub const GUEST_BOOT_DELAY: &str = "sim.vmchaos.dev/guest-boot-delay";
-/// "true": the guest never serves (the VMI still becomes Ready).
-pub const GUEST_NEVER_SERVES: &str = "sim.vmchaos.dev/guest-never-serves";
-/// A duration: for that long after it starts serving, the guest answers slowly.
-pub const GUEST_SLOW_START: &str = "sim.vmchaos.dev/guest-slow-start";
-/// How slowly (each answer's delay) during the slow start; default 2s.
-pub const GUEST_SLOW_ANSWER: &str = "sim.vmchaos.dev/guest-slow-answer";
-/// Written by the simulator on each VM (and VMI replica set): its stable front address, which
-/// forwards the guest ports to whichever of its VMIs serves.
-pub const FRONT_ADDRESS: &str = "sim.vmchaos.dev/front-address";
-
 /// A duration knob; a value that doesn't parse is reported and ignored, never fatal.
 pub(crate) fn duration(annotations: &BTreeMap<String, String>, key: &str) -> Option<Duration> {
     let value = annotations.get(key)?;
@@ -67,6 +54,19 @@ pub(crate) fn stuck_in(annotations: &BTreeMap<String, String>) -> Option<Phase> 
     }
     phase
 }
+
+// The simulated guest (see `guest`): it serves TCP and HTTP on the VMI's address once Ready.
+/// Ready -> the guest serves (default `SimConfig::guest_boot_delay`).
+pub const GUEST_BOOT_DELAY: &str = "sim.vmchaos.dev/guest-boot-delay";
+/// "true": the guest never serves (the VMI still becomes Ready).
+pub const GUEST_NEVER_SERVES: &str = "sim.vmchaos.dev/guest-never-serves";
+/// A duration: for that long after it starts serving, the guest answers slowly.
+pub const GUEST_SLOW_START: &str = "sim.vmchaos.dev/guest-slow-start";
+/// How slowly (each answer's delay) during the slow start; default 2s.
+pub const GUEST_SLOW_ANSWER: &str = "sim.vmchaos.dev/guest-slow-answer";
+/// Written by the simulator on each VM (and VMI replica set): its stable front address, which
+/// forwards the guest ports to whichever of its VMIs serves.
+pub const FRONT_ADDRESS: &str = "sim.vmchaos.dev/front-address";
 
 #[cfg(test)]
 mod tests {

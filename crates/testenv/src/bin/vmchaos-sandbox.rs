@@ -6,9 +6,7 @@
 //! DIR defaults to `${XDG_STATE_HOME:-$HOME/.local/state}/kubectl-vmchaos/sandbox`. When the demo
 //! is Running, it writes `DIR/ready`; `DIR/pids` and `DIR/ports` list the PIDs it started and
 //! the ports they listen on. `--until-stdin-closes` also stops it when its stdin reaches EOF
-//! (its parent, a test, ended however). It prints each VM's front address (the simulator's
-//! stand-in for a Service: probe it to see the downtime users would) and the standalone VMI's
-//! own address.
+//! (its parent, a test, ended however).
 
 use std::{path::PathBuf, process::ExitCode, time::Instant};
 
@@ -102,6 +100,7 @@ fn run() -> Result<()> {
     );
     if demo {
         create_demo(&cluster)?;
+        print_addresses(&cluster)?;
     }
     println!(
         "sandbox ready in {:.1?}; files in {}",
@@ -133,33 +132,6 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-/// The stable front address the simulator gives a VM (a Service's ClusterIP, in effect): it
-/// forwards the guest ports to whichever VMI of the VM serves.
-async fn front_address(
-    client: &kube::Client,
-    name: &str,
-    timeout: std::time::Duration,
-) -> Result<String> {
-    let vms: kube::Api<kube::api::DynamicObject> =
-        kube::Api::namespaced_with(client.clone(), DEMO_NAMESPACE, &fixtures::vm_resource());
-    let deadline = Instant::now() + timeout;
-    loop {
-        let vm = vms.get(name).await?;
-        if let Some(ip) = vm
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(testenv::knobs::FRONT_ADDRESS))
-        {
-            return Ok(ip.clone());
-        }
-        if Instant::now() > deadline {
-            bail!("the simulator gave VM {DEMO_NAMESPACE}/{name} no front address");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
 /// Creates the demo VMs and VMI at once and waits for all of them.
 fn create_demo(cluster: &Cluster) -> Result<()> {
     let client = cluster.client();
@@ -174,29 +146,80 @@ fn create_demo(cluster: &Cluster) -> Result<()> {
         });
         let vmi = fixtures::running_vmi(&client, DEMO_NAMESPACE, DEMO_VMI, &[], timeout);
         let (vms, vmi) = futures::join!(futures::future::join_all(vms), vmi);
-        let guest = testenv::SimConfig::default();
-        let (tcp, http) = (guest.guest_tcp_port, guest.guest_http_port);
         for ((name, strategy), uid) in DEMO_VMS.iter().zip(vms) {
             println!(
                 "  VM  {DEMO_NAMESPACE}/{name:<18} runStrategy {strategy:<15} VMI {}",
                 uid?
             );
-            let front = front_address(&client, name, timeout).await?;
-            println!("      front tcp://{front}:{tcp}  http://{front}:{http}/");
         }
         println!(
             "  VMI {DEMO_NAMESPACE}/{DEMO_VMI:<18} standalone                  VMI {}",
             vmi?
         );
-        let own = fixtures::get_vmi(&client, DEMO_NAMESPACE, DEMO_VMI)
-            .await?
-            .and_then(|v| {
-                v.data["status"]["interfaces"][0]["ipAddress"]
-                    .as_str()
-                    .map(String::from)
-            })
-            .context("the standalone VMI has no IP address")?;
-        println!("      own address tcp://{own}:{tcp}  http://{own}:{http}/ (no VM: no front)");
+        Ok(())
+    })
+}
+
+/// The addresses to probe: each VM's (and VMI replica set's) front address, the simulator's
+/// stand-in for a Service, which forwards to whichever of its VMIs serves (probe it to see the
+/// downtime users would), and the own address of each VMI without such an owner.
+fn print_addresses(cluster: &Cluster) -> Result<()> {
+    use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+    let client = cluster.client();
+    let guest = testenv::SimConfig::default();
+    let (tcp, http) = (guest.guest_tcp_port, guest.guest_http_port);
+    let front = |o: &DynamicObject| {
+        o.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(testenv::knobs::FRONT_ADDRESS))
+            .cloned()
+    };
+    let replica_sets = ApiResource {
+        group: "kubevirt.io".into(),
+        version: "v1".into(),
+        api_version: "kubevirt.io/v1".into(),
+        kind: "VirtualMachineInstanceReplicaSet".into(),
+        plural: "virtualmachineinstancereplicasets".into(),
+    };
+    cluster.block_on(async {
+        let list = |resource: &ApiResource| {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), DEMO_NAMESPACE, resource);
+            async move { api.list(&ListParams::default()).await }
+        };
+        // The simulator writes the annotation as soon as it sees the owner: wait for all.
+        let deadline = Instant::now() + testenv::FIXTURE_TIMEOUT;
+        let owners = loop {
+            let mut owners = Vec::new();
+            for (kind, resource) in [("VM", fixtures::vm_resource()), ("VMIRS", replica_sets.clone())] {
+                // A cluster without replica sets simply has none.
+                if let Ok(objects) = list(&resource).await {
+                    owners.extend(objects.items.into_iter().map(|o| (kind, o)));
+                }
+            }
+            if owners.iter().all(|(_, o)| front(o).is_some()) {
+                break owners;
+            }
+            if Instant::now() > deadline {
+                bail!("the simulator gave some of the demo's VMs no front address");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        println!("  addresses to probe (front: forwards to whichever VMI of the owner serves):");
+        for (kind, owner) in &owners {
+            let ip = front(owner).unwrap_or_default();
+            let name = owner.metadata.name.clone().unwrap_or_default();
+            println!("  front {kind:<5} {DEMO_NAMESPACE}/{name:<18} tcp://{ip}:{tcp}  http://{ip}:{http}/");
+        }
+        for vmi in list(&fixtures::vmi_resource()).await?.items {
+            let owned = vmi.metadata.owner_references.as_ref().is_some_and(|o| !o.is_empty());
+            let ip = vmi.data["status"]["interfaces"][0]["ipAddress"].as_str();
+            if let (false, Some(ip)) = (owned, ip) {
+                let name = vmi.metadata.name.clone().unwrap_or_default();
+                println!("  own   VMI   {DEMO_NAMESPACE}/{name:<18} tcp://{ip}:{tcp}  http://{ip}:{http}/");
+            }
+        }
         Ok(())
     })
 }
