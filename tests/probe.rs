@@ -482,3 +482,57 @@ fn a_guest_that_never_serves_fails_steady_state_with_the_reason() {
         assert!(e.hint().contains("in the guest"), "{}", e.hint());
     });
 }
+
+#[test]
+fn a_guest_that_boots_late_shows_as_the_gap_between_ready_and_users_served() {
+    let Some(cluster) = Cluster::shared() else {
+        return;
+    };
+    let ns = cluster.namespace("probe-late");
+    let client = cluster.client();
+    let old_uid = cluster.running_vm(&ns, "late", "Always", &[(knobs::GUEST_BOOT_DELAY, "2s")]);
+    cluster.block_on(async {
+        let front = front_address(&client, &ns, "late").await;
+        let probes: Vec<ProbeSpec> = vec![format!("http://{front}:8080/").parse().unwrap()];
+        let (_address_tx, address) = watch::channel(None);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let timing = ProbeTiming::new(Duration::from_millis(100), None);
+        let probers = spawn_probers(&probes, timing, address, tx);
+        let mut tracks: Vec<ProbeTrack> = probes.iter().cloned().map(ProbeTrack::new).collect();
+        steady_state(&mut rx, &mut tracks, 3, Instant::now() + LONG)
+            .await
+            .expect("steady before the outage");
+        let (deleted, deleted_wall) = (Instant::now(), SystemTime::now());
+        vmis(&client, &ns)
+            .delete("late", &DeleteParams::default())
+            .await
+            .unwrap();
+        let deadline = Instant::now() + LONG;
+        while !tracks[0].outage_after(deleted).is_some_and(|o| o.is_over()) {
+            let s = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            tracks[0].record(s);
+        }
+        probers.stop();
+        let new_uid = fixtures::get_vmi(&client, &ns, "late")
+            .await
+            .unwrap()
+            .and_then(|v| v.metadata.uid)
+            .unwrap();
+        assert_ne!(new_uid, old_uid);
+        let events = sim_events(cluster);
+        let ready_ms = logged(&events, &ns, "late", "ready", Some(&new_uid)).unwrap();
+        // The Ready moment on the probes' clock, from the wall clock both share.
+        let ready = deleted + Duration::from_secs_f64((ready_ms - unix_ms(deleted_wall)) / 1000.0);
+        let report = tracks[0].report(deleted, Some(ready), Instant::now());
+        eprintln!("{}", serde_json::to_string(&report).unwrap());
+        let gap = report.ready_to_success_ms.expect("served after Ready");
+        // The guest boots 2 s after Ready (the simulator counts from its watch, a few ms early).
+        assert!(gap + 50 >= 2000, "Ready -> served {gap} ms");
+        assert!(report.downtime_ms.unwrap() > gap);
+        assert!(report.failed_attempts > 0 && !report.still_failing);
+        assert_eq!(report.failure.unwrap().kind, FailureKind::Refused);
+    });
+}
