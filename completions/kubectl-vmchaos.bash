@@ -188,7 +188,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__outage)
-            opts="-y -o -n -A -v -h -V --duration --timeout --grace-period --keep-down --serial --interval --yes --dry-run --output --save-dir --no-progress --allow-protected-namespace --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
+            opts="-y -o -n -A -v -h -V --duration --timeout --grace-period --keep-down --serial --interval --yes --dry-run --output --save-dir --no-progress --allow-protected-namespace --probe --probe-interval --probe-timeout --abort-if --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -223,6 +223,22 @@ _kubectl__vmchaos() {
                     return 0
                     ;;
                 --save-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --abort-if)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -52,6 +52,10 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 json\t''
 yaml\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l save-dir -d 'Where to save the VMI\'s manifest before deleting it (default: the user\'s state directory)' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe -d 'Probe what users reach, before, during and after the outage (repeatable): tcp://HOST:PORT, http(s)://HOST[:PORT]/PATH[#status=200-399], vmi:tcp:PORT or vmi:http:PORT/PATH (the target VMI\'s own address, followed as it is re-created)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe-interval -d 'Time between two attempts of each probe' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe-timeout -d 'How long one attempt may take (default: 4 x the interval, at most 1s)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l abort-if -d 'Stop the experiment (recover every target, exit 1) when this probe fails for longer than DURATION (default: at its first failure), or when more than N other running VMIs in scope are not Ready (repeatable): SPEC[,for=DURATION] or unready=N' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r

@@ -129,6 +129,34 @@ pub struct OutageArgs {
     /// Allow targets in kube-system, kube-public, kubevirt and openshift-*
     #[arg(long)]
     pub allow_protected_namespace: bool,
+    /// Probe what users reach, before, during and after the outage (repeatable):
+    /// tcp://HOST:PORT, http(s)://HOST[:PORT]/PATH[#status=200-399], vmi:tcp:PORT or
+    /// vmi:http:PORT/PATH (the target VMI's own address, followed as it is re-created)
+    #[arg(long = "probe", value_name = "SPEC")]
+    pub probes: Vec<crate::probe::ProbeSpec>,
+    /// Time between two attempts of each probe
+    #[arg(long, value_parser = parse_duration, default_value = "250ms", value_name = "DURATION")]
+    pub probe_interval: Duration,
+    /// How long one attempt may take (default: 4 x the interval, at most 1s)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub probe_timeout: Option<Duration>,
+    /// Stop the experiment (recover every target, exit 1) when this probe fails for longer than
+    /// DURATION (default: at its first failure), or when more than N other running VMIs in
+    /// scope are not Ready (repeatable): SPEC[,for=DURATION] or unready=N
+    #[arg(long = "abort-if", value_name = "CONDITION")]
+    pub abort_if: Vec<crate::probe::AbortIf>,
+}
+
+impl OutageArgs {
+    /// The probes and abort rules, validated (the probe specs were parsed by clap already).
+    pub fn probe_options(&self) -> Result<crate::probe::ProbeOptions, String> {
+        crate::probe::ProbeOptions::new(
+            &self.probes,
+            &self.abort_if,
+            self.probe_interval,
+            self.probe_timeout,
+        )
+    }
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +261,46 @@ mod tests {
             panic!("not outage")
         };
         assert_eq!(args.dry_run, Some(DryRun::Server));
+    }
+
+    #[test]
+    fn probe_flags_parse_into_typed_values() {
+        let cli = Cli::try_parse_from([
+            "kubectl-vmchaos",
+            "outage",
+            "db-0",
+            "--probe",
+            "tcp://db.prod.svc:5432",
+            "--probe=vmi:http:8080/healthz",
+            "--abort-if",
+            "http://shop.prod.svc/,for=5s",
+            "--abort-if",
+            "unready=2",
+            "--probe-interval",
+            "100ms",
+        ])
+        .unwrap();
+        let Command::Outage(args) = cli.command else {
+            panic!("not outage")
+        };
+        let o = args.probe_options().unwrap();
+        assert_eq!(o.probes.len(), 3);
+        assert_eq!(o.targets, 2);
+        assert_eq!(o.timing.interval, Duration::from_millis(100));
+        assert_eq!(o.timing.timeout, Duration::from_millis(400));
+        let e = Cli::try_parse_from(["kubectl-vmchaos", "outage", "--probe", "db:5432"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("invalid probe \"db:5432\": unknown kind of probe"),
+            "{e}"
+        );
+        let cli = Cli::try_parse_from(["kubectl-vmchaos", "outage", "db-0"]).unwrap();
+        let Command::Outage(args) = cli.command else {
+            panic!("not outage")
+        };
+        assert!(args.probe_options().unwrap().is_empty());
+        assert_eq!(args.probe_interval, Duration::from_millis(250));
     }
 
     #[test]

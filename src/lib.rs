@@ -9,6 +9,7 @@ pub mod events;
 pub mod kubevirt;
 pub mod outage;
 pub mod plan;
+pub mod probe;
 pub mod prompt;
 pub mod render;
 pub mod report;

@@ -98,6 +98,19 @@ pub(crate) fn stuck_in(annotations: &BTreeMap<String, String>) -> Option<Phase> 
     phase
 }
 
+// The simulated guest (see `guest`): it serves TCP and HTTP on the VMI's address once Ready.
+/// Ready -> the guest serves (default `SimConfig::guest_boot_delay`).
+pub const GUEST_BOOT_DELAY: &str = "sim.vmchaos.dev/guest-boot-delay";
+/// "true": the guest never serves (the VMI still becomes Ready).
+pub const GUEST_NEVER_SERVES: &str = "sim.vmchaos.dev/guest-never-serves";
+/// A duration: for that long after it starts serving, the guest answers slowly.
+pub const GUEST_SLOW_START: &str = "sim.vmchaos.dev/guest-slow-start";
+/// How slowly (each answer's delay) during the slow start; default 2s.
+pub const GUEST_SLOW_ANSWER: &str = "sim.vmchaos.dev/guest-slow-answer";
+/// Written by the simulator on each VM (and VMI replica set): its stable front address, which
+/// forwards the guest ports to whichever of its VMIs serves.
+pub const FRONT_ADDRESS: &str = "sim.vmchaos.dev/front-address";
+
 #[cfg(test)]
 mod tests {
     use super::*;

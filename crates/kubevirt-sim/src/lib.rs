@@ -21,11 +21,17 @@
 //!   certificate (it listens on localhost only by default);
 //! - there is no console, no migrate/pause/unpause subresource.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
 
 use anyhow::Context;
 use tokio::task::JoinHandle;
 
+mod guest;
 pub mod knobs;
 mod kubevirt;
 
@@ -75,6 +81,18 @@ pub struct SimConfig {
     pub log_path: Option<PathBuf>,
     /// Where the HTTPS subresource server listens (port 0: any free port).
     pub listen: SocketAddr,
+    /// The simulated guest network: VMI and front addresses come from 127.X.0.0/16. None: a
+    /// free X is claimed at start (so simulators running side by side never share addresses).
+    /// The log gets `serving` / `stopped-serving` (a guest, with `ip`, `owner`) and
+    /// `front-serving` / `front-stopped-serving` (a front address: `name` is the owner's,
+    /// with `kind`, `ip`, `backend`).
+    pub guest_network: Option<Ipv4Addr>,
+    /// The guest's HTTP port (on the VMI's address and on the front address).
+    pub guest_http_port: u16,
+    /// The guest's TCP port: a greeting line, then every line echoed.
+    pub guest_tcp_port: u16,
+    /// Ready -> serving, unless the `guest-boot-delay` knob says otherwise.
+    pub guest_boot_delay: Duration,
 }
 
 impl Default for SimConfig {
@@ -86,6 +104,10 @@ impl Default for SimConfig {
             grace_scale: 0.01,
             log_path: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            guest_network: None,
+            guest_http_port: 8080,
+            guest_tcp_port: 2222,
+            guest_boot_delay: Duration::from_millis(500),
         }
     }
 }
@@ -95,20 +117,31 @@ impl Default for SimConfig {
 pub struct Sim {
     port: u16,
     tasks: Vec<JoinHandle<()>>,
+    guest_network: guest::address::Claim,
 }
 
 /// Starts the controllers and the subresource server, registers the `kubevirt/virt-api`
 /// ExternalName Service and the `v1.subresources.kubevirt.io` APIService, and returns once that
 /// APIService is Available. `client` must be cluster-admin.
-pub async fn start(client: kube::Client, config: SimConfig) -> anyhow::Result<Sim> {
+pub async fn start(client: kube::Client, mut config: SimConfig) -> anyhow::Result<Sim> {
     let log = log::EventLog::open(config.log_path.as_deref())
         .with_context(|| format!("failed to open the event log {:?}", config.log_path))?;
+    let claim = guest::address::claim(config.guest_network)
+        .context("failed to claim a loopback network for the simulated guests")?;
+    config.guest_network = Some(claim.network);
     let config = Arc::new(config);
     let (port, server) = subresources::serve(config.listen, client.clone(), log.clone()).await?;
     let mut sim = Sim {
         port,
         tasks: vec![server],
+        guest_network: claim,
     };
+    sim.tasks.push(tokio::spawn(guest::run(
+        client.clone(),
+        config.clone(),
+        log.clone(),
+        sim.guest_network.network,
+    )));
     sim.tasks.push(tokio::spawn(vm_controller::run(
         client.clone(),
         log.clone(),
@@ -152,6 +185,11 @@ impl Sim {
     /// The HTTPS port of the subresource server.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The /16 of 127.0.0.0/8 the VMI and front addresses come from (127.X.0.0).
+    pub fn guest_network(&self) -> Ipv4Addr {
+        self.guest_network.network
     }
 
     /// Stops controllers and the server. The registration stays (see [`unregister`]).

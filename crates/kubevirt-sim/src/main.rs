@@ -35,6 +35,18 @@ struct Args {
     /// Address of the HTTPS subresource server (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// The simulated guests' network, 127.X.0.0 (default: a free X).
+    #[arg(long)]
+    guest_network: Option<std::net::Ipv4Addr>,
+    /// The guests' HTTP port (also on each VM's front address).
+    #[arg(long, default_value_t = 8080)]
+    guest_http_port: u16,
+    /// The guests' TCP port (a greeting line, then an echo).
+    #[arg(long, default_value_t = 2222)]
+    guest_tcp_port: u16,
+    /// Default Ready -> the guest serves.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "500ms")]
+    guest_boot_delay: Duration,
     /// Leave the APIService and Service in place on exit.
     #[arg(long)]
     keep_registration: bool,
@@ -58,11 +70,16 @@ async fn main() -> anyhow::Result<()> {
         grace_scale: args.grace_scale,
         log_path: args.log.clone(),
         listen: args.listen,
+        guest_network: args.guest_network,
+        guest_http_port: args.guest_http_port,
+        guest_tcp_port: args.guest_tcp_port,
+        guest_boot_delay: args.guest_boot_delay,
     };
     let sim = kubevirt_sim::start(client.clone(), config).await?;
     eprintln!(
-        "kubevirt-sim: serving subresources on port {}; Ctrl-C to stop",
-        sim.port()
+        "kubevirt-sim: serving subresources on port {}, guests on {}/16; Ctrl-C to stop",
+        sim.port(),
+        sim.guest_network()
     );
     tokio::signal::ctrl_c()
         .await

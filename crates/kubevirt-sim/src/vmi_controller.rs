@@ -4,6 +4,7 @@
 
 use std::{
     collections::HashMap,
+    net::Ipv4Addr,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex,
@@ -424,7 +425,8 @@ impl VmiController {
         self.with_progress(uid, |p| {
             p.ip.get_or_insert_with(|| {
                 let n = self.addresses.fetch_add(1, Ordering::Relaxed);
-                format!("10.244.{}.{}", (n / 250) % 250, n % 250 + 2)
+                let network = self.config.guest_network.unwrap_or(Ipv4Addr::LOCALHOST);
+                crate::guest::address::vmi_address(network, n).to_string()
             })
             .clone()
         })

@@ -154,6 +154,39 @@ fn the_sandbox_serves_the_demo_until_sigterm() {
     );
     drop(runtime);
 
+    // Each VM's front address is printed; vm-always's answers as the guest behind it.
+    let log = std::fs::read_to_string(dir.path().join("sandbox.log")).unwrap();
+    let fronts: Vec<&str> = log
+        .lines()
+        .filter(|l| l.trim_start().starts_with("front VM "))
+        .collect();
+    assert!(fronts.len() >= 5, "{log}");
+    let always = fronts
+        .iter()
+        .find(|l| l.contains("demo/vm-always "))
+        .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("tcp://")))
+        .unwrap_or_else(|| panic!("no front address for vm-always:\n{log}"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let greeting = loop {
+        use std::io::BufRead;
+        let line = std::net::TcpStream::connect(always).and_then(|s| {
+            let mut line = String::new();
+            std::io::BufReader::new(s)
+                .read_line(&mut line)
+                .map(|_| line)
+        });
+        match line {
+            Ok(line) => break line,
+            Err(e) if Instant::now() > deadline => panic!("front {always}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    assert!(
+        greeting.starts_with("vmchaos-sim guest demo/vm-always "),
+        "{greeting}"
+    );
+    assert!(log.contains("own   VMI   demo/vmi-standalone"), "{log}");
+
     let pid = sandbox.0.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])

@@ -106,6 +106,7 @@ fn run() -> Result<()> {
     );
     if demo {
         create_demo(&cluster)?;
+        print_addresses(&cluster)?;
     }
     println!(
         "sandbox ready in {:.1?}; files in {}",
@@ -198,6 +199,70 @@ fn create_demo(cluster: &Cluster) -> Result<()> {
                 "  VM   {ns}/{:<18} pool {:<10} Always     VMI {}",
                 vmi.name, DEMO_POOL.0, vmi.uid
             );
+        }
+        Ok(())
+    })
+}
+
+/// The addresses to probe: each VM's (and VMI replica set's) front address, the simulator's
+/// stand-in for a Service, which forwards to whichever of its VMIs serves (probe it to see the
+/// downtime users would), and the own address of each VMI without such an owner.
+fn print_addresses(cluster: &Cluster) -> Result<()> {
+    use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+    let client = cluster.client();
+    let guest = testenv::SimConfig::default();
+    let (tcp, http) = (guest.guest_tcp_port, guest.guest_http_port);
+    let front = |o: &DynamicObject| {
+        o.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(testenv::knobs::FRONT_ADDRESS))
+            .cloned()
+    };
+    let replica_sets = ApiResource {
+        group: "kubevirt.io".into(),
+        version: "v1".into(),
+        api_version: "kubevirt.io/v1".into(),
+        kind: "VirtualMachineInstanceReplicaSet".into(),
+        plural: "virtualmachineinstancereplicasets".into(),
+    };
+    cluster.block_on(async {
+        let list = |resource: &ApiResource| {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), DEMO_NAMESPACE, resource);
+            async move { api.list(&ListParams::default()).await }
+        };
+        // The simulator writes the annotation as soon as it sees the owner: wait for all.
+        let deadline = Instant::now() + testenv::FIXTURE_TIMEOUT;
+        let owners = loop {
+            let mut owners = Vec::new();
+            for (kind, resource) in [("VM", fixtures::vm_resource()), ("VMIRS", replica_sets.clone())] {
+                // A cluster without replica sets simply has none.
+                if let Ok(objects) = list(&resource).await {
+                    owners.extend(objects.items.into_iter().map(|o| (kind, o)));
+                }
+            }
+            if owners.iter().all(|(_, o)| front(o).is_some()) {
+                break owners;
+            }
+            if Instant::now() > deadline {
+                bail!("the simulator gave some of the demo's VMs no front address");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        println!("  addresses to probe (front: forwards to whichever VMI of the owner serves):");
+        for (kind, owner) in &owners {
+            let ip = front(owner).unwrap_or_default();
+            let name = owner.metadata.name.clone().unwrap_or_default();
+            println!("  front {kind:<5} {DEMO_NAMESPACE}/{name:<18} tcp://{ip}:{tcp}  http://{ip}:{http}/");
+        }
+        for vmi in list(&fixtures::vmi_resource()).await?.items {
+            let owned = vmi.metadata.owner_references.as_ref().is_some_and(|o| !o.is_empty());
+            let ip = vmi.data["status"]["interfaces"][0]["ipAddress"].as_str();
+            if let (false, Some(ip)) = (owned, ip) {
+                let name = vmi.metadata.name.clone().unwrap_or_default();
+                println!("  own   VMI   {DEMO_NAMESPACE}/{name:<18} tcp://{ip}:{tcp}  http://{ip}:{http}/");
+            }
         }
         Ok(())
     })
