@@ -191,6 +191,10 @@ pub struct VmiFacts {
     pub holds_vm_finalizer: bool,
     /// `spec.terminationGracePeriodSeconds`, when set.
     pub grace_seconds: Option<i64>,
+    /// Condition Paused=True.
+    pub paused: bool,
+    /// A live migration under way: `status.migrationState` not completed.
+    pub migrating: bool,
 }
 
 impl VmiFacts {
@@ -210,6 +214,9 @@ impl VmiFacts {
                 .is_some_and(|t| t.iter().any(|t| t["phase"] == "Running")),
             holds_vm_finalizer: vmi.finalizers().iter().any(|f| f == VM_FINALIZER),
             grace_seconds: vmi.data["spec"]["terminationGracePeriodSeconds"].as_i64(),
+            paused: condition_is_true(&vmi.data, "Paused"),
+            migrating: vmi.data["status"]["migrationState"].is_object()
+                && vmi.data["status"]["migrationState"]["completed"] != true,
         }
     }
 

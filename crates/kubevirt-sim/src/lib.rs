@@ -3,7 +3,8 @@
 //! through the API server's aggregation layer. See `../shared/KUBEVIRT.md`.
 //!
 //! INTERFACE CONTRACT (the harness in `crates/testenv` compiles against this; keep it stable):
-//! `start(client, SimConfig) -> Sim`, `Sim::port()`, `Sim::stop()`, the `knobs` constants.
+//! `start(client, SimConfig) -> Sim`, `Sim::port()`, `Sim::stop()`, the `knobs` constants,
+//! `vm_resource()`, `vmi_resource()`, `vmirs_resource()`, `vm_pool_resource()`.
 //!
 //! It follows `../shared/KUBEVIRT.md` rule by rule; `tests/conformance.rs` checks each one
 //! against a real API server. Also: VirtualMachineInstanceReplicaSet and VirtualMachinePool
@@ -17,6 +18,10 @@
 //!   the launcher pod at once);
 //! - no garbage collector runs: deleting a replica set or a pool leaves its VMIs or VMs (a VM's
 //!   own finalizer still takes its VMI along), and neither adopts orphans;
+//! - no admission webhooks: the API server takes a VM that sets both `running` and
+//!   `runStrategy` (the simulator then follows `runStrategy`), and any user may patch a VMI's
+//!   spec (KubeVirt's webhook refuses that; `stop` with `gracePeriod` is the way to shorten the
+//!   guest shutdown, and the simulator honours it);
 //! - the subresource server trusts `X-Remote-User` without checking the front proxy's client
 //!   certificate (it listens on localhost only by default);
 //! - there is no console, no migrate/pause/unpause subresource.

@@ -288,6 +288,8 @@ mod tests {
                 was_running: phase >= Phase::Running,
                 holds_vm_finalizer: false,
                 grace_seconds: None,
+                paused: false,
+                migrating: false,
             },
         )
     }

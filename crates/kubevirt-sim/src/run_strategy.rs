@@ -170,8 +170,9 @@ fn settled(requests: &[ChangeRequest], vmi: Option<&VmiFacts>) -> Vec<ChangeRequ
     }
 }
 
-/// `status.printableStatus`, as `kubectl get vm` shows it. `crash_loop`: the VM has a
-/// start-failure record under a strategy that restarts (KubeVirt's CrashLoopBackOff).
+/// `status.printableStatus`, as `kubectl get vm` shows it, checked in KubeVirt's order
+/// (Terminating, Stopping, Migrating, Paused, Running, Starting, CrashLoopBackOff, Stopped).
+/// `crash_loop`: the VM has a start-failure record under a strategy that restarts.
 pub fn printable_status(
     vm_deleting: bool,
     vmi: Option<&VmiFacts>,
@@ -183,6 +184,8 @@ pub fn printable_status(
         Some(v) if v.is_final() && crash_loop => "CrashLoopBackOff",
         Some(v) if v.is_final() => "Stopped",
         Some(v) if v.deleting => "Stopping",
+        Some(v) if v.migrating => "Migrating",
+        Some(v) if v.phase == Some(Phase::Running) && v.paused => "Paused",
         Some(v) if v.phase == Some(Phase::Running) => "Running",
         Some(_) => "Starting",
         None if crash_loop => "CrashLoopBackOff",
@@ -213,6 +216,8 @@ mod tests {
             was_running: phase >= Phase::Running,
             holds_vm_finalizer: true,
             grace_seconds: Some(30),
+            paused: false,
+            migrating: false,
         }
     }
 
@@ -520,6 +525,16 @@ mod tests {
             ..v.clone()
         };
         assert_eq!(p(Some(&going), false, false), "Stopping");
+        let paused = VmiFacts {
+            paused: true,
+            ..v.clone()
+        };
+        assert_eq!(p(Some(&paused), false, false), "Paused");
+        let migrating = VmiFacts {
+            migrating: true,
+            ..paused
+        };
+        assert_eq!(p(Some(&migrating), false, false), "Migrating");
         assert_eq!(p(Some(&vmi(Phase::Succeeded)), false, false), "Stopped");
         assert_eq!(
             p(Some(&vmi(Phase::Failed)), false, true),

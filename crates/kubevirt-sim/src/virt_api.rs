@@ -496,6 +496,8 @@ mod tests {
             was_running: true,
             holds_vm_finalizer: true,
             grace_seconds: Some(30),
+            paused: false,
+            migrating: false,
         }
     }
 

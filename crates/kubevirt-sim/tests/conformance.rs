@@ -849,18 +849,19 @@ fn phase_transition_timestamps_are_appended_per_phase_with_whole_seconds() {
 }
 
 #[test]
-fn a_paused_vmi_has_condition_paused_true_by_user() {
+fn a_paused_vmi_has_condition_paused_true_by_user_and_its_vm_shows_paused() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("c-paused");
     let mut paused = FAST.to_vec();
     paused.push((knobs::PAUSED, "true"));
-    cluster.running_vmi(&ns, "solo", &paused);
+    cluster.running_vm(&ns, "solo", "Always", &paused);
     let client = cluster.client();
     let vmi = cluster.block_on(wait_for("condition Paused", || async {
         get_vmi(&client, &ns, "solo")
             .await
             .filter(|v| condition(v, "Paused").as_deref() == Some("True"))
     }));
+    cluster.block_on(wait_vm_status(&client, &ns, "solo", "Paused"));
     let paused = vmi.data["status"]["conditions"]
         .as_array()
         .unwrap()
@@ -872,18 +873,19 @@ fn a_paused_vmi_has_condition_paused_true_by_user() {
 }
 
 #[test]
-fn a_migrating_vmi_has_a_migration_state_not_completed() {
+fn a_migrating_vmi_has_a_migration_state_not_completed_and_its_vm_shows_migrating() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("c-migrating");
     let mut migrating = FAST.to_vec();
     migrating.push((knobs::MIGRATING, "true"));
-    cluster.running_vmi(&ns, "solo", &migrating);
+    cluster.running_vm(&ns, "solo", "Always", &migrating);
     let client = cluster.client();
     let vmi = cluster.block_on(wait_for("status.migrationState", || async {
         get_vmi(&client, &ns, "solo")
             .await
             .filter(|v| v.data["status"]["migrationState"].is_object())
     }));
+    cluster.block_on(wait_vm_status(&client, &ns, "solo", "Migrating"));
     let state = &vmi.data["status"]["migrationState"];
     assert_eq!(state["completed"], false);
     assert_eq!(state["sourceNode"], vmi.data["status"]["nodeName"]);
