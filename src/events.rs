@@ -14,6 +14,7 @@ pub enum Phase {
     KubeVirt,
     Target,
     Permissions,
+    Probes,
     Snapshot,
     Inject,
     Recovery,
@@ -27,6 +28,7 @@ impl Phase {
             Phase::KubeVirt => "KubeVirt",
             Phase::Target => "Target",
             Phase::Permissions => "Permissions",
+            Phase::Probes => "Probes",
             Phase::Snapshot => "Snapshot",
             Phase::Inject => "Inject",
             Phase::Recovery => "Recovery",
@@ -150,6 +152,8 @@ pub enum Outcome {
     Interrupted { running: bool },
     /// The DELETE never happened (refused, or interrupted before it): nothing changed.
     NotDeleted(String),
+    /// An abort condition fired (`--abort-if`); `running` as for `Interrupted`.
+    Aborted { reason: String, running: bool },
 }
 
 /// Why a target did not recover in time.
@@ -157,6 +161,8 @@ pub enum Outcome {
 pub enum NotRecovered {
     /// Running, but never Ready.
     NotReady,
+    /// Running and Ready, but its probes never passed again: users are not served.
+    NotServed,
     /// A replacement exists but never ran.
     NotRunning { phase: String },
     /// The old VMI never went (a finalizer).

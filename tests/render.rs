@@ -73,6 +73,7 @@ fn report() -> Report {
         verdict: "RECOVERED: Running and Ready 2.02s after the delete; KubeVirt re-created it (as expected)".into(),
         exit_code: 0,
         warnings: vec![],
+        probes: vec![],
         notes: vec![],
         exit: Exit::Recovered,
     }

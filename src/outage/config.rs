@@ -27,6 +27,8 @@ pub struct OutageConfig {
     pub keep_down: bool,
     /// One target at a time, this long apart.
     pub serial_interval: Option<Duration>,
+    /// `--probe`, `--abort-if` and their timing.
+    pub probes: crate::probe::ProbeOptions,
 }
 
 impl OutageConfig {
@@ -63,6 +65,9 @@ impl OutageConfig {
                 "add --serial to delete the targets one after the other",
             ));
         }
+        let probes = args.probe_options().map_err(|e| {
+            Error::usage(e, "see `kubectl vmchaos outage --help` for the probe flags")
+        })?;
         let mut names: Vec<String> = Vec::new();
         for n in &args.vmi {
             if !names.contains(n) {
@@ -80,6 +85,7 @@ impl OutageConfig {
             allow_protected_namespace: args.allow_protected_namespace,
             keep_down: args.keep_down,
             serial_interval: args.serial.then(|| args.interval.unwrap_or(Duration::ZERO)),
+            probes,
         })
     }
 }

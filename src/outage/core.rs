@@ -37,6 +37,8 @@ pub struct TargetSpec {
     /// `--keep-down`: the VM's runStrategy, switched to Manual for the outage and put back.
     pub keep_down: Option<String>,
     pub finalizers: Vec<String>,
+    /// `--probe`: recovered means the probes pass again after Ready, not Ready alone.
+    pub probed: bool,
 }
 
 impl TargetSpec {
@@ -123,6 +125,14 @@ pub enum Input {
         result: Result<(), String>,
     },
     Signal(Signal),
+    /// The target's probes pass again after its replacement became Ready: users are served.
+    Served {
+        target: TargetId,
+    },
+    /// An abort condition fired: recover everything still down, then stop.
+    Abort {
+        reason: String,
+    },
     /// A deadline passed (see `next_deadline`).
     Tick,
 }
@@ -186,6 +196,8 @@ pub struct Run {
     delete_uncertain: bool,
     pub strategy: Strategy,
     running_said: bool,
+    /// Its probes passed again after Ready.
+    pub served: bool,
     pub outcome: Option<Outcome>,
     /// Events worth keeping in the summary's notes.
     pub notes: Vec<TargetEvent>,
@@ -207,6 +219,7 @@ impl Run {
             delete_uncertain: false,
             strategy: Strategy::Untouched,
             running_said: false,
+            served: false,
             outcome: None,
             notes: Vec::new(),
         }
@@ -252,6 +265,8 @@ pub struct Core {
     /// Replacements already followed by a target.
     claimed: HashSet<String>,
     interrupted: Option<Signal>,
+    /// An abort condition fired (the reason, in words).
+    aborted: Option<String>,
     interrupt_until: Option<Instant>,
     stopped: bool,
     next_serial: Option<Instant>,
@@ -273,6 +288,7 @@ impl Core {
             known,
             claimed: HashSet::new(),
             interrupted: None,
+            aborted: None,
             interrupt_until: None,
             stopped: false,
             next_serial: None,
@@ -286,6 +302,10 @@ impl Core {
 
     pub fn interrupted(&self) -> Option<Signal> {
         self.interrupted
+    }
+
+    pub fn aborted(&self) -> Option<&str> {
+        self.aborted.as_deref()
     }
 
     /// Every target has an outcome (and no runStrategy is left to put back), or a second
@@ -424,6 +444,13 @@ impl Core {
                 emit(&mut fx, target, at, what);
             }
             Input::Signal(signal) => self.signal(signal, now, &mut fx),
+            Input::Served { target } => self.runs[target].served = true,
+            Input::Abort { reason } => {
+                if self.aborted.is_none() && self.interrupted.is_none() {
+                    self.aborted = Some(reason);
+                    self.halt(now, "aborted before the delete", &mut fx);
+                }
+            }
             Input::Tick => {}
         }
         self.evaluate_all(now, &mut fx);
@@ -617,16 +644,17 @@ impl Core {
             return;
         }
         self.interrupted = Some(signal);
-        self.interrupt_until = Some(now + self.config.interrupt_wait.min(self.config.timeout));
+        self.halt(now, "interrupted before the delete", fx);
+    }
+
+    /// Ctrl-C or an abort: delete nothing more, recover what is down at once, wait briefly.
+    fn halt(&mut self, now: Instant, queued_why: &str, fx: &mut Vec<Effect>) {
+        let wait = now + self.config.interrupt_wait.min(self.config.timeout);
+        self.interrupt_until = Some(self.interrupt_until.map_or(wait, |u| u.min(wait)));
         self.next_serial = None;
         for t in 0..self.runs.len() {
             if self.runs[t].stage == Stage::Queued {
-                self.finish(
-                    t,
-                    Outcome::NotDeleted("interrupted before the delete".into()),
-                    now,
-                    fx,
-                );
+                self.finish(t, Outcome::NotDeleted(queued_why.into()), now, fx);
             }
             // A kept-down VM: putting its runStrategy back is the quickest way back (KubeVirt
             // re-creates it), and leaves nothing to undo.
@@ -654,7 +682,14 @@ impl Core {
 
     fn evaluate(&mut self, t: TargetId, now: Instant, fx: &mut Vec<Effect>) {
         let config = self.config.clone();
-        let interrupted = self.interrupted.is_some();
+        let interrupted = self.interrupted.is_some() || self.aborted.is_some();
+        let halted = |running: bool| match (&self.aborted, self.interrupted) {
+            (Some(reason), None) => Outcome::Aborted {
+                reason: reason.clone(),
+                running,
+            },
+            _ => Outcome::Interrupted { running },
+        };
         let interrupt_over = self.interrupt_until.is_some_and(|u| now >= u);
         let run = &mut self.runs[t];
         if run.stage != Stage::Down {
@@ -668,9 +703,10 @@ impl Core {
         }
         // Interrupted: exit as soon as it runs again (the exit code says it was interrupted).
         if interrupted && run.tracker.running() {
-            return self.finish(t, Outcome::Interrupted { running: true }, now, fx);
+            let outcome = halted(true);
+            return self.finish(t, outcome, now, fx);
         }
-        if run.tracker.recovered() {
+        if run.tracker.recovered() && (!run.spec.probed || run.served) {
             return self.finish(t, Outcome::Recovered, now, fx);
         }
         let wait_over = run.wait_until.is_some_and(|w| now >= w);
@@ -731,11 +767,12 @@ impl Core {
             run.settle_until = Some(now + config.timeout);
         }
         if interrupted && interrupt_over {
-            let running = run.tracker.running();
-            return self.finish(t, Outcome::Interrupted { running }, now, fx);
+            let outcome = halted(run.tracker.running());
+            return self.finish(t, outcome, now, fx);
         }
         if run.settle_until.is_some_and(|s| now >= s) && !run.in_flight {
             let why = match run.tracker.current() {
+                Some(c) if c.is_running() && c.ready => NotRecovered::NotServed,
                 Some(c) if c.is_running() => NotRecovered::NotReady,
                 Some(c) => NotRecovered::NotRunning {
                     phase: c.phase.clone(),

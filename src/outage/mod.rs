@@ -7,6 +7,7 @@ pub mod config;
 pub mod core;
 mod outcome;
 pub mod preflight;
+pub mod probing;
 pub mod shell;
 pub mod tracker;
 mod watch;
@@ -25,6 +26,7 @@ use tokio::sync::mpsc;
 use self::{
     core::{Core, CoreConfig, TargetSpec},
     preflight::Target,
+    probing::Probing,
     shell::Armed,
 };
 use crate::{
@@ -60,8 +62,20 @@ pub async fn run(
     };
     match prepared {
         Prepared::DryRun(report) => Ok(report),
-        Prepared::Go { cluster, targets } => {
-            execute(&cluster, targets, &config, reporter, &mut signals).await
+        Prepared::Go {
+            cluster,
+            targets,
+            probing,
+        } => {
+            execute(
+                &cluster,
+                targets,
+                probing.map(|p| *p),
+                &config,
+                reporter,
+                &mut signals,
+            )
+            .await
         }
     }
 }
@@ -71,6 +85,7 @@ enum Prepared {
     Go {
         cluster: Box<Cluster>,
         targets: Vec<Target>,
+        probing: Option<Box<Probing>>,
     },
 }
 
@@ -189,6 +204,39 @@ async fn prepare(
     }
     reporter.finish(format!("allowed: {}", preflight::summarize(&perms)));
 
+    // Steady state first: every probe passes a few times in a row, or nothing is changed.
+    let probing = if config.probes.is_empty() {
+        None
+    } else {
+        reporter.start(
+            Phase::Probes,
+            format!(
+                "steady state: every probe must pass {} times in a row",
+                crate::probe::STEADY_IN_A_ROW
+            ),
+        );
+        let ips: Vec<Option<String>> = targets.iter().map(|t| t.vmi.ip.clone()).collect();
+        let mut probing = Probing::start(config.probes.clone(), &ips);
+        if let Err(e) = probing.steady().await {
+            let hint = e.hint();
+            return fail(
+                reporter,
+                Error::usage(format!("not steady before the outage: {e}"), hint),
+            );
+        }
+        reporter.finish(format!(
+            "steady: {} passing",
+            config
+                .probes
+                .probes
+                .iter()
+                .map(|p| p.text.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        Some(Box::new(probing))
+    };
+
     if let Some(mode) = config.dry_run {
         let report = dry_run(&cluster, &targets, mode, reporter).await?;
         return Ok(Prepared::DryRun(report));
@@ -227,6 +275,7 @@ async fn prepare(
     Ok(Prepared::Go {
         cluster: Box::new(cluster),
         targets,
+        probing,
     })
 }
 
@@ -337,6 +386,7 @@ async fn dry_run(
 async fn execute(
     cluster: &Cluster,
     targets: Vec<Target>,
+    mut probing: Option<Probing>,
     config: &OutageConfig,
     reporter: &mut Reporter,
     signals: &mut Signals,
@@ -362,8 +412,15 @@ async fn execute(
         };
         for obj in &items {
             let uid = obj.metadata.uid.clone().unwrap_or_default();
-            if let Some(i) = targets.iter().position(|t| t.vmi.uid == uid) {
-                fresh[i] = Some(obj.clone());
+            match targets.iter().position(|t| t.vmi.uid == uid) {
+                Some(i) => fresh[i] = Some(obj.clone()),
+                None => {
+                    // The other running VMIs in scope, for `--abort-if unready=N`.
+                    let vmi = crate::kubevirt::Vmi::from_object(obj);
+                    if let (Some(p), true) = (probing.as_mut(), vmi.is_running() && vmi.ready) {
+                        p.watch_others(&uid, format!("{}/{}", vmi.namespace, vmi.name), true);
+                    }
+                }
             }
             known.insert(uid);
         }
@@ -411,7 +468,7 @@ async fn execute(
     drop(tx);
     let specs: Vec<TargetSpec> = targets
         .iter()
-        .map(|t| preflight::spec_for(t, config.keep_down))
+        .map(|t| preflight::spec_for(t, config.keep_down, config.probes.targets > 0))
         .collect();
     let mut core = Core::new(
         CoreConfig {
@@ -437,14 +494,37 @@ async fn execute(
             .collect(),
     ));
     reporter.start(Phase::Inject, "deleting");
-    shell::drive(&mut core, &mut armed, reporter, signals).await;
+    shell::drive(&mut core, &mut armed, &mut probing, reporter, signals).await;
     drop(armed);
     reporter.flush();
+    let now = tokio::time::Instant::now();
+    let probe_reports = |t: usize| -> Vec<crate::probe::ProbeReport> {
+        let (Some(p), Some(since)) = (probing.as_ref(), core.runs()[t].deleted_at) else {
+            return Vec::new();
+        };
+        let ready = core.runs()[t]
+            .tracker
+            .timings
+            .ready_ms
+            .map(|ms| since + std::time::Duration::from_millis(ms));
+        p.reports(t, since, ready, now)
+    };
     let reports: Vec<Report> = targets
         .iter()
         .zip(core.runs())
         .zip(&snapshot_dirs)
-        .map(|((t, run), dir)| outcome::report(cluster, t, run, dir, config, core.interrupted()))
+        .enumerate()
+        .map(|(i, ((t, run), dir))| {
+            outcome::report(
+                cluster,
+                t,
+                run,
+                dir,
+                config,
+                core.interrupted(),
+                probe_reports(i),
+            )
+        })
         .collect();
     if core.interrupted().is_some() {
         for r in &reports {

@@ -57,6 +57,7 @@ fn base(cluster: &Cluster, t: &Target) -> Report {
         verdict: String::new(),
         exit_code: 0,
         warnings: t.plan.warnings().iter().map(|w| w.describe()).collect(),
+        probes: Vec::new(),
         notes: Vec::new(),
         exit: Exit::Recovered,
     }
@@ -83,8 +84,10 @@ pub fn report(
     snapshot_dir: &Path,
     config: &OutageConfig,
     signal: Option<Signal>,
+    probes: Vec<crate::probe::ProbeReport>,
 ) -> Report {
     let mut r = base(cluster, t);
+    r.probes = probes;
     r.snapshot = Some(snapshot_dir.to_path_buf());
     r.injected_at = run
         .injected_at
@@ -143,9 +146,13 @@ pub fn report(
                 Some(name) => format!(" as {name}"),
                 None => String::new(),
             };
+            // With probes, users served again decides; without, Ready does.
+            let served = probes_served_after(&r.probes)
+                .map(|t| format!("users served again {t} after the delete (probes); "))
+                .unwrap_or_default();
             (
                 Exit::Recovered,
-                format!("RECOVERED{named}: Running and Ready {ready} after the delete; {how} ({expectation})"),
+                format!("RECOVERED{named}: {served}Running and Ready {ready} after the delete; {how} ({expectation})"),
             )
         }
         Outcome::NotRecovered(why) => (
@@ -172,6 +179,14 @@ pub fn report(
             Exit::NothingChanged,
             format!("NOT DELETED: {why}; nothing was changed"),
         ),
+        Outcome::Aborted { reason, running } => {
+            let state = if *running {
+                "the VMI is Running again"
+            } else {
+                "the VMI may still be down"
+            };
+            (Exit::NotRecovered, format!("ABORTED ({reason}): {state}"))
+        }
     };
     let (exit, verdict) = match (&run.strategy, exit) {
         (Strategy::RestoreFailed(_), Exit::Recovered) => (
@@ -182,7 +197,10 @@ pub fn report(
     };
     let back = matches!(
         outcome,
-        Outcome::Recovered | Outcome::Interrupted { running: true } | Outcome::NotDeleted(_)
+        Outcome::Recovered
+            | Outcome::Interrupted { running: true }
+            | Outcome::Aborted { running: true, .. }
+            | Outcome::NotDeleted(_)
     );
     if !back || matches!(run.strategy, Strategy::RestoreFailed(_) | Strategy::Kept) {
         r.restore_command = Some(snapshot::restore_command(snapshot_dir, &cluster.context));
@@ -250,4 +268,20 @@ pub fn combine(
     };
     fleet.exit_code = exit.code();
     RunReport::Fleet(Box::new(fleet))
+}
+
+/// When the last probe of a target succeeded again, after the DELETE.
+fn probes_served_after(probes: &[crate::probe::ProbeReport]) -> Option<String> {
+    if probes.is_empty() {
+        return None;
+    }
+    let worst = probes
+        .iter()
+        .map(|p| p.downtime_ms.unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    Some(format!(
+        "(longest probe downtime {})",
+        format_duration(Duration::from_millis(worst))
+    ))
 }

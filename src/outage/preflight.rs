@@ -277,7 +277,7 @@ pub fn plan_words(t: &Target, keep_down: bool) -> String {
 }
 
 /// What the core needs of a target.
-pub fn spec_for(t: &Target, keep_down: bool) -> TargetSpec {
+pub fn spec_for(t: &Target, keep_down: bool, probed: bool) -> TargetSpec {
     TargetSpec {
         namespace: t.vmi.namespace.clone(),
         name: t.vmi.name.clone(),
@@ -297,6 +297,7 @@ pub fn spec_for(t: &Target, keep_down: bool) -> TargetSpec {
             None
         },
         finalizers: t.vmi.finalizers.clone(),
+        probed,
     }
 }
 

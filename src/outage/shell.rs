@@ -14,6 +14,7 @@ use tokio::{
 use super::{
     actions::{self, Recreated},
     core::{ActionResult, Core, DeleteResult, Effect, Input, TargetId},
+    probing::Probing,
     watch::WatchMsg,
 };
 use crate::{
@@ -47,6 +48,7 @@ impl Drop for Armed<'_> {
 pub async fn drive(
     core: &mut Core,
     armed: &mut Armed<'_>,
+    probing: &mut Option<Probing>,
     reporter: &mut Reporter,
     signals: &mut Signals,
 ) {
@@ -56,10 +58,25 @@ pub async fn drive(
         for effect in effects.drain(..) {
             perform(effect, core, armed, reporter, &mut inflight);
         }
+        if let Some(p) = probing.as_ref() {
+            p.follow_addresses(core);
+            // What the probes say becomes input like anything else.
+            if let Some(input) = probe_input(core, p, Instant::now()) {
+                effects = core.handle(input, Instant::now());
+                continue;
+            }
+        }
         if core.done() {
             break;
         }
-        let deadline = core.next_deadline();
+        let now = Instant::now();
+        let deadline = match (
+            core.next_deadline(),
+            probing.as_ref().and_then(|p| p.next_check(now)),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let input = tokio::select! {
             biased;
             signal = signals.recv() => {
@@ -75,8 +92,27 @@ pub async fn drive(
                 Ok(input) => input,
                 Err(_) => continue,
             },
+            sample = next_sample(probing) => {
+                if let Some(p) = probing.as_mut() {
+                    if let Some(line) = p.record(sample, Instant::now()) {
+                        reporter.note(line);
+                    }
+                }
+                Input::Tick
+            }
             Some(msg) = armed.watch.recv() => match msg {
-                WatchMsg::Input(input) => input,
+                WatchMsg::Input(input) => {
+                    if let Some(p) = probing.as_mut() {
+                        match &input {
+                            Input::Seen { vmi, .. } => {
+                                p.other_changed(&vmi.uid, vmi.is_running() && vmi.ready)
+                            }
+                            Input::Gone { uid, .. } => p.other_changed(uid, false),
+                            _ => {}
+                        }
+                    }
+                    input
+                }
                 WatchMsg::Trouble { namespace, error } => {
                     reporter.note(format!(
                         "the watch on namespace {namespace} broke ({error}); resuming — steps missed meanwhile are timed from the server's timestamps"
@@ -92,6 +128,30 @@ pub async fn drive(
         };
         effects = core.handle(input, Instant::now());
     }
+}
+
+async fn next_sample(probing: &mut Option<Probing>) -> crate::probe::ProbeSample {
+    match probing.as_mut() {
+        Some(p) => p.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Users served again (a target's probes pass after its Ready), or an abort condition.
+fn probe_input(core: &Core, probing: &Probing, now: Instant) -> Option<Input> {
+    if core.aborted().is_none() && core.interrupted().is_none() && !core.done() {
+        if let Some(reason) = probing.abort(now) {
+            return Some(Input::Abort {
+                reason: reason.to_string(),
+            });
+        }
+    }
+    core.runs().iter().enumerate().find_map(|(t, run)| {
+        let waiting =
+            run.outcome.is_none() && run.spec.probed && !run.served && run.tracker.recovered();
+        let ready = run.deleted_at? + Duration::from_millis(run.tracker.timings.ready_ms?);
+        (waiting && probing.served(t, ready)).then_some(Input::Served { target: t })
+    })
 }
 
 async fn sleep_or_wait(deadline: Option<Instant>) {

@@ -49,12 +49,16 @@ pub fn outcome(o: &Outcome) -> String {
         Outcome::Interrupted { running: true } => "interrupted (Running again)".into(),
         Outcome::Interrupted { running: false } => "interrupted (may still be down)".into(),
         Outcome::NotDeleted(why) => format!("not deleted: {why}"),
+        Outcome::Aborted { reason, .. } => reason.clone(),
     }
 }
 
 pub fn not_recovered(why: &NotRecovered) -> String {
     match why {
         NotRecovered::NotReady => "the new VMI is Running but not Ready".into(),
+        NotRecovered::NotServed => {
+            "the new VMI is Ready, but its probes never passed again: users are not served".into()
+        }
         NotRecovered::NotRunning { phase } => format!("the new VMI is still {phase} (not Running)"),
         NotRecovered::StillTerminating => {
             "the old VMI is still terminating: a finalizer blocks it".into()

@@ -1,0 +1,184 @@
+//! Downtime as users see it: `outage --probe` against the simulated guests and their stable
+//! front addresses (like a Service), steady state before the delete, abort conditions. The real
+//! binary, the real API server, the simulator's guest network.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{json, stderr, Env};
+use serde_json::Value;
+use testenv::knobs;
+
+macro_rules! env_or_skip {
+    () => {
+        match Env::get() {
+            Some(env) => env,
+            None => return,
+        }
+    };
+}
+
+/// The VM's stable front address (the simulator writes it on the VM).
+fn front(env: &Env, ns: &str, vm: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = env.kubectl(&[
+            "get",
+            "vm",
+            vm,
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.metadata.annotations.sim\\.vmchaos\\.dev/front-address}",
+        ]);
+        let ip = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !ip.is_empty() {
+            return ip;
+        }
+        assert!(Instant::now() < deadline, "no front address on {ns}/{vm}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until something answers at `address` (a guest boots after its VMI is Ready).
+fn wait_serving(address: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect_timeout(
+        &address.parse().unwrap(),
+        Duration::from_millis(200),
+    )
+    .is_err()
+    {
+        assert!(Instant::now() < deadline, "nothing serves at {address}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn probe<'a>(doc: &'a Value, i: usize) -> &'a Value {
+    &doc["probes"][i]
+}
+
+#[test]
+fn a_front_probe_measures_what_users_saw_over_always_and_manual_vms() {
+    let env = env_or_skip!();
+    let ns = env.namespace("probe-front");
+    for (vm, strategy, duration) in [("auto", "Always", "1m"), ("manual", "Manual", "2s")] {
+        env.vm(&ns, vm, strategy, &[]);
+        let address = front(&env, &ns, vm);
+        let spec = format!("tcp://{address}:2222");
+        let out = env.outage(
+            &ns,
+            vm,
+            &[
+                "--duration",
+                duration,
+                "--probe",
+                &spec,
+                "--probe-interval",
+                "100ms",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{vm}: {}", stderr(&out));
+        let doc = json(&out);
+        let p = probe(&doc, 0);
+        assert_eq!(p["probe"], spec.as_str(), "{doc:#}");
+        let down = p["downtimeMs"].as_u64().expect("the probe saw the outage");
+        assert!(p["failedAttempts"].as_u64().unwrap() >= 1, "{doc:#}");
+        assert_eq!(p["stillFailing"], false, "{doc:#}");
+        // Users could not be served before the new VMI was Ready (and its guest booted).
+        let ready = doc["timings"]["readyMs"].as_u64().unwrap();
+        assert!(
+            down + 300 >= ready,
+            "{vm}: down {down} ms, Ready after {ready} ms"
+        );
+        if strategy == "Manual" {
+            assert!(down >= 2000, "kept down for --duration: {down} ms");
+        }
+        assert!(p["readyToSuccessMs"].is_u64(), "{doc:#}");
+        assert!(
+            doc["verdict"]
+                .as_str()
+                .unwrap()
+                .contains("users served again"),
+            "{doc:#}"
+        );
+        assert!(stderr(&out).contains("Probes"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_guest_that_boots_late_keeps_the_outage_open_until_users_are_served() {
+    let env = env_or_skip!();
+    let ns = env.namespace("probe-late");
+    env.vm(&ns, "late", "Always", &[(knobs::GUEST_BOOT_DELAY, "3s")]);
+    let address = front(&env, &ns, "late");
+    wait_serving(&format!("{address}:8080"));
+    let out = env.outage(
+        &ns,
+        "late",
+        &["--probe", &format!("http://{address}:8080/")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    let gap = probe(&doc, 0)["readyToSuccessMs"].as_u64().unwrap();
+    assert!(gap >= 2500, "Ready → served {gap} ms");
+}
+
+#[test]
+fn a_vmi_probe_follows_the_replacement_to_its_new_address() {
+    let env = env_or_skip!();
+    let ns = env.namespace("probe-vmi");
+    env.vm(&ns, "db", "Always", &[]);
+    let out = env.outage(&ns, "db", &["--probe", "vmi:tcp:2222"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_ne!(doc["before"]["ip"], doc["after"]["ip"], "{doc:#}");
+    assert!(probe(&doc, 0)["downtimeMs"].is_u64(), "{doc:#}");
+}
+
+#[test]
+fn a_probe_that_fails_before_the_run_changes_nothing() {
+    let env = env_or_skip!();
+    let ns = env.namespace("probe-steady");
+    let uid = env.vm(&ns, "db", "Always", &[]);
+    // Nothing listens there: refused at once.
+    let out = env.outage(&ns, "db", &["--probe", "tcp://127.0.0.1:9"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("not steady"), "{err}");
+    assert!(err.contains("tcp://127.0.0.1:9"), "{err}");
+    assert!(err.contains("refused"), "{err}");
+    assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
+}
+
+#[test]
+fn an_abort_condition_in_a_fleet_recovers_everything_and_exits_1() {
+    let env = env_or_skip!();
+    let ns = env.namespace("probe-abort");
+    let a = env.vm(&ns, "a", "Manual", &[]);
+    let b = env.vm(&ns, "b", "Manual", &[]);
+    // Something that must stay up, which this very outage takes down: a's front.
+    let guard = format!("tcp://{}:2222,for=500ms", front(&env, &ns, "a"));
+    let started = Instant::now();
+    let out = env.outage(&ns, "a", &["b", "--duration", "10m", "--abort-if", &guard]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "did not stop at once"
+    );
+    let doc = json(&out);
+    assert!(
+        doc["verdict"].as_str().unwrap().contains("ABORTED")
+            || doc["targets"].to_string().contains("aborted: "),
+        "{doc:#}"
+    );
+    assert!(
+        doc["targets"].to_string().contains("aborted: tcp://"),
+        "{doc:#}"
+    );
+    for (vm, old) in [("a", &a), ("b", &b)] {
+        let now = env.wait_ready(&ns, vm, Some(old), Duration::from_secs(60));
+        assert_ne!(&now, old, "{vm} recovered by the tool");
+    }
+}
