@@ -55,7 +55,7 @@ fn wait_serving(address: &str) {
     }
 }
 
-fn probe<'a>(doc: &'a Value, i: usize) -> &'a Value {
+fn probe(doc: &Value, i: usize) -> &Value {
     &doc["probes"][i]
 }
 
