@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod cluster_events;
 pub mod complete;
 pub mod error;
 pub mod kubevirt;
@@ -10,6 +11,7 @@ pub mod outage;
 pub mod prompt;
 pub mod render;
 pub mod restore;
+pub mod schedule;
 pub mod settings;
 pub mod signals;
 pub mod snapshot;
@@ -99,6 +101,9 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
             })
         }
         Command::List(args) => list(&cli, args.output).await,
+        Command::Schedule(args) => schedule::run(&cli.global, args)
+            .await
+            .map(|text| print_stdout(&text)),
         Command::Restore(args) => restore::run(&cli.global, args).await.map(|(exit, line)| {
             print_stdout(&format!("{line}\n"));
             exit

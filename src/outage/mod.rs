@@ -3,7 +3,7 @@
 
 pub mod actions;
 pub mod events;
-mod preflight;
+pub mod preflight;
 pub mod recovery;
 pub mod report;
 pub mod tracker;
