@@ -107,6 +107,7 @@ pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
     if is_protected_namespace(&namespace) && !outage.allow_protected_namespace {
         return Err(Error::ProtectedNamespace { namespace });
     }
+    preflight::check_kubevirt(&cluster).await?;
     // The verbs depend on the target's owner and runStrategy: read them (read-only).
     let targets = resolve_targets(&cluster, &namespace, &outage).await?;
     let plan = Plan {

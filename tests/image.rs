@@ -95,7 +95,12 @@ fn the_image_unpacks_and_runs_as_non_root() {
     let rootfs = work.path().join("rootfs");
     std::fs::create_dir_all(&layout).unwrap();
     std::fs::create_dir_all(&rootfs).unwrap();
-    tar(&["-xf", archive.to_str().unwrap(), "-C", layout.to_str().unwrap()]);
+    tar(&[
+        "-xf",
+        archive.to_str().unwrap(),
+        "-C",
+        layout.to_str().unwrap(),
+    ]);
 
     let layout_file = read_json(&layout.join("oci-layout"));
     assert_eq!(layout_file["imageLayoutVersion"], "1.0.0");
@@ -144,7 +149,12 @@ fn the_image_unpacks_and_runs_as_non_root() {
     assert_eq!(files.len(), 1, "{listing}");
     assert!(files[0].starts_with("-rwxr-xr-x 65532/65532"), "{listing}");
     assert!(files[0].ends_with("kubectl-vmchaos"), "{listing}");
-    tar(&["-xf", layer.to_str().unwrap(), "-C", rootfs.to_str().unwrap()]);
+    tar(&[
+        "-xf",
+        layer.to_str().unwrap(),
+        "-C",
+        rootfs.to_str().unwrap(),
+    ]);
     let binary = rootfs.join("kubectl-vmchaos");
     assert!(
         !has_interpreter(&std::fs::read(&binary).unwrap()),
@@ -153,7 +163,12 @@ fn the_image_unpacks_and_runs_as_non_root() {
 
     // Alone in its root filesystem, as UID 65532: `version` prints the Cargo version.
     let out = Command::new("chroot")
-        .args(["--userspec=65532:65532", rootfs.to_str().unwrap(), "/kubectl-vmchaos", "version"])
+        .args([
+            "--userspec=65532:65532",
+            rootfs.to_str().unwrap(),
+            "/kubectl-vmchaos",
+            "version",
+        ])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .output()

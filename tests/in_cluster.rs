@@ -26,12 +26,24 @@ const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// Whether this process may make a private mount namespace and mount in it.
 fn can_unshare() -> bool {
     let ok = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "mount", "-t", "tmpfs", "tmpfs", "/mnt"])
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "mount",
+            "-t",
+            "tmpfs",
+            "tmpfs",
+            "/mnt",
+        ])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(!ci, "CI=true: the in-cluster test needs root for unshare -m and mount");
+        assert!(
+            !ci,
+            "CI=true: the in-cluster test needs root for unshare -m and mount"
+        );
         eprintln!("in_cluster: SKIPPED, needs root (unshare -m, mount)");
     }
     ok
@@ -66,15 +78,24 @@ fn run_in_pod(cluster: &Cluster, files: &Path, args: &[&str]) -> Output {
          mount --bind \"$FILES/$f\" {SA_DIR}/$f; done; exec \"$@\""
     );
     let mut cmd = Command::new("unshare");
-    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script, "sh", BIN])
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("FILES", files)
-        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
-        .env("KUBERNETES_SERVICE_PORT", port)
-        .env("NO_COLOR", "1");
+    cmd.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &script,
+        "sh",
+        BIN,
+    ])
+    .args(args)
+    .env_clear()
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    .env("HOME", home.path())
+    .env("FILES", files)
+    .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    .env("KUBERNETES_SERVICE_PORT", port)
+    .env("NO_COLOR", "1");
     cmd.output().expect("run unshare")
 }
 
@@ -98,8 +119,17 @@ fn an_outage_runs_in_cluster_under_the_generated_role_and_only_under_it() {
 
     // The schedule's own ServiceAccount, Role and RoleBinding.
     let out = env.run(&[
-        "schedule", "gameday", "-n", &ns, "--cron", "@weekly", "--apply", "--", "db",
-        "--duration", "20s",
+        "schedule",
+        "gameday",
+        "-n",
+        &ns,
+        "--cron",
+        "@weekly",
+        "--apply",
+        "--",
+        "db",
+        "--duration",
+        "20s",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
@@ -112,7 +142,15 @@ fn an_outage_runs_in_cluster_under_the_generated_role_and_only_under_it() {
     let out = run_in_pod(
         cluster,
         files.path(),
-        &["outage", "db", "--yes", "-o", "json", "--save-dir", save_dir],
+        &[
+            "outage",
+            "db",
+            "--yes",
+            "-o",
+            "json",
+            "--save-dir",
+            save_dir,
+        ],
     );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -128,7 +166,15 @@ fn an_outage_runs_in_cluster_under_the_generated_role_and_only_under_it() {
     let out = run_in_pod(
         cluster,
         files.path(),
-        &["outage", "db", "--yes", "-o", "json", "--save-dir", save_dir],
+        &[
+            "outage",
+            "db",
+            "--yes",
+            "-o",
+            "json",
+            "--save-dir",
+            save_dir,
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc = json(&out);
