@@ -107,6 +107,24 @@ fn pod_files(cluster: &Cluster, ns: &str, sa: &str) -> tempfile::TempDir {
     dir
 }
 
+/// RBAC applies a new binding a moment later: wait until the ServiceAccount may `verb` VMIs.
+fn wait_allowed(env: &Env, ns: &str, sa: &str, verb: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let user = format!("system:serviceaccount:{ns}:{sa}");
+    let resource = "virtualmachineinstances.kubevirt.io";
+    while !env
+        .kubectl(&["auth", "can-i", verb, resource, "-n", ns, "--as", &user])
+        .status
+        .success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{user} never got {verb} {resource}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn an_outage_runs_in_cluster_under_the_generated_role_and_only_under_it() {
     let Some(env) = Env::get() else { return };
@@ -161,7 +179,77 @@ fn an_outage_runs_in_cluster_under_the_generated_role_and_only_under_it() {
     );
     assert_eq!(env.uid(&ns, "db").as_deref(), Some(before.as_str()));
 
+    // Bound to a Role that may only read: the pre-flight's SelfSubjectAccessReview, made with
+    // the ServiceAccount's own token, names the verb it lacks.
+    let made = env.kubectl(&["create", "serviceaccount", "reader", "-n", &ns]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let role = env.kubectl(&[
+        "create",
+        "role",
+        "reader",
+        "-n",
+        &ns,
+        "--verb=get,list",
+        "--resource=virtualmachineinstances.kubevirt.io,virtualmachines.kubevirt.io",
+    ]);
+    assert!(role.status.success(), "{}", stderr(&role));
+    let binding = env.kubectl(&[
+        "create",
+        "rolebinding",
+        "reader",
+        "-n",
+        &ns,
+        "--role=reader",
+        &format!("--serviceaccount={ns}:reader"),
+    ]);
+    assert!(binding.status.success(), "{}", stderr(&binding));
+    // RBAC applies a new binding a moment later: wait for it, or the GET would be what fails.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let as_reader = format!("system:serviceaccount:{ns}:reader");
+    while !env
+        .kubectl(&[
+            "auth",
+            "can-i",
+            "get",
+            "virtualmachineinstances.kubevirt.io",
+            "-n",
+            &ns,
+            "--as",
+            &as_reader,
+        ])
+        .status
+        .success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reader binding never applied"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let files = pod_files(cluster, &ns, "reader");
+    let out = run_in_pod(
+        cluster,
+        files.path(),
+        &[
+            "outage",
+            "db",
+            "--yes",
+            "-o",
+            "json",
+            "--save-dir",
+            save_dir,
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot delete virtualmachineinstances.kubevirt.io"),
+        "{err}"
+    );
+    assert_eq!(env.uid(&ns, "db").as_deref(), Some(before.as_str()));
+
     // Bound to the generated Role: a full outage, namespace from the mounted file (no -n).
+    wait_allowed(&env, &ns, "gameday", "delete");
     let files = pod_files(cluster, &ns, "gameday");
     let out = run_in_pod(
         cluster,

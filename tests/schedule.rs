@@ -306,6 +306,15 @@ fn apply_then_suspend_resume_and_delete() {
         let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
         answer["status"]["allowed"] == true
     };
+    // RBAC applies a new binding a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !can("delete", "kubevirt.io", "virtualmachineinstances", "") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the binding never applied"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert!(can(
         "update",
         "subresources.kubevirt.io",
