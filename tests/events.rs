@@ -84,7 +84,14 @@ fn an_outage_event_lands_on_the_vm_with_its_uid() {
     // What a user reads: `kubectl get events` lists them with reason and object.
     let out = cluster
         .kubectl(&cluster.admin_kubeconfig())
-        .args(["get", "events", "-n", &ns])
+        .args([
+            "get",
+            "events",
+            "-n",
+            &ns,
+            "--field-selector",
+            "involvedObject.name=db-0,reportingComponent=kubectl-vmchaos",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
