@@ -15,6 +15,8 @@ Examples:
   kubectl vmchaos outage db-0 --dry-run=server check RBAC and admission, change nothing
   kubectl vmchaos list -A                      the running VMIs and how each would recover
   kubectl vmchaos restore <snapshot-dir>       bring a VMI back from a saved snapshot
+  kubectl vmchaos schedule weekly --cron '0 3 * * 1' -n prod -- db-0
+                                               the same outage every Monday 3 am, from a CronJob
 
 Exit codes: 0 recovered, 1 not recovered in time, 2 nothing was changed,
             3 the tool failed after deleting (see the summary), 130 interrupted.";

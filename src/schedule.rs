@@ -942,6 +942,23 @@ mod tests {
     }
 
     #[test]
+    fn json_is_one_list_of_the_four_objects() {
+        let m = manifests(&plan("db-0", &[target(Some(RunStrategy::Always))]));
+        let list: serde_json::Value =
+            serde_json::from_str(&render(&m, ManifestFormat::Json)).unwrap();
+        assert_eq!(list["kind"], "List");
+        let kinds: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);
+        let yaml = render(&m, ManifestFormat::Yaml);
+        assert_eq!(yaml.matches("\n---\n").count(), 3, "{yaml}");
+    }
+
+    #[test]
     fn yes_is_not_given_twice() {
         let p = plan("db-0 --yes", &[target(Some(RunStrategy::Always))]);
         assert_eq!(p.args.iter().filter(|a| *a == "--yes").count(), 1);
