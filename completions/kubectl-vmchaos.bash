@@ -34,6 +34,9 @@ _kubectl__vmchaos() {
             kubectl__vmchaos,restore)
                 cmd="kubectl__vmchaos__subcmd__restore"
                 ;;
+            kubectl__vmchaos,schedule)
+                cmd="kubectl__vmchaos__subcmd__schedule"
+                ;;
             kubectl__vmchaos,version)
                 cmd="kubectl__vmchaos__subcmd__version"
                 ;;
@@ -44,7 +47,7 @@ _kubectl__vmchaos() {
 
     case "${cmd}" in
         kubectl__vmchaos)
-            opts="-n -A -v -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version outage list ls restore version completion __complete"
+            opts="-n -A -v -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version outage list ls restore schedule version completion __complete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -278,6 +281,56 @@ _kubectl__vmchaos() {
             case "${prev}" in
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vmchaos__subcmd__schedule)
+            opts="-o -n -A -v -h -V --cron --apply --image --output --suspend --resume --delete --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cron)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "yaml json" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

@@ -38,6 +38,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "out
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "list" -d 'List the running VMIs an outage can target, with the recovery each would get'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "ls" -d 'List the running VMIs an outage can target, with the recovery each would get'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "restore" -d 'Re-create a VMI (or start its VM) from a snapshot saved by `outage`'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "schedule" -d 'Print (or --apply) a ServiceAccount, Role, RoleBinding and CronJob that run an outage on a schedule, inside the cluster'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "version" -d 'Print the version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "completion" -d 'Print a shell completion script (bash, zsh, fish, powershell)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "__complete" -d 'Completion candidates for kubectl\'s plugin completion (used by kubectl_complete-vmchaos)'
@@ -110,6 +111,24 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s V -l version -d 'Print version'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l cron -d 'When to run: five cron fields (minute hour day-of-month month day-of-week), or @daily, @weekly…, in the cluster\'s time zone' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l image -d 'The container image to run (built by scripts/image)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s o -l output -d 'Printed format: yaml (documents for `kubectl apply -f -`) or json (a List)' -r -f -a "yaml\t''
+json\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l apply -d 'Create or update the objects in the cluster instead of printing them'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l suspend -d 'Stop an applied schedule from starting new runs'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l resume -d 'Let a suspended schedule run again'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l delete -d 'Delete an applied schedule\'s CronJob, Role, RoleBinding and ServiceAccount'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s h -l help -d 'Print help'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r

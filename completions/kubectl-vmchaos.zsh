@@ -132,6 +132,33 @@ _arguments "${_arguments_options[@]}" : \
 ':snapshot -- A snapshot folder printed by `outage` (or the vmi.yaml inside it):_files' \
 && ret=0
 ;;
+(schedule)
+_arguments "${_arguments_options[@]}" : \
+'--cron=[When to run\: five cron fields (minute hour day-of-month month day-of-week), or @daily, @weekly…, in the cluster'\''s time zone]:SPEC:_default' \
+'--image=[The container image to run (built by scripts/image)]:IMAGE:_default' \
+'-o+[Printed format\: yaml (documents for \`kubectl apply -f -\`) or json (a List)]:FORMAT:(yaml json)' \
+'--output=[Printed format\: yaml (documents for \`kubectl apply -f -\`) or json (a List)]:FORMAT:(yaml json)' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
+'--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
+'--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'--apply[Create or update the objects in the cluster instead of printing them]' \
+'(--cron --apply --resume --delete)--suspend[Stop an applied schedule from starting new runs]' \
+'(--cron --apply --delete)--resume[Let a suspended schedule run again]' \
+'(--cron --apply)--delete[Delete an applied schedule'\''s CronJob, Role, RoleBinding and ServiceAccount]' \
+'-A[Look in all namespaces (list and the interactive picker)]' \
+'--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
+'*-v[Log API traffic and decisions to stderr (-vv for more)]' \
+'*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The schedule'\''s name\: its CronJob, ServiceAccount, Role and RoleBinding:_default' \
+'*::outage -- The outage to run, as `kubectl vmchaos outage` takes it (after --)\: the VMI and its flags:_default' \
+&& ret=0
+;;
 (version)
 _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
@@ -197,6 +224,7 @@ _kubectl-vmchaos_commands() {
 'list:List the running VMIs an outage can target, with the recovery each would get' \
 'ls:List the running VMIs an outage can target, with the recovery each would get' \
 'restore:Re-create a VMI (or start its VM) from a snapshot saved by \`outage\`' \
+'schedule:Print (or --apply) a ServiceAccount, Role, RoleBinding and CronJob that run an outage on a schedule, inside the cluster' \
 'version:Print the version' \
 'completion:Print a shell completion script (bash, zsh, fish, powershell)' \
 '__complete:Completion candidates for kubectl'\''s plugin completion (used by kubectl_complete-vmchaos)' \
@@ -227,6 +255,11 @@ _kubectl-vmchaos__subcmd__outage_commands() {
 _kubectl-vmchaos__subcmd__restore_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-vmchaos restore commands' commands "$@"
+}
+(( $+functions[_kubectl-vmchaos__subcmd__schedule_commands] )) ||
+_kubectl-vmchaos__subcmd__schedule_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-vmchaos schedule commands' commands "$@"
 }
 (( $+functions[_kubectl-vmchaos__subcmd__version_commands] )) ||
 _kubectl-vmchaos__subcmd__version_commands() {

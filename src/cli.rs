@@ -15,6 +15,8 @@ Examples:
   kubectl vmchaos outage db-0 --dry-run=server check RBAC and admission, change nothing
   kubectl vmchaos list -A                      the running VMIs and how each would recover
   kubectl vmchaos restore <snapshot-dir>       bring a VMI back from a saved snapshot
+  kubectl vmchaos schedule weekly --cron '0 3 * * 1' -n prod -- db-0
+                                               the same outage every Monday 3 am, from a CronJob
 
 Exit codes: 0 recovered, 1 not recovered in time, 2 nothing was changed,
             3 the tool failed after deleting (see the summary), 130 interrupted.";
@@ -68,6 +70,9 @@ pub enum Command {
     List(ListArgs),
     /// Re-create a VMI (or start its VM) from a snapshot saved by `outage`
     Restore(RestoreArgs),
+    /// Print (or --apply) a ServiceAccount, Role, RoleBinding and CronJob that run an outage on a
+    /// schedule, inside the cluster
+    Schedule(ScheduleArgs),
     /// Print the version
     Version,
     /// Print a shell completion script (bash, zsh, fish, powershell)
@@ -176,6 +181,42 @@ pub struct RestoreArgs {
     pub timeout: Duration,
 }
 
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  kubectl vmchaos schedule weekly-db -n prod --cron '0 3 * * 1' -- db-0 --duration 2m
+  kubectl vmchaos schedule weekly-db -n prod --cron '0 3 * * 1' --apply -- db-0
+  kubectl vmchaos schedule weekly-db -n prod --suspend      (or --resume, --delete)")]
+pub struct ScheduleArgs {
+    /// The schedule's name: its CronJob, ServiceAccount, Role and RoleBinding
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// When to run: five cron fields (minute hour day-of-month month day-of-week), or @daily,
+    /// @weekly…, in the cluster's time zone
+    #[arg(long, value_name = "SPEC", required_unless_present_any = ["suspend", "resume", "delete"])]
+    pub cron: Option<String>,
+    /// Create or update the objects in the cluster instead of printing them
+    #[arg(long)]
+    pub apply: bool,
+    /// The container image to run (built by scripts/image)
+    #[arg(long, value_name = "IMAGE", default_value = crate::schedule::DEFAULT_IMAGE)]
+    pub image: String,
+    /// Printed format: yaml (documents for `kubectl apply -f -`) or json (a List)
+    #[arg(short = 'o', long, value_enum, default_value_t = ManifestFormat::Yaml, value_name = "FORMAT")]
+    pub output: ManifestFormat,
+    /// Stop an applied schedule from starting new runs
+    #[arg(long, conflicts_with_all = ["cron", "apply", "resume", "delete"])]
+    pub suspend: bool,
+    /// Let a suspended schedule run again
+    #[arg(long, conflicts_with_all = ["cron", "apply", "delete"])]
+    pub resume: bool,
+    /// Delete an applied schedule's CronJob, Role, RoleBinding and ServiceAccount
+    #[arg(long, conflicts_with_all = ["cron", "apply"])]
+    pub delete: bool,
+    /// The outage to run, as `kubectl vmchaos outage` takes it (after --): the VMI and its flags
+    #[arg(last = true, value_name = "OUTAGE ARGS")]
+    pub outage: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ColorChoice {
     #[default]
@@ -199,6 +240,12 @@ pub enum OutputFormat {
     Text,
     Json,
     Yaml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ManifestFormat {
+    Yaml,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

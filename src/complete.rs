@@ -53,6 +53,10 @@ pub async fn complete(words: &[String]) -> (Vec<String>, u8) {
         Some("outage") if positional_count(before) == 1 => {
             (vmi_names(&global, current).await, NO_FILES)
         }
+        // `schedule NAME --cron SPEC -- <TAB>`: the outage's VMI.
+        Some("schedule") if before.last().is_some_and(|w| w == "--") => {
+            (vmi_names(&global, current).await, NO_FILES)
+        }
         Some("restore") => (Vec::new(), FILES),
         Some("completion") => (
             filter(["bash", "zsh", "fish", "powershell"], current),
@@ -83,6 +87,8 @@ fn value_flags() -> &'static [&'static str] {
         "--timeout",
         "--grace-period",
         "--save-dir",
+        "--cron",
+        "--image",
     ]
 }
 

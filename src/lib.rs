@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod cluster_events;
 pub mod complete;
 pub mod error;
 pub mod events;
@@ -14,6 +15,7 @@ pub mod prompt;
 pub mod render;
 pub mod report;
 pub mod restore;
+pub mod schedule;
 pub mod settings;
 pub mod signals;
 pub mod snapshot;
@@ -103,6 +105,9 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
             })
         }
         Command::List(args) => list(&cli, args.output).await,
+        Command::Schedule(args) => schedule::run(&cli.global, args)
+            .await
+            .map(|text| print_stdout(&text)),
         Command::Restore(args) => restore::run(&cli.global, args).await.map(|(exit, line)| {
             print_stdout(&format!("{line}\n"));
             exit

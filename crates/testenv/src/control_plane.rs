@@ -200,6 +200,11 @@ async fn start_once(
             "service-account-issuer",
             "https://kubernetes.default.svc.cluster.local",
         ),
+        // TokenRequest's default audience: in-cluster tests authenticate with such tokens.
+        p(
+            "api-audiences",
+            "https://kubernetes.default.svc.cluster.local",
+        ),
         p("service-cluster-ip-range", "10.0.0.0/24"),
         // No ServiceAccount controller runs: the simulator creates launcher Pods without one.
         p("disable-admission-plugins", "ServiceAccount"),

@@ -179,6 +179,12 @@ impl Cluster {
         control_plane::kubeconfig_path(&self.dir, user)
     }
 
+    /// The CA certificate (PEM) that signed the API server's serving certificate: what a Pod
+    /// finds in `/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`.
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.join("pki").join("ca.pem")
+    }
+
     /// The simulator's JSON-lines event log (see `SimConfig::log_path`).
     pub fn sim_log(&self) -> PathBuf {
         self.dir.join("sim.log")

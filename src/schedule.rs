@@ -1,0 +1,1041 @@
+//! `kubectl vmchaos schedule`: everything a scheduled outage needs in one namespace — a
+//! ServiceAccount, a Role with exactly the verbs the run's plan needs (from the same code as the
+//! permission pre-flight), a RoleBinding, and a `batch/v1` CronJob running the image with
+//! `outage ... --yes -o json`. Printed as YAML, or applied with `--apply`; `--suspend`,
+//! `--resume` and `--delete` manage an applied schedule.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use clap::Parser;
+use k8s_openapi::{
+    api::{
+        batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec},
+        core::v1::{
+            Capabilities, Container, EmptyDirVolumeSource, PodSecurityContext, PodSpec,
+            PodTemplateSpec, ResourceRequirements, SeccompProfile, SecurityContext, ServiceAccount,
+            Volume, VolumeMount,
+        },
+        rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject},
+    },
+    apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta},
+};
+use kube::{
+    api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams},
+    Resource,
+};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::{
+    cli::{Cli, Command, GlobalArgs, ManifestFormat, OutageArgs, OutputFormat, ScheduleArgs},
+    cluster::{self, Cluster},
+    error::{api_code, Error, Result},
+    kubevirt::is_protected_namespace,
+    outage::preflight::{self, Permission, Target},
+};
+
+/// The image `scripts/image` builds (`kubectl-vmchaos:<version>` inside the archive).
+pub const DEFAULT_IMAGE: &str = concat!("kubectl-vmchaos:", env!("CARGO_PKG_VERSION"));
+/// The non-root user the image runs as.
+pub const IMAGE_UID: i64 = 65532;
+/// Where the snapshot goes: an emptyDir, since the root filesystem is read-only.
+pub const SAVE_DIR: &str = "/var/lib/kubectl-vmchaos";
+const FIELD_MANAGER: &str = "kubectl-vmchaos";
+const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+const SCHEDULE_LABEL: &str = "vmchaos.dev/schedule";
+/// Beyond --duration + --timeout: start-up, the VMI's own shutdown (30 s by default) and the
+/// tool's recovery on SIGTERM (up to 30 s) when the deadline ends the Job.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(180);
+/// The Pod's grace period after SIGTERM: room for the tool to recover a VMI that is still down.
+const TERMINATION_GRACE_SECONDS: i64 = 60;
+/// A run that could not start within this long after its slot (controller down, quota) is
+/// skipped: a 3 am game day must not run at noon.
+const STARTING_DEADLINE_SECONDS: i64 = 600;
+
+/// What the schedule is built from: the validated command line plus what the cluster said.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub namespace: String,
+    pub cron: String,
+    pub image: String,
+    /// The container's arguments: `outage`, the user's outage arguments, `-n`, `--yes`, `-o json`,
+    /// `--save-dir`.
+    pub args: Vec<String>,
+    /// Every verb the run needs (reads, the pre-flight's list, Events), in rule order.
+    pub permissions: Vec<Permission>,
+    pub active_deadline_seconds: i64,
+}
+
+/// The four objects, typed.
+#[derive(Debug, Clone)]
+pub struct Manifests {
+    pub service_account: ServiceAccount,
+    pub role: Role,
+    pub role_binding: RoleBinding,
+    pub cron_job: CronJob,
+}
+
+pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
+    validate_name(&args.name)?;
+    if args.suspend || args.resume || args.delete {
+        if !args.outage.is_empty() {
+            return Err(Error::usage(
+                "--suspend, --resume and --delete take no outage arguments",
+                format!(
+                    "kubectl vmchaos schedule {} --suspend -n NAMESPACE",
+                    args.name
+                ),
+            ));
+        }
+        let cluster = cluster::connect(global, Duration::from_secs(10)).await?;
+        return if args.delete {
+            delete(&cluster, &args.name).await
+        } else {
+            suspend(&cluster, &args.name, args.suspend).await
+        };
+    }
+    let Some(cron) = &args.cron else {
+        return Err(Error::usage(
+            "--cron is required to create a schedule",
+            "e.g. --cron '0 3 * * 1' (Mondays at 03:00, in the cluster's time zone)",
+        ));
+    };
+    cron::validate(cron)?;
+    let outage = parse_outage_args(&args.outage)?;
+    let cluster = cluster::connect(global, Duration::from_secs(10)).await?;
+    let namespace = cluster.namespace.clone();
+    if is_protected_namespace(&namespace) && !outage.allow_protected_namespace {
+        return Err(Error::ProtectedNamespace { namespace });
+    }
+    preflight::check_kubevirt(&cluster).await?;
+    // The verbs depend on the target's owner and runStrategy: read them (read-only).
+    let targets = resolve_targets(&cluster, &namespace, &outage).await?;
+    let plan = Plan {
+        name: args.name.clone(),
+        namespace: namespace.clone(),
+        cron: cron.clone(),
+        image: args.image.clone(),
+        args: container_args(&args.outage, &outage, &namespace),
+        permissions: permissions_for(&targets, outage.keep_down),
+        active_deadline_seconds: active_deadline(&outage),
+    };
+    for t in &targets {
+        eprintln!("schedule {}: {}", plan.name, preflight::describe_target(t));
+    }
+    eprintln!(
+        "schedule {}: Role allows {}",
+        plan.name,
+        preflight::summarize(&plan.permissions)
+    );
+    let manifests = manifests(&plan);
+    if args.apply {
+        apply(&cluster, &manifests).await
+    } else {
+        Ok(render(&manifests, args.output))
+    }
+}
+
+/// NAME names all four objects; a CronJob's name may have at most 52 characters (its Jobs add 11).
+fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 52
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(
+            format!("invalid schedule name {name:?}: it names a CronJob, a ServiceAccount and a Role"),
+            "use at most 52 lowercase letters, digits and '-', starting and ending with a letter or digit",
+        ))
+    }
+}
+
+/// The arguments after `--`, parsed by the real `outage` parser, plus the rules of a scheduled
+/// run: a named VMI, and nothing the schedule sets itself.
+pub fn parse_outage_args(words: &[String]) -> Result<OutageArgs> {
+    let hint = "they are `kubectl vmchaos outage`'s arguments: the VMI and its flags (see `kubectl vmchaos outage --help`)";
+    let argv = ["kubectl-vmchaos", "outage"]
+        .into_iter()
+        .map(String::from)
+        .chain(words.iter().cloned());
+    let cli = Cli::try_parse_from(argv).map_err(|e| {
+        let text = e.render().to_string();
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ");
+        Error::usage(
+            format!("the outage arguments after -- are not valid: {first}"),
+            hint,
+        )
+    })?;
+    let Command::Outage(outage) = cli.command else {
+        unreachable!("the parse started with `outage`")
+    };
+    let g = &cli.global;
+    let refuse = |flag: &str, hint: &str| -> Result<OutageArgs> {
+        Err(Error::usage(
+            format!("{flag} has no place in a scheduled outage's arguments"),
+            hint.to_string(),
+        ))
+    };
+    if g.namespace.is_some() {
+        return refuse(
+            "-n/--namespace",
+            "give -n before --: the schedule lives in the target's namespace",
+        );
+    }
+    if g.kubeconfig.is_some() || g.context.is_some() {
+        return refuse(
+            "--kubeconfig/--context",
+            "a scheduled run uses its ServiceAccount; give --context before -- to pick the cluster",
+        );
+    }
+    if g.all_namespaces {
+        return refuse("-A/--all-namespaces", "name the VMI and give -n before --");
+    }
+    if outage.output != OutputFormat::Text {
+        return refuse(
+            "-o/--output",
+            "a scheduled run always prints JSON (the Job's log)",
+        );
+    }
+    if outage.save_dir.is_some() {
+        return refuse(
+            "--save-dir",
+            "a scheduled run saves its snapshot on an emptyDir",
+        );
+    }
+    if outage.vmi.is_empty() {
+        return Err(Error::usage(
+            "no VMI named in the outage arguments: a scheduled run has no terminal to pick one on",
+            "name it after --: kubectl vmchaos schedule NAME --cron SPEC -n NS -- VMI",
+        ));
+    }
+    Ok(outage)
+}
+
+/// What the container runs: the user's outage arguments as given (validated above), plus what a
+/// run in a Pod needs.
+fn container_args(words: &[String], outage: &OutageArgs, namespace: &str) -> Vec<String> {
+    let mut args = vec!["outage".to_string()];
+    args.extend(words.iter().cloned());
+    args.extend(["-n".into(), namespace.into()]);
+    if !outage.yes {
+        args.push("--yes".into());
+    }
+    args.extend([
+        "-o".into(),
+        "json".into(),
+        "--save-dir".into(),
+        SAVE_DIR.into(),
+    ]);
+    args
+}
+
+/// --duration + --timeout (per target, and the --interval between them, with --serial) + a
+/// margin: the Job is killed past it (SIGTERM: the tool recovers what is still down).
+pub fn active_deadline(outage: &OutageArgs) -> i64 {
+    let one = outage.duration + outage.timeout;
+    let n = u32::try_from(outage.vmi.len().max(1)).unwrap_or(u32::MAX);
+    let run = if outage.serial {
+        one * n + outage.interval.unwrap_or_default() * (n - 1)
+    } else {
+        one
+    };
+    (run + DEADLINE_MARGIN)
+        .as_secs()
+        .try_into()
+        .unwrap_or(i64::MAX)
+}
+
+/// The VMIs the run will hit and their plans, read by the outage's own pre-flight (a refused
+/// plan is refused here too).
+async fn resolve_targets(
+    cluster: &Cluster,
+    namespace: &str,
+    outage: &OutageArgs,
+) -> Result<Vec<Target>> {
+    let names: Vec<(String, String)> = outage
+        .vmi
+        .iter()
+        .map(|name| (namespace.to_string(), name.clone()))
+        .collect();
+    preflight::resolve_targets(cluster, &names, outage.keep_down).await
+}
+
+const fn permission(
+    verb: &'static str,
+    group: &'static str,
+    resource: &'static str,
+    subresource: Option<&'static str>,
+) -> Permission {
+    Permission {
+        verb,
+        group,
+        resource,
+        subresource,
+    }
+}
+
+/// Every verb a run against these targets uses: the reads that come before the pre-flight (one
+/// target: get the VMI and its VM; several: list the namespace's VMIs and VMs), the pre-flight's
+/// own list for the targets' plans, and `create events`.
+pub fn permissions_for(targets: &[Target], keep_down: bool) -> Vec<Permission> {
+    let mut perms = vec![permission(
+        "get",
+        "kubevirt.io",
+        "virtualmachineinstances",
+        None,
+    )];
+    if targets.len() > 1 {
+        perms.push(permission(
+            "list",
+            "kubevirt.io",
+            "virtualmachineinstances",
+            None,
+        ));
+    }
+    if targets.iter().any(|t| t.vm.is_some()) {
+        perms.push(permission("get", "kubevirt.io", "virtualmachines", None));
+    }
+    if targets.len() > 1 {
+        perms.push(permission("list", "kubevirt.io", "virtualmachines", None));
+    }
+    let recoveries: Vec<_> = targets.iter().map(|t| t.plan.recovery()).collect();
+    perms.extend(preflight::required_permissions(&recoveries, keep_down));
+    perms.push(permission("create", "", "events", None));
+    let mut unique: Vec<Permission> = Vec::new();
+    for p in perms {
+        if !unique.contains(&p) {
+            unique.push(p);
+        }
+    }
+    unique
+}
+
+/// One rule per (API group, resource), verbs in first-use order.
+pub fn rules(perms: &[Permission]) -> Vec<PolicyRule> {
+    let mut rules: Vec<PolicyRule> = Vec::new();
+    for p in perms {
+        let resource = match p.subresource {
+            Some(sub) => format!("{}/{sub}", p.resource),
+            None => p.resource.to_string(),
+        };
+        let same = |r: &&mut PolicyRule| {
+            r.api_groups.as_deref() == Some(&[p.group.to_string()][..])
+                && r.resources.as_deref() == Some(&[resource.clone()][..])
+        };
+        match rules.iter_mut().find(same) {
+            Some(rule) if rule.verbs.iter().any(|v| v == p.verb) => {}
+            Some(rule) => rule.verbs.push(p.verb.into()),
+            None => rules.push(PolicyRule {
+                api_groups: Some(vec![p.group.into()]),
+                resources: Some(vec![resource]),
+                verbs: vec![p.verb.into()],
+                ..PolicyRule::default()
+            }),
+        }
+    }
+    rules
+}
+
+fn metadata(plan: &Plan) -> ObjectMeta {
+    let labels = BTreeMap::from([
+        (
+            "app.kubernetes.io/name".to_string(),
+            "kubectl-vmchaos".to_string(),
+        ),
+        (MANAGED_BY.to_string(), FIELD_MANAGER.to_string()),
+        (SCHEDULE_LABEL.to_string(), plan.name.clone()),
+    ]);
+    ObjectMeta {
+        name: Some(plan.name.clone()),
+        namespace: Some(plan.namespace.clone()),
+        labels: Some(labels),
+        ..ObjectMeta::default()
+    }
+}
+
+fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
+    BTreeMap::from([
+        ("cpu".to_string(), Quantity(cpu.into())),
+        ("memory".to_string(), Quantity(memory.into())),
+    ])
+}
+
+/// The four objects of a schedule (pure: no cluster needed).
+pub fn manifests(plan: &Plan) -> Manifests {
+    let meta = metadata(plan);
+    let service_account = ServiceAccount {
+        metadata: meta.clone(),
+        // Only the schedule's Pods get its token, and they ask for it explicitly.
+        automount_service_account_token: Some(false),
+        ..ServiceAccount::default()
+    };
+    let role = Role {
+        metadata: meta.clone(),
+        rules: Some(rules(&plan.permissions)),
+    };
+    let role_binding = RoleBinding {
+        metadata: meta.clone(),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: plan.name.clone(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: plan.name.clone(),
+            namespace: Some(plan.namespace.clone()),
+            ..Subject::default()
+        }]),
+    };
+    let container = Container {
+        name: "vmchaos".into(),
+        image: Some(plan.image.clone()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        args: Some(plan.args.clone()),
+        resources: Some(ResourceRequirements {
+            requests: Some(quantities("50m", "32Mi")),
+            limits: Some(quantities("500m", "128Mi")),
+            ..ResourceRequirements::default()
+        }),
+        security_context: Some(SecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(IMAGE_UID),
+            run_as_group: Some(IMAGE_UID),
+            read_only_root_filesystem: Some(true),
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Capabilities::default()
+            }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(vec![VolumeMount {
+            name: "snapshots".into(),
+            mount_path: SAVE_DIR.into(),
+            ..VolumeMount::default()
+        }]),
+        termination_message_policy: Some("FallbackToLogsOnError".into()),
+        ..Container::default()
+    };
+    let pod = PodSpec {
+        service_account_name: Some(plan.name.clone()),
+        automount_service_account_token: Some(true),
+        restart_policy: Some("Never".into()),
+        termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(IMAGE_UID),
+            run_as_group: Some(IMAGE_UID),
+            fs_group: Some(IMAGE_UID),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..SeccompProfile::default()
+            }),
+            ..PodSecurityContext::default()
+        }),
+        containers: vec![container],
+        volumes: Some(vec![Volume {
+            name: "snapshots".into(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                size_limit: Some(Quantity("16Mi".into())),
+                ..EmptyDirVolumeSource::default()
+            }),
+            ..Volume::default()
+        }]),
+        ..PodSpec::default()
+    };
+    let labels = meta.labels.clone();
+    let cron_job = CronJob {
+        metadata: meta,
+        spec: Some(CronJobSpec {
+            schedule: plan.cron.clone(),
+            concurrency_policy: Some("Forbid".into()),
+            starting_deadline_seconds: Some(STARTING_DEADLINE_SECONDS),
+            successful_jobs_history_limit: Some(3),
+            failed_jobs_history_limit: Some(3),
+            suspend: Some(false),
+            job_template: JobTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: labels.clone(),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(JobSpec {
+                    // A chaos run is never retried blindly.
+                    backoff_limit: Some(0),
+                    active_deadline_seconds: Some(plan.active_deadline_seconds),
+                    template: PodTemplateSpec {
+                        metadata: Some(ObjectMeta {
+                            labels,
+                            ..ObjectMeta::default()
+                        }),
+                        spec: Some(pod),
+                    },
+                    ..JobSpec::default()
+                }),
+            },
+            ..CronJobSpec::default()
+        }),
+        status: None,
+    };
+    Manifests {
+        service_account,
+        role,
+        role_binding,
+        cron_job,
+    }
+}
+
+/// YAML documents (kubectl apply -f -), or one JSON `v1` List.
+pub fn render(m: &Manifests, format: ManifestFormat) -> String {
+    let values = [
+        to_value(&m.service_account),
+        to_value(&m.role),
+        to_value(&m.role_binding),
+        to_value(&m.cron_job),
+    ];
+    match format {
+        ManifestFormat::Json => {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": values});
+            serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+        }
+        ManifestFormat::Yaml => values
+            .iter()
+            .map(|v| serde_saphyr::to_string(v).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("---\n"),
+    }
+}
+
+fn to_value<T: Serialize>(object: &T) -> serde_json::Value {
+    serde_json::to_value(object).unwrap_or_default()
+}
+
+async fn apply_one<K>(cluster: &Cluster, object: &K, what: &str) -> Result<String>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + Serialize
+        + DeserializeOwned,
+    K::DynamicType: Default,
+{
+    let name = object.meta().name.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    api.patch(&name, &params, &Patch::Apply(object))
+        .await
+        .map_err(|e| {
+            cluster.request_error(format!("apply {what} {}/{name}", cluster.namespace), e)
+        })?;
+    Ok(format!("{}/{name} applied", what.to_lowercase()))
+}
+
+/// Whether the API server serves CronJobs in this group version.
+async fn serves_cronjobs(cluster: &Cluster, group_version: &str) -> Result<bool> {
+    match cluster.client.list_api_group_resources(group_version).await {
+        Ok(list) => Ok(list.resources.iter().any(|r| r.name == "cronjobs")),
+        Err(e) if api_code(&e) == Some(404) => Ok(false),
+        Err(e) => Err(cluster.request_error(format!("discover {group_version}"), e)),
+    }
+}
+
+fn cronjob_resource(version: &str) -> ApiResource {
+    ApiResource {
+        group: "batch".into(),
+        version: version.into(),
+        api_version: format!("batch/{version}"),
+        kind: "CronJob".into(),
+        plural: "cronjobs".into(),
+    }
+}
+
+/// The CronJob API this server serves: batch/v1 (Kubernetes 1.21+), else batch/v1beta1.
+async fn cronjob_api(cluster: &Cluster) -> Result<ApiResource> {
+    if serves_cronjobs(cluster, "batch/v1").await? {
+        return Ok(cronjob_resource("v1"));
+    }
+    if serves_cronjobs(cluster, "batch/v1beta1").await? {
+        return Ok(cronjob_resource("v1beta1"));
+    }
+    Err(Error::usage(
+        format!(
+            "the API server {} serves no CronJob API (batch/v1 or batch/v1beta1)",
+            cluster.server
+        ),
+        "print the manifests without --apply and run the Job by another scheduler",
+    ))
+}
+
+async fn apply(cluster: &Cluster, m: &Manifests) -> Result<String> {
+    // Before anything changes: where the CronJob can go.
+    let cron_api = cronjob_api(cluster).await?;
+    let mut lines = vec![
+        apply_one(cluster, &m.service_account, "ServiceAccount").await?,
+        apply_one(cluster, &m.role, "Role").await?,
+        apply_one(cluster, &m.role_binding, "RoleBinding").await?,
+    ];
+    let name = m.cron_job.metadata.name.clone().unwrap_or_default();
+    let mut value = to_value(&m.cron_job);
+    value["apiVersion"] = cron_api.api_version.clone().into();
+    let object: DynamicObject = serde_json::from_value(value).map_err(|e| Error::Usage {
+        message: format!("failed to encode the CronJob: {e}"),
+        hint: None,
+    })?;
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(cluster.client.clone(), &cluster.namespace, &cron_api);
+    api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .map_err(|e| cluster.request_error(format!("apply CronJob {}/{name}", cluster.namespace), e))?;
+    if cron_api.version == "v1" {
+        lines.push(format!("cronjob.batch/{name} applied"));
+    } else {
+        lines.push(format!(
+            "cronjob.batch/{name} applied as {}: this API server does not serve batch/v1 CronJob \
+             (Kubernetes 1.21 or newer); the spec is the same",
+            cron_api.api_version
+        ));
+    }
+    Ok(lines.join("\n") + "\n")
+}
+
+fn not_found(name: &str, namespace: &str) -> Error {
+    Error::usage(
+        format!("no schedule {name} in namespace {namespace}"),
+        format!(
+            "list them with `kubectl get cronjobs -n {namespace} -l {MANAGED_BY}={FIELD_MANAGER}`"
+        ),
+    )
+}
+
+/// Sets the CronJob's `spec.suspend`: no new runs (a running one goes on), or runs again.
+async fn suspend(cluster: &Cluster, name: &str, suspend: bool) -> Result<String> {
+    let ns = &cluster.namespace;
+    let cron_api = cronjob_api(cluster).await?;
+    let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), ns, &cron_api);
+    let patch = serde_json::json!({"spec": {"suspend": suspend}});
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(format!(
+            "cronjob.batch/{name} {}\n",
+            if suspend { "suspended" } else { "resumed" }
+        )),
+        Err(e) if api_code(&e) == Some(404) => Err(not_found(name, ns)),
+        Err(e) => Err(cluster.request_error(format!("patch CronJob {ns}/{name}"), e)),
+    }
+}
+
+/// Deletes the schedule's four objects, each only if this tool made it (its labels say so).
+async fn delete(cluster: &Cluster, name: &str) -> Result<String> {
+    let ns = cluster.namespace.clone();
+    let cron_api = cronjob_api(cluster).await?;
+    let client = &cluster.client;
+    let objects = [
+        (cron_api, "cronjob.batch"),
+        (
+            ApiResource::erase::<RoleBinding>(&()),
+            "rolebinding.rbac.authorization.k8s.io",
+        ),
+        (
+            ApiResource::erase::<Role>(&()),
+            "role.rbac.authorization.k8s.io",
+        ),
+        (ApiResource::erase::<ServiceAccount>(&()), "serviceaccount"),
+    ];
+    // Background: the CronJob's Jobs and Pods go with it.
+    let params = DeleteParams::background();
+    let mut lines = Vec::new();
+    for (resource, label) in objects {
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &resource);
+        let found = api
+            .get_opt(name)
+            .await
+            .map_err(|e| cluster.request_error(format!("get {label} {ns}/{name}"), e))?;
+        let Some(object) = found else { continue };
+        let labels = object.metadata.labels.unwrap_or_default();
+        if labels.get(SCHEDULE_LABEL).map(String::as_str) != Some(name) {
+            lines.push(format!(
+                "{label}/{name} kept: it is not part of schedule {name} (no {SCHEDULE_LABEL} label)"
+            ));
+            continue;
+        }
+        match api.delete(name, &params).await {
+            Ok(_) => lines.push(format!("{label}/{name} deleted")),
+            Err(e) if api_code(&e) == Some(404) => {}
+            Err(e) => return Err(cluster.request_error(format!("delete {label} {ns}/{name}"), e)),
+        }
+    }
+    if !lines.iter().any(|l| l.ends_with(" deleted")) {
+        return Err(match not_found(name, &ns) {
+            Error::Usage { message, hint } if !lines.is_empty() => Error::Usage {
+                message: format!("{message} ({})", lines.join("; ")),
+                hint,
+            },
+            other => other,
+        });
+    }
+    Ok(lines.join("\n") + "\n")
+}
+
+/// Kubernetes' cron syntax (the CronJob controller's parser): five fields, or a macro.
+pub mod cron {
+    use crate::error::{Error, Result};
+
+    const MACROS: [&str; 7] = [
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+    ];
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+    struct Field {
+        name: &'static str,
+        min: u32,
+        max: u32,
+        names: &'static [&'static str],
+    }
+
+    const FIELDS: [Field; 5] = [
+        Field {
+            name: "minute",
+            min: 0,
+            max: 59,
+            names: &[],
+        },
+        Field {
+            name: "hour",
+            min: 0,
+            max: 23,
+            names: &[],
+        },
+        Field {
+            name: "day of month",
+            min: 1,
+            max: 31,
+            names: &[],
+        },
+        Field {
+            name: "month",
+            min: 1,
+            max: 12,
+            names: &MONTHS,
+        },
+        Field {
+            name: "day of week",
+            min: 0,
+            max: 7,
+            names: &DAYS,
+        },
+    ];
+
+    fn error(spec: &str, why: String) -> Error {
+        Error::usage(
+            format!("invalid --cron {spec:?}: {why}"),
+            "five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * 1' \
+             (Mondays at 03:00); or @hourly, @daily, @weekly, @monthly, @yearly",
+        )
+    }
+
+    fn value(field: &Field, text: &str) -> Option<u32> {
+        if let Ok(n) = text.parse::<u32>() {
+            return Some(n);
+        }
+        let lower = text.to_ascii_lowercase();
+        field
+            .names
+            .iter()
+            .position(|n| *n == lower)
+            .map(|i| i as u32 + field.min)
+    }
+
+    fn check_field(field: &Field, text: &str) -> std::result::Result<(), String> {
+        for item in text.split(',') {
+            let (range, step) = match item.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (item, None),
+            };
+            if let Some(step) = step {
+                match step.parse::<u32>() {
+                    Ok(s) if s > 0 => {}
+                    _ => {
+                        return Err(format!(
+                            "{} step {step:?} is not a positive number",
+                            field.name
+                        ))
+                    }
+                }
+            }
+            if range == "*" || range == "?" {
+                continue;
+            }
+            let (lo, hi) = match range.split_once('-') {
+                Some((lo, hi)) => (lo, Some(hi)),
+                None => (range, None),
+            };
+            let bad = |v: &str| {
+                format!(
+                    "{} {v:?} is not a number between {} and {}",
+                    field.name, field.min, field.max
+                )
+            };
+            let lo_v = value(field, lo).ok_or_else(|| bad(lo))?;
+            if lo_v < field.min || lo_v > field.max {
+                return Err(bad(lo));
+            }
+            if let Some(hi) = hi {
+                let hi_v = value(field, hi).ok_or_else(|| bad(hi))?;
+                if hi_v < field.min || hi_v > field.max {
+                    return Err(bad(hi));
+                }
+                if hi_v < lo_v {
+                    return Err(format!("{} range {range:?} runs backwards", field.name));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Accepts what the CronJob controller accepts (minus time zones: use the cluster's).
+    pub fn validate(spec: &str) -> Result<()> {
+        let trimmed = spec.trim();
+        if trimmed.starts_with('@') {
+            return if MACROS.contains(&trimmed) {
+                Ok(())
+            } else {
+                Err(error(spec, format!("unknown macro {trimmed}")))
+            };
+        }
+        if trimmed.starts_with("TZ=") || trimmed.starts_with("CRON_TZ=") {
+            return Err(error(
+                spec,
+                "time zones are not supported in the schedule (Kubernetes refuses them)".into(),
+            ));
+        }
+        let fields: Vec<&str> = trimmed.split_whitespace().collect();
+        if fields.len() != 5 {
+            return Err(error(spec, format!("{} fields, not 5", fields.len())));
+        }
+        for (field, text) in FIELDS.iter().zip(&fields) {
+            check_field(field, text).map_err(|why| error(spec, why))?;
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::validate;
+
+        #[test]
+        fn accepts_what_kubernetes_accepts() {
+            for ok in [
+                "0 3 * * 1",
+                "*/15 * * * *",
+                "0 3 1-7 * mon",
+                "30 2 * jan-mar MON-FRI",
+                "0 0,12 * * 0,7",
+                "@weekly",
+                "5 4 * * sun",
+            ] {
+                assert!(validate(ok).is_ok(), "{ok}");
+            }
+        }
+
+        #[test]
+        fn refuses_with_the_reason() {
+            for (bad, why) in [
+                ("0 3 * *", "4 fields, not 5"),
+                ("0 3 * * 1 2026", "6 fields, not 5"),
+                ("60 3 * * 1", "minute \"60\""),
+                ("0 24 * * *", "hour \"24\""),
+                ("0 3 0 * *", "day of month \"0\""),
+                ("0 3 * 13 *", "month \"13\""),
+                ("0 3 * * 8", "day of week \"8\""),
+                ("*/0 * * * *", "step \"0\""),
+                ("0 5-3 * * *", "runs backwards"),
+                ("@sometimes", "unknown macro"),
+                ("CRON_TZ=UTC 0 3 * * *", "time zones"),
+            ] {
+                let err = validate(bad).unwrap_err().to_string();
+                assert!(err.contains(why), "{bad}: {err}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kubevirt::{Recovery, RunStrategy, Vm, Vmi};
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(String::from).collect()
+    }
+
+    fn target(vm: Option<RunStrategy>) -> Target {
+        let recovery = match &vm {
+            Some(RunStrategy::Always | RunStrategy::Once) => Recovery::Automatic,
+            Some(_) => Recovery::Start,
+            None => Recovery::Recreate,
+        };
+        Target {
+            object: serde_json::from_value(serde_json::json!({"metadata": {"name": "db-0"}}))
+                .unwrap(),
+            vmi: Vmi::default(),
+            vm_object: None,
+            vm: vm.map(|run_strategy| Vm {
+                name: "db-0".into(),
+                uid: String::new(),
+                run_strategy,
+                legacy_running: None,
+                start_failure: None,
+                manual_recovery_required: false,
+                pool: None,
+            }),
+            plan: crate::plan::Plan::Go {
+                recovery,
+                warnings: Vec::new(),
+            },
+        }
+    }
+
+    fn plan(outage: &str, targets: &[Target]) -> Plan {
+        let words = words(outage);
+        let parsed = parse_outage_args(&words).unwrap();
+        Plan {
+            name: "weekly".into(),
+            namespace: "prod".into(),
+            cron: "0 3 * * 1".into(),
+            image: DEFAULT_IMAGE.into(),
+            args: container_args(&words, &parsed, "prod"),
+            permissions: permissions_for(targets, parsed.keep_down),
+            active_deadline_seconds: active_deadline(&parsed),
+        }
+    }
+
+    #[test]
+    fn the_job_runs_the_outage_arguments_as_json_with_a_deadline() {
+        let p = plan(
+            "db-0 --duration 2m --timeout 3m",
+            &[target(Some(RunStrategy::Always))],
+        );
+        assert_eq!(
+            p.args,
+            words("outage db-0 --duration 2m --timeout 3m -n prod --yes -o json --save-dir /var/lib/kubectl-vmchaos")
+        );
+        assert_eq!(p.active_deadline_seconds, 120 + 180 + 180);
+        let m = manifests(&p);
+        let job = m.cron_job.spec.as_ref().unwrap();
+        assert_eq!(job.concurrency_policy.as_deref(), Some("Forbid"));
+        let job_spec = job.job_template.spec.as_ref().unwrap();
+        assert_eq!(job_spec.backoff_limit, Some(0));
+        let pod = job_spec.template.spec.as_ref().unwrap();
+        assert_eq!(pod.service_account_name.as_deref(), Some("weekly"));
+        assert_eq!(pod.automount_service_account_token, Some(true));
+        let c = &pod.containers[0];
+        let sc = c.security_context.as_ref().unwrap();
+        assert_eq!(sc.read_only_root_filesystem, Some(true));
+        assert_eq!(sc.run_as_non_root, Some(true));
+        assert!(c.resources.as_ref().unwrap().requests.is_some());
+        // The args the container gets parse with the real outage parser.
+        let mut argv = vec!["kubectl-vmchaos".to_string()];
+        argv.extend(c.args.clone().unwrap());
+        assert!(Cli::try_parse_from(argv).is_ok());
+    }
+
+    #[test]
+    fn json_is_one_list_of_the_four_objects() {
+        let m = manifests(&plan("db-0", &[target(Some(RunStrategy::Always))]));
+        let list: serde_json::Value =
+            serde_json::from_str(&render(&m, ManifestFormat::Json)).unwrap();
+        assert_eq!(list["kind"], "List");
+        let kinds: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);
+        let yaml = render(&m, ManifestFormat::Yaml);
+        assert_eq!(yaml.matches("\n---\n").count(), 3, "{yaml}");
+    }
+
+    #[test]
+    fn yes_is_not_given_twice() {
+        let p = plan("db-0 --yes", &[target(Some(RunStrategy::Always))]);
+        assert_eq!(p.args.iter().filter(|a| *a == "--yes").count(), 1);
+    }
+
+    #[test]
+    fn role_rules_follow_the_plan() {
+        let always = rules(&permissions_for(
+            &[target(Some(RunStrategy::Always))],
+            false,
+        ));
+        let text = serde_json::to_string(&always).unwrap();
+        assert_eq!(
+            text,
+            r#"[{"apiGroups":["kubevirt.io"],"resources":["virtualmachineinstances"],"verbs":["get","delete","list","watch"]},{"apiGroups":["kubevirt.io"],"resources":["virtualmachines"],"verbs":["get"]},{"apiGroups":[""],"resources":["events"],"verbs":["create"]}]"#
+        );
+        let manual = rules(&permissions_for(
+            &[target(Some(RunStrategy::Manual))],
+            false,
+        ));
+        assert!(manual.iter().any(|r| r.api_groups.as_deref()
+            == Some(&["subresources.kubevirt.io".to_string()][..])
+            && r.resources.as_deref() == Some(&["virtualmachines/start".to_string()][..])
+            && r.verbs == ["update"]));
+        let standalone = rules(&permissions_for(&[target(None)], false));
+        assert!(!serde_json::to_string(&standalone)
+            .unwrap()
+            .contains("\"virtualmachines\""));
+        assert_eq!(
+            standalone[0].verbs,
+            ["get", "delete", "list", "watch", "create"]
+        );
+    }
+
+    #[test]
+    fn outage_arguments_are_checked_by_the_outage_parser() {
+        for (bad, why) in [
+            ("db-0 --duration soon", "not valid"),
+            ("db-0 --frobnicate", "not valid"),
+            ("db-0 -n prod", "-n/--namespace"),
+            ("db-0 -o yaml", "-o/--output"),
+            ("db-0 --save-dir /x", "--save-dir"),
+            ("--duration 1m", "no VMI named"),
+            ("db-0 --context other", "--kubeconfig/--context"),
+        ] {
+            let err = parse_outage_args(&words(bad)).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn names_must_fit_a_cronjob() {
+        assert!(validate_name("weekly-db").is_ok());
+        assert!(validate_name("Weekly").is_err());
+        assert!(validate_name(&"a".repeat(53)).is_err());
+        assert!(validate_name("-x").is_err());
+    }
+}
