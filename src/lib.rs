@@ -5,6 +5,7 @@ pub mod cli;
 pub mod cluster;
 pub mod complete;
 pub mod error;
+pub mod kraken;
 pub mod kubevirt;
 pub mod outage;
 pub mod plan;
