@@ -12,6 +12,7 @@ pub mod plan;
 pub mod prompt;
 pub mod render;
 pub mod restore;
+pub mod run;
 pub mod settings;
 pub mod signals;
 pub mod snapshot;
@@ -100,6 +101,11 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                 report.exit
             })
         }
+        Command::Run(args) => run::run(&cli.global, args, &term).await.map(|report| {
+            let color = term.color(cli.global.color, term.stdout);
+            print_stdout(&run::text::summary(&report, args.output, color));
+            report.exit
+        }),
         Command::List(args) => list(&cli, args.output).await,
         Command::Restore(args) => restore::run(&cli.global, args).await.map(|(exit, line)| {
             print_stdout(&format!("{line}\n"));
