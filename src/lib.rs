@@ -11,6 +11,7 @@ pub mod outage;
 pub mod plan;
 pub mod prompt;
 pub mod render;
+pub mod report_files;
 pub mod restore;
 pub mod run;
 pub mod settings;
@@ -104,7 +105,10 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
         Command::Run(args) => run::run(&cli.global, args, &term).await.map(|report| {
             let color = term.color(cli.global.color, term.stdout);
             print_stdout(&run::text::summary(&report, args.output, color));
-            report.exit
+            match &args.report {
+                Some(dir) => write_report_files(dir, &report, color_err),
+                None => report.exit,
+            }
         }),
         Command::List(args) => list(&cli, args.output).await,
         Command::Restore(args) => restore::run(&cli.global, args).await.map(|(exit, line)| {
@@ -153,6 +157,29 @@ async fn list(cli: &Cli, format: ListFormat) -> Result<Exit, Error> {
         ListFormat::Wide => targets::table(&rows, true, scope.is_none()),
     };
     Ok(print_stdout(&text))
+}
+
+/// `--report DIR`: the files, or the error (a run that went well but left no report is a tool
+/// failure).
+fn write_report_files(
+    dir: &std::path::Path,
+    report: &outage::report::GameDayReport,
+    color: bool,
+) -> Exit {
+    match report_files::write_reports(dir, report, &[]) {
+        Ok(paths) => {
+            let names: Vec<String> = paths
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect();
+            eprintln!("reports in {}: {}", dir.display(), names.join(", "));
+            report.exit
+        }
+        Err(e) => match report_error(&e, color) {
+            _ if report.exit == Exit::Recovered => Exit::FailedAfterInject,
+            _ => report.exit,
+        },
+    }
 }
 
 /// The error, its causes, and what to do: once, on stderr, with one prefix.
