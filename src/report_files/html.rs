@@ -22,7 +22,12 @@ th{background:#f9fafb}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#6b7280}pre{background:#f3f4f6;padding:.8rem;overflow-x:auto}
 .timeline{overflow-x:auto;border:1px solid #e5e7eb;border-radius:6px;padding:.4rem}";
 
-fn table<const N: usize>(out: &mut String, columns: [&str; N], rows: &[[String; N]], outcome_col: Option<usize>) {
+fn table<const N: usize>(
+    out: &mut String,
+    columns: [&str; N],
+    rows: &[[String; N]],
+    outcome_col: Option<usize>,
+) {
     out.push_str("<table>\n<tr>");
     for c in columns {
         let _ = write!(out, "<th>{}</th>", escape(c));
@@ -37,7 +42,9 @@ fn table<const N: usize>(out: &mut String, columns: [&str; N], rows: &[[String; 
                 } else {
                     " class=\"outcome-bad\""
                 }
-            } else if c.ends_with("ms") || c.ends_with('s') && c.chars().next().is_some_and(|ch| ch.is_ascii_digit()) {
+            } else if c.ends_with("ms")
+                || c.ends_with('s') && c.chars().next().is_some_and(|ch| ch.is_ascii_digit())
+            {
                 " class=\"num\""
             } else {
                 ""
@@ -97,10 +104,9 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
             };
             let outcome = match (&step.status, &step.fleet) {
                 (StepStatus::Ran, Some(f)) => f.verdict.clone(),
-                (StepStatus::Skipped, _) => format!(
-                    "skipped: {}",
-                    step.reason.as_deref().unwrap_or_default()
-                ),
+                (StepStatus::Skipped, _) => {
+                    format!("skipped: {}", step.reason.as_deref().unwrap_or_default())
+                }
                 _ => format!("not run: {}", step.reason.as_deref().unwrap_or_default()),
             };
             [
@@ -140,7 +146,12 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
         }
         s.push_str("</ul>\n");
         if f.targets.len() > 1 {
-            table(&mut s, AGGREGATE_COLUMNS, &aggregate_rows(&f.aggregates), None);
+            table(
+                &mut s,
+                AGGREGATE_COLUMNS,
+                &aggregate_rows(&f.aggregates),
+                None,
+            );
         }
         if !f.notes.is_empty() {
             s.push_str("<ul class=\"muted\">\n");

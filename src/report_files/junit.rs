@@ -90,11 +90,7 @@ pub fn junit(report: &GameDayReport) -> String {
             props.push(("file", place));
         }
         for (k, v) in props {
-            let _ = writeln!(
-                s,
-                r#"      <property name="{k}" value="{}"/>"#,
-                escape(&v)
-            );
+            let _ = writeln!(s, r#"      <property name="{k}" value="{}"/>"#, escape(&v));
         }
         s.push_str("    </properties>\n");
         match &step.fleet {

@@ -3,9 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{
-    aggregate_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS,
-};
+use super::{aggregate_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS};
 use crate::outage::report::{GameDayReport, StepStatus};
 
 /// A table cell: pipes and line breaks would break the table.
@@ -32,16 +30,8 @@ pub fn markdown(r: &GameDayReport) -> String {
     );
     let _ = writeln!(s, "**{}** (exit code {})\n", r.verdict, r.exit_code);
     let _ = writeln!(s, "- context: `{}` ({})", r.context, r.server);
-    let _ = writeln!(
-        s,
-        "- started: {}",
-        r.started_at.as_deref().unwrap_or("—")
-    );
-    let _ = writeln!(
-        s,
-        "- finished: {}",
-        r.finished_at.as_deref().unwrap_or("—")
-    );
+    let _ = writeln!(s, "- started: {}", r.started_at.as_deref().unwrap_or("—"));
+    let _ = writeln!(s, "- finished: {}", r.finished_at.as_deref().unwrap_or("—"));
     let _ = writeln!(s, "- steps: {}\n", r.steps.len());
 
     s.push_str("## Steps\n\n");
@@ -57,10 +47,9 @@ pub fn markdown(r: &GameDayReport) -> String {
             };
             let outcome = match (&step.status, &step.fleet) {
                 (StepStatus::Ran, Some(f)) => f.verdict.clone(),
-                (StepStatus::Skipped, _) => format!(
-                    "skipped: {}",
-                    step.reason.as_deref().unwrap_or_default()
-                ),
+                (StepStatus::Skipped, _) => {
+                    format!("skipped: {}", step.reason.as_deref().unwrap_or_default())
+                }
                 _ => format!("not run: {}", step.reason.as_deref().unwrap_or_default()),
             };
             [

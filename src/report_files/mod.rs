@@ -19,9 +19,7 @@ use crate::{
     render::format_duration,
 };
 
-pub use self::{
-    html::html, junit::junit, markdown::markdown, timeline::svg,
-};
+pub use self::{html::html, junit::junit, markdown::markdown, timeline::svg};
 
 /// One probe's results for one target, drawn as a track under that VMI's outage. Times are
 /// Unix epoch milliseconds, so any probe (ping, TCP, HTTP, guest agent) maps onto the axis.
@@ -105,7 +103,10 @@ pub fn escape(text: &str) -> String {
 }
 
 fn ms(v: Option<u64>) -> String {
-    v.map_or_else(|| "—".into(), |ms| format_duration(Duration::from_millis(ms)))
+    v.map_or_else(
+        || "—".into(),
+        |ms| format_duration(Duration::from_millis(ms)),
+    )
 }
 
 fn parse_time(text: Option<&str>) -> Option<SystemTime> {
@@ -116,10 +117,16 @@ fn parse_time(text: Option<&str>) -> Option<SystemTime> {
 fn observed_ms(r: &Report) -> Option<u64> {
     let t = &r.timings;
     t.ready_ms.or_else(|| {
-        [t.running_ms, t.scheduled_ms, t.scheduling_ms, t.created_ms, t.gone_ms]
-            .into_iter()
-            .flatten()
-            .max()
+        [
+            t.running_ms,
+            t.scheduled_ms,
+            t.scheduling_ms,
+            t.created_ms,
+            t.gone_ms,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
     })
 }
 
@@ -135,7 +142,6 @@ fn outcome(r: &Report) -> &'static str {
         Exit::NothingChanged => "not hit",
     }
 }
-
 
 /// The columns of the per-target table (Markdown and HTML alike).
 const TARGET_COLUMNS: [&str; 10] = [

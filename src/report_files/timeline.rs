@@ -193,7 +193,9 @@ fn segments(r: &Report, start: u64, step_end: Option<u64>) -> Vec<(Stage, u64, u
             Some((_, next)) => (*next).max(*from),
             // Ready is a moment; draw it as a short stretch so it shows.
             None if *stage == Stage::Ready => from + 1,
-            None => step_end.filter(|e| *e > last_seen).unwrap_or(last_seen + 1000),
+            None => step_end
+                .filter(|e| *e > last_seen)
+                .unwrap_or(last_seen + 1000),
         };
         out.push((*stage, *from, to));
     }
@@ -231,6 +233,16 @@ const BAR_H: f64 = 16.0;
 const PROBE_H: f64 = 12.0;
 const GROUP_H: f64 = 24.0;
 
+/// Long names would run into the plot: keep `max` characters.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
 /// The picture, as a standalone SVG document.
 pub fn svg(report: &GameDayReport, probes: &[ProbeTrack]) -> String {
     let l = layout(report);
@@ -256,7 +268,7 @@ pub fn svg(report: &GameDayReport, probes: &[ProbeTrack]) -> String {
                 + if g.rows.is_empty() { 6.0 } else { 0.0 }
         })
         .sum();
-    let top = 96.0;
+    let top = 104.0;
     let height = top + rows_h + 46.0;
     let mut s = String::new();
     let _ = writeln!(
@@ -338,7 +350,7 @@ pub fn svg(report: &GameDayReport, probes: &[ProbeTrack]) -> String {
             s,
             r##"<text x="16" y="{}" font-weight="bold" fill="#111827">{}</text>"##,
             y + 16.0,
-            escape(&g.title)
+            escape(&clip(&g.title, 34))
         );
         if let Some(reason) = &g.reason {
             let _ = writeln!(
@@ -354,7 +366,7 @@ pub fn svg(report: &GameDayReport, probes: &[ProbeTrack]) -> String {
                 s,
                 r##"<text x="28" y="{}" fill="#1f2937">{}</text>"##,
                 y + 13.0,
-                escape(&format!("{}/{}", r.namespace, r.name))
+                escape(&clip(&format!("{}/{}", r.namespace, r.name), 34))
             );
             match &r.segments {
                 Some(segs) => {
