@@ -1,0 +1,240 @@
+//! `run -f`: Kraken's files end to end, the real binary against a real kube-apiserver with
+//! KubeVirt's CRDs and the simulated KubeVirt (crates/testenv, crates/kubevirt-sim).
+
+mod common;
+
+use std::{io::Write, path::Path, process::Stdio};
+
+use common::{json, stderr, Env};
+
+macro_rules! env_or_skip {
+    () => {
+        match Env::get() {
+            Some(env) => env,
+            None => return,
+        }
+    };
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// The seed's combined file, names filled in.
+fn seed_combined(ns: &str) -> String {
+    format!(
+        r#"scenarios:
+  - name: "node outage with vm recovery test"
+    scenario: node_stop_start_scenario
+    parameters:
+      # Node scenario parameters
+
+  - name: "vm outage during node recovery"
+    scenario: kubevirt_vm_outage
+    parameters:
+      vm_name: critical-vm
+      namespace: {ns}
+      duration: 120
+"#
+    )
+}
+
+#[test]
+fn the_seeds_combined_file_refuses_then_skips_the_node_scenario() {
+    let env = env_or_skip!();
+    let ns = env.namespace("seed");
+    let uid = env.vm(&ns, "critical-vm", "Always", &[]);
+    let other = env.vm(&ns, "critical-vm-10", "Always", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "seed.yaml", &seed_combined(&ns));
+
+    let out = env.run(&["run", "-f", &file, "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("node_stop_start_scenario \"node outage with vm recovery test\"")
+            && err.contains("seed.yaml line 2")
+            && err.contains("--skip-unsupported"),
+        "{err}"
+    );
+    assert_eq!(env.uid(&ns, "critical-vm").as_deref(), Some(uid.as_str()));
+
+    let report = dir.path().join("report");
+    let out = env.run(&[
+        "run",
+        "-f",
+        &file,
+        "--skip-unsupported",
+        "--yes",
+        "-o",
+        "json",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["exitCode"], 0, "{doc:#}");
+    assert_eq!(doc["steps"][0]["status"], "skipped");
+    assert_eq!(doc["steps"][0]["scenario"], "node_stop_start_scenario");
+    let step = &doc["steps"][1];
+    assert_eq!(step["status"], "ran");
+    assert_eq!(step["line"], 7);
+    let targets = step["fleet"]["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{doc:#}");
+    assert_eq!(targets[0]["target"]["name"], "critical-vm");
+    assert_eq!(targets[0]["recovered"], true);
+    assert_eq!(targets[0]["recovery"], "automatic");
+    let notes = step["fleet"]["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "Kraken's prefix match would also have picked {ns}/critical-vm-10"
+        )),
+        "{notes}"
+    );
+    // A new VMI now, and the prefix match's extra VMI untouched.
+    assert_ne!(env.uid(&ns, "critical-vm").as_deref(), Some(uid.as_str()));
+    assert!(env.is_ready(&ns, "critical-vm"));
+    assert_eq!(
+        env.uid(&ns, "critical-vm-10").as_deref(),
+        Some(other.as_str())
+    );
+    for name in [
+        "report.json",
+        "junit.xml",
+        "report.md",
+        "timeline.svg",
+        "report.html",
+    ] {
+        assert!(report.join(name).is_file(), "{name} missing");
+    }
+    let junit = std::fs::read_to_string(report.join("junit.xml")).unwrap();
+    let xml = roxmltree::Document::parse(&junit).unwrap();
+    let case = xml
+        .descendants()
+        .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("critical-vm"))
+        .expect("a testcase for the VMI");
+    assert_eq!(case.attribute("classname"), Some(ns.as_str()));
+    assert!(case.children().all(|n| !n.has_tag_name("failure")));
+}
+
+#[test]
+fn a_failed_step_stops_the_rest_unless_continue_on_failure() {
+    let env = env_or_skip!();
+    let ns = env.namespace("steps");
+    env.vm(&ns, "sick", "Always", &[]);
+    env.annotate_template(&ns, "sick", testenv::knobs::NEVER_READY, "true");
+    let web = env.vm(&ns, "web", "Always", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "scenarios:\n  - name: sick first\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: sick\n      namespace: {ns}\n      timeout: 2\n  - name: then web\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: web\n      namespace: {ns}\n"
+    );
+    let file = write(dir.path(), "steps.yaml", &text);
+    let out = env.run(&["run", "-f", &file, "--yes", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["steps"][0]["fleet"]["targets"][0]["recovered"], false);
+    assert_eq!(doc["steps"][1]["status"], "not-run");
+    assert!(doc["steps"][1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("--continue-on-failure"));
+    assert_eq!(env.uid(&ns, "web").as_deref(), Some(web.as_str()));
+
+    // The same file from stdin, going on after the failure.
+    let mut child = env
+        .command(&[
+            "run",
+            "-f",
+            "-",
+            "--yes",
+            "-o",
+            "json",
+            "--continue-on-failure",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["steps"][1]["status"], "ran", "{doc:#}");
+    assert_eq!(doc["steps"][1]["fleet"]["targets"][0]["recovered"], true);
+    assert_ne!(env.uid(&ns, "web").as_deref(), Some(web.as_str()));
+}
+
+#[test]
+fn kill_count_hits_distinct_vmis_and_nothing_matching_is_an_error() {
+    let env = env_or_skip!();
+    let ns = env.namespace("kill");
+    let uids: Vec<String> = ["db-0", "db-1", "db-2"]
+        .iter()
+        .map(|n| env.vm(&ns, n, "Always", &[]))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let nothing = write(
+        dir.path(),
+        "nothing.yaml",
+        &format!("scenarios:\n  - name: typo\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: db\n      namespace: {ns}\n"),
+    );
+    let out = env.run(&["run", "-f", &nothing, "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("step \"typo\"")
+            && err.contains("line 2) matches no running VMI: vm_name db")
+            && err.contains("Kraken passes when nothing matches"),
+        "{err}"
+    );
+    let file = write(
+        dir.path(),
+        "kill.yaml",
+        &format!("scenarios:\n  - name: two dbs\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: db-[0-9]\n      namespace: {ns}\n      kill_count: 2\n"),
+    );
+    // A dry run shows the picks; the real run with the same seed hits the same VMIs.
+    let out = env.run(&[
+        "run",
+        "-f",
+        &file,
+        "--dry-run",
+        "--seed",
+        "42",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dry = json(&out);
+    let picked = |doc: &serde_json::Value| -> Vec<String> {
+        doc["steps"][0]["fleet"]["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["target"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(picked(&dry).len(), 2);
+    assert!(dry["verdict"].as_str().unwrap().starts_with("DRY RUN"));
+    for (name, uid) in ["db-0", "db-1", "db-2"].iter().zip(&uids) {
+        assert_eq!(env.uid(&ns, name).as_deref(), Some(uid.as_str()));
+    }
+    let out = env.run(&["run", "-f", &file, "--seed", "42", "--yes", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(picked(&doc), picked(&dry));
+    let changed: Vec<&str> = ["db-0", "db-1", "db-2"]
+        .iter()
+        .zip(&uids)
+        .filter(|(name, uid)| env.uid(&ns, name).as_deref() != Some(uid.as_str()))
+        .map(|(name, _)| *name)
+        .collect();
+    assert_eq!(changed, picked(&doc));
+}
