@@ -83,6 +83,10 @@ fn value_flags() -> &'static [&'static str] {
         "--timeout",
         "--grace-period",
         "--save-dir",
+        "-f",
+        "--filename",
+        "--report",
+        "--seed",
     ]
 }
 
@@ -131,7 +135,8 @@ async fn complete_flag_value(
     global: &GlobalArgs,
 ) -> Option<(Vec<String>, u8)> {
     Some(match flag {
-        "--kubeconfig" | "--save-dir" => (Vec::new(), FILES),
+        "--kubeconfig" | "--save-dir" | "-f" | "--filename" | "--report" => (Vec::new(), FILES),
+        "--seed" => (Vec::new(), NO_FILES),
         "--context" => (
             cluster::context_names_for(global)
                 .into_iter()

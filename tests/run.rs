@@ -238,3 +238,72 @@ fn kill_count_hits_distinct_vmis_and_nothing_matching_is_an_error() {
         .collect();
     assert_eq!(changed, picked(&doc));
 }
+
+/// The real binary with nothing to reach: file problems are found before any connection.
+fn offline(home: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(common::BIN)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .env("KUBECONFIG", home.join("missing-kubeconfig"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn file_problems_stop_before_the_cluster_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kraken");
+    let f = |name: &str| fixtures.join(name).to_string_lossy().into_owned();
+    let cases = [
+        (
+            f("kubevirt-vm-outage.yaml"),
+            "kubevirt-vm-outage.yaml line 6: vm_name is still the placeholder <vm-name>",
+        ),
+        (
+            f("seed-combined.yaml"),
+            "node_stop_start_scenario \"node outage with vm recovery test\"",
+        ),
+        (
+            write(
+                dir.path(),
+                "typo.yaml",
+                "scenarios:\n  - name: x\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: a\n      kil_count: 2\n",
+            ),
+            "typo.yaml line 6: unknown parameter kil_count for kubevirt_vm_outage",
+        ),
+        (
+            write(
+                dir.path(),
+                "count.yaml",
+                "scenarios:\n  - name: x\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: a\n      kill_count: -1\n",
+            ),
+            "count.yaml line 6: kill_count must be a positive integer",
+        ),
+    ];
+    for (file, want) in cases {
+        let out = offline(dir.path(), &["run", "-f", &file, "--yes"]);
+        assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(want), "{file}: {err}");
+        assert!(
+            !err.contains("kubeconfig"),
+            "{file}: reached for the cluster: {err}"
+        );
+    }
+    // Kraken's config: the unsupported kinds are listed with the config's line.
+    let out = offline(dir.path(), &["run", "-f", &f("config.yaml"), "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("hog_scenarios \"scenarios/kube/cpu-hog.yml\"")
+            && err.contains("config.yaml line 11"),
+        "{err}"
+    );
+    // No terminal, no --yes: refused before reading anything.
+    let out = offline(dir.path(), &["run", "-f", &f("multi-vm.yaml")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("add --yes"), "{}", stderr(&out));
+}

@@ -434,10 +434,12 @@ fn config(
                     }
                     parse_into(&resolved, &text, base, loaded)?;
                 } else {
+                    // Not read: Kraken's other kinds have their own formats. The step points
+                    // at the config's line that names it.
                     loaded.steps.push(Step::Unsupported(UnsupportedStep {
                         kind: kind.to_string(),
                         name: path.clone(),
-                        file: resolved,
+                        file: file.to_path_buf(),
                         line: Some(line),
                     }));
                 }

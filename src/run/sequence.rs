@@ -144,24 +144,22 @@ pub fn verdict_of(steps: &[StepReport], exit: Exit, dry_run: bool) -> String {
         .map(|f| f.aggregates.recovered)
         .sum();
     let count = |status: StepStatus| steps.iter().filter(|s| s.status == status).count();
-    let mut tail = Vec::new();
-    if count(StepStatus::Skipped) > 0 {
-        tail.push(format!("{} skipped", count(StepStatus::Skipped)));
+    let steps_word = |n: usize| if n == 1 { "step" } else { "steps" };
+    let mut tail = String::new();
+    for (status, what) in [
+        (StepStatus::Skipped, "skipped"),
+        (StepStatus::NotRun, "not run"),
+    ] {
+        let n = count(status);
+        if n > 0 {
+            tail.push_str(&format!("; {n} {} {what}", steps_word(n)));
+        }
     }
-    if count(StepStatus::NotRun) > 0 {
-        tail.push(format!("{} not run", count(StepStatus::NotRun)));
-    }
-    let tail = if tail.is_empty() {
-        String::new()
-    } else {
-        format!("; steps {}", tail.join(", "))
-    };
     let failed: Vec<String> = ran
         .iter()
         .filter(|s| s.fleet.as_ref().is_some_and(|f| f.exit != Exit::Recovered))
         .map(|s| format!("\"{}\"", s.name))
         .collect();
-    let steps_word = |n: usize| if n == 1 { "step" } else { "steps" };
     match exit {
         Exit::Recovered if dry_run => format!(
             "DRY RUN: {} {}, {targets} target(s) checked; nothing was changed{tail}",
@@ -316,7 +314,7 @@ mod tests {
         assert_eq!(exit_of(&reports), Exit::Recovered);
         assert_eq!(
             verdict_of(&reports, Exit::Recovered, false),
-            "RECOVERED: all 0 target(s) of 2 steps came back Running and Ready; steps 1 skipped"
+            "RECOVERED: all 0 target(s) of 2 steps came back Running and Ready; 1 step skipped"
         );
     }
 
@@ -336,7 +334,7 @@ mod tests {
         assert_eq!(exit_of(&reports), Exit::NotRecovered);
         assert_eq!(
             verdict_of(&reports, Exit::NotRecovered, false),
-            "NOT RECOVERED: 0 of 0 target(s) recovered; failed: \"s1\"; steps 2 not run"
+            "NOT RECOVERED: 0 of 0 target(s) recovered; failed: \"s1\"; 2 steps not run"
         );
     }
 
