@@ -43,7 +43,7 @@ pub struct Loaded {
 
 #[derive(Debug, Clone)]
 pub enum Step {
-    Outage(OutageStep),
+    Outage(Box<OutageStep>),
     Unsupported(UnsupportedStep),
 }
 
@@ -626,12 +626,12 @@ fn scenario_entry(file: &Path, index: usize, entry: &Located) -> Result<Step, Kr
         }));
     }
     let params = outage_params(file, entry.line, params)?;
-    Ok(Step::Outage(OutageStep {
+    Ok(Step::Outage(Box::new(OutageStep {
         name,
         file: file.to_path_buf(),
         line: entry.line,
         params,
-    }))
+    })))
 }
 
 /// A scalar as the text a name would be (YAML reads `123` as a number).
@@ -818,8 +818,7 @@ fn pattern(file: &Path, key: &str, v: &Located) -> Result<Option<NamePattern>, K
 
 fn first_line(text: &str) -> String {
     text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+        .rfind(|l| !l.trim().is_empty())
         .unwrap_or(text)
         .trim()
         .to_string()

@@ -250,7 +250,7 @@ mod tests {
         );
         let loaded = kraken::parse(Path::new("g.yaml"), &text, Path::new(".")).unwrap();
         match loaded.steps.into_iter().next().unwrap() {
-            Step::Outage(o) => o,
+            Step::Outage(o) => *o,
             other => panic!("{other:?}"),
         }
     }
