@@ -307,3 +307,40 @@ fn file_problems_stop_before_the_cluster_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("add --yes"), "{}", stderr(&out));
 }
+
+#[test]
+fn label_selectors_are_parsed_by_the_api_server() {
+    let env = env_or_skip!();
+    let ns = env.namespace("labels");
+    let web = env.vm(&ns, "web-a", "Always", &[]);
+    let db = env.vm(&ns, "db-a", "Always", &[]);
+    let out = env.kubectl(&["label", "vmi", "-n", &ns, "web-a", "tier=web"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        &format!("scenarios:\n  - name: web\n    scenario: kubevirt_vm_outage\n    parameters:\n      namespace: {ns}\n      label_selector: \"tier in (web\"\n"),
+    );
+    let out = env.run(&["run", "-f", &bad, "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("bad.yaml line 6: label_selector tier in (web is not a valid label selector"),
+        "{}",
+        stderr(&out)
+    );
+    let good = write(
+        dir.path(),
+        "good.yaml",
+        &format!("scenarios:\n  - name: web\n    scenario: kubevirt_vm_outage\n    parameters:\n      namespace: {ns}\n      label_selector: tier=web\n      kill_count: 5\n"),
+    );
+    let out = env.run(&["run", "-f", &good, "--yes", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    let targets = doc["steps"][0]["fleet"]["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(targets[0]["target"]["name"], "web-a");
+    assert_ne!(env.uid(&ns, "web-a").as_deref(), Some(web.as_str()));
+    assert_eq!(env.uid(&ns, "db-a").as_deref(), Some(db.as_str()));
+}

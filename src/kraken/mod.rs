@@ -74,6 +74,8 @@ pub struct OutageParams {
     /// Matched against the whole namespace name; `default` when not given.
     pub namespace: NamePattern,
     pub label_selector: Option<String>,
+    /// Where `label_selector` is, for the API server's verdict on it.
+    pub label_selector_line: Option<u64>,
     /// Kraken's `timeout`: how long the recovery may take (our `--timeout`).
     pub timeout: Option<Duration>,
     /// The seed's `duration`: how long to wait before the tool recovers (our `--duration`).
@@ -674,6 +676,7 @@ fn outage_params(
         vm_name: None,
         namespace: NamePattern::new("default").expect("a plain name is a regex"),
         label_selector: None,
+        label_selector_line: None,
         timeout: None,
         duration: None,
         kill_count: 1,
@@ -702,7 +705,10 @@ fn outage_params(
             "label_selector" => match &v.node {
                 Node::Null => {}
                 Node::Str(s) if s.trim().is_empty() => {}
-                Node::Str(s) => out.label_selector = Some(s.trim().to_string()),
+                Node::Str(s) => {
+                    out.label_selector = Some(s.trim().to_string());
+                    out.label_selector_line = Some(v.line);
+                }
                 other => {
                     return Err(bad(
                         format!(

@@ -76,8 +76,12 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
     }
     let mut signals = Signals::install();
     let cluster = cluster::connect(global, Duration::from_secs(10)).await?;
-    let rows = list_running(&cluster, &loaded.steps).await?;
-    let labelled = label_matches(&cluster, &loaded.steps).await?;
+    let scopes: Vec<Option<String>> = match resolve::namespaces_to_list(&loaded.steps) {
+        Some(names) => names.into_iter().map(Some).collect(),
+        None => vec![None],
+    };
+    let rows = list_running(&cluster, &scopes).await?;
+    let labelled = label_matches(&cluster, &scopes, &loaded.steps).await?;
     let seed = args.seed.unwrap_or_else(random_seed);
     let choice = Choice {
         allow_protected_namespace: args.allow_protected_namespace,
@@ -228,11 +232,7 @@ fn refuse_runner(planned: &[PlannedStep], runner: &impl StepRunner) -> Result<()
 
 /// One list of running VMIs: per namespace when every step names one literally, else one
 /// across the cluster.
-async fn list_running(cluster: &Cluster, steps: &[Step]) -> Result<Vec<Target>> {
-    let scopes: Vec<Option<String>> = match resolve::namespaces_to_list(steps) {
-        Some(names) => names.into_iter().map(Some).collect(),
-        None => vec![None],
-    };
+async fn list_running(cluster: &Cluster, scopes: &[Option<String>]) -> Result<Vec<Target>> {
     let mut rows = Vec::new();
     for scope in scopes {
         let text = scope
@@ -251,13 +251,14 @@ async fn list_running(cluster: &Cluster, steps: &[Step]) -> Result<Vec<Target>> 
     Ok(rows)
 }
 
-/// For each distinct label_selector, the VMIs it selects: the API server parses the selector
-/// (one metadata-only list per selector, not per step).
+/// For each distinct label_selector, the VMIs it selects in the listed scopes: the API server
+/// parses the selector (metadata-only lists, one per selector and scope, not per step).
 async fn label_matches(
     cluster: &Cluster,
+    scopes: &[Option<String>],
     steps: &[Step],
 ) -> Result<HashMap<String, HashSet<(String, String)>>> {
-    let mut out = HashMap::new();
+    let mut out: HashMap<String, HashSet<(String, String)>> = HashMap::new();
     for step in steps {
         let Step::Outage(o) = step else { continue };
         let Some(selector) = &o.params.label_selector else {
@@ -266,32 +267,35 @@ async fn label_matches(
         if out.contains_key(selector) {
             continue;
         }
-        let api: Api<kube::api::DynamicObject> =
-            Api::all_with(cluster.client.clone(), &kubevirt::vmi_resource());
-        let list = api
-            .list_metadata(&ListParams::default().labels(selector))
-            .await
-            .map_err(|e| match error::api_code(&e) {
-                Some(400) => Error::usage(
-                    format!(
-                        "{} line {}: label_selector {selector} is not a valid label selector",
-                        o.file.display(),
-                        o.line
+        let mut set = HashSet::new();
+        for scope in scopes {
+            let api: Api<kube::api::DynamicObject> = match scope {
+                Some(ns) => {
+                    Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vmi_resource())
+                }
+                None => Api::all_with(cluster.client.clone(), &kubevirt::vmi_resource()),
+            };
+            let list = api
+                .list_metadata(&ListParams::default().labels(selector))
+                .await
+                .map_err(|e| match error::api_code(&e) {
+                    Some(400) => Error::usage(
+                        format!(
+                            "{} line {}: label_selector {selector} is not a valid label selector",
+                            o.file.display(),
+                            o.params.label_selector_line.unwrap_or(o.line)
+                        ),
+                        "write it as kubectl -l takes it: app=db, tier in (web,db), !canary",
                     ),
-                    "write it as kubectl -l takes it: app=db, tier in (web,db), !canary",
-                ),
-                _ => cluster.request_error(format!("list VMIs with labels {selector}"), e),
-            })?;
-        let set = list
-            .items
-            .iter()
-            .map(|m| {
+                    _ => cluster.request_error(format!("list VMIs with labels {selector}"), e),
+                })?;
+            set.extend(list.items.iter().map(|m| {
                 (
                     m.metadata.namespace.clone().unwrap_or_default(),
                     m.metadata.name.clone().unwrap_or_default(),
                 )
-            })
-            .collect();
+            }));
+        }
         out.insert(selector.clone(), set);
     }
     Ok(out)

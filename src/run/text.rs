@@ -126,13 +126,16 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
                     _ => red.apply_to("✘"),
                 };
                 let a = &f.aggregates;
-                let _ = writeln!(
-                    out,
-                    "{mark} {head}— {}; Ready p50 {} max {}",
-                    f.verdict,
-                    ms(a.ready.p50_ms),
-                    ms(a.ready.max_ms)
-                );
+                let ready = if a.ready.count > 0 {
+                    format!(
+                        "; Ready p50 {} max {}",
+                        ms(a.ready.p50_ms),
+                        ms(a.ready.max_ms)
+                    )
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "{mark} {head}— {}{ready}", f.verdict);
                 for t in &f.targets {
                     let after = t.after.as_ref().and_then(|a| a.node.clone());
                     let _ = writeln!(
