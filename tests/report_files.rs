@@ -15,7 +15,7 @@ use kubectl_vmchaos::{
         },
         tracker::Timings,
     },
-    report_files::{self, timeline, ProbeInterval, ProbeTrack},
+    report_files::{self, timeline, ProbeInterval, TimelineProbe},
 };
 
 /// `at` seconds after 2026-11-25T10:00:00Z.
@@ -204,9 +204,9 @@ fn game_day() -> GameDayReport {
     }
 }
 
-fn probes() -> Vec<ProbeTrack> {
+fn probes() -> Vec<TimelineProbe> {
     let base = 1_795_600_800_000;
-    vec![ProbeTrack {
+    vec![TimelineProbe {
         namespace: "prod".into(),
         name: "web-2".into(),
         label: "tcp 10.0.0.4:22".into(),
@@ -488,4 +488,45 @@ fn write_reports_writes_every_file() {
     for p in &paths {
         assert!(std::fs::metadata(p).unwrap().len() > 100, "{}", p.display());
     }
+}
+
+#[test]
+fn probe_samples_become_merged_intervals() {
+    let t = |ms: u64| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    let p = TimelineProbe::from_samples(
+        "prod",
+        "web-2",
+        "tcp :22",
+        [
+            (t(0), true),
+            (t(500), true),
+            (t(1000), false),
+            (t(1500), false),
+            (t(4000), true),
+        ],
+        t(6000),
+    );
+    assert_eq!(
+        p.intervals,
+        [
+            ProbeInterval {
+                start_unix_ms: 0,
+                end_unix_ms: 1000,
+                ok: true
+            },
+            ProbeInterval {
+                start_unix_ms: 1000,
+                end_unix_ms: 4000,
+                ok: false
+            },
+            ProbeInterval {
+                start_unix_ms: 4000,
+                end_unix_ms: 6000,
+                ok: true
+            },
+        ]
+    );
+    assert!(TimelineProbe::from_samples("a", "b", "c", [], t(1))
+        .intervals
+        .is_empty());
 }

@@ -24,7 +24,7 @@ pub use self::{html::html, junit::junit, markdown::markdown, timeline::svg};
 /// One probe's results for one target, drawn as a track under that VMI's outage. Times are
 /// Unix epoch milliseconds, so any probe (ping, TCP, HTTP, guest agent) maps onto the axis.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProbeTrack {
+pub struct TimelineProbe {
     pub namespace: String,
     /// The target VMI's name.
     pub name: String,
@@ -41,6 +41,48 @@ pub struct ProbeInterval {
     pub ok: bool,
 }
 
+impl TimelineProbe {
+    /// From attempts in time order, `(when it started, whether it passed)`: each attempt's
+    /// verdict holds until the next one (the last until `end`); equal neighbours merge.
+    pub fn from_samples(
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+        label: impl Into<String>,
+        samples: impl IntoIterator<Item = (SystemTime, bool)>,
+        end: SystemTime,
+    ) -> TimelineProbe {
+        let unix = |t: SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or_default()
+        };
+        let mut intervals: Vec<ProbeInterval> = Vec::new();
+        for (at, ok) in samples {
+            let at = unix(at);
+            if let Some(last) = intervals.last_mut() {
+                last.end_unix_ms = at.max(last.start_unix_ms);
+                if last.ok == ok {
+                    continue;
+                }
+            }
+            intervals.push(ProbeInterval {
+                start_unix_ms: at,
+                end_unix_ms: at,
+                ok,
+            });
+        }
+        if let Some(last) = intervals.last_mut() {
+            last.end_unix_ms = unix(end).max(last.start_unix_ms);
+        }
+        TimelineProbe {
+            namespace: namespace.into(),
+            name: name.into(),
+            label: label.into(),
+            intervals,
+        }
+    }
+}
+
 /// The file names, in the order they are written.
 pub const FILES: [&str; 5] = [
     "report.json",
@@ -54,7 +96,7 @@ pub const FILES: [&str; 5] = [
 pub fn write_reports(
     dir: &Path,
     report: &GameDayReport,
-    probes: &[ProbeTrack],
+    probes: &[TimelineProbe],
 ) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         action: "create the report folder",

@@ -4,7 +4,7 @@
 
 use std::{fmt::Write as _, time::UNIX_EPOCH};
 
-use super::{escape, ms, parse_time, ProbeTrack};
+use super::{escape, ms, parse_time, TimelineProbe};
 use crate::{
     error::Exit,
     outage::report::{GameDayReport, Report, StepStatus},
@@ -244,13 +244,13 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 /// The picture, as a standalone SVG document.
-pub fn svg(report: &GameDayReport, probes: &[ProbeTrack]) -> String {
+pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
     let l = layout(report);
     let plot_w = WIDTH - LABEL_W - OUTCOME_W - 20.0;
     // Leave room right of the longest bar for Ready's marker.
     let span = (l.span_ms as f64 * 1.04).max(1.0);
     let x = |at: u64| LABEL_W + (at as f64 / span) * plot_w;
-    let probes_of = |r: &Row| -> Vec<&ProbeTrack> {
+    let probes_of = |r: &Row| -> Vec<&TimelineProbe> {
         probes
             .iter()
             .filter(|p| p.namespace == r.namespace && p.name == r.name)
