@@ -530,3 +530,10 @@ fn probe_samples_become_merged_intervals() {
         .intervals
         .is_empty());
 }
+
+#[test]
+fn the_game_day_document_prints_as_yaml_too() {
+    let yaml = serde_saphyr::to_string(&game_day()).unwrap();
+    assert!(yaml.contains("exitCode: 3"), "{yaml}");
+    assert!(yaml.contains("status: not-run"), "{yaml}");
+}
