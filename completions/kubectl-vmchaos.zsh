@@ -41,7 +41,8 @@ _kubectl-vmchaos() {
 _arguments "${_arguments_options[@]}" : \
 '--duration=[How long to wait for KubeVirt to recover the VM on its own before the tool recovers it (seconds, or 90s, 2m); recovery seen earlier ends the wait at once]:DURATION:_default' \
 '--timeout=[After a new VMI appears or the tool'\''s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered]:DURATION:_default' \
-'--grace-period=[Grace period for the delete, in seconds (0 = hard kill); default\: the VMI'\''s own]:SECONDS:_default' \
+'--grace-period=[Removed\: the API server ignores a DELETE'\''s grace period for VMIs (kept to say so)]:SECONDS:_default' \
+'--interval=[With --serial\: the pause between two targets (e.g. 30s)]:DURATION:_default' \
 '--dry-run=[client\: validate and say what would happen; server\: also send the delete with dryRun=All]::MODE:((client\:"Validate only; send nothing that changes the cluster"
 server\:"Also send the DELETE with dryRun=All (proves admission and RBAC)"
 none\:"A real run"))' \
@@ -53,6 +54,8 @@ none\:"A real run"))' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'--keep-down[Keep an Always/Once VM down for --duration\: switch it to Manual (KubeVirt then leaves it down), start it after --duration, then put its runStrategy back (Kraken'\''s disable_auto_restart)]' \
+'--serial[Delete the targets one after the other (each recovered or given up before the next)]' \
 '-y[Don'\''t ask for confirmation (required without a terminal)]' \
 '--yes[Don'\''t ask for confirmation (required without a terminal)]' \
 '--no-progress[Plain timestamped lines instead of spinners (automatic without a terminal)]' \
@@ -65,7 +68,7 @@ none\:"A real run"))' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
 '--version[Print version]' \
-'::vmi -- The VMI to delete (omit it on a terminal to pick from the running VMIs):_default' \
+'*::vmi -- The VMIs to delete (omit them on a terminal to pick from the running VMIs):_default' \
 && ret=0
 ;;
 (run)

@@ -90,9 +90,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct OutageArgs {
-    /// The VMI to delete (omit it on a terminal to pick from the running VMIs)
+    /// The VMIs to delete (omit them on a terminal to pick from the running VMIs)
     #[arg(value_name = "VMI")]
-    pub vmi: Option<String>,
+    pub vmi: Vec<String>,
     /// How long to wait for KubeVirt to recover the VM on its own before the tool recovers it
     /// (seconds, or 90s, 2m); recovery seen earlier ends the wait at once
     #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
@@ -101,9 +101,20 @@ pub struct OutageArgs {
     /// Running and Ready before declaring it not recovered
     #[arg(long, value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
     pub timeout: Duration,
-    /// Grace period for the delete, in seconds (0 = hard kill); default: the VMI's own
-    #[arg(long, value_name = "SECONDS")]
+    /// Removed: the API server ignores a DELETE's grace period for VMIs (kept to say so)
+    #[arg(long, value_name = "SECONDS", hide = true)]
     pub grace_period: Option<u32>,
+    /// Keep an Always/Once VM down for --duration: switch it to Manual (KubeVirt then leaves it
+    /// down), start it after --duration, then put its runStrategy back (Kraken's
+    /// disable_auto_restart)
+    #[arg(long)]
+    pub keep_down: bool,
+    /// Delete the targets one after the other (each recovered or given up before the next)
+    #[arg(long)]
+    pub serial: bool,
+    /// With --serial: the pause between two targets (e.g. 30s)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub interval: Option<Duration>,
     /// Don't ask for confirmation (required without a terminal)
     #[arg(short = 'y', long)]
     pub yes: bool,

@@ -27,7 +27,12 @@ pub struct Cluster {
     pub user: String,
     /// -n, else the context's namespace, else "default".
     pub namespace: String,
+    /// Every request is bounded by this (kubectl's --request-timeout).
+    pub request_timeout: Duration,
 }
+
+/// The default bound on one request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds the client without sending anything: the first request is the caller's.
 pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<Cluster> {
@@ -69,6 +74,7 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
         server,
         user,
         namespace,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
     })
 }
 
@@ -179,6 +185,32 @@ pub fn context_names_for(global: &GlobalArgs) -> Vec<String> {
 }
 
 impl Cluster {
+    /// One request, bounded by the request timeout (a timeout reads as a connection error).
+    pub async fn bounded<T>(
+        &self,
+        request: impl std::future::Future<Output = kube::Result<T>>,
+    ) -> kube::Result<T> {
+        match tokio::time::timeout(self.request_timeout, request).await {
+            Ok(r) => r,
+            Err(_) => Err(kube::Error::Service(
+                format!(
+                    "no answer within {} (--request-timeout)",
+                    crate::render::format_duration(self.request_timeout)
+                )
+                .into(),
+            )),
+        }
+    }
+
+    /// The API server could not be reached.
+    pub fn connect_error(&self, source: kube::Error) -> Error {
+        Error::Connect {
+            server: self.server.clone(),
+            context: self.context.clone(),
+            source,
+        }
+    }
+
     /// A failed request as the user should read it: a connection problem names the server and
     /// context; an answer from the server says what was being done.
     pub fn request_error(&self, action: impl Into<String>, source: kube::Error) -> Error {

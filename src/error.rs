@@ -14,8 +14,10 @@ pub enum Exit {
     NothingChanged,
     /// The tool itself failed after injecting; the summary says how to restore.
     FailedAfterInject,
-    /// Interrupted (Ctrl-C / SIGTERM).
+    /// Interrupted by Ctrl-C (SIGINT).
     Interrupted,
+    /// Stopped by SIGTERM.
+    Terminated,
 }
 
 impl Exit {
@@ -26,7 +28,31 @@ impl Exit {
             Exit::NothingChanged => 2,
             Exit::FailedAfterInject => 3,
             Exit::Interrupted => 130,
+            Exit::Terminated => 143,
         }
+    }
+
+    /// The exit of a run interrupted by this signal.
+    pub fn from_signal(signal: crate::signals::Signal) -> Exit {
+        match signal {
+            crate::signals::Signal::Interrupt => Exit::Interrupted,
+            crate::signals::Signal::Terminate => Exit::Terminated,
+        }
+    }
+
+    /// Several outcomes in one run (a fleet, a game day): the most serious wins.
+    pub fn worst(exits: impl IntoIterator<Item = Exit>) -> Exit {
+        let rank = |e: &Exit| match e {
+            Exit::Recovered => 0,
+            Exit::NothingChanged => 1,
+            Exit::NotRecovered => 2,
+            Exit::FailedAfterInject => 3,
+            Exit::Interrupted | Exit::Terminated => 4,
+        };
+        exits
+            .into_iter()
+            .max_by_key(rank)
+            .unwrap_or(Exit::Recovered)
     }
 }
 
@@ -50,20 +76,14 @@ pub enum Error {
     },
     #[error("KubeVirt is not installed in {context}: the API server does not serve kubevirt.io/v1 virtualmachineinstances")]
     KubeVirtMissing { context: String },
+    #[error("KubeVirt's subresources (subresources.kubevirt.io/v1) are not served in {context}: the tool could not start a VM")]
+    SubresourcesMissing { context: String },
     #[error("no VMI named {name} in namespace {namespace}")]
     VmiNotFound {
         name: String,
         namespace: String,
         running: Vec<String>,
     },
-    #[error("VMI {namespace}/{name} is {phase}, not Running: only a running VMI can be an outage target")]
-    NotRunning {
-        name: String,
-        namespace: String,
-        phase: String,
-    },
-    #[error("VMI {namespace}/{name} is already being deleted")]
-    AlreadyTerminating { name: String, namespace: String },
     #[error(
         "namespace {namespace} is protected: an outage there can take down the platform itself"
     )]
@@ -80,6 +100,8 @@ pub enum Error {
     NoTargets { scope: String },
     #[error("declined at the prompt: nothing was changed")]
     Declined,
+    #[error("interrupted: nothing was changed")]
+    Interrupted { signal: crate::signals::Signal },
     #[error("failed to {action}: {source}")]
     Api {
         action: String,
@@ -136,6 +158,9 @@ impl Error {
             Error::Connect { .. } => {
                 "check that the cluster is up and that `kubectl --context <context> version` works".into()
             }
+            Error::SubresourcesMissing { .. } => {
+                "check virt-api: `kubectl get apiservice v1.subresources.kubevirt.io` should be Available".into()
+            }
             Error::KubeVirtMissing { .. } => {
                 "install KubeVirt (or OpenShift Virtualization), or pick the right cluster with --context".into()
             }
@@ -143,8 +168,6 @@ impl Error {
                 "there is no running VMI in that namespace; list targets with `kubectl vmchaos list -A`".into()
             }
             Error::VmiNotFound { running, .. } => format!("running VMIs there: {}", running.join(", ")),
-            Error::NotRunning { .. } => "list running targets with `kubectl vmchaos list`".into(),
-            Error::AlreadyTerminating { .. } => "wait for it to come back, then try again".into(),
             Error::ProtectedNamespace { .. } => {
                 "if you really mean it, add --allow-protected-namespace".into()
             }
@@ -160,13 +183,17 @@ impl Error {
             Error::AlreadyRunning { .. } => "delete it first if you really want the snapshot's version".into(),
             Error::AfterInject { hint, .. } => hint.clone(),
             Error::Refused { refusal, .. } => refusal.hint(),
-            Error::Declined | Error::Io { .. } | Error::BadSnapshot { .. } => return None,
+            Error::Declined
+            | Error::Interrupted { .. }
+            | Error::Io { .. }
+            | Error::BadSnapshot { .. } => return None,
         })
     }
 
     pub fn exit(&self) -> Exit {
         match self {
             Error::AfterInject { .. } => Exit::FailedAfterInject,
+            Error::Interrupted { signal } => Exit::from_signal(*signal),
             _ => Exit::NothingChanged,
         }
     }
@@ -181,3 +208,48 @@ pub fn api_code(err: &kube::Error) -> Option<u16> {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A kube error in kubectl's words: the server's own message and the HTTP status, never a
+/// debug struct.
+pub fn describe_kube_error(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(status) => {
+            let reason = match status.code {
+                401 => "Unauthorized",
+                403 => "Forbidden",
+                404 => "Not Found",
+                409 => "Conflict",
+                410 => "Gone",
+                422 => "Invalid",
+                429 => "Too Many Requests",
+                500 => "Internal Server Error",
+                503 => "Service Unavailable",
+                504 => "Gateway Timeout",
+                _ => "",
+            };
+            let message = if status.message.is_empty() {
+                status.reason.clone()
+            } else {
+                status.message.clone()
+            };
+            match (status.code, reason) {
+                (401, _) => "the server rejected the credentials (401 Unauthorized)".into(),
+                (code, "") => format!("{message} ({code})"),
+                (code, reason) => format!("{message} ({code} {reason})"),
+            }
+        }
+        other => {
+            // Connection-level errors: the innermost cause says the most.
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(cause) = source {
+                let c = cause.to_string();
+                if !text.contains(&c) {
+                    text = format!("{text}: {c}");
+                }
+                source = cause.source();
+            }
+            text
+        }
+    }
+}

@@ -5,12 +5,14 @@ pub mod cli;
 pub mod cluster;
 pub mod complete;
 pub mod error;
+pub mod events;
 pub mod kraken;
 pub mod kubevirt;
 pub mod outage;
 pub mod plan;
 pub mod prompt;
 pub mod render;
+pub mod report;
 pub mod report_files;
 pub mod restore;
 pub mod run;
@@ -75,7 +77,7 @@ pub fn run(cli: Cli) -> Exit {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: failed to start the async runtime: {e}");
-            return Exit::FailedAfterInject;
+            return Exit::NothingChanged;
         }
     };
     let exit = runtime.block_on(dispatch(cli, term));
@@ -98,8 +100,8 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
             reporter.flush();
             result.map(|report| {
                 let color = term.color(cli.global.color, term.stdout);
-                print_stdout(&summary::render(&report, args.output, color));
-                report.exit
+                print_stdout(&summary::render_run(&report, args.output, color));
+                report.exit()
             })
         }
         Command::Run(args) => run::run(&cli.global, args, &term).await.map(|report| {
@@ -161,11 +163,7 @@ async fn list(cli: &Cli, format: ListFormat) -> Result<Exit, Error> {
 
 /// `--report DIR`: the files, or the error (a run that went well but left no report is a tool
 /// failure).
-fn write_report_files(
-    dir: &std::path::Path,
-    report: &outage::report::GameDayReport,
-    color: bool,
-) -> Exit {
+fn write_report_files(dir: &std::path::Path, report: &report::GameDayReport, color: bool) -> Exit {
     match report_files::write_reports(dir, report, &[]) {
         Ok(paths) => {
             let names: Vec<String> = paths

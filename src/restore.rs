@@ -11,7 +11,7 @@ use kube::{
 use crate::{
     cli::{GlobalArgs, RestoreArgs},
     cluster,
-    error::{Error, Exit, Result},
+    error::{api_code, Error, Exit, Result},
     kubevirt::{self, RunStrategy, Vm, Vmi},
     outage::actions,
     render::format_duration,
@@ -38,11 +38,41 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
     let (ns, name) = (meta.namespace.as_str(), meta.name.as_str());
     let vmis: Api<DynamicObject> =
         Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vmi_resource());
-    if let Some(existing) = vmis
-        .get_opt(name)
+    let existing = cluster
+        .bounded(vmis.get_opt(name))
         .await
-        .map_err(|e| cluster.request_error(format!("get VMI {ns}/{name}"), e))?
-    {
+        .map_err(|e| cluster.request_error(format!("get VMI {ns}/{name}"), e))?;
+    let mut done = Vec::new();
+    if let (Some(from), Some(vm_name)) = (&meta.kept_down, &meta.vm) {
+        // `--keep-down` switched the VM to Manual: put its runStrategy back first.
+        match cluster
+            .bounded(actions::switch_run_strategy(
+                &cluster.client,
+                ns,
+                vm_name,
+                "Manual",
+                from,
+            ))
+            .await
+        {
+            Ok(()) => done.push(format!("put VM {vm_name}'s runStrategy back to {from}")),
+            // The test op failed: it is no longer Manual, someone changed it already.
+            Err(e) if api_code(&e) == Some(422) => {}
+            Err(e) => {
+                return Err(cluster.request_error(
+                    format!("put VM {ns}/{vm_name}'s runStrategy back to {from}"),
+                    e,
+                ))
+            }
+        }
+    }
+    if let Some(existing) = existing {
+        if !done.is_empty() {
+            return Ok((
+                Exit::Recovered,
+                format!("restore: {}; VMI {ns}/{name} exists", done.join("; ")),
+            ));
+        }
         let vmi = Vmi::from_object(&existing);
         let phase = if vmi.terminating {
             "terminating".to_string()
@@ -55,15 +85,14 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
             phase,
         });
     }
-    let mut restore_halted = None;
     let action = match (&meta.vm, &snap.vm) {
         (Some(vm_name), saved_vm) => {
             let vms: Api<DynamicObject> =
                 Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vm_resource());
-            match vms
-                .get_opt(vm_name)
+            match cluster
+                .bounded(vms.get_opt(vm_name))
                 .await
-                .map_err(|e| Error::api(format!("get VM {ns}/{vm_name}"), e))?
+                .map_err(|e| cluster.request_error(format!("get VM {ns}/{vm_name}"), e))?
             {
                 Some(obj) => {
                     let vm = Vm::from_object(&obj);
@@ -74,13 +103,23 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
                                 vm.run_strategy.as_str()
                             )
                         }
-                        strategy => {
-                            actions::start_vm(&cluster.client, ns, vm_name)
+                        RunStrategy::Halted => {
+                            return Err(Error::usage(
+                                format!(
+                                "VM {ns}/{vm_name} is Halted now: someone stopped it on purpose"
+                            ),
+                                format!(
+                                    "if it should run, start it: `virtctl start {vm_name} -n {ns}`"
+                                ),
+                            ))
+                        }
+                        _ => {
+                            cluster
+                                .bounded(actions::start_vm(&cluster.client, ns, vm_name, false))
                                 .await
-                                .map_err(|e| Error::api(format!("start VM {ns}/{vm_name}"), e))?;
-                            if strategy == RunStrategy::Halted {
-                                restore_halted = Some(vm_name.clone());
-                            }
+                                .map_err(|e| {
+                                    cluster.request_error(format!("start VM {ns}/{vm_name}"), e)
+                                })?;
                             format!("started VM {vm_name}")
                         }
                     }
@@ -93,19 +132,23 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
                             snapshot::VM_FILE
                         ),
                     })?;
-                    vms.create(
-                        &PostParams::default(),
-                        &snapshot::manifest_for_recreate(saved),
-                    )
-                    .await
-                    .map_err(|e| Error::api(format!("re-create VM {ns}/{vm_name}"), e))?;
+                    cluster
+                        .bounded(vms.create(
+                            &PostParams::default(),
+                            &snapshot::manifest_for_recreate(saved),
+                        ))
+                        .await
+                        .map_err(|e| {
+                            cluster.request_error(format!("re-create VM {ns}/{vm_name}"), e)
+                        })?;
                     format!("re-created VM {vm_name} from the snapshot")
                 }
             }
         }
-        (None, _) => match actions::recreate_vmi(&cluster.client, &snap.vmi)
+        (None, _) => match cluster
+            .bounded(actions::recreate_vmi(&cluster.client, &snap.vmi))
             .await
-            .map_err(|e| Error::api(format!("re-create VMI {ns}/{name}"), e))?
+            .map_err(|e| cluster.request_error(format!("re-create VMI {ns}/{name}"), e))?
         {
             actions::Recreated::Created { .. } => {
                 "re-created the VMI from the snapshot".to_string()
@@ -113,6 +156,8 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
             actions::Recreated::AlreadyExists => "someone re-created it first".to_string(),
         },
     };
+    done.push(action);
+    let action = done.join("; ");
     eprintln!(
         "restore: {action}; waiting up to {} for Running and Ready",
         format_duration(args.timeout)
@@ -124,16 +169,6 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
     match tokio::time::timeout(args.timeout, ready).await {
         Ok(Ok(Some(obj))) => {
             let vmi = Vmi::from_object(&obj);
-            if let Some(vm_name) = restore_halted {
-                actions::set_run_strategy(&cluster.client, ns, &vm_name, "Halted")
-                    .await
-                    .map_err(|e| {
-                        Error::api(
-                            format!("restore runStrategy Halted on VM {ns}/{vm_name}"),
-                            e,
-                        )
-                    })?;
-            }
             Ok((
                 Exit::Recovered,
                 format!(

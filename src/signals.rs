@@ -1,24 +1,18 @@
-//! Ctrl-C and SIGTERM. Before the DELETE nothing has changed, so an interruption exits at once
-//! (130). Once armed (the DELETE is about to go out) signals are handed to the scenario, which
-//! recovers the VMI before exiting.
-
-use std::sync::{
-    atomic::{AtomicBool, Ordering},
-    Arc,
-};
+//! Ctrl-C and SIGTERM, delivered to whoever is waiting as values: nothing here exits the
+//! process. Before the DELETE the command stops with "nothing was changed"; after it, the
+//! outage core recovers what is down before exiting.
 
 use tokio::sync::mpsc;
 
+pub use crate::outage::core::Signal;
+
 pub struct Signals {
-    rx: mpsc::UnboundedReceiver<()>,
-    armed: Arc<AtomicBool>,
+    rx: mpsc::UnboundedReceiver<Signal>,
 }
 
 impl Signals {
     pub fn install() -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let armed = Arc::new(AtomicBool::new(false));
-        let flag = armed.clone();
         tokio::spawn(async move {
             #[cfg(unix)]
             let mut term =
@@ -35,32 +29,26 @@ impl Signals {
                 };
                 #[cfg(not(unix))]
                 let terminate = std::future::pending::<()>();
-                tokio::select! {
-                    r = tokio::signal::ctrl_c() => if r.is_err() { return },
-                    _ = terminate => {},
-                }
-                if !flag.load(Ordering::SeqCst) {
-                    let _ = console::Term::stderr().show_cursor();
-                    eprintln!("\ninterrupted: nothing was changed");
-                    std::process::exit(130);
-                }
-                if tx.send(()).is_err() {
+                let signal = tokio::select! {
+                    r = tokio::signal::ctrl_c() => match r {
+                        Ok(()) => Signal::Interrupt,
+                        Err(_) => return,
+                    },
+                    _ = terminate => Signal::Terminate,
+                };
+                if tx.send(signal).is_err() {
                     return;
                 }
             }
         });
-        Signals { rx, armed }
-    }
-
-    /// From now on signals go to the scenario instead of exiting.
-    pub fn arm(&self) {
-        self.armed.store(true, Ordering::SeqCst);
+        Signals { rx }
     }
 
     /// The next signal (never returns if there is none).
-    pub async fn recv(&mut self) {
-        if self.rx.recv().await.is_none() {
-            std::future::pending::<()>().await
+    pub async fn recv(&mut self) -> Signal {
+        match self.rx.recv().await {
+            Some(s) => s,
+            None => std::future::pending().await,
         }
     }
 }

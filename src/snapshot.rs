@@ -32,6 +32,10 @@ pub struct SnapshotMeta {
     pub vm: Option<String>,
     pub run_strategy: Option<String>,
     pub expected_recovery: Recovery,
+    /// `--keep-down`: the runStrategy the VM had before it was switched to Manual; `restore`
+    /// puts it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_down: Option<String>,
     pub saved_at: String,
 }
 
@@ -42,13 +46,18 @@ pub struct Snapshot {
     pub vm: Option<DynamicObject>,
 }
 
-/// `$XDG_STATE_HOME/kubectl-vmchaos/snapshots` (or the platform's equivalent).
-pub fn default_base() -> PathBuf {
+/// `$XDG_STATE_HOME/kubectl-vmchaos/snapshots` (or the platform's equivalent); never a
+/// world-readable temp folder.
+pub fn default_base() -> Result<PathBuf> {
     dirs::state_dir()
         .or_else(dirs::data_local_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("kubectl-vmchaos")
-        .join("snapshots")
+        .map(|d| d.join("kubectl-vmchaos").join("snapshots"))
+        .ok_or_else(|| {
+            Error::usage(
+                "no folder to save the VMI's manifest in: neither $XDG_STATE_HOME nor $HOME is set",
+                "name one with --save-dir DIR",
+            )
+        })
 }
 
 /// Writes the snapshot folder and fsyncs it; returns its path.
@@ -205,6 +214,7 @@ mod tests {
             vm: None,
             run_strategy: None,
             expected_recovery: Recovery::Recreate,
+            kept_down: None,
             saved_at: "2026-11-25T05:00:00.123Z".into(),
         };
         let path = save(dir.path(), &meta, &vmi(), None).unwrap();

@@ -66,7 +66,8 @@ fn help_speaks_kubectl() {
     for flag in [
         "--duration",
         "--timeout",
-        "--grace-period",
+        "--keep-down",
+        "--serial",
         "--dry-run",
         "--yes",
         "--save-dir",

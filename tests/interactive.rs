@@ -78,8 +78,7 @@ fn declining_changes_nothing() {
     cmd.env("TERM", "xterm");
     let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
     p.exp_string("Delete VMI").unwrap();
-    p.exp_string("Expected recovery: KubeVirt re-creates it")
-        .unwrap();
+    p.exp_string("Plan: KubeVirt re-creates it").unwrap();
     wait_for_prompt(&mut p, "(y/n)");
     type_keys(&mut p, "n");
     p.exp_string("declined").unwrap();

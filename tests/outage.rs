@@ -117,24 +117,43 @@ fn manual_and_rerunonfailure_are_started_by_the_tool_after_the_duration() {
     }
 }
 
+/// KubeVirt's VM controller stops every VMI of a Halted VM (or one with `running: false`):
+/// such a VMI is already being stopped, so the plan refuses it and nothing is deleted.
 #[test]
-fn halted_is_started_and_its_strategy_put_back() {
+fn halted_and_running_false_are_refused_and_nothing_changes() {
     let env = env_or_skip!();
     let ns = env.namespace("halted");
-    let uid = env.vm(&ns, "legacy", "Halted", &[]);
-    let out = env.outage(&ns, "legacy", &["--duration", "1s"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let doc = json(&out);
-    assert_recovered(&env, &ns, "legacy", &uid, &doc, "start", "start");
-    assert_eq!(
-        env.run_strategy(&ns, "legacy"),
-        "Halted",
-        "start set Always; the tool restores Halted"
-    );
-    assert!(
-        doc["notes"].to_string().contains("restored to Halted"),
-        "{doc:#}"
-    );
+    for (name, patch) in [
+        (
+            "halted",
+            serde_json::json!({"spec": {"runStrategy": "Halted"}}),
+        ),
+        (
+            "legacy",
+            serde_json::json!({"spec": {"runStrategy": null, "running": false}}),
+        ),
+    ] {
+        let uid = env.vm(&ns, name, "Manual", &[]);
+        env.patch_vm(&ns, name, patch);
+        let out = env.outage(&ns, name, &["--duration", "1s"]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        // Refused by the plan, or (if KubeVirt was quicker) no longer Running: refused either way.
+        assert!(
+            err.contains("KubeVirt is already stopping this VMI")
+                || err.contains("being deleted")
+                || err.contains("not Running"),
+            "{name}: {err}"
+        );
+        if err.contains("already stopping") {
+            assert_eq!(
+                env.uid(&ns, name).as_deref(),
+                Some(uid.as_str()),
+                "{name}: the tool deleted nothing"
+            );
+        }
+        assert!(!err.contains("deleted VMI"), "{name}: {err}");
+    }
 }
 
 #[test]
@@ -474,11 +493,11 @@ fn the_shipped_role_is_enough_for_every_recovery_path() {
     env.apply_yaml(include_str!("../deploy/rbac.yaml"));
     let ns = env.namespace("role");
     env.bind_cluster_role(&ns, "carol", "vmchaos");
-    let halted = env.vm(&ns, "halted", "Halted", &[]);
+    let manual = env.vm(&ns, "manual", "Manual", &[]);
     let alone = env.vmi(&ns, "alone", &[]);
     let always = env.vm(&ns, "always", "Always", &[]);
     for (name, uid, recovery) in [
-        ("halted", &halted, "start"),
+        ("manual", &manual, "start"),
         ("alone", &alone, "recreate"),
         ("always", &always, "automatic"),
     ] {
@@ -499,7 +518,7 @@ fn the_shipped_role_is_enough_for_every_recovery_path() {
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
         assert_recovered(&env, &ns, name, uid, &json(&out), recovery, recovery);
     }
-    assert_eq!(env.run_strategy(&ns, "halted"), "Halted");
+    assert_eq!(env.run_strategy(&ns, "manual"), "Manual");
     // The role is namespaced by its binding: elsewhere carol may do nothing.
     let other = env.namespace("role-other");
     env.vm(&other, "x", "Always", &[]);
@@ -615,25 +634,19 @@ fn completion_through_kubectl_lists_running_vmis() {
     );
 }
 
+/// The API server ignores a DELETE's grace period for custom resources: the flag is gone, and
+/// using it says why and changes nothing.
 #[test]
-fn grace_period_is_passed_to_the_delete() {
+fn grace_period_is_refused_because_the_server_would_ignore_it() {
     let env = env_or_skip!();
     let ns = env.namespace("grace");
     let uid = env.vm(&ns, "fast", "Always", &[]);
     let out = env.outage(&ns, "fast", &["--grace-period", "0"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_recovered(
-        &env,
-        &ns,
-        "fast",
-        &uid,
-        &json(&out),
-        "automatic",
-        "automatic",
-    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains(", grace period 0s"),
+        stderr(&out).contains("ignores a DELETE's grace period"),
         "{}",
         stderr(&out)
     );
+    assert_eq!(env.uid(&ns, "fast").as_deref(), Some(uid.as_str()));
 }

@@ -10,14 +10,11 @@ use std::{
 use kubectl_vmchaos::{
     cli::OutputFormat,
     error::Exit,
+    events::{Event, NotRecovered, Outcome, Phase, Renderer, Reporter, TargetEvent},
     kubevirt::Recovery,
-    outage::{
-        events::{Phase, Renderer},
-        report::{Endpoint, Report, TargetRef},
-        tracker::Timings,
-        Reporter,
-    },
+    outage::tracker::Step,
     render::{summary, PlainLines},
+    report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef, Timings},
 };
 
 #[derive(Clone, Default)]
@@ -142,10 +139,49 @@ fn plain_progress_lines() {
     let mut reporter = Reporter::new(Box::new(renderer) as Box<dyn Renderer>);
     reporter.start(Phase::Connect, "reading the kubeconfig");
     reporter.finish("context game-day, https://127.0.0.1:6443 (v1.20.2)");
-    reporter.start(Phase::Recovery, "waiting for KubeVirt to re-create db-0");
-    reporter.step(Duration::from_millis(312), "old VMI gone");
-    reporter.note("KubeVirt has not re-created the VMI after 1m");
-    reporter.fail("no new VMI appeared");
+    let at = Duration::from_millis;
+    let target = |ms: u64, what: TargetEvent| Event::Target {
+        target: 0,
+        at: at(ms),
+        what,
+    };
+    reporter.emit(&Event::Targets {
+        names: vec!["prod/db-0".into()],
+    });
+    reporter.start(Phase::Inject, "deleting");
+    for e in [
+        target(
+            4,
+            TargetEvent::Deleted {
+                uid: "11111111-aaaa".into(),
+                node: Some("node-a".into()),
+            },
+        ),
+        target(
+            4,
+            TargetEvent::Waiting {
+                recovery: Recovery::Automatic,
+                vm: Some("db-0".into()),
+                wait: Duration::from_secs(60),
+            },
+        ),
+        target(312, TargetEvent::Step(Step::OldGone)),
+        target(
+            60_000,
+            TargetEvent::KubeVirtSlow {
+                waited: Duration::from_secs(60),
+            },
+        ),
+        target(
+            360_000,
+            TargetEvent::Done {
+                outcome: Outcome::NotRecovered(NotRecovered::NoReplacement),
+                ready_after: None,
+            },
+        ),
+    ] {
+        reporter.emit(&e);
+    }
     let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     // Phase durations depend on the machine: redact them.
     let text = regex_lite_redact(&text);
@@ -168,4 +204,53 @@ fn regex_lite_redact(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+fn fleet() -> RunReport {
+    let ok = report();
+    let mut slow = report();
+    slow.target.name = "db-1".into();
+    slow.recovered = false;
+    slow.recovery = Recovery::None;
+    slow.after = None;
+    slow.timings = Timings {
+        gone_ms: Some(290),
+        ..Timings::default()
+    };
+    slow.verdict = "NOT RECOVERED: no new VMI appeared (--duration 1m + --timeout 5m)".into();
+    slow.restore_command =
+        Some("kubectl vmchaos restore '/state/prod_db-1' --context 'game-day'".into());
+    slow.set_exit(Exit::NotRecovered);
+    let targets = vec![ok, slow];
+    RunReport::Fleet(Box::new(FleetReport {
+        context: "game-day".into(),
+        server: "https://127.0.0.1:6443".into(),
+        dry_run: None,
+        started_at: Some("2026-11-25T05:00:00.000Z".into()),
+        finished_at: Some("2026-11-25T05:06:00.000Z".into()),
+        interrupted: false,
+        aggregates: Aggregates::of(&targets),
+        targets,
+        verdict: "NOT RECOVERED: 1 of 2 VMIs recovered".into(),
+        exit_code: 1,
+        notes: vec![],
+        exit: Exit::NotRecovered,
+    }))
+}
+
+#[test]
+fn fleet_summary_table_and_document() {
+    let run = fleet();
+    insta::assert_snapshot!(summary::render_run(&run, OutputFormat::Text, false));
+    let doc: serde_json::Value =
+        serde_json::from_str(&summary::render_run(&run, OutputFormat::Json, false)).unwrap();
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        doc["targets"][0]["target"]["name"], "db-0",
+        "each target keeps the one-VMI keys"
+    );
+    assert_eq!(doc["aggregates"]["recovered"], 1);
+    assert_eq!(doc["aggregates"]["gone"]["count"], 2);
+    assert_eq!(doc["exitCode"], 1);
+    assert_eq!(run.exit(), Exit::NotRecovered);
 }

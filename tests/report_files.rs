@@ -8,12 +8,9 @@ use std::{collections::HashSet, path::PathBuf, process::Command};
 use kubectl_vmchaos::{
     error::Exit,
     kubevirt::Recovery,
-    outage::{
-        report::{
-            Aggregates, Endpoint, FleetReport, GameDayReport, Report, StepReport, StepStatus,
-            TargetRef,
-        },
-        tracker::Timings,
+    report::{
+        Aggregates, Endpoint, FleetReport, GameDayReport, Report, StepReport, StepStatus,
+        TargetRef, Timings,
     },
     report_files::{self, timeline, ProbeInterval, TimelineProbe},
 };

@@ -344,3 +344,33 @@ fn label_selectors_are_parsed_by_the_api_server() {
     assert_ne!(env.uid(&ns, "web-a").as_deref(), Some(web.as_str()));
     assert_eq!(env.uid(&ns, "db-a").as_deref(), Some(db.as_str()));
 }
+
+#[test]
+fn disable_auto_restart_keeps_an_always_vm_down_for_the_duration() {
+    let env = env_or_skip!();
+    let ns = env.namespace("kraken-keep");
+    env.vm(&ns, "db-0", "Always", &[]);
+    env.vm(&ns, "db-1", "Always", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "keep.yaml",
+        &format!("scenarios:\n  - name: keep down\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: db-.\n      namespace: {ns}\n      duration: 2\n      kill_count: 2\n      disable_auto_restart: true\n"),
+    );
+    let out = env.run(&["run", "-f", &file, "--yes", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    let targets = doc["steps"][0]["fleet"]["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2, "{doc:#}");
+    for t in targets {
+        assert_eq!(t["recovered"], true, "{t:#}");
+        assert_eq!(t["recovery"], "start", "{t:#}");
+        assert!(t["timings"]["createdMs"].as_u64().unwrap() >= 2000, "{t:#}");
+        let name = t["target"]["name"].as_str().unwrap();
+        assert_eq!(
+            env.run_strategy(&ns, name),
+            "Always",
+            "{name}: runStrategy put back"
+        );
+    }
+}

@@ -1,21 +1,58 @@
-//! What the tool does to a cluster after the outage: start a VM, re-create a VMI, put a
-//! runStrategy back.
+//! What the tool does to a cluster: delete a VMI, start a VM, re-create a VMI, switch a VM's
+//! runStrategy. Each call is one request; the caller bounds it in time.
 
 use kube::{
-    api::{Api, DynamicObject, Patch, PatchParams, PostParams},
+    api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions},
     Client,
 };
 
 use crate::{error::api_code, kubevirt, snapshot};
 
-/// PUT the VM's `start` subresource, served by virt-api through API aggregation.
-pub async fn start_vm(client: &Client, namespace: &str, name: &str) -> kube::Result<()> {
+fn vmis(client: &Client, namespace: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), namespace, &kubevirt::vmi_resource())
+}
+
+/// DELETE the VMI with this UID only: never a same-named replacement.
+pub async fn delete_vmi(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    uid: &str,
+    dry_run: bool,
+) -> kube::Result<()> {
+    let params = DeleteParams {
+        dry_run,
+        preconditions: Some(Preconditions {
+            uid: Some(uid.to_string()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    vmis(client, namespace)
+        .delete(name, &params)
+        .await
+        .map(|_| ())
+}
+
+/// PUT the VM's `start` subresource, served by virt-api through API aggregation. With
+/// `dry_run`, virt-api checks the start (StartOptions.dryRun) and changes nothing.
+pub async fn start_vm(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    dry_run: bool,
+) -> kube::Result<()> {
     let path = format!(
         "/apis/subresources.kubevirt.io/v1/namespaces/{namespace}/virtualmachines/{name}/start"
     );
+    let body = if dry_run {
+        br#"{"dryRun":["All"]}"#.to_vec()
+    } else {
+        b"{}".to_vec()
+    };
     let request = http::Request::put(path)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(b"{}".to_vec())
+        .body(body)
         .map_err(kube::Error::HttpError)?;
     client.request_text(request).await.map(|_| ())
 }
@@ -31,9 +68,7 @@ pub enum Recreated {
 /// Re-creates a standalone VMI from its saved manifest.
 pub async fn recreate_vmi(client: &Client, saved: &DynamicObject) -> kube::Result<Recreated> {
     let namespace = saved.metadata.namespace.clone().unwrap_or_default();
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), &namespace, &kubevirt::vmi_resource());
-    match api
+    match vmis(client, &namespace)
         .create(
             &PostParams::default(),
             &snapshot::manifest_for_recreate(saved),
@@ -48,17 +83,23 @@ pub async fn recreate_vmi(client: &Client, saved: &DynamicObject) -> kube::Resul
     }
 }
 
-/// Sets `spec.runStrategy` (never the deprecated `spec.running`, which it removes).
-pub async fn set_run_strategy(
+/// Switches `spec.runStrategy` from `from` to `to`, only if it still is `from` (a JSON patch
+/// that tests first), so a change someone else made meanwhile is never overwritten.
+pub async fn switch_run_strategy(
     client: &Client,
     namespace: &str,
     vm: &str,
-    strategy: &str,
+    from: &str,
+    to: &str,
 ) -> kube::Result<()> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), namespace, &kubevirt::vm_resource());
-    let patch = serde_json::json!({"spec": {"runStrategy": strategy, "running": null}});
-    api.patch(vm, &PatchParams::default(), &Patch::Merge(&patch))
+    let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+        {"op": "test", "path": "/spec/runStrategy", "value": from},
+        {"op": "replace", "path": "/spec/runStrategy", "value": to},
+    ]))
+    .map_err(kube::Error::SerdeError)?;
+    api.patch(vm, &PatchParams::default(), &Patch::<()>::Json(patch))
         .await
         .map(|_| ())
 }

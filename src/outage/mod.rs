@@ -1,33 +1,40 @@
-//! `kubectl vmchaos outage`: connect, check KubeVirt, pick and check the target, check
-//! permissions, confirm, snapshot, inject, recover, validate. Emits events; never prints.
+//! `kubectl vmchaos outage`: connect, check KubeVirt, choose the targets and their recovery
+//! plans, check permissions, confirm, snapshot, then hand the targets to the outage core
+//! (`core.rs`) and its shell (`shell.rs`). Emits events; never prints.
 
 pub mod actions;
-pub mod events;
-mod preflight;
-pub mod recovery;
-pub mod report;
+pub mod config;
+pub mod core;
+mod outcome;
+pub mod preflight;
+pub mod shell;
 pub mod tracker;
 mod watch;
 
-pub use events::Reporter;
+pub use crate::{
+    events::{self, Reporter},
+    report,
+};
+pub use config::OutageConfig;
 
-use std::{path::PathBuf, time::Duration};
+use std::{collections::HashSet, path::PathBuf, time::SystemTime};
 
-use kube::api::{Api, DeleteParams, DynamicObject};
+use kube::api::{Api, DynamicObject};
+use tokio::sync::mpsc;
 
 use self::{
-    events::Phase,
+    core::{Core, CoreConfig, TargetSpec},
     preflight::Target,
-    recovery::{Outcome, Recovered, Settings},
-    report::{Endpoint, Report, TargetRef},
+    shell::Armed,
 };
 use crate::{
     cli::{DryRun, GlobalArgs, OutageArgs},
     cluster::{self, Cluster},
-    error::{Error, Exit, Result},
+    error::{Error, Result},
+    events::Phase,
     kubevirt::{self, is_protected_namespace, Recovery},
     prompt,
-    render::format_duration,
+    report::{Report, RunReport},
     settings::Terminal,
     signals::Signals,
     snapshot::{self, SnapshotMeta},
@@ -39,157 +46,32 @@ pub async fn run(
     args: &OutageArgs,
     term: &Terminal,
     reporter: &mut Reporter,
-) -> Result<Report> {
-    let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
-    // Usage problems first: they need no cluster.
-    if args.vmi.is_none() && !term.interactive() {
-        return Err(Error::usage(
-            "no VMI named, and no terminal to pick one on",
-            "name the VMI: kubectl vmchaos outage NAME -n NAMESPACE (see `kubectl vmchaos list -A`)",
-        ));
-    }
-    if args.vmi.is_some() && global.all_namespaces {
-        return Err(Error::usage(
-            "-A/--all-namespaces only applies to the picker",
-            "name the VMI's namespace with -n NAMESPACE instead",
-        ));
-    }
-    if !args.yes && dry_run.is_none() && !term.interactive() {
-        return Err(Error::usage(
-            "refusing to delete without confirmation: there is no terminal to ask on",
-            "add --yes to confirm on the command line (or --dry-run to only check)",
-        ));
-    }
-    if let (Some(_), Some(ns)) = (&args.vmi, &global.namespace) {
-        refuse_protected(ns, args.allow_protected_namespace)?;
-    }
+) -> Result<RunReport> {
+    let config = OutageConfig::resolve(global, args, term)?;
     let mut signals = Signals::install();
-
-    reporter.start(Phase::Connect, "reading the kubeconfig");
-    let cluster = match cluster::connect(global, Duration::from_secs(10)).await {
-        Ok(c) => c,
-        Err(e) => return fail(reporter, e),
-    };
-    reporter.progress(format!("asking {} for its version", cluster.server));
-    let version = match cluster.client.apiserver_version().await {
-        Ok(v) => v.git_version,
-        Err(source) => {
-            return fail(
-                reporter,
-                Error::Connect {
-                    server: cluster.server.clone(),
-                    context: cluster.context.clone(),
-                    source,
-                },
-            )
+    // Until the first DELETE nothing has changed: a signal just ends the command.
+    let prepared = tokio::select! {
+        biased;
+        signal = signals.recv() => {
+            reporter.flush();
+            return Err(Error::Interrupted { signal });
         }
+        prepared = prepare(global, &config, reporter) => prepared?,
     };
-    reporter.finish(format!(
-        "context {}, {} ({version})",
-        cluster.context, cluster.server
-    ));
-
-    reporter.start(Phase::KubeVirt, "looking for kubevirt.io/v1");
-    match preflight::check_kubevirt(&cluster).await {
-        Ok(detail) => reporter.finish(detail),
-        Err(e) => return fail(reporter, e),
-    }
-
-    let (namespace, name) = match &args.vmi {
-        Some(name) => (cluster.namespace.clone(), name.clone()),
-        None => match pick(&cluster, global, reporter).await? {
-            Some(t) => (t.namespace, t.name),
-            None => return Err(Error::Declined),
-        },
-    };
-    refuse_protected(&namespace, args.allow_protected_namespace)?;
-    reporter.start(Phase::Target, format!("checking VMI {namespace}/{name}"));
-    let target = match preflight::resolve_target(&cluster, &namespace, &name).await {
-        Ok(t) => t,
-        Err(e) => return fail(reporter, e),
-    };
-    reporter.finish(describe_target(&target));
-
-    let perms = preflight::required_permissions(
-        target.expected,
-        target.vm.as_ref().map(|v| &v.run_strategy),
-    );
-    reporter.start(
-        Phase::Permissions,
-        "SelfSubjectAccessReview for every verb the run uses",
-    );
-    if let Err(e) = preflight::check_permissions(&cluster, &namespace, &perms).await {
-        return fail(reporter, e);
-    }
-    reporter.finish(format!("allowed: {}", preflight::summarize(&perms)));
-
-    let mut report = base_report(&cluster, &target);
-    if let Some(mode) = dry_run {
-        return dry_run_report(&cluster, &target, mode, report, reporter).await;
-    }
-    if !args.yes {
-        reporter.flush();
-        let question = format!(
-            "Delete VMI {namespace}/{name} on {} in context {}? Expected recovery: {}",
-            target.vmi.node.as_deref().unwrap_or("an unknown node"),
-            cluster.context,
-            target.expected.describe()
-        );
-        if !prompt::confirm(question).await? {
-            return Err(Error::Declined);
+    match prepared {
+        Prepared::DryRun(report) => Ok(report),
+        Prepared::Go { cluster, targets } => {
+            execute(&cluster, targets, &config, reporter, &mut signals).await
         }
     }
+}
 
-    reporter.start(Phase::Snapshot, "saving the VMI's manifest");
-    let base = args.save_dir.clone().unwrap_or_else(snapshot::default_base);
-    let snapshot_dir = match save_snapshot(&cluster, &target, &base) {
-        Ok(dir) => dir,
-        Err(e) => return fail(reporter, e),
-    };
-    reporter.finish(format!("saved to {}", snapshot_dir.display()));
-    report.snapshot = Some(snapshot_dir.clone());
-
-    let settings = Settings {
-        duration: args.duration,
-        timeout: args.timeout,
-        grace_period: args.grace_period,
-        snapshot_dir: &snapshot_dir,
-    };
-    let recovered =
-        recovery::inject_and_recover(&cluster, &target, &settings, reporter, &mut signals).await?;
-    let mut notes = recovered.notes.clone();
-    let mut strategy_failed = false;
-    if recovered.tracker.running() {
-        match recovery::restore_strategy(&cluster, &target, recovered.action).await {
-            Some(Ok(note)) => {
-                reporter.note(note.clone());
-                notes.push(note);
-            }
-            Some(Err(note)) => {
-                reporter.note(note.clone());
-                notes.push(note);
-                strategy_failed = true;
-            }
-            None => {}
-        }
-    }
-    reporter.flush();
-    finish_report(
-        &mut report,
-        &recovered,
-        &args_summary(args),
-        &cluster,
-        &snapshot_dir,
-    );
-    report.notes = notes;
-    if strategy_failed && report.exit == Exit::Recovered {
-        report.set_exit(Exit::FailedAfterInject);
-        report.verdict = format!(
-            "{} — but the VM's runStrategy could not be restored (see notes)",
-            report.verdict
-        );
-    }
-    Ok(report)
+enum Prepared {
+    DryRun(RunReport),
+    Go {
+        cluster: Box<Cluster>,
+        targets: Vec<Target>,
+    },
 }
 
 fn fail<T>(reporter: &mut Reporter, error: Error) -> Result<T> {
@@ -207,6 +89,160 @@ fn refuse_protected(namespace: &str, allowed: bool) -> Result<()> {
     Ok(())
 }
 
+async fn prepare(
+    global: &GlobalArgs,
+    config: &OutageConfig,
+    reporter: &mut Reporter,
+) -> Result<Prepared> {
+    if let Some(ns) = &global.namespace {
+        if !config.names.is_empty() {
+            refuse_protected(ns, config.allow_protected_namespace)?;
+        }
+    }
+    reporter.start(Phase::Connect, "reading the kubeconfig");
+    let cluster = match cluster::connect(global, std::time::Duration::from_secs(10)).await {
+        Ok(c) => c,
+        Err(e) => return fail(reporter, e),
+    };
+    reporter.progress(format!("asking {} for its version", cluster.server));
+    let version = match cluster.bounded(cluster.client.apiserver_version()).await {
+        Ok(v) => v.git_version,
+        Err(source) => return fail(reporter, cluster.connect_error(source)),
+    };
+    reporter.finish(format!(
+        "context {}, {} ({version})",
+        cluster.context, cluster.server
+    ));
+
+    reporter.start(Phase::KubeVirt, "looking for kubevirt.io/v1");
+    match preflight::check_kubevirt(&cluster).await {
+        Ok(detail) => reporter.finish(detail),
+        Err(e) => return fail(reporter, e),
+    }
+
+    let names: Vec<(String, String)> = if config.names.is_empty() {
+        match pick(&cluster, global, reporter).await? {
+            Some(t) => vec![(t.namespace, t.name)],
+            None => return Err(Error::Declined),
+        }
+    } else {
+        config
+            .names
+            .iter()
+            .map(|n| (cluster.namespace.clone(), n.clone()))
+            .collect()
+    };
+    for (ns, _) in &names {
+        refuse_protected(ns, config.allow_protected_namespace)?;
+    }
+    let label = |(ns, n): &(String, String)| format!("{ns}/{n}");
+    reporter.start(
+        Phase::Target,
+        format!(
+            "checking {}",
+            names.iter().map(label).collect::<Vec<_>>().join(", ")
+        ),
+    );
+    let mut targets = Vec::new();
+    for (ns, name) in &names {
+        match preflight::resolve_target(&cluster, ns, name, config.keep_down).await {
+            Ok(t) => targets.push(t),
+            Err(e) => return fail(reporter, e),
+        }
+    }
+    reporter.finish(
+        targets
+            .iter()
+            .map(preflight::describe_target)
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
+    for t in &targets {
+        for w in t.plan.warnings() {
+            reporter.note(format!(
+                "{}/{}: {}",
+                t.vmi.namespace,
+                t.vmi.name,
+                w.describe()
+            ));
+        }
+    }
+
+    let perms = preflight::required_permissions(
+        &targets
+            .iter()
+            .map(|t| t.plan.recovery())
+            .collect::<Vec<_>>(),
+        config.keep_down,
+    );
+    reporter.start(
+        Phase::Permissions,
+        "SelfSubjectAccessReview for every verb the run uses",
+    );
+    let namespaces: Vec<&str> = unique(targets.iter().map(|t| t.vmi.namespace.as_str()));
+    for ns in &namespaces {
+        if let Err(e) = preflight::check_permissions(&cluster, ns, &perms).await {
+            return fail(reporter, e);
+        }
+    }
+    if perms.iter().any(|p| p.group == "subresources.kubevirt.io") {
+        if let Err(e) = preflight::check_subresources(&cluster).await {
+            return fail(reporter, e);
+        }
+    }
+    reporter.finish(format!("allowed: {}", preflight::summarize(&perms)));
+
+    if let Some(mode) = config.dry_run {
+        let report = dry_run(&cluster, &targets, mode, reporter).await?;
+        return Ok(Prepared::DryRun(report));
+    }
+    if !config.yes {
+        reporter.flush();
+        let question = match targets.as_slice() {
+            [t] => format!(
+                "Delete VMI {}/{} on {} in context {}? Plan: {}",
+                t.vmi.namespace,
+                t.vmi.name,
+                t.vmi.node.as_deref().unwrap_or("an unknown node"),
+                cluster.context,
+                preflight::plan_words(t, config.keep_down)
+            ),
+            many => format!(
+                "Delete {} VMIs in context {}?\n{}",
+                many.len(),
+                cluster.context,
+                many.iter()
+                    .map(|t| format!(
+                        "  {}/{} on {} → {}",
+                        t.vmi.namespace,
+                        t.vmi.name,
+                        t.vmi.node.as_deref().unwrap_or("?"),
+                        preflight::plan_words(t, config.keep_down)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        };
+        if !prompt::confirm(question).await? {
+            return Err(Error::Declined);
+        }
+    }
+    Ok(Prepared::Go {
+        cluster: Box::new(cluster),
+        targets,
+    })
+}
+
+fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = Vec::new();
+    for i in items {
+        if !seen.contains(&i) {
+            seen.push(i);
+        }
+    }
+    seen
+}
+
 async fn pick(
     cluster: &Cluster,
     global: &GlobalArgs,
@@ -222,12 +258,15 @@ async fn pick(
         Phase::Target,
         format!("listing running VMIs in {scope_text}"),
     );
-    let rows = match targets::list(&cluster.client, scope, true).await {
+    let rows = match cluster
+        .bounded(targets::list(&cluster.client, scope, true))
+        .await
+    {
         Ok(rows) => rows,
         Err(e) => {
             return fail(
                 reporter,
-                Error::api(format!("list VMIs in {scope_text}"), e),
+                cluster.request_error(format!("list VMIs in {scope_text}"), e),
             )
         }
     };
@@ -239,113 +278,184 @@ async fn pick(
     prompt::pick(rows).await
 }
 
-fn describe_target(t: &Target) -> String {
-    let owner = match &t.vm {
-        Some(vm) => format!("VM {} (runStrategy {})", vm.name, vm.run_strategy.as_str()),
-        None => "standalone VMI".into(),
-    };
-    format!(
-        "{}/{} Running on {}, {owner}: {}",
-        t.vmi.namespace,
-        t.vmi.name,
-        t.vmi.node.as_deref().unwrap_or("an unknown node"),
-        t.expected.describe()
-    )
-}
-
-fn base_report(cluster: &Cluster, t: &Target) -> Report {
-    Report {
-        target: TargetRef {
-            namespace: t.vmi.namespace.clone(),
-            name: t.vmi.name.clone(),
-        },
-        context: cluster.context.clone(),
-        server: cluster.server.clone(),
-        vm: t.vm.as_ref().map(|v| v.name.clone()),
-        run_strategy: t.vm.as_ref().map(|v| v.run_strategy.as_str().to_string()),
-        replica_set: None,
-        pool: None,
-        expected_recovery: t.expected,
-        recovery: Recovery::None,
-        recovered: false,
-        dry_run: None,
-        interrupted: false,
-        before: Endpoint {
-            name: None,
-            uid: t.vmi.uid.clone(),
-            node: t.vmi.node.clone(),
-            ip: t.vmi.ip.clone(),
-        },
-        after: None,
-        injected_at: None,
-        timings: Default::default(),
-        timing_sources: Default::default(),
-        snapshot: None,
-        restore_command: None,
-        verdict: String::new(),
-        exit_code: 0,
-        warnings: Vec::new(),
-        notes: Vec::new(),
-        exit: Exit::Recovered,
-    }
-}
-
-async fn dry_run_report(
+/// A dry run: say what would happen; with `server`, also send the DELETE with dryRun=All and
+/// the tool's own `start` with virt-api's dryRun, proving the recovery path too.
+async fn dry_run(
     cluster: &Cluster,
-    target: &Target,
+    targets: &[Target],
     mode: DryRun,
-    mut report: Report,
     reporter: &mut Reporter,
-) -> Result<Report> {
-    let what = format!(
-        "would delete VMI {}/{} (uid {}); expected recovery: {}",
-        target.vmi.namespace,
-        target.vmi.name,
-        target.vmi.uid,
-        target.expected.describe()
-    );
-    report.dry_run = Some(
-        if mode == DryRun::Server {
-            "server"
-        } else {
-            "client"
-        }
-        .into(),
-    );
+) -> Result<RunReport> {
     if mode == DryRun::Server {
-        reporter.start(Phase::Inject, "sending the delete with dryRun=All");
-        let api: Api<DynamicObject> = Api::namespaced_with(
-            cluster.client.clone(),
-            &target.vmi.namespace,
-            &kubevirt::vmi_resource(),
+        reporter.start(
+            Phase::Inject,
+            "sending the delete (and the tool's start) with dryRun=All",
         );
-        let params = DeleteParams {
-            dry_run: true,
-            ..DeleteParams::default()
-        };
-        if let Err(e) = api.delete(&target.vmi.name, &params).await {
-            return fail(
-                reporter,
-                Error::api(
-                    format!(
-                        "delete VMI {}/{} (dry run)",
-                        target.vmi.namespace, target.vmi.name
-                    ),
-                    e,
-                ),
-            );
+        for t in targets {
+            let (ns, name) = (&t.vmi.namespace, &t.vmi.name);
+            let delete = actions::delete_vmi(&cluster.client, ns, name, &t.vmi.uid, true);
+            if let Err(e) = cluster.bounded(delete).await {
+                let e = cluster.request_error(format!("delete VMI {ns}/{name} (dry run)"), e);
+                return fail(reporter, e);
+            }
+            if let (Recovery::Start, Some(vm)) = (t.plan.recovery(), &t.vm) {
+                let start = actions::start_vm(&cluster.client, ns, &vm.name, true);
+                if let Err(e) = cluster.bounded(start).await {
+                    let e =
+                        cluster.request_error(format!("start VM {ns}/{} (dry run)", vm.name), e);
+                    return fail(reporter, e);
+                }
+            }
         }
-        reporter.finish("the API server accepted the delete (dry run: nothing changed)");
+        reporter.finish(
+            "the API server accepted the delete and the recovery (dry run: nothing changed)",
+        );
     }
-    report.verdict = format!(
-        "DRY RUN ({}): {what}; nothing was changed",
-        report.dry_run.as_deref().unwrap_or("")
-    );
-    report.set_exit(Exit::Recovered);
-    Ok(report)
+    let mode_text = if mode == DryRun::Server {
+        "server"
+    } else {
+        "client"
+    };
+    let reports: Vec<Report> = targets
+        .iter()
+        .map(|t| outcome::dry_run_report(cluster, t, mode_text))
+        .collect();
+    Ok(outcome::combine(cluster, reports, None, Some(mode_text)))
 }
 
-fn save_snapshot(cluster: &Cluster, t: &Target, base: &std::path::Path) -> Result<PathBuf> {
+async fn execute(
+    cluster: &Cluster,
+    targets: Vec<Target>,
+    config: &OutageConfig,
+    reporter: &mut Reporter,
+    signals: &mut Signals,
+) -> Result<RunReport> {
+    // One list per namespace: the freshest manifests to save, the VMIs that exist before
+    // anything is deleted, and the version each namespace's watch starts from.
+    reporter.start(Phase::Snapshot, "saving the VMIs' manifests");
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut known = HashSet::new();
+    let mut fresh: Vec<Option<DynamicObject>> = vec![None; targets.len()];
+    let mut listed = Vec::new();
+    for ns in unique(targets.iter().map(|t| t.vmi.namespace.as_str())) {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vmi_resource());
+        let (items, version) = match watch::list(&api, cluster.request_timeout).await {
+            Ok(l) => l,
+            Err(e) => {
+                return fail(
+                    reporter,
+                    cluster.request_error(format!("list VMIs in {ns}"), e),
+                )
+            }
+        };
+        for obj in &items {
+            let uid = obj.metadata.uid.clone().unwrap_or_default();
+            if let Some(i) = targets.iter().position(|t| t.vmi.uid == uid) {
+                fresh[i] = Some(obj.clone());
+            }
+            known.insert(uid);
+        }
+        listed.push((api, ns.to_string(), version));
+    }
+    if let Some(i) = fresh.iter().position(Option::is_none) {
+        let t = &targets[i];
+        return fail(
+            reporter,
+            Error::usage(
+                format!(
+                    "VMI {}/{} changed while it was being checked (it is gone or was replaced): nothing was changed",
+                    t.vmi.namespace, t.vmi.name
+                ),
+                "run the command again",
+            ),
+        );
+    }
+    let saved: Vec<DynamicObject> = fresh.into_iter().flatten().collect();
+    let base = match &config.save_dir {
+        Some(dir) => dir.clone(),
+        None => match snapshot::default_base() {
+            Ok(b) => b,
+            Err(e) => return fail(reporter, e),
+        },
+    };
+    let mut snapshot_dirs: Vec<PathBuf> = Vec::new();
+    for (t, object) in targets.iter().zip(&saved) {
+        match save_snapshot(cluster, t, object, &base, config.keep_down) {
+            Ok(dir) => snapshot_dirs.push(dir),
+            Err(e) => return fail(reporter, e),
+        }
+    }
+    reporter.finish(match snapshot_dirs.as_slice() {
+        [one] => format!("saved to {}", one.display()),
+        many => format!("{} snapshots saved under {}", many.len(), base.display()),
+    });
+
+    let watch_tasks = listed
+        .into_iter()
+        .map(|(api, ns, version)| {
+            watch::spawn(api, ns, version, cluster.request_timeout, tx.clone())
+        })
+        .collect();
+    drop(tx);
+    let specs: Vec<TargetSpec> = targets
+        .iter()
+        .map(|t| preflight::spec_for(t, config.keep_down))
+        .collect();
+    let mut core = Core::new(
+        CoreConfig {
+            duration: config.duration,
+            timeout: config.timeout,
+            interrupt_wait: config.interrupt_wait,
+            serial_interval: config.serial_interval,
+        },
+        specs,
+        known,
+        (tokio::time::Instant::now(), SystemTime::now()),
+    );
+    let mut armed = Armed {
+        cluster,
+        saved,
+        watch: rx,
+        watch_tasks,
+    };
+    reporter.emit(&shell::targets_event(
+        targets
+            .iter()
+            .map(|t| format!("{}/{}", t.vmi.namespace, t.vmi.name))
+            .collect(),
+    ));
+    reporter.start(Phase::Inject, "deleting");
+    shell::drive(&mut core, &mut armed, reporter, signals).await;
+    drop(armed);
+    reporter.flush();
+    let reports: Vec<Report> = targets
+        .iter()
+        .zip(core.runs())
+        .zip(&snapshot_dirs)
+        .map(|((t, run), dir)| outcome::report(cluster, t, run, dir, config, core.interrupted()))
+        .collect();
+    if core.interrupted().is_some() {
+        for r in &reports {
+            if let Some(cmd) = &r.restore_command {
+                reporter.note(format!(
+                    "if VMI {}/{} does not come back: {cmd}",
+                    r.target.namespace, r.target.name
+                ));
+            }
+        }
+        reporter.flush();
+    }
+    Ok(outcome::combine(cluster, reports, core.interrupted(), None))
+}
+
+fn save_snapshot(
+    cluster: &Cluster,
+    t: &Target,
+    object: &DynamicObject,
+    base: &std::path::Path,
+    keep_down: bool,
+) -> Result<PathBuf> {
     let meta = SnapshotMeta {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         context: cluster.context.clone(),
@@ -355,91 +465,11 @@ fn save_snapshot(cluster: &Cluster, t: &Target, base: &std::path::Path) -> Resul
         uid: t.vmi.uid.clone(),
         vm: t.vm.as_ref().map(|v| v.name.clone()),
         run_strategy: t.vm.as_ref().map(|v| v.run_strategy.as_str().to_string()),
-        expected_recovery: t.expected,
-        saved_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        expected_recovery: t.plan.recovery(),
+        kept_down: keep_down
+            .then(|| t.vm.as_ref().map(|v| v.run_strategy.as_str().to_string()))
+            .flatten(),
+        saved_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
     };
-    snapshot::save(base, &meta, &t.object, t.vm_object.as_ref())
-}
-
-fn args_summary(args: &OutageArgs) -> String {
-    format!(
-        "--duration {} + --timeout {}",
-        format_duration(args.duration),
-        format_duration(args.timeout)
-    )
-}
-
-fn finish_report(
-    report: &mut Report,
-    r: &Recovered,
-    limits: &str,
-    cluster: &Cluster,
-    snapshot_dir: &std::path::Path,
-) {
-    report.injected_at = Some(humantime::format_rfc3339_millis(r.injected_at).to_string());
-    report.timings = r.tracker.timings.clone();
-    report.after = r.tracker.current().map(|c| Endpoint {
-        name: None,
-        uid: c.uid.clone(),
-        node: c.node.clone(),
-        ip: c.ip.clone(),
-    });
-    report.recovery = match (r.action, r.tracker.current()) {
-        (Some(a), Some(_)) => a,
-        (None, Some(_)) => Recovery::Automatic,
-        (_, None) => Recovery::None,
-    };
-    report.recovered = r.tracker.recovered();
-    let restore = snapshot::restore_command(snapshot_dir, &cluster.context);
-    let ready = r
-        .tracker
-        .timings
-        .ready_ms
-        .map(|ms| format_duration(Duration::from_millis(ms)));
-    let how = |rec: Recovery| match rec {
-        Recovery::Automatic => "KubeVirt re-created it",
-        Recovery::Start => "the tool started its VM",
-        Recovery::Recreate => "the tool re-created it",
-        Recovery::Follow => "its replica set replaced it",
-        Recovery::None => "nothing brought it back",
-    };
-    let (exit, verdict) = match &r.outcome {
-        Outcome::Recovered => {
-            let expectation = if report.recovery == report.expected_recovery {
-                "as expected".to_string()
-            } else {
-                format!("expected: {}", report.expected_recovery.describe())
-            };
-            (
-                Exit::Recovered,
-                format!(
-                    "RECOVERED: Running and Ready {} after the delete; {} ({expectation})",
-                    ready.unwrap_or_default(),
-                    how(report.recovery)
-                ),
-            )
-        }
-        Outcome::NotRecovered(why) => (
-            Exit::NotRecovered,
-            format!("NOT RECOVERED: {why} ({limits})"),
-        ),
-        Outcome::Interrupted { running } => {
-            report.interrupted = true;
-            let state = if *running {
-                "the VMI is Running again"
-            } else {
-                "the VMI may still be down"
-            };
-            (Exit::Interrupted, format!("INTERRUPTED: {state}"))
-        }
-        Outcome::Failed(why) => (
-            Exit::FailedAfterInject,
-            format!("TOOL FAILED after the delete: {why}"),
-        ),
-    };
-    if exit != Exit::Recovered && !matches!(r.outcome, Outcome::Interrupted { running: true }) {
-        report.restore_command = Some(restore);
-    }
-    report.verdict = verdict;
-    report.set_exit(exit);
+    snapshot::save(base, &meta, object, t.vm_object.as_ref())
 }

@@ -7,17 +7,22 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use serde_json::Value;
 
+use super::core::TargetSpec;
 use crate::{
     cluster::Cluster,
     error::{api_code, Error, Result},
-    kubevirt::{self, Recovery, RunStrategy, Vm, Vmi},
+    kubevirt::{self, Recovery, Vm, Vmi},
+    plan::{self, Plan},
 };
 
 /// `kubevirt.io/v1` is served with VMIs; returns what can be read of the KubeVirt object.
 pub async fn check_kubevirt(cluster: &Cluster) -> Result<String> {
     match cluster
-        .client
-        .list_api_group_resources(kubevirt::API_VERSION)
+        .bounded(
+            cluster
+                .client
+                .list_api_group_resources(kubevirt::API_VERSION),
+        )
         .await
     {
         Ok(list)
@@ -39,7 +44,10 @@ pub async fn check_kubevirt(cluster: &Cluster) -> Result<String> {
     }
     let api: Api<DynamicObject> =
         Api::all_with(cluster.client.clone(), &kubevirt::kubevirt_resource());
-    let detail = match api.list(&ListParams::default().limit(1)).await {
+    let detail = match cluster
+        .bounded(api.list(&ListParams::default().limit(1)))
+        .await
+    {
         Ok(list) => match list.items.first() {
             Some(kv) => {
                 let status = kv.data.get("status");
@@ -65,23 +73,31 @@ pub async fn check_kubevirt(cluster: &Cluster) -> Result<String> {
     Ok(detail)
 }
 
-/// The outage target: the VMI, its owner VM, and the recovery the tool expects.
+/// The outage target: the VMI, its owner VM, and its recovery plan.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub object: DynamicObject,
     pub vmi: Vmi,
     pub vm_object: Option<DynamicObject>,
     pub vm: Option<Vm>,
-    pub expected: Recovery,
+    pub plan: Plan,
 }
 
-pub async fn resolve_target(cluster: &Cluster, namespace: &str, name: &str) -> Result<Target> {
+/// Reads the VMI (and its owner VM) and decides its plan; a refused plan is an error that
+/// changes nothing.
+pub async fn resolve_target(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    keep_down: bool,
+) -> Result<Target> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(cluster.client.clone(), namespace, &kubevirt::vmi_resource());
-    let object = match api.get_opt(name).await {
+    let object = match cluster.bounded(api.get_opt(name)).await {
         Ok(Some(o)) => o,
         Ok(None) => {
-            let running = crate::targets::list(&cluster.client, Some(namespace), true)
+            let running = cluster
+                .bounded(crate::targets::list(&cluster.client, Some(namespace), true))
                 .await
                 .map(|rows| rows.into_iter().map(|r| r.name).collect())
                 .unwrap_or_default();
@@ -99,7 +115,7 @@ pub async fn resolve_target(cluster: &Cluster, namespace: &str, name: &str) -> R
         Some(vm_name) => {
             let vms: Api<DynamicObject> =
                 Api::namespaced_with(cluster.client.clone(), namespace, &kubevirt::vm_resource());
-            match vms.get_opt(vm_name).await {
+            match cluster.bounded(vms.get_opt(vm_name)).await {
                 Ok(Some(o)) => {
                     let vm = Vm::from_object(&o);
                     (Some(o), Some(vm))
@@ -111,7 +127,7 @@ pub async fn resolve_target(cluster: &Cluster, namespace: &str, name: &str) -> R
             }
         }
     };
-    let plan = crate::plan::decide(&vmi, vm.as_ref(), kubevirt::Timestamp::now());
+    let plan = plan::decide(&vmi, vm.as_ref(), kubevirt::Timestamp::now());
     if let Some(refusal) = plan.refusal() {
         return Err(Error::Refused {
             namespace: namespace.into(),
@@ -119,14 +135,122 @@ pub async fn resolve_target(cluster: &Cluster, namespace: &str, name: &str) -> R
             refusal: refusal.clone(),
         });
     }
-    let expected = plan.recovery();
+    if keep_down && plan.recovery() != Recovery::Automatic {
+        return Err(Error::usage(
+            format!(
+                "--keep-down keeps down a VM that KubeVirt would re-create (runStrategy Always or Once); VMI {namespace}/{name} is {}",
+                match &vm {
+                    Some(vm) => format!("under VM {} with runStrategy {}", vm.name, vm.run_strategy.as_str()),
+                    None if plan.recovery() == Recovery::Follow => "in a replica set".to_string(),
+                    None => "a standalone VMI".to_string(),
+                }
+            ),
+            "drop --keep-down: KubeVirt already leaves this VMI down until the tool recovers it",
+        ));
+    }
     Ok(Target {
         object,
         vmi,
         vm_object,
         vm,
-        expected,
+        plan,
     })
+}
+
+/// One line for the Target phase: where it runs, what owns it, how it comes back.
+pub fn describe_target(t: &Target) -> String {
+    let owner = match (&t.vm, &t.vmi.owner) {
+        (Some(vm), _) => {
+            let pool = vm
+                .pool
+                .as_ref()
+                .map(|p| format!(" of pool {p}"))
+                .unwrap_or_default();
+            format!(
+                "VM {}{pool} (runStrategy {})",
+                vm.name,
+                vm.run_strategy.as_str()
+            )
+        }
+        (None, Some(o)) => format!("{} {}", o.kind, o.name),
+        (None, None) => "standalone VMI".into(),
+    };
+    format!(
+        "{}/{} Running on {}, {owner}",
+        t.vmi.namespace,
+        t.vmi.name,
+        t.vmi.node.as_deref().unwrap_or("an unknown node"),
+    )
+}
+
+/// The plan in a few words, for prompts and dry runs.
+pub fn plan_words(t: &Target, keep_down: bool) -> String {
+    match (t.plan.recovery(), &t.vm) {
+        (Recovery::Automatic, Some(vm)) if keep_down => format!(
+            "runStrategy {} switched to Manual, the tool starts VM {} after --duration, then {} is put back",
+            vm.run_strategy.as_str(),
+            vm.name,
+            vm.run_strategy.as_str()
+        ),
+        (Recovery::Start, Some(vm)) => format!("the tool starts VM {} after --duration", vm.name),
+        (Recovery::Follow, _) => format!(
+            "replica set {} creates a replacement; the tool follows it",
+            t.vmi.owner.as_ref().map(|o| o.name.as_str()).unwrap_or("?")
+        ),
+        (r, _) => r.describe().to_string(),
+    }
+}
+
+/// What the core needs of a target.
+pub fn spec_for(t: &Target, keep_down: bool) -> TargetSpec {
+    TargetSpec {
+        namespace: t.vmi.namespace.clone(),
+        name: t.vmi.name.clone(),
+        uid: t.vmi.uid.clone(),
+        node: t.vmi.node.clone(),
+        recovery: t.plan.recovery(),
+        vm: t.vm.as_ref().map(|v| v.name.clone()),
+        replica_set_uid: t
+            .vmi
+            .owner
+            .as_ref()
+            .filter(|o| o.kind == "VirtualMachineInstanceReplicaSet")
+            .map(|o| o.uid.clone()),
+        keep_down: if keep_down {
+            t.vm.as_ref().map(|v| v.run_strategy.as_str().to_string())
+        } else {
+            None
+        },
+        finalizers: t.vmi.finalizers.clone(),
+    }
+}
+
+/// Before a run that needs `start`: virt-api's subresources must be served.
+pub async fn check_subresources(cluster: &Cluster) -> Result<()> {
+    match cluster
+        .bounded(
+            cluster
+                .client
+                .list_api_group_resources("subresources.kubevirt.io/v1"),
+        )
+        .await
+    {
+        Ok(list)
+            if list
+                .resources
+                .iter()
+                .any(|r| r.name == "virtualmachines/start") =>
+        {
+            Ok(())
+        }
+        Ok(_) => Err(Error::SubresourcesMissing {
+            context: cluster.context.clone(),
+        }),
+        Err(e) if matches!(api_code(&e), Some(404 | 503)) => Err(Error::SubresourcesMissing {
+            context: cluster.context.clone(),
+        }),
+        Err(e) => Err(cluster.request_error("discover subresources.kubevirt.io/v1", e)),
+    }
 }
 
 /// One RBAC check.
@@ -152,33 +276,33 @@ const fn perm(
     }
 }
 
-/// Every verb the run will use: delete and watch the VMI, plus what its recovery needs.
-/// (The GET already succeeded, so it needs no check.)
-pub fn required_permissions(expected: Recovery, strategy: Option<&RunStrategy>) -> Vec<Permission> {
+/// Every verb a run with these plans uses: list, watch and delete the VMIs, plus what each
+/// recovery needs. (The GETs already succeeded, so they need no check.) The schedule's Role
+/// is built from this same list.
+pub fn required_permissions(recoveries: &[Recovery], keep_down: bool) -> Vec<Permission> {
     let mut perms = vec![
         perm("delete", "kubevirt.io", "virtualmachineinstances", None),
+        perm("list", "kubevirt.io", "virtualmachineinstances", None),
         perm("watch", "kubevirt.io", "virtualmachineinstances", None),
     ];
-    match expected {
-        Recovery::Start => {
-            perms.push(perm(
-                "update",
-                "subresources.kubevirt.io",
-                "virtualmachines",
-                Some("start"),
-            ));
-            if strategy == Some(&RunStrategy::Halted) {
-                // `start` switches a Halted VM to Always; the tool puts Halted back.
-                perms.push(perm("patch", "kubevirt.io", "virtualmachines", None));
-            }
-        }
-        Recovery::Recreate => perms.push(perm(
+    if recoveries.contains(&Recovery::Start) || keep_down {
+        perms.push(perm(
+            "update",
+            "subresources.kubevirt.io",
+            "virtualmachines",
+            Some("start"),
+        ));
+    }
+    if keep_down {
+        perms.push(perm("patch", "kubevirt.io", "virtualmachines", None));
+    }
+    if recoveries.contains(&Recovery::Recreate) {
+        perms.push(perm(
             "create",
             "kubevirt.io",
             "virtualmachineinstances",
             None,
-        )),
-        Recovery::Automatic | Recovery::Follow | Recovery::None => {}
+        ));
     }
     perms
 }
@@ -209,7 +333,7 @@ pub async fn check_permissions(
         let api = api.clone();
         async move { api.create(&PostParams::default(), &review).await }
     });
-    let answers = futures::future::join_all(reviews).await;
+    let answers = futures::future::join_all(reviews.map(|r| cluster.bounded(r))).await;
     for (p, answer) in perms.iter().zip(answers) {
         let answer = answer.map_err(|e| {
             cluster.request_error(
@@ -264,24 +388,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn permissions_follow_the_recovery() {
-        let auto = required_permissions(Recovery::Automatic, Some(&RunStrategy::Always));
-        assert_eq!(summarize(&auto), "delete, watch virtualmachineinstances");
-        let manual = required_permissions(Recovery::Start, Some(&RunStrategy::Manual));
+    fn permissions_follow_the_plans() {
+        let auto = required_permissions(&[Recovery::Automatic, Recovery::Follow], false);
+        assert_eq!(
+            summarize(&auto),
+            "delete, list, watch virtualmachineinstances"
+        );
+        let manual = required_permissions(&[Recovery::Start], false);
         assert_eq!(
             summarize(&manual),
-            "delete, watch virtualmachineinstances; update virtualmachines/start"
+            "delete, list, watch virtualmachineinstances; update virtualmachines/start"
         );
-        assert_eq!(manual[2].group, "subresources.kubevirt.io");
-        let halted = required_permissions(Recovery::Start, Some(&RunStrategy::Halted));
+        assert_eq!(manual[3].group, "subresources.kubevirt.io");
+        let kept = required_permissions(&[Recovery::Automatic], true);
         assert_eq!(
-            summarize(&halted),
-            "delete, watch virtualmachineinstances; update virtualmachines/start; patch virtualmachines"
+            summarize(&kept),
+            "delete, list, watch virtualmachineinstances; update virtualmachines/start; patch virtualmachines"
         );
-        let standalone = required_permissions(Recovery::Recreate, None);
+        let standalone = required_permissions(&[Recovery::Recreate], false);
         assert_eq!(
             summarize(&standalone),
-            "delete, watch, create virtualmachineinstances"
+            "delete, list, watch, create virtualmachineinstances"
         );
     }
 }

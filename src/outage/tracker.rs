@@ -1,165 +1,233 @@
-//! The recovery state machine: a pure function of the watch observations on one VMI name and
-//! the time since the DELETE. The async loop around it (`watch.rs`, `run.rs`) stays thin.
+//! One target's recovery as seen through the namespace watch: which VMI replaced the deleted one,
+//! and when each step happened. Pure: fed observations and the time since the DELETE.
+//!
+//! Times come from two places. Seen live, a step is timed when the watch event arrived (ms
+//! accurate). Not seen live — the watch had a gap and a re-list found the VMI further along, or
+//! one write moved it past a phase — the step is filled in from the VMI's own
+//! `status.phaseTransitionTimestamps`, `creationTimestamp` and Ready condition, which KubeVirt
+//! writes with 1 s resolution; `sources` says which timing came from where.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
-use serde::Serialize;
-
-use crate::kubevirt::Vmi;
-
-/// One thing the watch told us about the VMI name.
-#[derive(Debug, Clone)]
-pub enum Observation {
-    /// The object exists in this state (ADDED or MODIFIED, or a re-read).
-    Seen(Box<Vmi>),
-    /// The object with this UID is gone (DELETED, or a re-read found nothing).
-    Gone { uid: Option<String> },
-}
-
-/// Milliseconds from the DELETE to each step of the recovery, as the watch events arrived.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Timings {
-    pub gone_ms: Option<u64>,
-    pub created_ms: Option<u64>,
-    pub scheduling_ms: Option<u64>,
-    pub scheduled_ms: Option<u64>,
-    pub running_ms: Option<u64>,
-    pub ready_ms: Option<u64>,
-}
+use crate::{
+    kubevirt::{Timestamp, Vmi},
+    report::Timings,
+};
 
 /// A step of the recovery, for the renderers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     OldTerminating { finalizers: Vec<String> },
     OldGone,
-    NewCreated { uid: String },
+    NewCreated { name: String, uid: String },
     Phase { phase: String },
     Ready,
     ReadyLost,
     NewGone { uid: String },
 }
 
-impl Step {
-    pub fn describe(&self) -> String {
-        match self {
-            Step::OldTerminating { finalizers } if finalizers.is_empty() => {
-                "old VMI terminating".into()
-            }
-            Step::OldTerminating { finalizers } => {
-                format!(
-                    "old VMI terminating (finalizers: {})",
-                    finalizers.join(", ")
-                )
-            }
-            Step::OldGone => "old VMI gone".into(),
-            Step::NewCreated { uid } => format!("new VMI created (uid {uid})"),
-            Step::Phase { phase } => phase.clone(),
-            Step::Ready => "Ready".into(),
-            Step::ReadyLost => "Ready lost".into(),
-            Step::NewGone { uid } => format!("new VMI {uid} deleted again"),
-        }
-    }
-}
+/// Where a timing came from.
+pub const FROM_WATCH: &str = "watch";
+pub const FROM_SERVER: &str = "server";
+
+/// The phases a replacement goes through, in order, and the timing each one sets.
+const PHASES: [&str; 3] = ["Scheduling", "Scheduled", "Running"];
 
 #[derive(Debug, Clone)]
 pub struct Tracker {
+    old_name: String,
     old_uid: String,
     old_gone: bool,
     old_terminating_seen: bool,
-    /// The newest VMI with another UID, as last seen.
+    /// The replacement VMI, as last seen.
     current: Option<Vmi>,
     pub timings: Timings,
+    pub sources: BTreeMap<String, String>,
+    /// Wall-clock time of the DELETE, to place server timestamps (None before the DELETE).
+    injected_at: Option<Timestamp>,
 }
 
 impl Tracker {
-    pub fn new(old_uid: impl Into<String>) -> Self {
+    pub fn new(old_name: impl Into<String>, old_uid: impl Into<String>) -> Self {
         Tracker {
+            old_name: old_name.into(),
             old_uid: old_uid.into(),
             old_gone: false,
             old_terminating_seen: false,
             current: None,
             timings: Timings::default(),
+            sources: BTreeMap::new(),
+            injected_at: None,
         }
     }
 
-    /// Feeds one observation made `at` after the DELETE; returns the steps it revealed.
-    pub fn observe(&mut self, observation: Observation, at: Duration) -> Vec<Step> {
-        let at_ms = at.as_millis() as u64;
-        let ms = Some(at_ms);
-        let mut steps = Vec::new();
-        match observation {
-            Observation::Seen(vmi) if vmi.uid == self.old_uid => {
-                if vmi.terminating && !self.old_terminating_seen && !self.old_gone {
-                    self.old_terminating_seen = true;
-                    steps.push(Step::OldTerminating {
-                        finalizers: vmi.finalizers.clone(),
-                    });
-                }
-            }
-            Observation::Seen(vmi) => {
-                let vmi = *vmi;
-                // One name, one object: a new UID means the old VMI is gone, seen or not.
-                self.mark_old_gone(ms, &mut steps);
-                let is_new = self.current.as_ref().is_none_or(|c| c.uid != vmi.uid);
-                if is_new {
-                    self.timings = Timings {
-                        gone_ms: self.timings.gone_ms,
-                        created_ms: ms,
-                        ..Timings::default()
-                    };
-                    steps.push(Step::NewCreated {
-                        uid: vmi.uid.clone(),
-                    });
-                }
-                let before = if is_new { None } else { self.current.clone() };
-                let phase_changed = before.as_ref().is_none_or(|b| b.phase != vmi.phase);
-                if phase_changed && !(is_new && vmi.phase == "Pending") {
-                    steps.push(Step::Phase {
-                        phase: vmi.phase.clone(),
-                    });
-                }
-                let slot = match vmi.phase.as_str() {
-                    "Scheduling" => Some(&mut self.timings.scheduling_ms),
-                    "Scheduled" => Some(&mut self.timings.scheduled_ms),
-                    "Running" => Some(&mut self.timings.running_ms),
-                    _ => None,
-                };
-                if let Some(slot) = slot {
-                    slot.get_or_insert(at_ms);
-                }
-                let was_ready = before.as_ref().is_some_and(|b| b.ready);
-                if vmi.ready && !was_ready {
-                    self.timings.ready_ms.get_or_insert(at_ms);
-                    steps.push(Step::Ready);
-                } else if !vmi.ready && was_ready {
-                    steps.push(Step::ReadyLost);
-                }
-                self.current = Some(vmi);
-            }
-            Observation::Gone { uid } => {
-                let is_current = match (&uid, &self.current) {
-                    (Some(u), Some(c)) => *u == c.uid,
-                    (None, Some(_)) => true,
-                    _ => false,
-                };
-                if is_current {
-                    let gone = self.current.take().map(|c| c.uid).unwrap_or_default();
-                    steps.push(Step::NewGone { uid: gone });
-                } else if uid.as_deref().is_none_or(|u| u == self.old_uid) {
-                    self.mark_old_gone(ms, &mut steps);
-                }
-            }
+    pub fn set_injected_at(&mut self, at: Timestamp) {
+        self.injected_at = Some(at);
+    }
+
+    pub fn old_uid(&self) -> &str {
+        &self.old_uid
+    }
+
+    /// The deleted VMI changed (it is terminating).
+    pub fn old_seen(&mut self, vmi: &Vmi) -> Vec<Step> {
+        if vmi.terminating && !self.old_terminating_seen && !self.old_gone {
+            self.old_terminating_seen = true;
+            return vec![Step::OldTerminating {
+                finalizers: vmi.finalizers.clone(),
+            }];
         }
+        Vec::new()
+    }
+
+    /// The deleted VMI is gone.
+    pub fn old_gone_now(&mut self, at: Duration) -> Vec<Step> {
+        let mut steps = Vec::new();
+        self.mark_old_gone(at, &mut steps);
         steps
     }
 
-    fn mark_old_gone(&mut self, ms: Option<u64>, steps: &mut Vec<Step>) {
+    /// The replacement VMI in this state, seen `at` after the DELETE; `live` is false when a
+    /// re-list after a watch gap found it (its steps are then timed by the server).
+    pub fn replacement_seen(&mut self, vmi: Vmi, at: Duration, live: bool) -> Vec<Step> {
+        let mut steps = Vec::new();
+        // Same name: a new UID means the old VMI is gone, seen or not. (A replica set's
+        // replacement has another name and may come while the old VMI still terminates.)
+        if vmi.name == self.old_name && !self.old_gone {
+            // Not seen live: the old one went no later than the new one was created.
+            let server = (!live)
+                .then(|| vmi.created.and_then(|t| self.server_ms(t)))
+                .flatten();
+            self.mark_old_gone(at, &mut steps);
+            if let Some(ms) = server {
+                self.timings.gone_ms = Some(ms.min(at.as_millis() as u64));
+                self.sources.insert("goneMs".into(), FROM_SERVER.into());
+            }
+        }
+        let is_new = self.current.as_ref().is_none_or(|c| c.uid != vmi.uid);
+        if is_new {
+            // A replacement of a replacement starts the timings over (but the old one's gone).
+            let gone = self.timings.gone_ms;
+            let gone_source = self.sources.get("goneMs").cloned();
+            self.timings = Timings {
+                gone_ms: gone,
+                ..Timings::default()
+            };
+            self.sources.clear();
+            if let Some(s) = gone_source {
+                self.sources.insert("goneMs".into(), s);
+            }
+            let created = if live {
+                None
+            } else {
+                vmi.created.and_then(|t| self.server_ms(t))
+            };
+            self.set("createdMs", created, at, live);
+            steps.push(Step::NewCreated {
+                name: vmi.name.clone(),
+                uid: vmi.uid.clone(),
+            });
+        }
+        let before = if is_new { None } else { self.current.clone() };
+        let phase_changed = before.as_ref().is_none_or(|b| b.phase != vmi.phase);
+        if phase_changed && !(is_new && vmi.phase == "Pending") {
+            steps.push(Step::Phase {
+                phase: vmi.phase.clone(),
+            });
+        }
+        // Every phase up to the current one: the current one seen now (if live), the ones it
+        // skipped from the server's timestamps.
+        if let Some(reached) = PHASES.iter().position(|p| *p == vmi.phase) {
+            for (i, phase) in PHASES.iter().enumerate().take(reached + 1) {
+                let key = phase_key(phase);
+                let server = vmi.phase_since(phase).and_then(|t| self.server_ms(t));
+                let seen_now = i == reached && live;
+                self.set(key, server, at, seen_now);
+            }
+        }
+        let was_ready = before.as_ref().is_some_and(|b| b.ready);
+        if vmi.ready && !was_ready {
+            let server = vmi.ready_since.and_then(|t| self.server_ms(t));
+            self.set("readyMs", server, at, live);
+            steps.push(Step::Ready);
+        } else if !vmi.ready && was_ready {
+            steps.push(Step::ReadyLost);
+        }
+        self.current = Some(vmi);
+        self.keep_order();
+        steps
+    }
+
+    /// The replacement with this UID is gone again.
+    pub fn replacement_gone(&mut self, uid: &str) -> Vec<Step> {
+        if self.current.as_ref().is_some_and(|c| c.uid == uid) {
+            self.current = None;
+            return vec![Step::NewGone { uid: uid.into() }];
+        }
+        Vec::new()
+    }
+
+    /// Sets a timing once: now if seen live, else from the server, else now (late).
+    fn set(&mut self, key: &str, server: Option<u64>, at: Duration, live: bool) {
+        let slot = match key {
+            "createdMs" => &mut self.timings.created_ms,
+            "schedulingMs" => &mut self.timings.scheduling_ms,
+            "scheduledMs" => &mut self.timings.scheduled_ms,
+            "runningMs" => &mut self.timings.running_ms,
+            "readyMs" => &mut self.timings.ready_ms,
+            _ => return,
+        };
+        if slot.is_some() {
+            return;
+        }
+        let (value, source) = match (live, server) {
+            (true, _) | (false, None) => (at.as_millis() as u64, FROM_WATCH),
+            (false, Some(ms)) => (ms, FROM_SERVER),
+        };
+        *slot = Some(value);
+        self.sources.insert(key.into(), source.into());
+    }
+
+    /// Milliseconds from the DELETE to a server timestamp (second resolution: never before 0).
+    fn server_ms(&self, t: Timestamp) -> Option<u64> {
+        let injected = self.injected_at?;
+        let ms = t.duration_since(injected).as_millis();
+        Some(ms.max(0) as u64)
+    }
+
+    /// Server timestamps have 1 s resolution: never let a filled step come before the step
+    /// it follows.
+    fn keep_order(&mut self) {
+        let t = &mut self.timings;
+        let mut floor = t.gone_ms.unwrap_or(0).min(t.created_ms.unwrap_or(0));
+        for v in [
+            &mut t.created_ms,
+            &mut t.scheduling_ms,
+            &mut t.scheduled_ms,
+            &mut t.running_ms,
+            &mut t.ready_ms,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if *v < floor {
+                *v = floor;
+            }
+            floor = *v;
+        }
+    }
+
+    fn mark_old_gone(&mut self, at: Duration, steps: &mut Vec<Step>) {
         if !self.old_gone {
             self.old_gone = true;
-            self.timings.gone_ms = ms;
+            self.timings.gone_ms = Some(at.as_millis() as u64);
+            self.sources.insert("goneMs".into(), FROM_WATCH.into());
             steps.push(Step::OldGone);
         }
+    }
+
+    pub fn old_terminating_seen(&self) -> bool {
+        self.old_terminating_seen
     }
 
     pub fn old_gone(&self) -> bool {
@@ -184,19 +252,25 @@ impl Tracker {
     }
 }
 
+fn phase_key(phase: &str) -> &'static str {
+    match phase {
+        "Scheduling" => "schedulingMs",
+        "Scheduled" => "scheduledMs",
+        _ => "runningMs",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn vmi(uid: &str, phase: &str, ready: bool, terminating: bool) -> Vmi {
+    fn vmi(uid: &str, phase: &str, ready: bool) -> Vmi {
         Vmi {
             name: "db-0".into(),
             namespace: "prod".into(),
             uid: uid.into(),
             phase: phase.into(),
             ready,
-            terminating,
-            finalizers: vec!["kubevirt.io/foregroundDeleteVirtualMachine".into()],
             ..Vmi::default()
         }
     }
@@ -205,33 +279,30 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
     #[test]
-    fn follows_a_full_automatic_recovery() {
-        let mut t = Tracker::new("old");
-        let s = t.observe(
-            Observation::Seen(Box::new(vmi("old", "Running", true, true))),
-            ms(3),
-        );
+    fn follows_a_full_recovery_seen_live() {
+        let mut t = Tracker::new("db-0", "old");
+        let s = t.old_seen(&Vmi {
+            terminating: true,
+            finalizers: vec!["f".into()],
+            ..vmi("old", "Running", true)
+        });
         assert!(matches!(s[..], [Step::OldTerminating { .. }]));
+        assert_eq!(t.old_gone_now(ms(300)), vec![Step::OldGone]);
+        let s = t.replacement_seen(vmi("new", "Pending", false), ms(310), true);
         assert_eq!(
-            t.observe(
-                Observation::Gone {
-                    uid: Some("old".into())
-                },
-                ms(300)
-            ),
-            vec![Step::OldGone]
+            s,
+            vec![Step::NewCreated {
+                name: "db-0".into(),
+                uid: "new".into()
+            }]
         );
-        let s = t.observe(
-            Observation::Seen(Box::new(vmi("new", "Pending", false, false))),
-            ms(310),
-        );
-        assert_eq!(s, vec![Step::NewCreated { uid: "new".into() }]);
         for (phase, at) in [("Scheduling", 800), ("Scheduled", 1300), ("Running", 1800)] {
-            let s = t.observe(
-                Observation::Seen(Box::new(vmi("new", phase, false, false))),
-                ms(at),
-            );
+            let s = t.replacement_seen(vmi("new", phase, false), ms(at), true);
             assert_eq!(
                 s,
                 vec![Step::Phase {
@@ -240,11 +311,10 @@ mod tests {
             );
         }
         assert!(t.running() && !t.recovered());
-        let s = t.observe(
-            Observation::Seen(Box::new(vmi("new", "Running", true, false))),
-            ms(2000),
+        assert_eq!(
+            t.replacement_seen(vmi("new", "Running", true), ms(2000), true),
+            vec![Step::Ready]
         );
-        assert_eq!(s, vec![Step::Ready]);
         assert!(t.recovered());
         assert_eq!(
             t.timings,
@@ -257,20 +327,21 @@ mod tests {
                 ready_ms: Some(2000),
             }
         );
+        assert!(t.sources.values().all(|s| s == FROM_WATCH));
     }
 
     #[test]
-    fn a_new_uid_implies_the_old_one_is_gone() {
-        let mut t = Tracker::new("old");
-        let s = t.observe(
-            Observation::Seen(Box::new(vmi("new", "Running", true, false))),
-            ms(50),
-        );
+    fn a_new_uid_under_the_same_name_implies_the_old_one_is_gone() {
+        let mut t = Tracker::new("db-0", "old");
+        let s = t.replacement_seen(vmi("new", "Running", true), ms(50), true);
         assert_eq!(
             s,
             vec![
                 Step::OldGone,
-                Step::NewCreated { uid: "new".into() },
+                Step::NewCreated {
+                    name: "db-0".into(),
+                    uid: "new".into()
+                },
                 Step::Phase {
                     phase: "Running".into()
                 },
@@ -282,39 +353,75 @@ mod tests {
     }
 
     #[test]
+    fn steps_missed_in_a_watch_gap_come_from_the_servers_timestamps() {
+        let mut t = Tracker::new("db-0", "old");
+        t.set_injected_at(ts("2026-01-01T00:00:00.400Z"));
+        t.old_gone_now(ms(200));
+        let relisted = Vmi {
+            created: Some(ts("2026-01-01T00:00:01Z")),
+            phase_transitions: vec![
+                ("Pending".into(), ts("2026-01-01T00:00:01Z")),
+                ("Scheduling".into(), ts("2026-01-01T00:00:02Z")),
+                ("Scheduled".into(), ts("2026-01-01T00:00:03Z")),
+                ("Running".into(), ts("2026-01-01T00:00:04Z")),
+            ],
+            ready_since: Some(ts("2026-01-01T00:00:05Z")),
+            ..vmi("new", "Running", true)
+        };
+        // Found by a re-list 30 s later: nothing may be timed at 30 s.
+        t.replacement_seen(relisted, ms(30_000), false);
+        assert_eq!(t.timings.created_ms, Some(600));
+        assert_eq!(t.timings.scheduling_ms, Some(1600));
+        assert_eq!(t.timings.scheduled_ms, Some(2600));
+        assert_eq!(t.timings.running_ms, Some(3600));
+        assert_eq!(t.timings.ready_ms, Some(4600));
+        assert_eq!(t.sources["runningMs"], FROM_SERVER);
+        assert_eq!(t.sources["goneMs"], FROM_WATCH);
+    }
+
+    #[test]
+    fn phases_skipped_between_two_live_events_are_filled_from_the_server() {
+        let mut t = Tracker::new("db-0", "old");
+        t.set_injected_at(ts("2026-01-01T00:00:00Z"));
+        t.replacement_seen(vmi("new", "Pending", false), ms(100), true);
+        let jumped = Vmi {
+            phase_transitions: vec![
+                ("Scheduling".into(), ts("2026-01-01T00:00:00Z")),
+                ("Scheduled".into(), ts("2026-01-01T00:00:01Z")),
+            ],
+            ..vmi("new", "Running", false)
+        };
+        t.replacement_seen(jumped, ms(1500), true);
+        assert_eq!(t.timings.running_ms, Some(1500));
+        assert_eq!(t.sources["runningMs"], FROM_WATCH);
+        // 0 s after the DELETE is before the VMI even existed: kept in order.
+        assert_eq!(t.timings.scheduling_ms, Some(100));
+        assert_eq!(t.timings.scheduled_ms, Some(1000));
+        assert_eq!(t.sources["scheduledMs"], FROM_SERVER);
+    }
+
+    #[test]
     fn the_old_vmi_updating_is_not_a_recovery() {
-        let mut t = Tracker::new("old");
-        t.observe(
-            Observation::Seen(Box::new(vmi("old", "Running", true, true))),
-            ms(1),
-        );
-        let s = t.observe(
-            Observation::Seen(Box::new(vmi("old", "Succeeded", false, true))),
-            ms(2),
-        );
-        assert!(s.is_empty());
+        let mut t = Tracker::new("db-0", "old");
+        let terminating = Vmi {
+            terminating: true,
+            ..vmi("old", "Running", true)
+        };
+        assert_eq!(t.old_seen(&terminating).len(), 1);
+        assert!(t.old_seen(&terminating).is_empty(), "said once");
         assert!(!t.running() && !t.old_gone());
     }
 
     #[test]
     fn a_replacement_that_dies_resets_the_phase_timings() {
-        let mut t = Tracker::new("old");
-        t.observe(
-            Observation::Seen(Box::new(vmi("a", "Running", true, false))),
-            ms(10),
+        let mut t = Tracker::new("db-0", "old");
+        t.replacement_seen(vmi("a", "Running", true), ms(10), true);
+        assert_eq!(
+            t.replacement_gone("a"),
+            vec![Step::NewGone { uid: "a".into() }]
         );
-        let s = t.observe(
-            Observation::Gone {
-                uid: Some("a".into()),
-            },
-            ms(20),
-        );
-        assert_eq!(s, vec![Step::NewGone { uid: "a".into() }]);
         assert!(!t.running());
-        t.observe(
-            Observation::Seen(Box::new(vmi("b", "Scheduling", false, false))),
-            ms(30),
-        );
+        t.replacement_seen(vmi("b", "Scheduling", false), ms(30), true);
         assert_eq!(t.timings.created_ms, Some(30));
         assert_eq!(t.timings.running_ms, None);
         assert_eq!(t.timings.gone_ms, Some(10));
@@ -322,15 +429,9 @@ mod tests {
 
     #[test]
     fn losing_ready_is_reported_and_not_recovered() {
-        let mut t = Tracker::new("old");
-        t.observe(
-            Observation::Seen(Box::new(vmi("a", "Running", true, false))),
-            ms(10),
-        );
-        let s = t.observe(
-            Observation::Seen(Box::new(vmi("a", "Failed", false, false))),
-            ms(20),
-        );
+        let mut t = Tracker::new("db-0", "old");
+        t.replacement_seen(vmi("a", "Running", true), ms(10), true);
+        let s = t.replacement_seen(vmi("a", "Failed", false), ms(20), true);
         assert_eq!(
             s,
             vec![

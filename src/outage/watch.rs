@@ -1,132 +1,234 @@
-//! One watch on one VMI name, started at a known resourceVersion and resumed on disconnect
-//! (re-read on 410 Expired), turned into tracker observations.
+//! One watch per namespace feeds every target in it. It starts at the resourceVersion of the
+//! list taken before the first DELETE, resumes where it was after a disconnect (with back-off,
+//! for as long as the run lasts: the task is dropped when the run ends), re-lists after a 410
+//! Gone, and treats a watch that stays silent past its own server-side timeout as a dead
+//! connection.
 
 use std::time::Duration;
 
-use futures::{stream::BoxStream, StreamExt};
+use futures::StreamExt;
 use kube::{
     api::{Api, DynamicObject, ListParams, WatchEvent, WatchParams},
     ResourceExt,
 };
+use tokio::{sync::mpsc, task::JoinHandle};
 
-use super::tracker::Observation;
-use crate::kubevirt::Vmi;
+use super::core::Input;
+use crate::{error::describe_kube_error, kubevirt::Vmi};
 
-/// Consecutive failures to (re)open the watch before giving up.
-const MAX_RECONNECTS: u32 = 8;
+/// The server ends each watch after this long; the client then resumes from the last version.
+const WATCH_SECONDS: u32 = 30;
+/// No event and no end of stream for this long: the connection is dead.
+const SILENCE: Duration = Duration::from_secs(WATCH_SECONDS as u64 + 10);
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
-pub struct VmiWatch {
-    api: Api<DynamicObject>,
-    name: String,
-    resource_version: String,
-    stream: Option<BoxStream<'static, kube::Result<WatchEvent<DynamicObject>>>>,
-    failures: u32,
-    /// Observations produced by a re-read, handed out one at a time.
-    pending: Vec<Observation>,
+/// What the watch tells the shell.
+#[derive(Debug)]
+pub enum WatchMsg {
+    Input(Input),
+    /// The watch broke (first failure of a streak).
+    Trouble {
+        namespace: String,
+        error: String,
+    },
+    /// It works again after trouble.
+    Restored {
+        namespace: String,
+    },
 }
 
-impl VmiWatch {
-    pub fn new(api: Api<DynamicObject>, name: &str, resource_version: &str) -> Self {
-        VmiWatch {
+/// The namespace's VMIs as one list: the objects and the version to watch from.
+pub async fn list(
+    api: &Api<DynamicObject>,
+    timeout: Duration,
+) -> Result<(Vec<DynamicObject>, String), kube::Error> {
+    let mut items = Vec::new();
+    let mut params = ListParams::default().limit(500);
+    loop {
+        let page = bounded(timeout, api.list(&params)).await?;
+        let version = page.metadata.resource_version.clone().unwrap_or_default();
+        items.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok((items, version)),
+        }
+    }
+}
+
+async fn bounded<T>(
+    timeout: Duration,
+    fut: impl std::future::Future<Output = kube::Result<T>>,
+) -> kube::Result<T> {
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(kube::Error::Service(
+            format!("no answer within {}s", timeout.as_secs_f64()).into(),
+        )),
+    }
+}
+
+/// Spawns the watch of `namespace` from `version`.
+pub fn spawn(
+    api: Api<DynamicObject>,
+    namespace: String,
+    version: String,
+    request_timeout: Duration,
+    tx: mpsc::UnboundedSender<WatchMsg>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut watch = NamespaceWatch {
             api,
-            name: name.to_string(),
-            resource_version: resource_version.to_string(),
-            stream: None,
+            namespace,
+            version,
+            request_timeout,
+            tx,
             failures: 0,
-            pending: Vec::new(),
+            replay_until: None,
+        };
+        watch.run().await;
+    })
+}
+
+struct NamespaceWatch {
+    api: Api<DynamicObject>,
+    namespace: String,
+    version: String,
+    request_timeout: Duration,
+    tx: mpsc::UnboundedSender<WatchMsg>,
+    failures: u32,
+    /// After trouble, the resumed watch first replays what was missed: those events are not
+    /// live, and their steps are timed from the server's timestamps.
+    replay_until: Option<tokio::time::Instant>,
+}
+
+/// How long after a resume events count as replayed.
+const REPLAY: Duration = Duration::from_secs(1);
+
+enum End {
+    /// Resume from the last version.
+    Resume,
+    /// The version is too old (410): re-list.
+    Relist,
+    Failed(String),
+}
+
+impl NamespaceWatch {
+    async fn run(&mut self) {
+        loop {
+            let end = self.watch_once().await;
+            let end = match end {
+                End::Relist => match self.relist().await {
+                    Ok(()) => End::Resume,
+                    Err(e) => End::Failed(e),
+                },
+                other => other,
+            };
+            match end {
+                End::Resume => {}
+                End::Relist => unreachable!("handled above"),
+                End::Failed(error) => {
+                    self.failures += 1;
+                    if self.failures == 1 {
+                        let _ = self.tx.send(WatchMsg::Trouble {
+                            namespace: self.namespace.clone(),
+                            error,
+                        });
+                    }
+                    let backoff = Duration::from_millis(100 * 2u64.pow(self.failures.min(6)))
+                        .min(MAX_BACKOFF);
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+            if self.tx.is_closed() {
+                return;
+            }
         }
     }
 
-    fn params(&self) -> WatchParams {
-        WatchParams::default()
-            .fields(&format!("metadata.name={}", self.name))
-            .timeout(290)
+    fn healthy(&mut self) {
+        if self.failures > 0 {
+            self.failures = 0;
+            let _ = self.tx.send(WatchMsg::Restored {
+                namespace: self.namespace.clone(),
+            });
+        }
     }
 
-    /// The next observation. Errors only when the API server stays unreachable or refuses.
-    pub async fn next(&mut self) -> kube::Result<Observation> {
-        loop {
-            if let Some(obs) = self.pending.pop() {
-                return Ok(obs);
-            }
-            let stream = match self.stream.as_mut() {
-                Some(s) => s,
-                None => {
-                    match self.api.watch(&self.params(), &self.resource_version).await {
-                        Ok(s) => self.stream = Some(s.boxed()),
-                        Err(e) => self.backoff(e).await?,
-                    }
-                    continue;
-                }
+    async fn watch_once(&mut self) -> End {
+        let params = WatchParams::default().timeout(WATCH_SECONDS);
+        let stream =
+            match bounded(self.request_timeout, self.api.watch(&params, &self.version)).await {
+                Ok(s) => s,
+                Err(kube::Error::Api(s)) if s.code == 410 => return End::Relist,
+                Err(e) => return End::Failed(describe_kube_error(&e)),
             };
-            match stream.next().await {
+        if self.failures > 0 {
+            self.replay_until = Some(tokio::time::Instant::now() + REPLAY);
+        }
+        let mut stream = stream.boxed();
+        loop {
+            let next = match tokio::time::timeout(SILENCE, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => return End::Failed("the watch went silent (connection lost?)".into()),
+            };
+            let input = match next {
                 Some(Ok(WatchEvent::Added(obj))) | Some(Ok(WatchEvent::Modified(obj))) => {
-                    self.failures = 0;
                     self.remember(&obj);
-                    return Ok(Observation::Seen(Box::new(Vmi::from_object(&obj))));
+                    let replayed = self
+                        .replay_until
+                        .is_some_and(|u| tokio::time::Instant::now() < u);
+                    Input::Seen {
+                        vmi: Box::new(Vmi::from_object(&obj)),
+                        live: !replayed,
+                    }
                 }
                 Some(Ok(WatchEvent::Deleted(obj))) => {
-                    self.failures = 0;
                     self.remember(&obj);
-                    return Ok(Observation::Gone { uid: obj.uid() });
+                    Input::Gone {
+                        namespace: self.namespace.clone(),
+                        uid: obj.uid().unwrap_or_default(),
+                    }
                 }
                 Some(Ok(WatchEvent::Bookmark(b))) => {
-                    self.resource_version = b.metadata.resource_version;
+                    self.version = b.metadata.resource_version;
+                    continue;
                 }
-                Some(Ok(WatchEvent::Error(e))) if e.code == 410 => {
-                    self.stream = None;
-                    self.reread().await?;
-                }
+                Some(Ok(WatchEvent::Error(e))) if e.code == 410 => return End::Relist,
                 Some(Ok(WatchEvent::Error(e))) => {
-                    self.stream = None;
-                    self.backoff(kube::Error::Api(e)).await?;
+                    return End::Failed(describe_kube_error(&kube::Error::Api(e)))
                 }
-                Some(Err(e)) => {
-                    self.stream = None;
-                    self.backoff(e).await?;
+                Some(Err(e)) => return End::Failed(describe_kube_error(&e)),
+                // The server ended the watch (its timeout): resume.
+                None => {
+                    self.healthy();
+                    return End::Resume;
                 }
-                // The server ended the watch (its timeout): resume where we were.
-                None => self.stream = None,
+            };
+            self.healthy();
+            if self.tx.send(WatchMsg::Input(input)).is_err() {
+                return End::Resume;
             }
         }
     }
 
     fn remember(&mut self, obj: &DynamicObject) {
         if let Some(rv) = obj.resource_version() {
-            self.resource_version = rv;
+            self.version = rv;
         }
     }
 
-    /// After 410 Expired: read the name's current state and resume from the list's version.
-    async fn reread(&mut self) -> kube::Result<()> {
-        let params = ListParams::default().fields(&format!("metadata.name={}", self.name));
-        let list = self.api.list(&params).await?;
-        if let Some(rv) = list.metadata.resource_version.clone() {
-            self.resource_version = rv;
-        }
-        match list.items.first() {
-            Some(obj) => self
-                .pending
-                .push(Observation::Seen(Box::new(Vmi::from_object(obj)))),
-            None => self.pending.push(Observation::Gone { uid: None }),
-        }
-        Ok(())
-    }
-
-    async fn backoff(&mut self, err: kube::Error) -> kube::Result<()> {
-        // A refusal (403, 404 on the type…) won't go away by retrying.
-        if let kube::Error::Api(s) = &err {
-            if matches!(s.code, 401 | 403 | 404 | 400) {
-                return Err(err);
-            }
-        }
-        self.failures += 1;
-        if self.failures > MAX_RECONNECTS {
-            return Err(err);
-        }
-        tracing::debug!(error = %err, attempt = self.failures, "watch interrupted, resuming");
-        let delay = Duration::from_millis(100 * 2u64.pow(self.failures.min(5)));
-        tokio::time::sleep(delay).await;
+    /// After 410 Gone: the namespace as it is now, and a new version to watch from.
+    async fn relist(&mut self) -> Result<(), String> {
+        let (items, version) = list(&self.api, self.request_timeout)
+            .await
+            .map_err(|e| describe_kube_error(&e))?;
+        self.version = version;
+        self.healthy();
+        let vmis = items.iter().map(Vmi::from_object).collect();
+        let _ = self.tx.send(WatchMsg::Input(Input::Relisted {
+            namespace: self.namespace.clone(),
+            vmis,
+        }));
         Ok(())
     }
 }

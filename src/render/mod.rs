@@ -1,15 +1,17 @@
 //! Renderers: they consume the scenario's events (`crate::outage::events`) and print them.
 
+mod phases;
 mod plain;
 mod spinners;
 pub mod summary;
+pub mod words;
 
 pub use plain::PlainLines;
 pub use spinners::Spinners;
 
 use std::time::Duration;
 
-use crate::outage::events::{Event, Renderer};
+use crate::events::{Event, Renderer};
 
 /// Prints nothing (tests, and `-o json` when stderr is not wanted).
 pub struct Silent;

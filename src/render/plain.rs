@@ -2,12 +2,17 @@
 
 use std::{io::Write, time::SystemTime};
 
-use super::{format_duration, format_offset};
-use crate::outage::events::{Event, Renderer};
+use super::{
+    format_duration, format_offset,
+    phases::{Draw, Phases},
+};
+use crate::events::{Event, Renderer};
 
 pub struct PlainLines {
     out: Box<dyn Write + Send>,
     clock: Box<dyn Fn() -> SystemTime + Send>,
+    phases: Phases,
+    current: &'static str,
 }
 
 impl PlainLines {
@@ -20,7 +25,12 @@ impl PlainLines {
         out: Box<dyn Write + Send>,
         clock: Box<dyn Fn() -> SystemTime + Send>,
     ) -> Self {
-        PlainLines { out, clock }
+        PlainLines {
+            out,
+            clock,
+            phases: Phases::default(),
+            current: "",
+        }
     }
 
     fn line(&mut self, text: &str) {
@@ -32,39 +42,32 @@ impl PlainLines {
 
 impl Renderer for PlainLines {
     fn event(&mut self, event: &Event) {
-        let text = match event {
-            Event::Started { phase, message } => format!("{:<11} ... {message}", phase.label()),
-            Event::Progress { phase, message } => format!("{:<11} ... {message}", phase.label()),
-            Event::Step {
-                phase,
-                since_delete,
-                message,
-            } => format!(
-                "{:<11}     {} {message}",
-                phase.label(),
-                format_offset(*since_delete)
-            ),
-            Event::Finished {
-                phase,
-                message,
-                elapsed,
-            } => format!(
-                "{:<11} ok  {message} ({})",
-                phase.label(),
-                format_duration(*elapsed)
-            ),
-            Event::Failed {
-                phase,
-                message,
-                elapsed,
-            } => format!(
-                "{:<11} FAILED {message} ({})",
-                phase.label(),
-                format_duration(*elapsed)
-            ),
-            Event::Note { message } => format!("note        {message}"),
-        };
-        self.line(&text);
+        for draw in self.phases.translate(event) {
+            let text = match draw {
+                Draw::Start { phase, message } => {
+                    self.current = phase.label();
+                    format!("{:<11} ... {message}", phase.label())
+                }
+                Draw::Progress { message } => format!("{:<11} ... {message}", self.current),
+                Draw::Line { phase, at, text } => {
+                    format!("{:<11}     {} {text}", phase.label(), format_offset(at))
+                }
+                Draw::End {
+                    phase,
+                    ok,
+                    message,
+                    elapsed,
+                } => format!(
+                    "{:<11} {} {message} ({})",
+                    phase.label(),
+                    if ok { "ok " } else { "FAILED" },
+                    format_duration(elapsed)
+                ),
+                Draw::Note { message } => format!("note        {message}"),
+                Draw::TargetStatus { .. } => continue,
+            };
+            self.line(&text);
+        }
     }
 
     fn flush(&mut self) {

@@ -5,7 +5,133 @@ use std::fmt::Write as _;
 use console::Style;
 
 use super::format_duration;
-use crate::{cli::OutputFormat, error::Exit, kubevirt::Recovery, outage::report::Report};
+use crate::{
+    cli::OutputFormat,
+    error::Exit,
+    kubevirt::Recovery,
+    report::{FleetReport, Report, RunReport, Stats},
+};
+
+/// One target's summary, or a fleet's.
+pub fn render_run(run: &RunReport, format: OutputFormat, color: bool) -> String {
+    match run {
+        RunReport::Single(r) => render(r, format, color),
+        RunReport::Fleet(f) => match format {
+            OutputFormat::Json => {
+                let mut s = serde_json::to_string_pretty(f).unwrap_or_default();
+                s.push('\n');
+                s
+            }
+            OutputFormat::Yaml => serde_saphyr::to_string(f).unwrap_or_default(),
+            OutputFormat::Text => fleet_table(f, color),
+        },
+    }
+}
+
+fn styler(color: bool) -> impl Fn(Style) -> Style {
+    move |s: Style| {
+        if color {
+            s.force_styling(true)
+        } else {
+            Style::new().force_styling(false)
+        }
+    }
+}
+
+/// One row per target, then the aggregates and the verdict.
+fn fleet_table(f: &FleetReport, color: bool) -> String {
+    let style = styler(color);
+    let mut cells: Vec<Vec<String>> = vec![[
+        "TARGET", "PLAN", "RECOVERY", "GONE", "RUNNING", "READY", "NODE", "VERDICT",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()];
+    for r in &f.targets {
+        let after = r.after.clone().unwrap_or_default();
+        let target = match &after.name {
+            Some(n) => format!("{}/{} → {n}", r.target.namespace, r.target.name),
+            None => format!("{}/{}", r.target.namespace, r.target.name),
+        };
+        cells.push(vec![
+            target,
+            r.expected_recovery.as_str().to_string(),
+            if r.dry_run.is_some() {
+                "—".into()
+            } else {
+                r.recovery.as_str().to_string()
+            },
+            ms(r.timings.gone_ms),
+            ms(r.timings.running_ms),
+            ms(r.timings.ready_ms),
+            format!("{} → {}", or_dash(&r.before.node), or_dash(&after.node)),
+            r.verdict.split(':').next().unwrap_or("").to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..cells[0].len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::from("\n");
+    for row in &cells {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = widths[i]))
+            .collect();
+        let _ = writeln!(out, "  {}", line.join("  ").trim_end());
+    }
+    if f.dry_run.is_none() {
+        let _ = writeln!(out);
+        let stats = |name: &str, s: &Stats| {
+            format!(
+                "  {:<8} min {} · p50 {} · p95 {} · max {}",
+                name,
+                ms(s.min_ms),
+                ms(s.p50_ms),
+                ms(s.p95_ms),
+                ms(s.max_ms)
+            )
+        };
+        let a = &f.aggregates;
+        for (name, s) in [
+            ("gone", &a.gone),
+            ("created", &a.created),
+            ("Running", &a.running),
+            ("Ready", &a.ready),
+        ] {
+            let _ = writeln!(
+                out,
+                "{}",
+                style(Style::new().dim()).apply_to(stats(name, s))
+            );
+        }
+    }
+    for r in &f.targets {
+        for note in &r.notes {
+            let _ = writeln!(
+                out,
+                "  note     {}/{}: {note}",
+                r.target.namespace, r.target.name
+            );
+        }
+        if let Some(cmd) = &r.restore_command {
+            let _ = writeln!(out, "  restore  {cmd}");
+        }
+    }
+    let verdict_style = match f.exit {
+        Exit::Recovered => style(Style::new().green().bold()),
+        Exit::NotRecovered | Exit::FailedAfterInject => style(Style::new().red().bold()),
+        _ => style(Style::new().yellow().bold()),
+    };
+    let _ = writeln!(out, "  verdict  {}", verdict_style.apply_to(&f.verdict));
+    out
+}
 
 pub fn render(report: &Report, format: OutputFormat, color: bool) -> String {
     match format {
@@ -83,7 +209,25 @@ fn table(r: &Report, color: bool) -> String {
                 ms(r.timings.ready_ms)
             ),
         );
+        let from_server: Vec<&str> = r
+            .timing_sources
+            .iter()
+            .filter(|(_, source)| source.as_str() == "server")
+            .map(|(k, _)| k.trim_end_matches("Ms"))
+            .collect();
+        if !from_server.is_empty() {
+            row(
+                "",
+                format!(
+                    "({} from KubeVirt's own timestamps, 1 s resolution: the watch missed them)",
+                    from_server.join(", ")
+                ),
+            );
+        }
         let after = r.after.clone().unwrap_or_default();
+        if let Some(name) = &after.name {
+            row("replaced by", format!("VMI {name}"));
+        }
         row(
             "node",
             format!("{} → {}", or_dash(&r.before.node), or_dash(&after.node)),

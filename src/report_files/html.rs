@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     error::Exit,
-    outage::report::{GameDayReport, StepStatus},
+    report::{GameDayReport, StepStatus},
 };
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1160px;color:#111827;padding:0 1rem}

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::{escape, observed_ms};
 use crate::{
     error::Exit,
-    outage::report::{GameDayReport, Report, StepReport, StepStatus},
+    report::{GameDayReport, Report, StepReport, StepStatus},
 };
 
 fn seconds(ms: Option<u64>) -> String {
@@ -20,7 +20,7 @@ fn failure(r: &Report) -> Option<(&'static str, &str)> {
         Exit::Recovered => None,
         Exit::NotRecovered => Some(("NotRecovered", &r.verdict)),
         Exit::FailedAfterInject => Some(("ToolFailed", &r.verdict)),
-        Exit::Interrupted => Some(("Interrupted", &r.verdict)),
+        Exit::Interrupted | Exit::Terminated => Some(("Interrupted", &r.verdict)),
         Exit::NothingChanged => Some(("NotHit", &r.verdict)),
     }
 }

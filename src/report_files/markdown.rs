@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{aggregate_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS};
-use crate::outage::report::{GameDayReport, StepStatus};
+use crate::report::{GameDayReport, StepStatus};
 
 /// A table cell: pipes and line breaks would break the table.
 fn cell(text: &str) -> String {

@@ -15,8 +15,8 @@ use std::{
 
 use crate::{
     error::{Error, Result},
-    outage::report::{GameDayReport, Report},
     render::format_duration,
+    report::{GameDayReport, Report},
 };
 
 pub use self::{html::html, junit::junit, markdown::markdown, timeline::svg};
@@ -180,7 +180,7 @@ fn outcome(r: &Report) -> &'static str {
         Exit::Recovered => "recovered",
         Exit::NotRecovered => "not recovered",
         Exit::FailedAfterInject => "tool failed",
-        Exit::Interrupted => "interrupted",
+        Exit::Interrupted | Exit::Terminated => "interrupted",
         Exit::NothingChanged => "not hit",
     }
 }
@@ -230,7 +230,7 @@ fn target_cells(r: &Report) -> [String; 10] {
 
 const AGGREGATE_COLUMNS: [&str; 6] = ["from the delete to", "targets", "min", "p50", "p95", "max"];
 
-fn aggregate_rows(a: &crate::outage::report::Aggregates) -> Vec<[String; 6]> {
+fn aggregate_rows(a: &crate::report::Aggregates) -> Vec<[String; 6]> {
     [
         ("old VMI gone", &a.gone),
         ("new VMI created", &a.created),

@@ -7,7 +7,7 @@ use std::{fmt::Write as _, time::UNIX_EPOCH};
 use super::{escape, ms, parse_time, TimelineProbe};
 use crate::{
     error::Exit,
-    outage::report::{GameDayReport, Report, StepStatus},
+    report::{GameDayReport, Report, StepStatus},
 };
 
 /// A stretch of one target's outage.
@@ -148,7 +148,7 @@ pub fn layout(report: &GameDayReport) -> Layout {
                 (Exit::Recovered, None) => ("recovered".into(), true),
                 (Exit::NotRecovered, _) => ("NOT RECOVERED".into(), false),
                 (Exit::FailedAfterInject, _) => ("TOOL FAILED".into(), false),
-                (Exit::Interrupted, _) => ("INTERRUPTED".into(), false),
+                (Exit::Interrupted | Exit::Terminated, _) => ("INTERRUPTED".into(), false),
                 (Exit::NothingChanged, _) => ("not hit".into(), false),
             };
             rows.push(Row {

@@ -16,10 +16,7 @@ use std::{
 use futures::FutureExt;
 use kube::api::{Api, ListParams};
 
-use self::{
-    resolve::{Choice, Defaults},
-    sequence::combine,
-};
+use self::resolve::{Choice, Defaults};
 pub use self::{
     resolve::{PlannedStep, ResolvedStep},
     sequence::StepRunner,
@@ -75,6 +72,59 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         eprintln!("note: {line}");
     }
     let mut signals = Signals::install();
+    // Until the first step runs nothing has changed: a signal just ends the command.
+    let prepared = tokio::select! {
+        biased;
+        signal = signals.recv() => return Err(Error::Interrupted { signal }),
+        prepared = prepare(global, args, term, &loaded) => prepared?,
+    };
+    let Prepared {
+        cluster,
+        planned,
+        seed,
+    } = prepared;
+    let mut runner = Engine {
+        global: global.clone(),
+        args: RunnerArgs::from(args),
+        term: *term,
+        cluster: cluster.clone(),
+    };
+    refuse_runner(&planned, &runner)?;
+
+    let mut notes: Vec<String> = loaded.ignored.clone();
+    notes.push(format!(
+        "targets picked with --seed {seed} (the same seed picks the same VMIs)"
+    ));
+    let started = now();
+    let steps = sequence::run_steps(&mut runner, &planned, args.continue_on_failure, || {
+        signals.recv().now_or_never().is_some()
+    })
+    .await;
+    Ok(sequence::game_day(
+        &cluster.context,
+        &cluster.server,
+        Some(started),
+        Some(now()),
+        steps,
+        dry_run.is_some(),
+        notes,
+    ))
+}
+
+struct Prepared {
+    cluster: Cluster,
+    planned: Vec<PlannedStep>,
+    seed: u64,
+}
+
+/// Lists, resolves, shows the plan and asks: everything before the first step.
+async fn prepare(
+    global: &GlobalArgs,
+    args: &RunArgs,
+    term: &Terminal,
+    loaded: &Loaded,
+) -> Result<Prepared> {
+    let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
     let cluster = cluster::connect(global, Duration::from_secs(10)).await?;
     let scopes: Vec<Option<String>> = match resolve::namespaces_to_list(&loaded.steps) {
         Some(names) => names.into_iter().map(Some).collect(),
@@ -87,15 +137,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         allow_protected_namespace: args.allow_protected_namespace,
         seed,
     };
-    let planned = plan(&loaded, &rows, &labelled, &choice)?;
-    let mut runner = OneAtATime {
-        global: global.clone(),
-        args: RunnerArgs::from(args),
-        term: *term,
-        cluster: cluster.clone(),
-    };
-    refuse_runner(&planned, &runner)?;
-
+    let planned = plan(loaded, &rows, &labelled, &choice)?;
     let color = term.color(global.color, term.stderr);
     eprint!(
         "{}",
@@ -117,26 +159,11 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
             return Err(Error::Declined);
         }
     }
-
-    let mut notes: Vec<String> = loaded.ignored.clone();
-    notes.push(format!(
-        "targets picked with --seed {seed} (the same seed picks the same VMIs)"
-    ));
-    let started = now();
-    signals.arm();
-    let steps = sequence::run_steps(&mut runner, &planned, args.continue_on_failure, || {
-        signals.recv().now_or_never().is_some()
+    Ok(Prepared {
+        cluster,
+        planned,
+        seed,
     })
-    .await;
-    Ok(sequence::game_day(
-        &cluster.context,
-        &cluster.server,
-        Some(started),
-        Some(now()),
-        steps,
-        dry_run.is_some(),
-        notes,
-    ))
 }
 
 fn refuse_unsupported(loaded: &Loaded, skip: bool) -> Result<()> {
@@ -226,7 +253,7 @@ fn refuse_runner(planned: &[PlannedStep], runner: &impl StepRunner) -> Result<()
     }
     Err(Error::usage(
         refusals.join("\n"),
-        "remove disable_auto_restart from those steps, or use a build with the keep-down outage",
+        "change those steps, or run them with the outage command",
     ))
 }
 
@@ -333,62 +360,66 @@ impl From<&RunArgs> for RunnerArgs {
     }
 }
 
-/// Today's runner: the single-VMI outage, one target after the other. The fleet engine
-/// replaces [`OneAtATime::fleet`] (and `refuse`, once it keeps VMs down).
-struct OneAtATime {
+/// Runs a step on the outage engine: one fleet per namespace of the step's targets (the
+/// engine takes one namespace per run), all at once, with the step's duration, timeout and
+/// keep-down.
+struct Engine {
     global: GlobalArgs,
     args: RunnerArgs,
     term: Terminal,
     cluster: Cluster,
 }
 
-impl StepRunner for OneAtATime {
-    fn refuse(&self, step: &ResolvedStep) -> Option<String> {
-        step.keep_down.then(|| {
-            "disable_auto_restart: true needs the keep-down outage, which this build does not have yet".to_string()
-        })
-    }
-
+impl StepRunner for Engine {
     async fn run(&mut self, step: &ResolvedStep) -> FleetReport {
-        self.fleet(step).await
-    }
-}
-
-impl OneAtATime {
-    async fn fleet(&mut self, step: &ResolvedStep) -> FleetReport {
         let started = now();
+        let mut namespaces: Vec<&str> = Vec::new();
+        for t in &step.targets {
+            if !namespaces.contains(&t.namespace.as_str()) {
+                namespaces.push(&t.namespace);
+            }
+        }
         let mut reports = Vec::new();
-        for (i, target) in step.targets.iter().enumerate() {
+        for ns in namespaces {
+            let targets: Vec<&Target> = step.targets.iter().filter(|t| t.namespace == ns).collect();
             eprintln!(
-                "\nstep {} \"{}\": {}/{} ({} of {})",
+                "\nstep {} \"{}\": {}",
                 step.number,
                 step.name,
-                target.namespace,
-                target.name,
-                i + 1,
-                step.targets.len()
+                targets
+                    .iter()
+                    .map(|t| format!("{}/{}", t.namespace, t.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
-            let report = self.one(step, target).await;
-            let stop = report.exit == Exit::Interrupted;
-            reports.push(report);
+            let batch = self.namespace(step, ns, &targets).await;
+            let stop = batch
+                .iter()
+                .any(|r| matches!(r.exit, Exit::Interrupted | Exit::Terminated));
+            reports.extend(batch);
             if stop {
                 break;
             }
         }
         fleet_report(&self.cluster, self.args.dry_run, started, reports)
     }
+}
 
-    async fn one(&self, step: &ResolvedStep, target: &Target) -> Report {
+impl Engine {
+    async fn namespace(&self, step: &ResolvedStep, ns: &str, targets: &[&Target]) -> Vec<Report> {
         let global = GlobalArgs {
-            namespace: Some(target.namespace.clone()),
+            namespace: Some(ns.to_string()),
             all_namespaces: false,
             ..self.global.clone()
         };
         let args = OutageArgs {
-            vmi: Some(target.name.clone()),
+            vmi: targets.iter().map(|t| t.name.clone()).collect(),
             duration: step.duration,
             timeout: step.timeout,
             grace_period: None,
+            keep_down: step.keep_down,
+            serial: false,
+            interval: None,
             yes: true,
             dry_run: self.args.dry_run,
             output: OutputFormat::Json,
@@ -396,7 +427,7 @@ impl OneAtATime {
             no_progress: self.args.no_progress,
             allow_protected_namespace: self.args.allow_protected_namespace,
         };
-        let renderer: Box<dyn outage::events::Renderer> = if self.term.spinners(args.no_progress) {
+        let renderer: Box<dyn crate::events::Renderer> = if self.term.spinners(args.no_progress) {
             Box::new(Spinners::new(
                 self.term.color(global.color, self.term.stderr),
             ))
@@ -407,8 +438,11 @@ impl OneAtATime {
         let result = outage::run(&global, &args, &self.term, &mut reporter).await;
         reporter.flush();
         match result {
-            Ok(report) => report,
-            Err(e) => unrun_report(&self.cluster, target, self.args.dry_run, &e),
+            Ok(run) => run.targets().into_iter().cloned().collect(),
+            Err(e) => targets
+                .iter()
+                .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
+                .collect(),
         }
     }
 }
@@ -463,14 +497,18 @@ pub fn fleet_report(
     started_at: String,
     targets: Vec<Report>,
 ) -> FleetReport {
-    let exit = combine(targets.iter().map(|r| r.exit));
+    let exit = if targets.is_empty() {
+        Exit::NothingChanged
+    } else {
+        Exit::worst(targets.iter().map(|r| r.exit))
+    };
     let aggregates = Aggregates::of(&targets);
     let verdict = match exit {
         Exit::Recovered if dry_run.is_some() => {
             format!("DRY RUN: {} target(s) checked", targets.len())
         }
         Exit::Recovered => format!("RECOVERED: {0} of {0} target(s)", targets.len()),
-        Exit::Interrupted => format!(
+        Exit::Interrupted | Exit::Terminated => format!(
             "INTERRUPTED: {} of {} target(s) recovered",
             aggregates.recovered,
             targets.len()
@@ -488,7 +526,7 @@ pub fn fleet_report(
         dry_run: dry_run.map(|d| format!("{d:?}").to_lowercase()),
         started_at: Some(started_at),
         finished_at: Some(now()),
-        interrupted: exit == Exit::Interrupted,
+        interrupted: matches!(exit, Exit::Interrupted | Exit::Terminated),
         aggregates,
         targets,
         verdict,

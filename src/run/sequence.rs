@@ -8,7 +8,7 @@ use super::resolve::{PlannedStep, ResolvedStep};
 use crate::{
     error::Exit,
     kraken::KUBEVIRT_VM_OUTAGE,
-    outage::report::{FleetReport, GameDayReport, StepReport, StepStatus},
+    report::{FleetReport, GameDayReport, StepReport, StepStatus},
 };
 
 /// Runs one outage step: every target of it, and returns their reports.
@@ -60,7 +60,7 @@ pub async fn run_steps<R: StepRunner>(
         let mut fleet = runner.run(s).await;
         // How the targets were chosen belongs with the step's outcome.
         fleet.notes.splice(0..0, s.notes.iter().cloned());
-        if fleet.interrupted || fleet.exit == Exit::Interrupted {
+        if fleet.interrupted || matches!(fleet.exit, Exit::Interrupted | Exit::Terminated) {
             stopped = Some(format!("interrupted during step {}", s.number));
         } else if fleet.exit != Exit::Recovered && !continue_on_failure {
             stopped = Some(format!(
@@ -90,44 +90,24 @@ fn step_report(
     }
 }
 
-/// The exit of several outcomes, worst first: 130 if interrupted; 3 if the tool failed on
-/// any (or some could not be hit while others were); 1 if any did not recover; 2 if nothing
-/// was changed at all; 0 when all recovered.
-pub fn combine(exits: impl IntoIterator<Item = Exit>) -> Exit {
-    let exits: Vec<Exit> = exits.into_iter().collect();
-    if exits.contains(&Exit::Interrupted) {
+/// The whole run's exit: nothing ran is 2; Ctrl-C between steps is 130; else the most serious
+/// of the steps' exits (`Exit::worst`).
+pub fn exit_of(steps: &[StepReport]) -> Exit {
+    if steps
+        .iter()
+        .any(|s| s.reason.as_deref() == Some("interrupted before this step"))
+    {
         return Exit::Interrupted;
     }
-    if exits.iter().all(|e| *e == Exit::NothingChanged) {
+    let exits: Vec<Exit> = steps
+        .iter()
+        .filter_map(|s| s.fleet.as_ref())
+        .map(|f| f.exit)
+        .collect();
+    if exits.is_empty() {
         return Exit::NothingChanged;
     }
-    if exits
-        .iter()
-        .any(|e| matches!(e, Exit::FailedAfterInject | Exit::NothingChanged))
-    {
-        return Exit::FailedAfterInject;
-    }
-    if exits.contains(&Exit::NotRecovered) {
-        return Exit::NotRecovered;
-    }
-    Exit::Recovered
-}
-
-/// The whole run's exit, from the steps that ran (see [`combine`]).
-pub fn exit_of(steps: &[StepReport]) -> Exit {
-    let interrupted = steps.iter().any(|s| {
-        s.fleet.as_ref().is_some_and(|f| f.interrupted)
-            || s.reason.as_deref() == Some("interrupted before this step")
-    });
-    if interrupted {
-        return Exit::Interrupted;
-    }
-    combine(
-        steps
-            .iter()
-            .filter_map(|s| s.fleet.as_ref())
-            .map(|f| f.exit),
-    )
+    Exit::worst(exits)
 }
 
 /// One sentence for the whole game day.
@@ -179,7 +159,7 @@ pub fn verdict_of(steps: &[StepReport], exit: Exit, dry_run: bool) -> String {
             "TOOL FAILED: {recovered} of {targets} target(s) recovered; see {}{tail}",
             failed.join(", ")
         ),
-        Exit::Interrupted => format!(
+        Exit::Interrupted | Exit::Terminated => format!(
             "INTERRUPTED: {recovered} of {targets} target(s) recovered before the stop{tail}"
         ),
         Exit::NothingChanged => format!("NOTHING CHANGED: no target was hit{tail}"),
@@ -217,7 +197,7 @@ mod tests {
     use super::*;
     use crate::{
         kraken::UnsupportedStep,
-        outage::report::{Aggregates, FleetReport},
+        report::{Aggregates, FleetReport},
     };
 
     /// Answers each step with the next scripted exit, and records what it was asked to run.
@@ -396,13 +376,8 @@ mod tests {
             exit_of(&reports(&[NotRecovered, FailedAfterInject])),
             FailedAfterInject
         );
-        // Some steps hit, one could not be: the tool failed on part of the game day.
         assert_eq!(
             exit_of(&reports(&[Recovered, NothingChanged])),
-            FailedAfterInject
-        );
-        assert_eq!(
-            exit_of(&reports(&[NothingChanged, NothingChanged])),
             NothingChanged
         );
         assert_eq!(exit_of(&[]), NothingChanged);

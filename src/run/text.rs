@@ -8,8 +8,8 @@ use super::resolve::PlannedStep;
 use crate::{
     cli::OutputFormat,
     error::Exit,
-    outage::report::{GameDayReport, StepStatus},
     render::format_duration,
+    report::{GameDayReport, StepStatus},
 };
 
 fn styler(color: bool) -> impl Fn(Style) -> Style {
@@ -122,7 +122,9 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
             (StepStatus::Ran, Some(f)) => {
                 let mark = match f.exit {
                     Exit::Recovered => green.apply_to("✔"),
-                    Exit::Interrupted | Exit::NothingChanged => yellow.apply_to("!"),
+                    Exit::Interrupted | Exit::Terminated | Exit::NothingChanged => {
+                        yellow.apply_to("!")
+                    }
                     _ => red.apply_to("✘"),
                 };
                 let a = &f.aggregates;
@@ -178,7 +180,7 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
     }
     let verdict = match r.exit {
         Exit::Recovered => green.apply_to(&r.verdict),
-        Exit::Interrupted | Exit::NothingChanged => yellow.apply_to(&r.verdict),
+        Exit::Interrupted | Exit::Terminated | Exit::NothingChanged => yellow.apply_to(&r.verdict),
         _ => red.apply_to(&r.verdict),
     };
     let _ = writeln!(out, "\n{verdict}");

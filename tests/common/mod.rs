@@ -182,7 +182,7 @@ impl Env {
             .to_string()
     }
 
-    fn patch_vm(&self, ns: &str, name: &str, patch: Value) {
+    pub fn patch_vm(&self, ns: &str, name: &str, patch: Value) {
         let api = self.vms(ns);
         self.cluster
             .block_on(api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)))
@@ -248,6 +248,24 @@ impl Env {
 
     pub fn bind_cluster_role(&self, ns: &str, user: &str, cluster_role: &str) {
         self.cluster.bind_cluster_role_in(ns, user, cluster_role);
+    }
+
+    /// The API server's audit log: one JSON line per request stage.
+    pub fn audit_log(&self) -> std::path::PathBuf {
+        self.cluster.audit_log()
+    }
+
+    /// The audit events (stage ResponseComplete) of requests in `ns` whose URI contains `part`.
+    pub fn requests(&self, ns: &str, part: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.audit_log()).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["stage"] == "ResponseComplete")
+            .filter(|e| {
+                let uri = e["requestURI"].as_str().unwrap_or_default();
+                uri.contains(&format!("/namespaces/{ns}/")) && uri.contains(part)
+            })
+            .collect()
     }
 
     pub fn apply_yaml(&self, yaml: &str) {

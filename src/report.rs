@@ -6,8 +6,19 @@ use std::{collections::BTreeMap, path::PathBuf};
 
 use serde::Serialize;
 
-use super::tracker::Timings;
 use crate::{error::Exit, kubevirt::Recovery};
+
+/// Milliseconds from the DELETE to each step of the recovery.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timings {
+    pub gone_ms: Option<u64>,
+    pub created_ms: Option<u64>,
+    pub scheduling_ms: Option<u64>,
+    pub scheduled_ms: Option<u64>,
+    pub running_ms: Option<u64>,
+    pub ready_ms: Option<u64>,
+}
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -73,6 +84,30 @@ impl Report {
     pub fn set_exit(&mut self, exit: Exit) {
         self.exit = exit;
         self.exit_code = exit.code();
+    }
+}
+
+/// A finished outage: one target's document, or a fleet's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunReport {
+    Single(Box<Report>),
+    Fleet(Box<FleetReport>),
+}
+
+impl RunReport {
+    pub fn exit(&self) -> Exit {
+        match self {
+            RunReport::Single(r) => r.exit,
+            RunReport::Fleet(f) => f.exit,
+        }
+    }
+
+    /// Every target's report.
+    pub fn targets(&self) -> Vec<&Report> {
+        match self {
+            RunReport::Single(r) => vec![r],
+            RunReport::Fleet(f) => f.targets.iter().collect(),
+        }
     }
 }
 

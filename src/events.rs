@@ -1,0 +1,240 @@
+//! What a run tells the world. The scenario never prints: it emits these (data, not sentences,
+//! for everything that happens to a target), and renderers (`crate::render`) turn them into
+//! spinners, plain lines, or nothing.
+
+use std::time::{Duration, Instant};
+
+use crate::{kubevirt::Recovery, outage::tracker::Step};
+
+/// The phases of an outage, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Connect,
+    KubeVirt,
+    Target,
+    Permissions,
+    Snapshot,
+    Inject,
+    Recovery,
+    Validate,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Connect => "Connect",
+            Phase::KubeVirt => "KubeVirt",
+            Phase::Target => "Target",
+            Phase::Permissions => "Permissions",
+            Phase::Snapshot => "Snapshot",
+            Phase::Inject => "Inject",
+            Phase::Recovery => "Recovery",
+            Phase::Validate => "Validate",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A phase began (a spinner appears).
+    Started { phase: Phase, message: String },
+    /// The running phase has news (the spinner's message changes).
+    Progress { phase: Phase, message: String },
+    /// The phase ended well (a tick).
+    Finished {
+        phase: Phase,
+        message: String,
+        elapsed: Duration,
+    },
+    /// The phase ended badly (a cross).
+    Failed {
+        phase: Phase,
+        message: String,
+        elapsed: Duration,
+    },
+    /// Something the user should read that isn't a phase (warnings, interruptions).
+    Note { message: String },
+    /// The targets of the outage, once, before anything is deleted (index = `TargetId`).
+    Targets { names: Vec<String> },
+    /// Something happened to one target, `at` after its DELETE (zero before it).
+    Target {
+        target: usize,
+        at: Duration,
+        what: TargetEvent,
+    },
+}
+
+/// Everything that happens to one target, as data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetEvent {
+    /// `--keep-down`: the VM's runStrategy was switched so that KubeVirt keeps it down.
+    KeptDown {
+        vm: String,
+        from: String,
+    },
+    /// The DELETE was accepted.
+    Deleted {
+        uid: String,
+        node: Option<String>,
+    },
+    /// The API server refused the DELETE: nothing changed for this target.
+    DeleteRefused {
+        reason: String,
+    },
+    /// The DELETE's answer was lost; the watch will tell whether it happened.
+    DeleteUncertain {
+        reason: String,
+    },
+    /// Waiting for the recovery the plan expects.
+    Waiting {
+        recovery: Recovery,
+        vm: Option<String>,
+        wait: Duration,
+    },
+    Step(Step),
+    /// The tool brings it back itself.
+    Acting {
+        recovery: Recovery,
+    },
+    Acted {
+        recovery: Recovery,
+        uid: Option<String>,
+    },
+    ActionFailed {
+        recovery: Recovery,
+        reason: String,
+    },
+    /// The re-create met a VMI someone else had created first: following that one.
+    AlreadyRecreated,
+    /// `--keep-down`: the original runStrategy is back.
+    StrategyRestored {
+        vm: String,
+        to: String,
+    },
+    StrategyRestoreFailed {
+        vm: String,
+        to: String,
+        reason: String,
+    },
+    /// KubeVirt was expected to re-create it and hasn't, after `waited`.
+    KubeVirtSlow {
+        waited: Duration,
+    },
+    /// The old VMI is still terminating after `waited` (a finalizer holds it).
+    StillTerminating {
+        waited: Duration,
+        finalizers: Vec<String>,
+    },
+    /// A replacement runs (the Validate phase of a single outage begins).
+    Running {
+        node: Option<String>,
+    },
+    /// The target's outcome is known.
+    Done {
+        outcome: Outcome,
+        ready_after: Option<Duration>,
+    },
+}
+
+/// How a target's outage ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A replacement is Running and Ready.
+    Recovered,
+    /// Not Running and Ready in time: the resilience test failed.
+    NotRecovered(NotRecovered),
+    /// The tool itself failed after the DELETE.
+    Failed(String),
+    /// Ctrl-C / SIGTERM; `running` says whether a replacement was running at exit.
+    Interrupted { running: bool },
+    /// The DELETE never happened (refused, or interrupted before it): nothing changed.
+    NotDeleted(String),
+}
+
+/// Why a target did not recover in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotRecovered {
+    /// Running, but never Ready.
+    NotReady,
+    /// A replacement exists but never ran.
+    NotRunning { phase: String },
+    /// The old VMI never went (a finalizer).
+    StillTerminating,
+    /// Nothing replaced it.
+    NoReplacement,
+}
+
+/// Consumes events. Implementations: spinners, plain lines, silence.
+pub trait Renderer: Send {
+    fn event(&mut self, event: &Event);
+    /// Everything printed; called before the summary and before prompts.
+    fn flush(&mut self) {}
+}
+
+/// Emits events and keeps each phase's start time, so the scenario only says what happened.
+pub struct Reporter {
+    renderer: Box<dyn Renderer>,
+    current: Option<(Phase, Instant)>,
+}
+
+impl Reporter {
+    pub fn new(renderer: Box<dyn Renderer>) -> Self {
+        Reporter {
+            renderer,
+            current: None,
+        }
+    }
+
+    pub fn start(&mut self, phase: Phase, message: impl Into<String>) {
+        self.current = Some((phase, Instant::now()));
+        self.renderer.event(&Event::Started {
+            phase,
+            message: message.into(),
+        });
+    }
+
+    pub fn progress(&mut self, message: impl Into<String>) {
+        if let Some((phase, _)) = self.current {
+            self.renderer.event(&Event::Progress {
+                phase,
+                message: message.into(),
+            });
+        }
+    }
+
+    pub fn finish(&mut self, message: impl Into<String>) {
+        if let Some((phase, started)) = self.current.take() {
+            self.renderer.event(&Event::Finished {
+                phase,
+                message: message.into(),
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+
+    pub fn fail(&mut self, message: impl Into<String>) {
+        if let Some((phase, started)) = self.current.take() {
+            self.renderer.event(&Event::Failed {
+                phase,
+                message: message.into(),
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+
+    pub fn note(&mut self, message: impl Into<String>) {
+        self.renderer.event(&Event::Note {
+            message: message.into(),
+        });
+    }
+
+    /// Any event, as is (the outage core's target events).
+    pub fn emit(&mut self, event: &Event) {
+        self.renderer.event(event);
+    }
+
+    pub fn flush(&mut self) {
+        self.renderer.flush();
+    }
+}

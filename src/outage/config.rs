@@ -1,0 +1,85 @@
+//! The outage's flags, checked and resolved once: the rest of the run never sees clap.
+
+use std::{path::PathBuf, time::Duration};
+
+use crate::{
+    cli::{DryRun, GlobalArgs, OutageArgs},
+    error::{Error, Result},
+    settings::Terminal,
+};
+
+/// How long an interrupted run waits for its targets to come back before it exits.
+const INTERRUPT_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct OutageConfig {
+    /// The VMIs named on the command line (empty: pick on the terminal).
+    pub names: Vec<String>,
+    pub duration: Duration,
+    pub timeout: Duration,
+    pub interrupt_wait: Duration,
+    pub yes: bool,
+    pub dry_run: Option<DryRun>,
+    pub save_dir: Option<PathBuf>,
+    pub allow_protected_namespace: bool,
+    /// Switch Always/Once VMs to Manual for the outage, start them after `duration`, put the
+    /// runStrategy back.
+    pub keep_down: bool,
+    /// One target at a time, this long apart.
+    pub serial_interval: Option<Duration>,
+}
+
+impl OutageConfig {
+    /// Usage problems first: they need no cluster.
+    pub fn resolve(global: &GlobalArgs, args: &OutageArgs, term: &Terminal) -> Result<Self> {
+        let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
+        if args.grace_period.is_some() {
+            return Err(Error::usage(
+                "--grace-period was removed: the API server ignores a DELETE's grace period for VMIs",
+                "a VMI's shutdown time is its spec.terminationGracePeriodSeconds; drop the flag",
+            ));
+        }
+        if args.vmi.is_empty() && !term.interactive() {
+            return Err(Error::usage(
+                "no VMI named, and no terminal to pick one on",
+                "name the VMI: kubectl vmchaos outage NAME -n NAMESPACE (see `kubectl vmchaos list -A`)",
+            ));
+        }
+        if !args.vmi.is_empty() && global.all_namespaces {
+            return Err(Error::usage(
+                "-A/--all-namespaces only applies to the picker",
+                "name the VMIs' namespace with -n NAMESPACE instead",
+            ));
+        }
+        if !args.yes && dry_run.is_none() && !term.interactive() {
+            return Err(Error::usage(
+                "refusing to delete without confirmation: there is no terminal to ask on",
+                "add --yes to confirm on the command line (or --dry-run to only check)",
+            ));
+        }
+        if args.interval.is_some() && !args.serial {
+            return Err(Error::usage(
+                "--interval only applies with --serial",
+                "add --serial to delete the targets one after the other",
+            ));
+        }
+        let mut names: Vec<String> = Vec::new();
+        for n in &args.vmi {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        Ok(OutageConfig {
+            names,
+            duration: args.duration,
+            timeout: args.timeout,
+            interrupt_wait: INTERRUPT_WAIT,
+            yes: args.yes,
+            dry_run,
+            save_dir: args.save_dir.clone(),
+            allow_protected_namespace: args.allow_protected_namespace,
+            keep_down: args.keep_down,
+            serial_interval: args.serial.then(|| args.interval.unwrap_or(Duration::ZERO)),
+        })
+    }
+}

@@ -1,0 +1,708 @@
+//! The outage core driven through every combination of plan × replacement early / late /
+//! never × Ctrl-C × watch gap, against a small model of KubeVirt, in virtual time: no cluster,
+//! no sleeping, the whole matrix in milliseconds.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::*;
+use crate::kubevirt::Owner;
+
+const MS: Duration = Duration::from_millis(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comes {
+    /// KubeVirt re-creates it (or the replica set replaces it) this long after the old one goes.
+    After(u64),
+    /// KubeVirt never re-creates it.
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    Automatic,
+    Start,
+    Recreate,
+    Follow,
+    KeepDown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interrupt {
+    None,
+    Once(u64),
+    Twice(u64),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    plan: Plan,
+    comes: Comes,
+    interrupt: Interrupt,
+    /// The watch is blind between these times (ms); a re-list ends the gap.
+    gap: Option<(u64, u64)>,
+}
+
+/// A toy KubeVirt: the old VMI goes 300 ms after the DELETE; a replacement boots in 1.5 s and is
+/// Ready 200 ms later; the tool's own requests are answered in 5 ms.
+struct World {
+    case: Case,
+    queue: BTreeMap<(u64, u64), Input>,
+    seq: u64,
+    vmis: BTreeMap<String, Vmi>,
+    acted: Vec<Effect>,
+    events: Vec<Event>,
+    new_uids: u64,
+    strategy: String,
+}
+
+fn vmi(name: &str, uid: &str, phase: &str, ready: bool) -> Vmi {
+    Vmi {
+        namespace: "prod".into(),
+        name: name.into(),
+        uid: uid.into(),
+        phase: phase.into(),
+        ready,
+        ..Vmi::default()
+    }
+}
+
+impl World {
+    fn new(case: Case) -> Self {
+        let mut old = vmi("db-0", "old", "Running", true);
+        if case.plan == Plan::Follow {
+            old.name = "web-aaaaa".into();
+            old.owner = Some(Owner {
+                kind: "VirtualMachineInstanceReplicaSet".into(),
+                name: "web".into(),
+                uid: "rs".into(),
+            });
+        }
+        let mut vmis = BTreeMap::new();
+        vmis.insert("old".to_string(), old);
+        World {
+            case,
+            queue: BTreeMap::new(),
+            seq: 0,
+            vmis,
+            acted: Vec::new(),
+            events: Vec::new(),
+            new_uids: 0,
+            strategy: "Always".into(),
+        }
+    }
+
+    fn at(&mut self, ms: u64, input: Input) {
+        self.seq += 1;
+        self.queue.insert((ms, self.seq), input);
+    }
+
+    fn blind(&self, ms: u64) -> bool {
+        self.case.gap.is_some_and(|(a, b)| ms >= a && ms < b)
+    }
+
+    /// A VMI changes at `ms`: the watch sees it unless it is blind then.
+    fn change(&mut self, ms: u64, v: Vmi) {
+        self.vmis.insert(v.uid.clone(), v.clone());
+        if !self.blind(ms) {
+            self.at(
+                ms,
+                Input::Seen {
+                    vmi: Box::new(v),
+                    live: true,
+                },
+            );
+        }
+    }
+
+    fn gone(&mut self, ms: u64, uid: &str) {
+        self.vmis.remove(uid);
+        if !self.blind(ms) {
+            self.at(
+                ms,
+                Input::Gone {
+                    namespace: "prod".into(),
+                    uid: uid.into(),
+                },
+            );
+        }
+    }
+
+    /// A replacement boots, phase by phase, each with KubeVirt's own timestamps.
+    fn boot(&mut self, ms: u64, name: &str, base: Timestamp) {
+        self.new_uids += 1;
+        let uid = format!("new-{}", self.new_uids);
+        let stamp = |at: u64| base + Duration::from_millis(at);
+        let mut v = vmi(name, &uid, "Pending", false);
+        v.created = Some(stamp(ms));
+        if self.case.plan == Plan::Follow {
+            v.owner = Some(Owner {
+                kind: "VirtualMachineInstanceReplicaSet".into(),
+                name: "web".into(),
+                uid: "rs".into(),
+            });
+        }
+        self.change(ms, v.clone());
+        for (phase, at) in [("Scheduling", 500), ("Scheduled", 1000), ("Running", 1500)] {
+            v.phase = phase.into();
+            v.phase_transitions.push((phase.into(), stamp(ms + at)));
+            self.change(ms + at, v.clone());
+        }
+        v.ready = true;
+        v.ready_since = Some(stamp(ms + 1700));
+        self.change(ms + 1700, v);
+    }
+
+    fn respond(&mut self, effect: &Effect, ms: u64, base: Timestamp) {
+        match effect {
+            Effect::Emit(e) => self.events.push(e.clone()),
+            Effect::Delete { target } => {
+                self.at(
+                    ms + 5,
+                    Input::Deleted {
+                        target: *target,
+                        result: DeleteResult::Accepted,
+                    },
+                );
+                let mut old = self.vmis["old"].clone();
+                old.terminating = true;
+                self.change(ms + 3, old);
+                self.gone(ms + 300, "old");
+                let kubevirt_recreates = matches!(self.case.plan, Plan::Automatic | Plan::Follow);
+                if let (true, Comes::After(d)) = (kubevirt_recreates, self.case.comes) {
+                    // A replica set doesn't wait for the old VMI to go.
+                    let from = if self.case.plan == Plan::Follow {
+                        ms + 10
+                    } else {
+                        ms + 300
+                    };
+                    let name = if self.case.plan == Plan::Follow {
+                        "web-bbbbb"
+                    } else {
+                        "db-0"
+                    };
+                    self.boot(from + d, name, base);
+                }
+            }
+            Effect::Start { target } => {
+                self.acted.push(effect.clone());
+                self.at(
+                    ms + 5,
+                    Input::ActionDone {
+                        target: *target,
+                        result: ActionResult::Started,
+                    },
+                );
+                self.boot(ms + 20, "db-0", base);
+            }
+            Effect::Recreate { target } => {
+                self.acted.push(effect.clone());
+                self.at(
+                    ms + 5,
+                    Input::ActionDone {
+                        target: *target,
+                        result: ActionResult::Created {
+                            uid: "new-r".into(),
+                        },
+                    },
+                );
+                self.boot(ms + 5, "db-0", base);
+            }
+            Effect::SetStrategy {
+                target,
+                to,
+                restore,
+                ..
+            } => {
+                self.acted.push(effect.clone());
+                self.strategy = to.clone();
+                // Back to Always with no VMI: KubeVirt re-creates it.
+                let has_vmi = self.vmis.values().any(|v| v.name == "db-0");
+                if *restore && to == "Always" && !has_vmi {
+                    self.boot(ms + 10, "db-0", base);
+                }
+                let result = Ok(());
+                self.at(
+                    ms + 5,
+                    if *restore {
+                        Input::StrategyRestored {
+                            target: *target,
+                            result,
+                        }
+                    } else {
+                        Input::KeptDown {
+                            target: *target,
+                            result,
+                        }
+                    },
+                );
+            }
+        }
+    }
+}
+
+struct Ran {
+    run: Run,
+    world: World,
+    end_ms: u64,
+}
+
+fn spec(case: &Case) -> TargetSpec {
+    TargetSpec {
+        namespace: "prod".into(),
+        name: if case.plan == Plan::Follow {
+            "web-aaaaa"
+        } else {
+            "db-0"
+        }
+        .into(),
+        uid: "old".into(),
+        node: Some("node-a".into()),
+        recovery: match case.plan {
+            Plan::Automatic | Plan::KeepDown => Recovery::Automatic,
+            Plan::Start => Recovery::Start,
+            Plan::Recreate => Recovery::Recreate,
+            Plan::Follow => Recovery::Follow,
+        },
+        vm: (!matches!(case.plan, Plan::Recreate | Plan::Follow)).then(|| "db-0".to_string()),
+        replica_set_uid: (case.plan == Plan::Follow).then(|| "rs".to_string()),
+        keep_down: (case.plan == Plan::KeepDown).then(|| "Always".to_string()),
+        finalizers: vec![],
+    }
+}
+
+fn config() -> CoreConfig {
+    CoreConfig {
+        duration: Duration::from_secs(5),
+        timeout: Duration::from_secs(10),
+        interrupt_wait: Duration::from_secs(30),
+        serial_interval: None,
+    }
+}
+
+/// Runs the core against the toy KubeVirt in virtual time.
+fn run(case: Case) -> Ran {
+    let start = Instant::now();
+    let base: Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
+    let wall = SystemTime::from(base);
+    let mut core = Core::new(
+        config(),
+        vec![spec(&case)],
+        HashSet::from(["old".to_string()]),
+        (start, wall),
+    );
+    let mut world = World::new(case);
+    world.at(0, Input::Begin);
+    match case.interrupt {
+        Interrupt::None => {}
+        Interrupt::Once(at) => world.at(at, Input::Signal(Signal::Interrupt)),
+        Interrupt::Twice(at) => {
+            world.at(at, Input::Signal(Signal::Interrupt));
+            world.at(at + 1, Input::Signal(Signal::Interrupt));
+        }
+    }
+    if let Some((_, end)) = case.gap {
+        world.at(end, Input::Tick); // placeholder: the re-list is built when it is due
+    }
+    let mut now_ms = 0;
+    let mut relisted = false;
+    for _ in 0..10_000 {
+        if core.done() {
+            break;
+        }
+        let next_input = world.queue.keys().next().copied();
+        let deadline = core.next_deadline().map(|d| (d - start).as_millis() as u64);
+        let (ms, input) = match (next_input, deadline) {
+            (Some((ms, seq)), Some(d)) if d < ms => {
+                let _ = seq;
+                (d, Input::Tick)
+            }
+            (Some(key), _) => {
+                let input = world.queue.remove(&key).unwrap();
+                (key.0, input)
+            }
+            (None, Some(d)) => (d, Input::Tick),
+            (None, None) => panic!("{case:?}: the core waits for nothing and is not done"),
+        };
+        now_ms = ms.max(now_ms);
+        let input = match (case.gap, input) {
+            // The gap ends: the watch re-lists the namespace.
+            (Some((_, end)), Input::Tick) if ms == end && !relisted => {
+                relisted = true;
+                Input::Relisted {
+                    namespace: "prod".into(),
+                    vmis: world.vmis.values().cloned().collect(),
+                }
+            }
+            (_, i) => i,
+        };
+        let effects = core.handle(input, start + MS * now_ms as u32);
+        for e in &effects {
+            world.respond(e, now_ms, base);
+        }
+    }
+    assert!(core.done(), "{case:?}: never done");
+    Ran {
+        run: core.runs()[0].clone(),
+        world,
+        end_ms: now_ms,
+    }
+}
+
+fn all_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for plan in [
+        Plan::Automatic,
+        Plan::Start,
+        Plan::Recreate,
+        Plan::Follow,
+        Plan::KeepDown,
+    ] {
+        for comes in [Comes::After(100), Comes::After(8_000), Comes::Never] {
+            for interrupt in [
+                Interrupt::None,
+                Interrupt::Once(1_000),
+                Interrupt::Twice(1_000),
+            ] {
+                for gap in [None, Some((200, 4_000))] {
+                    cases.push(Case {
+                        plan,
+                        comes,
+                        interrupt,
+                        gap,
+                    });
+                }
+            }
+        }
+    }
+    cases
+}
+
+#[test]
+fn every_combination_ends_with_the_right_outcome_and_never_fights_kubevirt() {
+    for case in all_cases() {
+        let ran = run(case);
+        let outcome = ran.run.outcome.clone().expect("an outcome");
+        let acted: Vec<&Effect> = ran
+            .world
+            .acted
+            .iter()
+            .filter(|e| matches!(e, Effect::Start { .. } | Effect::Recreate { .. }))
+            .collect();
+        // The tool never starts or re-creates what KubeVirt brings back itself.
+        match case.plan {
+            Plan::Automatic | Plan::Follow => {
+                assert!(acted.is_empty(), "{case:?}: acted {acted:?}")
+            }
+            Plan::Start | Plan::KeepDown => {
+                assert!(
+                    acted.iter().all(|e| matches!(e, Effect::Start { .. })),
+                    "{case:?}"
+                )
+            }
+            Plan::Recreate => {
+                assert!(
+                    acted.iter().all(|e| matches!(e, Effect::Recreate { .. })),
+                    "{case:?}"
+                )
+            }
+        }
+        assert!(acted.len() <= 1, "{case:?}: acted twice: {acted:?}");
+        // What the outcome must be.
+        let kubevirt_brings_it_back = matches!(case.plan, Plan::Automatic | Plan::Follow);
+        let comes_in_time = match case.comes {
+            Comes::After(ms) => ms < 5_000 + 10_000,
+            Comes::Never => false,
+        };
+        let expected = match case.interrupt {
+            Interrupt::None if kubevirt_brings_it_back && !comes_in_time => {
+                Outcome::NotRecovered(NotRecovered::NoReplacement)
+            }
+            Interrupt::None => Outcome::Recovered,
+            Interrupt::Twice(_) => Outcome::Interrupted { running: false },
+            Interrupt::Once(_) => {
+                // After Ctrl-C the tool recovers what it can at once and exits once it runs.
+                let back = !kubevirt_brings_it_back
+                    || matches!(case.comes, Comes::After(ms) if ms < 30_000);
+                Outcome::Interrupted { running: back }
+            }
+        };
+        assert_eq!(outcome, expected, "{case:?}");
+        // With Ctrl-C the tool acts at once, without waiting for --duration.
+        if matches!(case.interrupt, Interrupt::Once(_))
+            && matches!(case.plan, Plan::Start | Plan::Recreate)
+        {
+            assert_eq!(acted.len(), 1, "{case:?}");
+        }
+        // --keep-down switches to Manual first and always puts the strategy back.
+        if case.plan == Plan::KeepDown {
+            assert_eq!(
+                ran.world.strategy, "Always",
+                "{case:?}: runStrategy left at Manual"
+            );
+        }
+        // Timings never go backwards.
+        let t = &ran.run.tracker.timings;
+        let steps = [
+            t.gone_ms,
+            t.created_ms,
+            t.scheduling_ms,
+            t.scheduled_ms,
+            t.running_ms,
+            t.ready_ms,
+        ];
+        let seen: Vec<u64> = steps.iter().flatten().copied().collect();
+        if case.plan != Plan::Follow {
+            assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{case:?}: {t:?}");
+        }
+        assert!(
+            ran.end_ms <= 5_000 + 10_000 + 30_000 + 2_000,
+            "{case:?}: ran until {}",
+            ran.end_ms
+        );
+    }
+}
+
+#[test]
+fn a_recovery_seen_live_is_timed_to_the_millisecond() {
+    let ran = run(Case {
+        plan: Plan::Automatic,
+        comes: Comes::After(100),
+        interrupt: Interrupt::None,
+        gap: None,
+    });
+    let t = &ran.run.tracker.timings;
+    assert_eq!(
+        (t.gone_ms, t.created_ms, t.running_ms, t.ready_ms),
+        (Some(300), Some(400), Some(1900), Some(2100))
+    );
+    assert!(ran.run.tracker.sources.values().all(|s| s == "watch"));
+}
+
+#[test]
+fn steps_missed_in_a_watch_gap_are_timed_by_the_server() {
+    let ran = run(Case {
+        plan: Plan::Automatic,
+        comes: Comes::After(100),
+        interrupt: Interrupt::None,
+        gap: Some((200, 4_000)),
+    });
+    let t = &ran.run.tracker.timings;
+    // Found at 4 s by the re-list, but KubeVirt's timestamps say when each step happened.
+    assert_eq!(t.running_ms, Some(1900));
+    assert_eq!(t.ready_ms, Some(2100));
+    assert_eq!(ran.run.tracker.sources["runningMs"], "server");
+    assert_eq!(ran.run.outcome, Some(Outcome::Recovered));
+}
+
+#[test]
+fn the_tool_waits_for_duration_before_it_starts_a_manual_vm() {
+    let ran = run(Case {
+        plan: Plan::Start,
+        comes: Comes::Never,
+        interrupt: Interrupt::None,
+        gap: None,
+    });
+    let t = &ran.run.tracker.timings;
+    assert!(t.created_ms.unwrap() >= 5_000, "{t:?}");
+    assert_eq!(ran.run.acted, Some(Recovery::Start));
+}
+
+#[test]
+fn a_replica_set_replacement_is_followed_under_its_new_name() {
+    let ran = run(Case {
+        plan: Plan::Follow,
+        comes: Comes::After(50),
+        interrupt: Interrupt::None,
+        gap: None,
+    });
+    assert_eq!(ran.run.outcome, Some(Outcome::Recovered));
+    assert_eq!(ran.run.tracker.current().unwrap().name, "web-bbbbb");
+    // Created while the old one was still terminating.
+    assert!(ran.run.tracker.timings.created_ms < ran.run.tracker.timings.gone_ms);
+}
+
+#[test]
+fn a_second_signal_stops_at_once_with_the_state_as_last_seen() {
+    let ran = run(Case {
+        plan: Plan::Automatic,
+        comes: Comes::Never,
+        interrupt: Interrupt::Twice(1_000),
+        gap: None,
+    });
+    assert_eq!(
+        ran.run.outcome,
+        Some(Outcome::Interrupted { running: false })
+    );
+    assert!(ran.end_ms <= 1_001);
+}
+
+#[test]
+fn serial_runs_one_target_at_a_time() {
+    let start = Instant::now();
+    let wall = SystemTime::now();
+    let mut cfg = config();
+    cfg.serial_interval = Some(Duration::from_secs(2));
+    let mut specs = vec![
+        spec(&Case {
+            plan: Plan::Automatic,
+            comes: Comes::Never,
+            interrupt: Interrupt::None,
+            gap: None
+        });
+        2
+    ];
+    specs[1].name = "db-1".into();
+    specs[1].uid = "old-1".into();
+    let mut core = Core::new(cfg, specs, HashSet::new(), (start, wall));
+    let fx = core.handle(Input::Begin, start);
+    let deletes: Vec<_> = fx
+        .iter()
+        .filter(|e| matches!(e, Effect::Delete { .. }))
+        .collect();
+    assert_eq!(deletes, vec![&Effect::Delete { target: 0 }]);
+    // The first one recovers: the second follows 2 s later, not before.
+    let t = |ms: u64| start + MS * ms as u32;
+    core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Accepted,
+        },
+        t(5),
+    );
+    let fx = core.handle(
+        Input::Seen {
+            vmi: Box::new(vmi("db-0", "n", "Running", true)),
+            live: true,
+        },
+        t(100),
+    );
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Delete { .. })));
+    assert_eq!(core.next_deadline(), Some(t(2_100)));
+    let fx = core.handle(Input::Tick, t(2_100));
+    assert!(fx.contains(&Effect::Delete { target: 1 }));
+}
+
+#[test]
+fn a_refused_delete_changes_nothing_and_puts_a_kept_down_strategy_back() {
+    let start = Instant::now();
+    let case = Case {
+        plan: Plan::KeepDown,
+        comes: Comes::Never,
+        interrupt: Interrupt::None,
+        gap: None,
+    };
+    let mut core = Core::new(
+        config(),
+        vec![spec(&case)],
+        HashSet::new(),
+        (start, SystemTime::now()),
+    );
+    let fx = core.handle(Input::Begin, start);
+    assert!(matches!(fx[0], Effect::SetStrategy { restore: false, .. }));
+    let fx = core.handle(
+        Input::KeptDown {
+            target: 0,
+            result: Ok(()),
+        },
+        start,
+    );
+    assert!(fx.contains(&Effect::Delete { target: 0 }));
+    let fx = core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Refused("forbidden".into()),
+        },
+        start,
+    );
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::SetStrategy { restore: true, .. })));
+    assert!(!core.done(), "waits for the strategy to be put back");
+    core.handle(
+        Input::StrategyRestored {
+            target: 0,
+            result: Ok(()),
+        },
+        start,
+    );
+    assert!(core.done());
+    assert_eq!(
+        core.runs()[0].outcome,
+        Some(Outcome::NotDeleted("forbidden".into()))
+    );
+}
+
+#[test]
+fn a_lost_delete_answer_is_settled_by_the_watch() {
+    let start = Instant::now();
+    let case = Case {
+        plan: Plan::Automatic,
+        comes: Comes::Never,
+        interrupt: Interrupt::None,
+        gap: None,
+    };
+    let mut core = Core::new(
+        config(),
+        vec![spec(&case)],
+        HashSet::new(),
+        (start, SystemTime::now()),
+    );
+    core.handle(Input::Begin, start);
+    core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Unknown("timeout".into()),
+        },
+        start,
+    );
+    // Nothing ever shows it terminating: at --duration the run says it was never deleted.
+    let deadline = core.next_deadline().unwrap();
+    core.handle(Input::Tick, deadline);
+    assert!(core.done());
+    assert!(matches!(
+        core.runs()[0].outcome,
+        Some(Outcome::NotDeleted(_))
+    ));
+}
+
+#[test]
+fn a_failed_start_is_a_tool_failure() {
+    let start = Instant::now();
+    let case = Case {
+        plan: Plan::Start,
+        comes: Comes::Never,
+        interrupt: Interrupt::None,
+        gap: None,
+    };
+    let mut core = Core::new(
+        config(),
+        vec![spec(&case)],
+        HashSet::new(),
+        (start, SystemTime::now()),
+    );
+    core.handle(Input::Begin, start);
+    core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Accepted,
+        },
+        start,
+    );
+    core.handle(
+        Input::Gone {
+            namespace: "prod".into(),
+            uid: "old".into(),
+        },
+        start + MS * 300,
+    );
+    let fx = core.handle(Input::Tick, start + Duration::from_secs(5));
+    assert!(fx.contains(&Effect::Start { target: 0 }));
+    core.handle(
+        Input::ActionDone {
+            target: 0,
+            result: ActionResult::Failed("409".into()),
+        },
+        start + Duration::from_secs(5),
+    );
+    assert_eq!(core.runs()[0].outcome, Some(Outcome::Failed("409".into())));
+}

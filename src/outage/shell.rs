@@ -1,0 +1,260 @@
+//! The small async shell around the outage core: it carries out the core's effects (each
+//! request bounded by the request timeout, all of them concurrent), feeds it the watch, the
+//! effects' results, signals and deadlines, and never decides anything itself.
+
+use std::{future::Future, time::Duration};
+
+use kube::api::DynamicObject;
+use tokio::{
+    sync::mpsc,
+    task::{JoinHandle, JoinSet},
+    time::{sleep_until, Instant},
+};
+
+use super::{
+    actions::{self, Recreated},
+    core::{ActionResult, Core, DeleteResult, Effect, Input, TargetId},
+    watch::WatchMsg,
+};
+use crate::{
+    cluster::Cluster,
+    error::describe_kube_error,
+    events::{Event, Reporter},
+    signals::Signals,
+};
+
+/// Transport failures of the tool's own recovery are retried this often before it gives up.
+const ACTION_ATTEMPTS: u32 = 4;
+
+/// Everything the shell needs once the targets are armed.
+pub struct Armed<'a> {
+    pub cluster: &'a Cluster,
+    /// Each target's saved VMI manifest (what a re-create sends).
+    pub saved: Vec<DynamicObject>,
+    pub watch: mpsc::UnboundedReceiver<WatchMsg>,
+    pub watch_tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Armed<'_> {
+    fn drop(&mut self) {
+        for task in &self.watch_tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Runs the core to its end: every target has an outcome, or a second signal stopped it.
+pub async fn drive(
+    core: &mut Core,
+    armed: &mut Armed<'_>,
+    reporter: &mut Reporter,
+    signals: &mut Signals,
+) {
+    let mut inflight: JoinSet<Input> = JoinSet::new();
+    let mut effects = core.handle(Input::Begin, Instant::now());
+    loop {
+        for effect in effects.drain(..) {
+            perform(effect, core, armed, reporter, &mut inflight);
+        }
+        if core.done() {
+            break;
+        }
+        let deadline = core.next_deadline();
+        let input = tokio::select! {
+            biased;
+            signal = signals.recv() => {
+                let what = if core.runs().len() == 1 { "the VMI" } else { "the VMIs" };
+                reporter.note(if core.interrupted().is_none() {
+                    format!("interrupted: bringing {what} back before exiting (Ctrl-C again to exit at once)")
+                } else {
+                    "interrupted again: exiting now, with the state as last seen".to_string()
+                });
+                Input::Signal(signal)
+            }
+            Some(joined) = inflight.join_next(), if !inflight.is_empty() => match joined {
+                Ok(input) => input,
+                Err(_) => continue,
+            },
+            Some(msg) = armed.watch.recv() => match msg {
+                WatchMsg::Input(input) => input,
+                WatchMsg::Trouble { namespace, error } => {
+                    reporter.note(format!(
+                        "the watch on namespace {namespace} broke ({error}); resuming — steps missed meanwhile are timed from the server's timestamps"
+                    ));
+                    continue;
+                }
+                WatchMsg::Restored { namespace } => {
+                    reporter.note(format!("the watch on namespace {namespace} is back"));
+                    continue;
+                }
+            },
+            _ = sleep_or_wait(deadline) => Input::Tick,
+        };
+        effects = core.handle(input, Instant::now());
+    }
+}
+
+async fn sleep_or_wait(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn perform(
+    effect: Effect,
+    core: &Core,
+    armed: &Armed<'_>,
+    reporter: &mut Reporter,
+    inflight: &mut JoinSet<Input>,
+) {
+    let client = armed.cluster.client.clone();
+    let timeout = armed.cluster.request_timeout;
+    let spec = |t: TargetId| core.runs()[t].spec.clone();
+    match effect {
+        Effect::Emit(event) => reporter.emit(&event),
+        Effect::Delete { target } => {
+            let s = spec(target);
+            inflight.spawn(async move {
+                let result = bounded(
+                    timeout,
+                    actions::delete_vmi(&client, &s.namespace, &s.name, &s.uid, false),
+                )
+                .await;
+                let result = match result {
+                    Ok(()) => DeleteResult::Accepted,
+                    // Gone already: it is down all the same.
+                    Err(Failure::Api(404, _)) => DeleteResult::Accepted,
+                    Err(Failure::Api(409, _)) => DeleteResult::Refused(
+                        "the VMI was replaced before the delete reached it (its UID changed)"
+                            .into(),
+                    ),
+                    Err(Failure::Api(_, text)) => DeleteResult::Refused(text),
+                    Err(Failure::NoAnswer(text)) => DeleteResult::Unknown(text),
+                };
+                Input::Deleted { target, result }
+            });
+        }
+        Effect::Start { target } => {
+            let s = spec(target);
+            inflight.spawn(async move {
+                let vm = s.vm.clone().unwrap_or_default();
+                let result = retried(timeout, || {
+                    actions::start_vm(&client, &s.namespace, &vm, false)
+                })
+                .await;
+                let result = match result {
+                    Ok(()) => ActionResult::Started,
+                    Err(f) => ActionResult::Failed(format!(
+                        "failed to start VM {}/{vm}: {}",
+                        s.namespace,
+                        f.text()
+                    )),
+                };
+                Input::ActionDone { target, result }
+            });
+        }
+        Effect::Recreate { target } => {
+            let saved = armed.saved[target].clone();
+            let s = spec(target);
+            inflight.spawn(async move {
+                let result = retried(timeout, || actions::recreate_vmi(&client, &saved)).await;
+                let result = match result {
+                    Ok(Recreated::Created { uid }) => ActionResult::Created { uid },
+                    Ok(Recreated::AlreadyExists) => ActionResult::AlreadyExists,
+                    Err(f) => ActionResult::Failed(format!(
+                        "failed to re-create VMI {}/{}: {}",
+                        s.namespace,
+                        s.name,
+                        f.text()
+                    )),
+                };
+                Input::ActionDone { target, result }
+            });
+        }
+        Effect::SetStrategy {
+            target,
+            vm,
+            from,
+            to,
+            restore,
+        } => {
+            let s = spec(target);
+            inflight.spawn(async move {
+                let attempt =
+                    || actions::switch_run_strategy(&client, &s.namespace, &vm, &from, &to);
+                let result = retried(timeout, attempt).await.map_err(|f| {
+                    format!(
+                        "failed to switch VM {}/{vm} from runStrategy {from} to {to}: {}",
+                        s.namespace,
+                        f.text()
+                    )
+                });
+                if restore {
+                    Input::StrategyRestored { target, result }
+                } else {
+                    Input::KeptDown { target, result }
+                }
+            });
+        }
+    }
+}
+
+/// How a bounded request failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The server answered with this status.
+    Api(u16, String),
+    /// No answer: timed out, or the connection failed.
+    NoAnswer(String),
+}
+
+impl Failure {
+    pub fn text(&self) -> &str {
+        match self {
+            Failure::Api(_, t) | Failure::NoAnswer(t) => t,
+        }
+    }
+}
+
+/// One request, bounded by the request timeout.
+pub async fn bounded<T>(
+    timeout: Duration,
+    request: impl Future<Output = kube::Result<T>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(timeout, request).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(match &e {
+            kube::Error::Api(s) => Failure::Api(s.code, describe_kube_error(&e)),
+            _ => Failure::NoAnswer(describe_kube_error(&e)),
+        }),
+        Err(_) => Err(Failure::NoAnswer(format!(
+            "no answer within {} (--request-timeout)",
+            crate::render::format_duration(timeout)
+        ))),
+    }
+}
+
+/// A request of the tool's own recovery: retried (with back-off) when there was no answer,
+/// since the VM must not stay down because one connection broke.
+async fn retried<T, F, Fut>(timeout: Duration, mut request: F) -> Result<T, Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = kube::Result<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match bounded(timeout, request()).await {
+            Err(Failure::NoAnswer(_)) if attempt < ACTION_ATTEMPTS => {
+                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The shell's own events before the core runs (used by the outage command).
+pub fn targets_event(names: Vec<String>) -> Event {
+    Event::Targets { names }
+}

@@ -1,0 +1,114 @@
+//! The words for what happens to a target: one place, used by every renderer and by the
+//! summary's notes.
+
+use crate::{
+    events::{NotRecovered, Outcome, TargetEvent},
+    kubevirt::Recovery,
+    outage::tracker::Step,
+    render::format_duration,
+};
+
+pub fn step(step: &Step) -> String {
+    match step {
+        Step::OldTerminating { finalizers } if finalizers.is_empty() => {
+            "old VMI terminating".into()
+        }
+        Step::OldTerminating { finalizers } => {
+            format!(
+                "old VMI terminating (finalizers: {})",
+                finalizers.join(", ")
+            )
+        }
+        Step::OldGone => "old VMI gone".into(),
+        Step::NewCreated { name, uid } => format!("new VMI {name} created (uid {uid})"),
+        Step::Phase { phase } => phase.clone(),
+        Step::Ready => "Ready".into(),
+        Step::ReadyLost => "Ready lost".into(),
+        Step::NewGone { uid } => format!("new VMI {uid} deleted again"),
+    }
+}
+
+/// How the tool (or KubeVirt) brings a target back, while waiting for it.
+pub fn waiting(recovery: Recovery, vm: Option<&str>, wait: std::time::Duration) -> String {
+    let wait = format_duration(wait);
+    match (recovery, vm) {
+        (Recovery::Automatic, _) => "waiting for KubeVirt to re-create it".into(),
+        (Recovery::Follow, _) => "waiting for its replica set's replacement".into(),
+        (Recovery::Start, Some(vm)) => {
+            format!("KubeVirt won't restart it; the tool starts VM {vm} after {wait}")
+        }
+        _ => format!("nothing re-creates a standalone VMI; the tool does after {wait}"),
+    }
+}
+
+pub fn outcome(o: &Outcome) -> String {
+    match o {
+        Outcome::Recovered => "recovered".into(),
+        Outcome::NotRecovered(why) => format!("not recovered: {}", not_recovered(why)),
+        Outcome::Failed(why) => format!("tool failed: {why}"),
+        Outcome::Interrupted { running: true } => "interrupted (Running again)".into(),
+        Outcome::Interrupted { running: false } => "interrupted (may still be down)".into(),
+        Outcome::NotDeleted(why) => format!("not deleted: {why}"),
+    }
+}
+
+pub fn not_recovered(why: &NotRecovered) -> String {
+    match why {
+        NotRecovered::NotReady => "the new VMI is Running but not Ready".into(),
+        NotRecovered::NotRunning { phase } => format!("the new VMI is still {phase} (not Running)"),
+        NotRecovered::StillTerminating => {
+            "the old VMI is still terminating: a finalizer blocks it".into()
+        }
+        NotRecovered::NoReplacement => "no new VMI appeared".into(),
+    }
+}
+
+/// One line per target event (None: nothing worth a line of its own).
+pub fn target_event(what: &TargetEvent) -> Option<String> {
+    Some(match what {
+        TargetEvent::KeptDown { vm, from } => {
+            format!("runStrategy of VM {vm} switched from {from} to Manual: KubeVirt keeps it down")
+        }
+        TargetEvent::Deleted { uid, node } => format!(
+            "deleted VMI (uid {uid}) on {}",
+            node.as_deref().unwrap_or("an unknown node")
+        ),
+        TargetEvent::DeleteRefused { reason } => format!("the API server refused the delete: {reason}"),
+        TargetEvent::DeleteUncertain { reason } => format!(
+            "no answer to the delete ({reason}): the watch will tell whether it happened"
+        ),
+        TargetEvent::Waiting { recovery, vm, wait } => waiting(*recovery, vm.as_deref(), *wait),
+        TargetEvent::Step(s) => step(s),
+        TargetEvent::Acting { recovery: Recovery::Start } => "tool: starting its VM".into(),
+        TargetEvent::Acting { .. } => "tool: re-creating the VMI from the snapshot".into(),
+        TargetEvent::Acted { uid: Some(uid), .. } => format!("tool: re-created the VMI (uid {uid})"),
+        TargetEvent::Acted { .. } => "tool: started its VM".into(),
+        TargetEvent::ActionFailed { reason, .. } => format!("tool: {reason}"),
+        TargetEvent::AlreadyRecreated => {
+            "someone else re-created the VMI first: following that one".into()
+        }
+        TargetEvent::StrategyRestored { vm, to } => format!("runStrategy of VM {vm} put back to {to}"),
+        TargetEvent::StrategyRestoreFailed { vm, to, reason } => format!(
+            "could not put VM {vm}'s runStrategy back to {to} ({reason}): run `kubectl patch vm {vm} --type merge -p '{{\"spec\":{{\"runStrategy\":\"{to}\"}}}}'`"
+        ),
+        TargetEvent::KubeVirtSlow { waited } => format!(
+            "KubeVirt has not re-created the VMI after {}",
+            format_duration(*waited)
+        ),
+        TargetEvent::StillTerminating { waited, finalizers } => format!(
+            "the old VMI is still terminating after {} (finalizers: {}); the tool recovers it once it is gone",
+            format_duration(*waited),
+            finalizers.join(", ")
+        ),
+        TargetEvent::Running { node } => format!(
+            "new VMI Running on {}",
+            node.as_deref().unwrap_or("an unknown node")
+        ),
+        TargetEvent::Done { outcome: o, ready_after } => match (o, ready_after) {
+            (Outcome::Recovered, Some(d)) => {
+                format!("Running and Ready {} after the delete", format_duration(*d))
+            }
+            (o, _) => outcome(o),
+        },
+    })
+}

@@ -1,0 +1,202 @@
+//! Several targets in one run, --keep-down, --serial, Ctrl-C in the middle of a fleet: the real
+//! binary against the real API server and the simulated KubeVirt.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::Stdio,
+    time::Duration,
+};
+
+use common::{json, stderr, Env};
+use serde_json::Value;
+
+macro_rules! env_or_skip {
+    () => {
+        match Env::get() {
+            Some(env) => env,
+            None => return,
+        }
+    };
+}
+
+fn target<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["targets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no targets: {doc:#}"))
+        .iter()
+        .find(|t| t["target"]["name"] == name)
+        .unwrap_or_else(|| panic!("{name} missing: {doc:#}"))
+}
+
+#[test]
+fn a_fleet_recovers_each_target_its_own_way_over_one_watch() {
+    let env = env_or_skip!();
+    let ns = env.namespace("fleet");
+    let a = env.vm(&ns, "web-a", "Always", &[]);
+    let b = env.vm(&ns, "web-b", "Always", &[]);
+    let m = env.vm(&ns, "batch", "Manual", &[]);
+    let s = env.vmi(&ns, "alone", &[]);
+    let out = env.outage(
+        &ns,
+        "web-a",
+        &["web-b", "batch", "alone", "--duration", "1s"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["aggregates"]["targets"], 4, "{doc:#}");
+    assert_eq!(doc["aggregates"]["recovered"], 4, "{doc:#}");
+    assert_eq!(doc["exitCode"], 0);
+    for (name, old, plan) in [
+        ("web-a", &a, "automatic"),
+        ("web-b", &b, "automatic"),
+        ("batch", &m, "start"),
+        ("alone", &s, "recreate"),
+    ] {
+        let t = target(&doc, name);
+        assert_eq!(t["expectedRecovery"], plan, "{name}");
+        assert_eq!(t["recovery"], plan, "{name}");
+        assert_eq!(t["recovered"], true, "{name}");
+        assert_eq!(t["before"]["uid"], old.as_str());
+        assert_eq!(
+            env.uid(&ns, name).as_deref(),
+            t["after"]["uid"].as_str(),
+            "{name}"
+        );
+        assert!(env.is_ready(&ns, name), "{name}");
+    }
+    for key in ["gone", "created", "running", "ready"] {
+        let stats = &doc["aggregates"][key];
+        assert_eq!(stats["count"], 4, "{key}: {doc:#}");
+        assert!(stats["minMs"].as_u64() <= stats["p50Ms"].as_u64(), "{key}");
+        assert!(stats["p95Ms"].as_u64() <= stats["maxMs"].as_u64(), "{key}");
+    }
+    // One watch for the whole namespace, whatever the number of targets.
+    let watches: Vec<Value> = env
+        .requests(&ns, "virtualmachineinstances")
+        .into_iter()
+        .filter(|e| e["verb"] == "watch" && e["user"]["username"] == "admin")
+        .collect();
+    assert_eq!(watches.len(), 1, "{watches:#?}");
+}
+
+#[test]
+fn keep_down_holds_an_always_vm_down_then_puts_always_back() {
+    let env = env_or_skip!();
+    let ns = env.namespace("keepdown");
+    let uid = env.vm(&ns, "db", "Always", &[]);
+    let out = env.outage(&ns, "db", &["--keep-down", "--duration", "2s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["recovered"], true, "{doc:#}");
+    assert_eq!(doc["recovery"], "start", "{doc:#}");
+    assert_ne!(doc["after"]["uid"], uid.as_str());
+    // KubeVirt kept it down for the whole --duration: the new VMI came after the tool's start.
+    assert!(
+        doc["timings"]["createdMs"].as_u64().unwrap() >= 2000,
+        "{doc:#}"
+    );
+    assert_eq!(
+        env.run_strategy(&ns, "db"),
+        "Always",
+        "runStrategy put back"
+    );
+    assert!(
+        doc["notes"].to_string().contains("put back to Always"),
+        "{doc:#}"
+    );
+    let snapshot = std::path::Path::new(doc["snapshot"].as_str().unwrap());
+    let meta = std::fs::read_to_string(snapshot.join("snapshot.yaml")).unwrap();
+    assert!(meta.contains("keptDown: Always"), "{meta}");
+}
+
+#[test]
+fn keep_down_is_refused_where_kubevirt_leaves_the_vm_down_anyway() {
+    let env = env_or_skip!();
+    let ns = env.namespace("keepdown-manual");
+    let uid = env.vm(&ns, "db", "Manual", &[]);
+    let out = env.outage(&ns, "db", &["--keep-down"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--keep-down"), "{}", stderr(&out));
+    assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
+    assert_eq!(env.run_strategy(&ns, "db"), "Manual");
+}
+
+#[test]
+fn serial_takes_the_targets_down_one_after_the_other() {
+    let env = env_or_skip!();
+    let ns = env.namespace("serial");
+    env.vm(&ns, "one", "Always", &[]);
+    env.vm(&ns, "two", "Always", &[]);
+    let out = env.outage(&ns, "one", &["two", "--serial", "--interval", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    let at = |name: &str| {
+        let t = target(&doc, name);
+        let injected = humantime::parse_rfc3339(t["injectedAt"].as_str().unwrap()).unwrap();
+        (
+            injected,
+            Duration::from_millis(t["timings"]["readyMs"].as_u64().unwrap()),
+        )
+    };
+    let (first, first_ready) = at("one");
+    let (second, _) = at("two");
+    let gap = second.duration_since(first).expect("two after one");
+    assert!(
+        gap >= first_ready + Duration::from_secs(1),
+        "{gap:?} vs {first_ready:?}"
+    );
+}
+
+#[test]
+fn ctrl_c_in_the_middle_of_a_fleet_brings_every_target_back() {
+    let env = env_or_skip!();
+    let ns = env.namespace("fleet-sigint");
+    let uids: Vec<String> = ["m1", "m2", "m3"]
+        .iter()
+        .map(|n| env.vm(&ns, n, "Manual", &[]))
+        .collect();
+    let mut child = env
+        .command(&[
+            "outage",
+            "m1",
+            "m2",
+            "m3",
+            "-n",
+            &ns,
+            "--yes",
+            "-o",
+            "json",
+            "--duration",
+            "10m",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut gone = 0;
+    for line in lines.by_ref() {
+        if line.unwrap().contains("old VMI gone") {
+            gone += 1;
+            if gone == 3 {
+                break;
+            }
+        }
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", rest.join("\n"));
+    let doc = json(&out);
+    assert_eq!(doc["interrupted"], true);
+    for (name, old) in ["m1", "m2", "m3"].iter().zip(&uids) {
+        let now = env.wait_ready(&ns, name, Some(old), Duration::from_secs(60));
+        assert_ne!(&now, old, "{name} is back under a new VMI");
+        assert_eq!(target(&doc, name)["recovery"], "start", "{name}");
+    }
+}
