@@ -3,7 +3,12 @@
 
 mod common;
 
-use std::{io::Write, path::Path, process::Stdio};
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::Path,
+    process::Stdio,
+    time::Duration,
+};
 
 use common::{json, stderr, Env};
 
@@ -373,4 +378,59 @@ fn disable_auto_restart_keeps_an_always_vm_down_for_the_duration() {
             "{name}: runStrategy put back"
         );
     }
+}
+
+#[test]
+fn ctrl_c_during_a_step_recovers_it_and_stops_the_game_day() {
+    let env = env_or_skip!();
+    let ns = env.namespace("kraken-sigint");
+    let old = env.vm(&ns, "m1", "Manual", &[]);
+    let web = env.vm(&ns, "web", "Always", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let file = write(
+        dir.path(),
+        "two.yaml",
+        &format!("scenarios:\n  - name: long\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: m1\n      namespace: {ns}\n      duration: 600\n  - name: next\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: web\n      namespace: {ns}\n"),
+    );
+    let mut child = env
+        .command(&[
+            "run",
+            "-f",
+            &file,
+            "--yes",
+            "-o",
+            "json",
+            "--continue-on-failure",
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("old VMI gone") {
+            break;
+        }
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", rest.join("\n"));
+    let doc = json(&out);
+    assert_eq!(doc["exitCode"], 130);
+    assert_eq!(doc["steps"][0]["fleet"]["interrupted"], true, "{doc:#}");
+    assert_eq!(doc["steps"][1]["status"], "not-run");
+    let now = env.wait_ready(&ns, "m1", Some(&old), Duration::from_secs(60));
+    assert_ne!(now, old, "m1 is back under a new VMI");
+    assert_eq!(env.uid(&ns, "web").as_deref(), Some(web.as_str()));
+    assert!(
+        report.join("junit.xml").is_file(),
+        "reports are written for an interrupted run"
+    );
 }
