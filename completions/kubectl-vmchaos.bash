@@ -34,6 +34,9 @@ _kubectl__vmchaos() {
             kubectl__vmchaos,restore)
                 cmd="kubectl__vmchaos__subcmd__restore"
                 ;;
+            kubectl__vmchaos,run)
+                cmd="kubectl__vmchaos__subcmd__run"
+                ;;
             kubectl__vmchaos,schedule)
                 cmd="kubectl__vmchaos__subcmd__schedule"
                 ;;
@@ -47,7 +50,7 @@ _kubectl__vmchaos() {
 
     case "${cmd}" in
         kubectl__vmchaos)
-            opts="-n -A -v -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version outage list ls restore schedule version completion __complete"
+            opts="-n -A -v -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version outage run list ls restore schedule version completion __complete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,6 +283,72 @@ _kubectl__vmchaos() {
             fi
             case "${prev}" in
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__vmchaos__subcmd__run)
+            opts="-f -y -o -n -A -v -h -V --filename --continue-on-failure --skip-unsupported --report --dry-run --yes --output --seed --save-dir --no-progress --allow-protected-namespace --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dry-run)
+                    COMPREPLY=($(compgen -W "client server none" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --save-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

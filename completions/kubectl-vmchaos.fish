@@ -35,6 +35,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s v -l ve
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "outage" -d 'Delete a running VMI and follow its recovery, phase by phase, then print a summary'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "run" -d 'Run Kraken scenario files (or Kraken\'s config.yaml): every kubevirt_vm_outage step, in order, then one game-day report'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "list" -d 'List the running VMIs an outage can target, with the recovery each would get'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "ls" -d 'List the running VMIs an outage can target, with the recovery each would get'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "restore" -d 'Re-create a VMI (or start its VM) from a snapshot saved by `outage`'
@@ -72,6 +73,31 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s V -l version -d 'Print version'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s f -l filename -d 'A Kraken scenario file (top-level scenarios:) or Kraken\'s config.yaml; repeat for several, in order; - reads stdin' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l report -d 'Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l dry-run -d 'client: resolve every step and check each target; server: also send the deletes with dryRun=All' -r -f -a "client\t'Validate only; send nothing that changes the cluster'
+server\t'Also send the DELETE with dryRun=All (proves admission and RBAC)'
+none\t'A real run'"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s o -l output -d 'Result format: text (a summary), json or yaml (one game-day document on stdout)' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l seed -d 'Seed for picking kill_count targets among the matching VMIs (printed by every run, so a dry run and the real run can pick the same ones)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l save-dir -d 'Where to save each VMI\'s manifest before deleting it (default: the user\'s state directory)' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l continue-on-failure -d 'Go on with the next steps when a step does not recover (default: stop, report the rest as not run)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l skip-unsupported -d 'Skip scenario kinds this tool does not run (e.g. node_stop_start_scenario) and report them as skipped, instead of refusing the whole file'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s y -l yes -d 'Don\'t ask for confirmation (required without a terminal)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l no-progress -d 'Plain timestamped lines instead of spinners (automatic without a terminal)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l allow-protected-namespace -d 'Allow targets in kube-system, kube-public, kubevirt and openshift-*'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s o -l output -d 'Output format: a table, a wider table, json or yaml' -r -f -a "table\t''
 wide\t''
 json\t''

@@ -75,6 +75,39 @@ none\:"A real run"))' \
 '*::vmi -- The VMIs to delete (omit them on a terminal to pick from the running VMIs):_default' \
 && ret=0
 ;;
+(run)
+_arguments "${_arguments_options[@]}" : \
+'*-f+[A Kraken scenario file (top-level scenarios\:) or Kraken'\''s config.yaml; repeat for several, in order; - reads stdin]:FILE:_files' \
+'*--filename=[A Kraken scenario file (top-level scenarios\:) or Kraken'\''s config.yaml; repeat for several, in order; - reads stdin]:FILE:_files' \
+'--report=[Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR]:DIR:_files' \
+'--dry-run=[client\: resolve every step and check each target; server\: also send the deletes with dryRun=All]::MODE:((client\:"Validate only; send nothing that changes the cluster"
+server\:"Also send the DELETE with dryRun=All (proves admission and RBAC)"
+none\:"A real run"))' \
+'-o+[Result format\: text (a summary), json or yaml (one game-day document on stdout)]:FORMAT:(text json yaml)' \
+'--output=[Result format\: text (a summary), json or yaml (one game-day document on stdout)]:FORMAT:(text json yaml)' \
+'--seed=[Seed for picking kill_count targets among the matching VMIs (printed by every run, so a dry run and the real run can pick the same ones)]:N:_default' \
+'--save-dir=[Where to save each VMI'\''s manifest before deleting it (default\: the user'\''s state directory)]:DIR:_files' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
+'--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
+'-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
+'--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
+'--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'--continue-on-failure[Go on with the next steps when a step does not recover (default\: stop, report the rest as not run)]' \
+'--skip-unsupported[Skip scenario kinds this tool does not run (e.g. node_stop_start_scenario) and report them as skipped, instead of refusing the whole file]' \
+'-y[Don'\''t ask for confirmation (required without a terminal)]' \
+'--yes[Don'\''t ask for confirmation (required without a terminal)]' \
+'--no-progress[Plain timestamped lines instead of spinners (automatic without a terminal)]' \
+'--allow-protected-namespace[Allow targets in kube-system, kube-public, kubevirt and openshift-*]' \
+'-A[Look in all namespaces (list and the interactive picker)]' \
+'--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
+'*-v[Log API traffic and decisions to stderr (-vv for more)]' \
+'*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (list)
 _arguments "${_arguments_options[@]}" : \
 '-o+[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
@@ -221,6 +254,7 @@ esac
 _kubectl-vmchaos_commands() {
     local commands; commands=(
 'outage:Delete a running VMI and follow its recovery, phase by phase, then print a summary' \
+'run:Run Kraken scenario files (or Kraken'\''s config.yaml)\: every kubevirt_vm_outage step, in order, then one game-day report' \
 'list:List the running VMIs an outage can target, with the recovery each would get' \
 'ls:List the running VMIs an outage can target, with the recovery each would get' \
 'restore:Re-create a VMI (or start its VM) from a snapshot saved by \`outage\`' \
@@ -255,6 +289,11 @@ _kubectl-vmchaos__subcmd__outage_commands() {
 _kubectl-vmchaos__subcmd__restore_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-vmchaos restore commands' commands "$@"
+}
+(( $+functions[_kubectl-vmchaos__subcmd__run_commands] )) ||
+_kubectl-vmchaos__subcmd__run_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-vmchaos run commands' commands "$@"
 }
 (( $+functions[_kubectl-vmchaos__subcmd__schedule_commands] )) ||
 _kubectl-vmchaos__subcmd__schedule_commands() {

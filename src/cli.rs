@@ -17,6 +17,7 @@ Examples:
   kubectl vmchaos restore <snapshot-dir>       bring a VMI back from a saved snapshot
   kubectl vmchaos schedule weekly --cron '0 3 * * 1' -n prod -- db-0
                                                the same outage every Monday 3 am, from a CronJob
+  kubectl vmchaos run -f scenario.yaml --report out   run Kraken's scenario file, write reports
 
 Exit codes: 0 recovered, 1 not recovered in time, 2 nothing was changed,
             3 the tool failed after deleting (see the summary), 130 interrupted.";
@@ -65,6 +66,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Delete a running VMI and follow its recovery, phase by phase, then print a summary
     Outage(OutageArgs),
+    /// Run Kraken scenario files (or Kraken's config.yaml): every kubevirt_vm_outage step, in
+    /// order, then one game-day report
+    Run(RunArgs),
     /// List the running VMIs an outage can target, with the recovery each would get
     #[command(visible_alias = "ls")]
     List(ListArgs),
@@ -162,6 +166,48 @@ impl OutageArgs {
             self.probe_timeout,
         )
     }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A Kraken scenario file (top-level scenarios:) or Kraken's config.yaml; repeat for
+    /// several, in order; - reads stdin
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Go on with the next steps when a step does not recover (default: stop, report the rest
+    /// as not run)
+    #[arg(long)]
+    pub continue_on_failure: bool,
+    /// Skip scenario kinds this tool does not run (e.g. node_stop_start_scenario) and report
+    /// them as skipped, instead of refusing the whole file
+    #[arg(long)]
+    pub skip_unsupported: bool,
+    /// Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// client: resolve every step and check each target; server: also send the deletes with
+    /// dryRun=All
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "client", value_name = "MODE")]
+    pub dry_run: Option<DryRun>,
+    /// Don't ask for confirmation (required without a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Result format: text (a summary), json or yaml (one game-day document on stdout)
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text, value_name = "FORMAT")]
+    pub output: OutputFormat,
+    /// Seed for picking kill_count targets among the matching VMIs (printed by every run, so a
+    /// dry run and the real run can pick the same ones)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Where to save each VMI's manifest before deleting it (default: the user's state directory)
+    #[arg(long, value_name = "DIR")]
+    pub save_dir: Option<PathBuf>,
+    /// Plain timestamped lines instead of spinners (automatic without a terminal)
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Allow targets in kube-system, kube-public, kubevirt and openshift-*
+    #[arg(long)]
+    pub allow_protected_namespace: bool,
 }
 
 #[derive(Debug, Args)]

@@ -89,6 +89,10 @@ fn value_flags() -> &'static [&'static str] {
         "--save-dir",
         "--cron",
         "--image",
+        "-f",
+        "--filename",
+        "--report",
+        "--seed",
     ]
 }
 
@@ -137,7 +141,8 @@ async fn complete_flag_value(
     global: &GlobalArgs,
 ) -> Option<(Vec<String>, u8)> {
     Some(match flag {
-        "--kubeconfig" | "--save-dir" => (Vec::new(), FILES),
+        "--kubeconfig" | "--save-dir" | "-f" | "--filename" | "--report" => (Vec::new(), FILES),
+        "--seed" => (Vec::new(), NO_FILES),
         "--context" => (
             cluster::context_names_for(global)
                 .into_iter()

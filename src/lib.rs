@@ -7,6 +7,7 @@ pub mod cluster_events;
 pub mod complete;
 pub mod error;
 pub mod events;
+pub mod kraken;
 pub mod kubevirt;
 pub mod outage;
 pub mod plan;
@@ -14,7 +15,9 @@ pub mod probe;
 pub mod prompt;
 pub mod render;
 pub mod report;
+pub mod report_files;
 pub mod restore;
+pub mod run;
 pub mod schedule;
 pub mod settings;
 pub mod signals;
@@ -104,6 +107,14 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                 report.exit()
             })
         }
+        Command::Run(args) => run::run(&cli.global, args, &term).await.map(|report| {
+            let color = term.color(cli.global.color, term.stdout);
+            print_stdout(&run::text::summary(&report, args.output, color));
+            match &args.report {
+                Some(dir) => write_report_files(dir, &report, color_err),
+                None => report.exit,
+            }
+        }),
         Command::List(args) => list(&cli, args.output).await,
         Command::Schedule(args) => schedule::run(&cli.global, args)
             .await
@@ -154,6 +165,25 @@ async fn list(cli: &Cli, format: ListFormat) -> Result<Exit, Error> {
         ListFormat::Wide => targets::table(&rows, true, scope.is_none()),
     };
     Ok(print_stdout(&text))
+}
+
+/// `--report DIR`: the files, or the error (a run that went well but left no report is a tool
+/// failure).
+fn write_report_files(dir: &std::path::Path, report: &report::GameDayReport, color: bool) -> Exit {
+    match report_files::write_reports(dir, report, &[]) {
+        Ok(paths) => {
+            let names: Vec<String> = paths
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect();
+            eprintln!("reports in {}: {}", dir.display(), names.join(", "));
+            report.exit
+        }
+        Err(e) => match report_error(&e, color) {
+            _ if report.exit == Exit::Recovered => Exit::FailedAfterInject,
+            _ => report.exit,
+        },
+    }
 }
 
 /// The error, its causes, and what to do: once, on stderr, with one prefix.

@@ -205,6 +205,10 @@ pub struct GameDayReport {
     pub steps: Vec<StepReport>,
     pub verdict: String,
     pub exit_code: u8,
+    /// What the reader should know about the whole run (e.g. Kraken keys read past, the seed
+    /// that picked the targets).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(skip)]
     pub exit: Exit,
 }
@@ -219,6 +223,9 @@ pub struct StepReport {
     /// The scenario file it came from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
+    /// The step's line in that file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
     pub status: StepStatus,
     /// Why a step was skipped, refused or not run.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -8,9 +8,6 @@ use crate::{
     settings::Terminal,
 };
 
-/// How long an interrupted run waits for its targets to come back before it exits.
-const INTERRUPT_WAIT: Duration = Duration::from_secs(30);
-
 #[derive(Debug, Clone)]
 pub struct OutageConfig {
     /// The VMIs named on the command line (empty: pick on the terminal).
@@ -32,6 +29,9 @@ pub struct OutageConfig {
 }
 
 impl OutageConfig {
+    /// How long an interrupted run waits for its targets to come back before it exits.
+    pub const INTERRUPT_WAIT: Duration = Duration::from_secs(30);
+
     /// Usage problems first: they need no cluster.
     pub fn resolve(global: &GlobalArgs, args: &OutageArgs, term: &Terminal) -> Result<Self> {
         let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
@@ -78,7 +78,7 @@ impl OutageConfig {
             names,
             duration: args.duration,
             timeout: args.timeout,
-            interrupt_wait: INTERRUPT_WAIT,
+            interrupt_wait: Self::INTERRUPT_WAIT,
             yes: args.yes,
             dry_run,
             save_dir: args.save_dir.clone(),

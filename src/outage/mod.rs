@@ -50,6 +50,16 @@ pub async fn run(
     reporter: &mut Reporter,
 ) -> Result<RunReport> {
     let config = OutageConfig::resolve(global, args, term)?;
+    run_resolved(global, &config, reporter).await
+}
+
+/// An outage from a configuration already resolved (`run -f` builds one per step).
+pub async fn run_resolved(
+    global: &GlobalArgs,
+    config: &OutageConfig,
+    reporter: &mut Reporter,
+) -> Result<RunReport> {
+    let config = config.clone();
     let mut signals = Signals::install();
     // Until the first DELETE nothing has changed: a signal just ends the command.
     let prepared = tokio::select! {

@@ -79,6 +79,16 @@ impl ProbeOptions {
         })
     }
 
+    /// No probes and no abort rules.
+    pub fn none() -> ProbeOptions {
+        ProbeOptions {
+            probes: Vec::new(),
+            targets: 0,
+            abort: Vec::new(),
+            timing: ProbeTiming::default(),
+        }
+    }
+
     /// Whether probe `index` is a `--probe` (decides recovery), not an abort guard.
     pub fn is_target(&self, index: usize) -> bool {
         index < self.targets

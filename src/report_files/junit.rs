@@ -1,0 +1,145 @@
+//! `junit.xml`: the structure Jenkins and GitLab read. A `<testsuite>` per step, a `<testcase>`
+//! per target outage (classname = namespace, name = VMI, time in seconds), `<failure>` with the
+//! reason when it did not recover or the tool failed, `<skipped/>` for steps that did not run.
+
+use std::fmt::Write as _;
+
+use super::{escape, observed_ms};
+use crate::{
+    error::Exit,
+    report::{GameDayReport, Report, StepReport, StepStatus},
+};
+
+fn seconds(ms: Option<u64>) -> String {
+    format!("{:.3}", ms.unwrap_or(0) as f64 / 1000.0)
+}
+
+/// `(type, message)` of a target that failed, None when it passed.
+fn failure(r: &Report) -> Option<(&'static str, &str)> {
+    match r.exit {
+        Exit::Recovered => None,
+        Exit::NotRecovered => Some(("NotRecovered", &r.verdict)),
+        Exit::FailedAfterInject => Some(("ToolFailed", &r.verdict)),
+        Exit::Interrupted | Exit::Terminated => Some(("Interrupted", &r.verdict)),
+        Exit::NothingChanged => Some(("NotHit", &r.verdict)),
+    }
+}
+
+struct Counts {
+    tests: usize,
+    failures: usize,
+    skipped: usize,
+    ms: u64,
+}
+
+fn counts(step: &StepReport) -> Counts {
+    match &step.fleet {
+        Some(f) => Counts {
+            tests: f.targets.len(),
+            failures: f.targets.iter().filter(|r| failure(r).is_some()).count(),
+            skipped: 0,
+            ms: f.targets.iter().filter_map(observed_ms).sum(),
+        },
+        None => Counts {
+            tests: 1,
+            failures: 0,
+            skipped: 1,
+            ms: 0,
+        },
+    }
+}
+
+pub fn junit(report: &GameDayReport) -> String {
+    let all: Vec<Counts> = report.steps.iter().map(counts).collect();
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        s,
+        r#"<testsuites name="kubectl-vmchaos game day" tests="{}" failures="{}" errors="0" skipped="{}" time="{}">"#,
+        all.iter().map(|c| c.tests).sum::<usize>(),
+        all.iter().map(|c| c.failures).sum::<usize>(),
+        all.iter().map(|c| c.skipped).sum::<usize>(),
+        seconds(Some(all.iter().map(|c| c.ms).sum())),
+    );
+    for (step, c) in report.steps.iter().zip(&all) {
+        let timestamp = step
+            .fleet
+            .as_ref()
+            .and_then(|f| f.started_at.clone())
+            .or_else(|| report.started_at.clone())
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="0" skipped="{}" time="{}" timestamp="{}">"#,
+            escape(&step.name),
+            c.tests,
+            c.failures,
+            c.skipped,
+            seconds(Some(c.ms)),
+            escape(&timestamp)
+        );
+        s.push_str("    <properties>\n");
+        let mut props = vec![
+            ("scenario", step.scenario.clone()),
+            ("context", report.context.clone()),
+        ];
+        if let Some(file) = &step.file {
+            let place = match step.line {
+                Some(l) => format!("{}:{l}", file.display()),
+                None => file.display().to_string(),
+            };
+            props.push(("file", place));
+        }
+        for (k, v) in props {
+            let _ = writeln!(s, r#"      <property name="{k}" value="{}"/>"#, escape(&v));
+        }
+        s.push_str("    </properties>\n");
+        match &step.fleet {
+            Some(f) => {
+                for r in &f.targets {
+                    let _ = write!(
+                        s,
+                        r#"    <testcase classname="{}" name="{}" time="{}""#,
+                        escape(&r.target.namespace),
+                        escape(&r.target.name),
+                        seconds(observed_ms(r))
+                    );
+                    match failure(r) {
+                        None => s.push_str("/>\n"),
+                        Some((kind, message)) => {
+                            let mut details = vec![message.to_string()];
+                            details.extend(r.notes.iter().cloned());
+                            if let Some(cmd) = &r.restore_command {
+                                details.push(format!("restore: {cmd}"));
+                            }
+                            let _ = writeln!(
+                                s,
+                                ">\n      <failure type=\"{kind}\" message=\"{}\">{}</failure>\n    </testcase>",
+                                escape(message),
+                                escape(&details.join("\n"))
+                            );
+                        }
+                    }
+                }
+            }
+            None => {
+                let why = match step.status {
+                    StepStatus::Skipped => "skipped",
+                    _ => "not run",
+                };
+                let _ = writeln!(
+                    s,
+                    "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    escape(&step.scenario),
+                    escape(&step.name),
+                    escape(&format!(
+                        "{why}: {}",
+                        step.reason.as_deref().unwrap_or_default()
+                    ))
+                );
+            }
+        }
+        s.push_str("  </testsuite>\n");
+    }
+    s.push_str("</testsuites>\n");
+    s
+}

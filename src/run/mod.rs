@@ -1,0 +1,538 @@
+//! `kubectl vmchaos run -f FILE`: Kraken's scenario files as they are. Everything is decided
+//! before anything runs — every step's targets and recovery plans, the kinds this tool does
+//! not run, the steps that match nothing — then the steps run in order and the run ends with
+//! one game-day report.
+
+pub mod resolve;
+pub mod sequence;
+pub mod text;
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::PathBuf,
+    time::{Duration, SystemTime},
+};
+
+use futures::FutureExt;
+use kube::api::{Api, ListParams};
+
+use self::resolve::{Choice, Defaults};
+pub use self::{
+    resolve::{PlannedStep, ResolvedStep},
+    sequence::StepRunner,
+};
+use crate::{
+    cli::{DryRun, GlobalArgs, RunArgs},
+    cluster::{self, Cluster},
+    error::{self, Error, Exit, Result},
+    kraken::{self, Loaded, Step},
+    kubevirt::{self, Recovery},
+    outage::{
+        self,
+        report::{Aggregates, Endpoint, FleetReport, GameDayReport, Report, TargetRef},
+        OutageConfig, Reporter,
+    },
+    probe::ProbeOptions,
+    prompt,
+    render::{PlainLines, Spinners},
+    settings::Terminal,
+    signals::Signals,
+    targets::{self, Target},
+};
+
+/// The outage's own defaults, for steps that leave `duration` or `timeout` out.
+const DEFAULTS: Defaults = Defaults {
+    duration: Duration::from_secs(60),
+    timeout: Duration::from_secs(300),
+};
+
+/// Loads, plans, confirms and runs; the caller prints the report and writes `--report`.
+pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result<GameDayReport> {
+    let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
+    if !args.yes && dry_run.is_none() && !term.interactive() {
+        return Err(Error::usage(
+            "refusing to run a game day without confirmation: there is no terminal to ask on",
+            "add --yes to confirm on the command line (or --dry-run to only check)",
+        ));
+    }
+    if global.namespace.is_some() || global.all_namespaces {
+        return Err(Error::usage(
+            "-n/-A do not apply to run: each step's namespace comes from its file",
+            "set namespace: in the scenario's parameters (a regex; default: default)",
+        ));
+    }
+    let loaded = kraken::load(&args.files, || std::io::read_to_string(std::io::stdin()))?;
+    refuse_unsupported(&loaded, args.skip_unsupported)?;
+    if !loaded.steps.iter().any(|s| matches!(s, Step::Outage(_))) {
+        return Err(Error::usage(
+            "no kubevirt_vm_outage step to run in the given files",
+            "kubectl-vmchaos runs kubevirt_vm_outage scenarios; the rest are Kraken's",
+        ));
+    }
+    for line in &loaded.ignored {
+        eprintln!("note: {line}");
+    }
+    let mut signals = Signals::install();
+    // Until the first step runs nothing has changed: a signal just ends the command.
+    let prepared = tokio::select! {
+        biased;
+        signal = signals.recv() => return Err(Error::Interrupted { signal }),
+        prepared = prepare(global, args, term, &loaded) => prepared?,
+    };
+    let Prepared {
+        cluster,
+        planned,
+        seed,
+    } = prepared;
+    let mut runner = Engine {
+        global: global.clone(),
+        args: RunnerArgs::from(args),
+        term: *term,
+        cluster: cluster.clone(),
+    };
+    refuse_runner(&planned, &runner)?;
+
+    let mut notes: Vec<String> = loaded.ignored.clone();
+    notes.push(format!(
+        "targets picked with --seed {seed} (the same seed picks the same VMIs)"
+    ));
+    let started = now();
+    let steps = sequence::run_steps(&mut runner, &planned, args.continue_on_failure, || {
+        signals.recv().now_or_never().is_some()
+    })
+    .await;
+    Ok(sequence::game_day(
+        &cluster.context,
+        &cluster.server,
+        Some(started),
+        Some(now()),
+        steps,
+        dry_run.is_some(),
+        notes,
+    ))
+}
+
+struct Prepared {
+    cluster: Cluster,
+    planned: Vec<PlannedStep>,
+    seed: u64,
+}
+
+/// Lists, resolves, shows the plan and asks: everything before the first step.
+async fn prepare(
+    global: &GlobalArgs,
+    args: &RunArgs,
+    term: &Terminal,
+    loaded: &Loaded,
+) -> Result<Prepared> {
+    let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
+    let cluster = cluster::connect(global, Duration::from_secs(10)).await?;
+    let scopes: Vec<Option<String>> = match resolve::namespaces_to_list(&loaded.steps) {
+        Some(names) => names.into_iter().map(Some).collect(),
+        None => vec![None],
+    };
+    let rows = list_running(&cluster, &scopes).await?;
+    let labelled = label_matches(&cluster, &scopes, &loaded.steps).await?;
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let choice = Choice {
+        allow_protected_namespace: args.allow_protected_namespace,
+        seed,
+    };
+    let planned = plan(loaded, &rows, &labelled, &choice)?;
+    let color = term.color(global.color, term.stderr);
+    eprint!(
+        "{}",
+        text::plan(&planned, &cluster.context, seed, dry_run.is_some(), color)
+    );
+    if !args.yes && dry_run.is_none() {
+        let targets: usize = planned
+            .iter()
+            .map(|s| match s {
+                PlannedStep::Outage(o) => o.targets.len(),
+                PlannedStep::Skip(_) => 0,
+            })
+            .sum();
+        let question = format!(
+            "Run these steps in context {}, deleting {targets} VMI(s)?",
+            cluster.context
+        );
+        if !prompt::confirm(question).await? {
+            return Err(Error::Declined);
+        }
+    }
+    Ok(Prepared {
+        cluster,
+        planned,
+        seed,
+    })
+}
+
+fn refuse_unsupported(loaded: &Loaded, skip: bool) -> Result<()> {
+    let unsupported: Vec<String> = loaded
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Unsupported(u) => Some(format!(
+                "{} \"{}\" ({}{})",
+                u.kind,
+                u.name,
+                u.file.display(),
+                u.line.map(|l| format!(" line {l}")).unwrap_or_default()
+            )),
+            Step::Outage(_) => None,
+        })
+        .collect();
+    if unsupported.is_empty() || skip {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "kubectl-vmchaos runs only kubevirt_vm_outage; these steps are of other kinds:\n  {}",
+            unsupported.join("\n  ")
+        ),
+        "run those with Kraken, or add --skip-unsupported to run the rest and report them as skipped",
+    ))
+}
+
+/// Every step's targets, or one error listing every step that matches nothing.
+fn plan(
+    loaded: &Loaded,
+    rows: &[Target],
+    labelled: &HashMap<String, HashSet<(String, String)>>,
+    choice: &Choice,
+) -> Result<Vec<PlannedStep>> {
+    let mut planned = Vec::new();
+    let mut empty = Vec::new();
+    for (i, step) in loaded.steps.iter().enumerate() {
+        match step {
+            Step::Unsupported(u) => planned.push(PlannedStep::Skip(u.clone())),
+            Step::Outage(o) => {
+                let set = o
+                    .params
+                    .label_selector
+                    .as_ref()
+                    .and_then(|l| labelled.get(l));
+                let r = resolve::resolve(o, i + 1, rows, set, choice);
+                if r.chosen.is_empty() {
+                    empty.push(resolve::describe_no_match(o, &r));
+                }
+                planned.push(PlannedStep::Outage(resolve::resolved_step(
+                    o,
+                    i + 1,
+                    r,
+                    DEFAULTS,
+                )));
+            }
+        }
+    }
+    if !empty.is_empty() {
+        return Err(Error::usage(
+            empty.join("\n"),
+            "Kraken passes when nothing matches; kubectl-vmchaos doesn't: fix vm_name, namespace or label_selector (see `kubectl vmchaos list -A`)",
+        ));
+    }
+    Ok(planned)
+}
+
+fn refuse_runner(planned: &[PlannedStep], runner: &impl StepRunner) -> Result<()> {
+    let refusals: Vec<String> = planned
+        .iter()
+        .filter_map(|s| match s {
+            PlannedStep::Outage(o) => runner.refuse(o).map(|why| {
+                format!(
+                    "step \"{}\" ({} line {}): {why}",
+                    o.name,
+                    o.file.display(),
+                    o.line
+                )
+            }),
+            PlannedStep::Skip(_) => None,
+        })
+        .collect();
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    Err(Error::usage(
+        refusals.join("\n"),
+        "change those steps, or run them with the outage command",
+    ))
+}
+
+/// One list of running VMIs: per namespace when every step names one literally, else one
+/// across the cluster.
+async fn list_running(cluster: &Cluster, scopes: &[Option<String>]) -> Result<Vec<Target>> {
+    let mut rows = Vec::new();
+    for scope in scopes {
+        let text = scope
+            .as_ref()
+            .map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
+        let found = targets::list(&cluster.client, scope.as_deref(), true)
+            .await
+            .map_err(|e| match error::api_code(&e) {
+                Some(404) => Error::KubeVirtMissing {
+                    context: cluster.context.clone(),
+                },
+                _ => cluster.request_error(format!("list VMIs in {text}"), e),
+            })?;
+        rows.extend(found);
+    }
+    Ok(rows)
+}
+
+/// For each distinct label_selector, the VMIs it selects in the listed scopes: the API server
+/// parses the selector (metadata-only lists, one per selector and scope, not per step).
+async fn label_matches(
+    cluster: &Cluster,
+    scopes: &[Option<String>],
+    steps: &[Step],
+) -> Result<HashMap<String, HashSet<(String, String)>>> {
+    let mut out: HashMap<String, HashSet<(String, String)>> = HashMap::new();
+    for step in steps {
+        let Step::Outage(o) = step else { continue };
+        let Some(selector) = &o.params.label_selector else {
+            continue;
+        };
+        if out.contains_key(selector) {
+            continue;
+        }
+        let mut set = HashSet::new();
+        for scope in scopes {
+            let api: Api<kube::api::DynamicObject> = match scope {
+                Some(ns) => {
+                    Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vmi_resource())
+                }
+                None => Api::all_with(cluster.client.clone(), &kubevirt::vmi_resource()),
+            };
+            let list = api
+                .list_metadata(&ListParams::default().labels(selector))
+                .await
+                .map_err(|e| match error::api_code(&e) {
+                    Some(400) => Error::usage(
+                        format!(
+                            "{} line {}: label_selector {selector} is not a valid label selector",
+                            o.file.display(),
+                            o.params.label_selector_line.unwrap_or(o.line)
+                        ),
+                        "write it as kubectl -l takes it: app=db, tier in (web,db), !canary",
+                    ),
+                    _ => cluster.request_error(format!("list VMIs with labels {selector}"), e),
+                })?;
+            set.extend(list.items.iter().map(|m| {
+                (
+                    m.metadata.namespace.clone().unwrap_or_default(),
+                    m.metadata.name.clone().unwrap_or_default(),
+                )
+            }));
+        }
+        out.insert(selector.clone(), set);
+    }
+    Ok(out)
+}
+
+fn random_seed() -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    (nanos ^ u64::from(std::process::id()).rotate_left(32)) % 1_000_000
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// The flags of `run` that each outage takes over.
+#[derive(Debug, Clone)]
+struct RunnerArgs {
+    dry_run: Option<DryRun>,
+    save_dir: Option<PathBuf>,
+    no_progress: bool,
+    allow_protected_namespace: bool,
+}
+
+impl From<&RunArgs> for RunnerArgs {
+    fn from(a: &RunArgs) -> Self {
+        RunnerArgs {
+            dry_run: a.dry_run.filter(|d| *d != DryRun::None),
+            save_dir: a.save_dir.clone(),
+            no_progress: a.no_progress,
+            allow_protected_namespace: a.allow_protected_namespace,
+        }
+    }
+}
+
+/// Runs a step on the outage engine: one fleet per namespace of the step's targets (the
+/// engine takes one namespace per run), all at once, with the step's duration, timeout and
+/// keep-down.
+struct Engine {
+    global: GlobalArgs,
+    args: RunnerArgs,
+    term: Terminal,
+    cluster: Cluster,
+}
+
+impl StepRunner for Engine {
+    async fn run(&mut self, step: &ResolvedStep) -> FleetReport {
+        let started = now();
+        let mut namespaces: Vec<&str> = Vec::new();
+        for t in &step.targets {
+            if !namespaces.contains(&t.namespace.as_str()) {
+                namespaces.push(&t.namespace);
+            }
+        }
+        let mut reports = Vec::new();
+        for ns in namespaces {
+            let targets: Vec<&Target> = step.targets.iter().filter(|t| t.namespace == ns).collect();
+            eprintln!(
+                "\nstep {} \"{}\": {}",
+                step.number,
+                step.name,
+                targets
+                    .iter()
+                    .map(|t| format!("{}/{}", t.namespace, t.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let batch = self.namespace(step, ns, &targets).await;
+            let stop = batch
+                .iter()
+                .any(|r| matches!(r.exit, Exit::Interrupted | Exit::Terminated));
+            reports.extend(batch);
+            if stop {
+                break;
+            }
+        }
+        fleet_report(&self.cluster, self.args.dry_run, started, reports)
+    }
+}
+
+impl Engine {
+    async fn namespace(&self, step: &ResolvedStep, ns: &str, targets: &[&Target]) -> Vec<Report> {
+        let global = GlobalArgs {
+            namespace: Some(ns.to_string()),
+            all_namespaces: false,
+            ..self.global.clone()
+        };
+        let config = OutageConfig {
+            names: targets.iter().map(|t| t.name.clone()).collect(),
+            duration: step.duration,
+            timeout: step.timeout,
+            interrupt_wait: OutageConfig::INTERRUPT_WAIT,
+            yes: true,
+            dry_run: self.args.dry_run.filter(|d| *d != DryRun::None),
+            save_dir: self.args.save_dir.clone(),
+            allow_protected_namespace: self.args.allow_protected_namespace,
+            keep_down: step.keep_down,
+            serial_interval: None,
+            probes: ProbeOptions::none(),
+        };
+        let renderer: Box<dyn crate::events::Renderer> =
+            if self.term.spinners(self.args.no_progress) {
+                Box::new(Spinners::new(
+                    self.term.color(global.color, self.term.stderr),
+                ))
+            } else {
+                Box::new(PlainLines::new(Box::new(std::io::stderr())))
+            };
+        let mut reporter = Reporter::new(renderer);
+        let result = outage::run_resolved(&global, &config, &mut reporter).await;
+        reporter.flush();
+        match result {
+            Ok(run) => run.targets().into_iter().cloned().collect(),
+            Err(e) => targets
+                .iter()
+                .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
+                .collect(),
+        }
+    }
+}
+
+/// A target the outage stopped on with an error: nothing changed unless it says otherwise.
+fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Error) -> Report {
+    let exit = e.exit();
+    let verdict = match exit {
+        Exit::FailedAfterInject => format!("TOOL FAILED after the delete: {e}"),
+        _ => format!("NOT HIT: {e}"),
+    };
+    Report {
+        target: TargetRef {
+            namespace: t.namespace.clone(),
+            name: t.name.clone(),
+        },
+        context: cluster.context.clone(),
+        server: cluster.server.clone(),
+        vm: t.vm.clone(),
+        run_strategy: t.run_strategy.clone(),
+        replica_set: None,
+        pool: None,
+        expected_recovery: t.expected_recovery,
+        recovery: Recovery::None,
+        recovered: false,
+        dry_run: dry_run.map(|d| format!("{d:?}").to_lowercase()),
+        interrupted: false,
+        before: Endpoint {
+            name: None,
+            uid: t.uid.clone(),
+            node: t.node.clone(),
+            ip: t.ip.clone(),
+        },
+        after: None,
+        injected_at: None,
+        timings: Default::default(),
+        timing_sources: Default::default(),
+        snapshot: None,
+        restore_command: None,
+        verdict,
+        exit_code: exit.code(),
+        warnings: Vec::new(),
+        probes: Vec::new(),
+        notes: e.hint().into_iter().collect(),
+        exit,
+    }
+}
+
+/// A step's document from its targets' reports.
+pub fn fleet_report(
+    cluster: &Cluster,
+    dry_run: Option<DryRun>,
+    started_at: String,
+    targets: Vec<Report>,
+) -> FleetReport {
+    let exit = if targets.is_empty() {
+        Exit::NothingChanged
+    } else {
+        Exit::worst(targets.iter().map(|r| r.exit))
+    };
+    let aggregates = Aggregates::of(&targets);
+    let verdict = match exit {
+        Exit::Recovered if dry_run.is_some() => {
+            format!("DRY RUN: {} target(s) checked", targets.len())
+        }
+        Exit::Recovered => format!("RECOVERED: {0} of {0} target(s)", targets.len()),
+        Exit::Interrupted | Exit::Terminated => format!(
+            "INTERRUPTED: {} of {} target(s) recovered",
+            aggregates.recovered,
+            targets.len()
+        ),
+        Exit::NothingChanged => "NOTHING CHANGED: no target could be hit".to_string(),
+        _ => format!(
+            "NOT RECOVERED: {} of {} target(s) recovered",
+            aggregates.recovered,
+            targets.len()
+        ),
+    };
+    FleetReport {
+        context: cluster.context.clone(),
+        server: cluster.server.clone(),
+        dry_run: dry_run.map(|d| format!("{d:?}").to_lowercase()),
+        started_at: Some(started_at),
+        finished_at: Some(now()),
+        interrupted: matches!(exit, Exit::Interrupted | Exit::Terminated),
+        aggregates,
+        targets,
+        verdict,
+        exit_code: exit.code(),
+        notes: Vec::new(),
+        exit,
+    }
+}

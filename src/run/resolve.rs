@@ -1,0 +1,393 @@
+//! From Kraken's steps to the VMIs each one hits: a pure function of the steps and one list of
+//! the running VMIs, decided before anything runs.
+
+use std::{collections::HashSet, path::PathBuf, time::Duration};
+
+use crate::{
+    kraken::{OutageStep, Step, UnsupportedStep},
+    kubevirt::is_protected_namespace,
+    targets::Target,
+};
+
+/// An outage step with its targets chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedStep {
+    /// 1-based position among all steps.
+    pub number: usize,
+    pub name: String,
+    pub file: PathBuf,
+    pub line: u64,
+    /// The VMIs to delete, with the plan `list` shows for each.
+    pub targets: Vec<Target>,
+    pub duration: Duration,
+    pub timeout: Duration,
+    /// Kraken's `disable_auto_restart`: the outage's keep-down option.
+    pub keep_down: bool,
+    /// What the user should know about how the targets were chosen.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlannedStep {
+    Outage(ResolvedStep),
+    /// An unsupported kind, skipped with --skip-unsupported.
+    Skip(UnsupportedStep),
+}
+
+/// How the outage flags default when a step leaves them out.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    pub duration: Duration,
+    pub timeout: Duration,
+}
+
+pub struct Choice {
+    pub allow_protected_namespace: bool,
+    pub seed: u64,
+}
+
+/// The VMIs a step's selectors match, and which of them it hits.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Resolution {
+    pub chosen: Vec<Target>,
+    /// Matching VMIs the plan refuses (paused, migrating, protected namespace…), with why.
+    pub refused: Vec<(String, String)>,
+    /// `ns/name` of VMIs Kraken's prefix match would also have picked.
+    pub kraken_extra: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Chooses a step's targets among `rows` (running VMIs). `labelled` holds the `(namespace,
+/// name)` its `label_selector` selects, when it has one.
+pub fn resolve(
+    step: &OutageStep,
+    number: usize,
+    rows: &[Target],
+    labelled: Option<&HashSet<(String, String)>>,
+    choice: &Choice,
+) -> Resolution {
+    let p = &step.params;
+    let in_scope = |t: &Target| {
+        t.phase == "Running"
+            && p.namespace.matches(&t.namespace)
+            && labelled.is_none_or(|set| set.contains(&(t.namespace.clone(), t.name.clone())))
+    };
+    let mut runnable = Vec::new();
+    let mut out = Resolution::default();
+    for t in rows.iter().filter(|t| in_scope(t)) {
+        let name_ok = p.vm_name.as_ref().is_none_or(|n| n.matches(&t.name));
+        if !name_ok {
+            if p.vm_name
+                .as_ref()
+                .is_some_and(|n| n.kraken_matches(&t.name))
+            {
+                out.kraken_extra.push(format!("{}/{}", t.namespace, t.name));
+            }
+            continue;
+        }
+        let key = format!("{}/{}", t.namespace, t.name);
+        if let Some(why) = &t.refused {
+            out.refused.push((key, why.clone()));
+        } else if is_protected_namespace(&t.namespace) && !choice.allow_protected_namespace {
+            out.refused.push((
+                key,
+                format!(
+                    "namespace {} is protected (add --allow-protected-namespace)",
+                    t.namespace
+                ),
+            ));
+        } else {
+            runnable.push(t.clone());
+        }
+    }
+    if !out.kraken_extra.is_empty() {
+        out.notes.push(format!(
+            "vm_name {} is matched against the whole name; Kraken's prefix match would also have picked {}",
+            p.vm_name.as_ref().map(|n| n.as_str()).unwrap_or_default(),
+            out.kraken_extra.join(", ")
+        ));
+    }
+    for (key, why) in &out.refused {
+        out.notes.push(format!("not hitting {key}: {why}"));
+    }
+    if !runnable.is_empty() && runnable.len() < p.kill_count {
+        out.notes.push(format!(
+            "kill_count is {} but only {} running VMI(s) match: hitting {} (each VMI at most once; Kraken may pick the same VMI twice)",
+            p.kill_count,
+            runnable.len(),
+            runnable.len()
+        ));
+    }
+    let picked = pick(
+        runnable.len(),
+        p.kill_count,
+        mix(choice.seed, number as u64),
+    );
+    out.chosen = picked.into_iter().map(|i| runnable[i].clone()).collect();
+    out.chosen
+        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    out
+}
+
+/// What a step that matched nothing says, for the error that stops the run.
+pub fn describe_no_match(step: &OutageStep, r: &Resolution) -> String {
+    let p = &step.params;
+    let mut what = Vec::new();
+    if let Some(n) = &p.vm_name {
+        what.push(format!("vm_name {}", n.as_str()));
+    }
+    if let Some(l) = &p.label_selector {
+        what.push(format!("label_selector {l}"));
+    }
+    let mut text = format!(
+        "step \"{}\" ({} line {}) matches no running VMI: {} in namespaces matching {}",
+        step.name,
+        step.file.display(),
+        step.line,
+        what.join(" and "),
+        p.namespace.as_str()
+    );
+    if !r.refused.is_empty() {
+        let refused: Vec<String> = r.refused.iter().map(|(k, w)| format!("{k}: {w}")).collect();
+        text.push_str(&format!(" (matching but refused: {})", refused.join("; ")));
+    }
+    if !r.kraken_extra.is_empty() {
+        text.push_str(&format!(
+            " (Kraken's prefix match would have picked {})",
+            r.kraken_extra.join(", ")
+        ));
+    }
+    text
+}
+
+/// The namespaces to list, or None for one list across the cluster: every step names one
+/// namespace literally, or some pattern could match many.
+pub fn namespaces_to_list(steps: &[Step]) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for step in steps {
+        if let Step::Outage(o) = step {
+            let ns = o.params.namespace.literal()?;
+            if !out.iter().any(|n| n == ns) {
+                out.push(ns.to_string());
+            }
+        }
+    }
+    Some(out)
+}
+
+pub fn resolved_step(
+    step: &OutageStep,
+    number: usize,
+    r: Resolution,
+    defaults: Defaults,
+) -> ResolvedStep {
+    ResolvedStep {
+        number,
+        name: step.name.clone(),
+        file: step.file.clone(),
+        line: step.line,
+        targets: r.chosen,
+        duration: step.params.duration.unwrap_or(defaults.duration),
+        timeout: step.params.timeout.unwrap_or(defaults.timeout),
+        keep_down: step.params.disable_auto_restart,
+        notes: r.notes,
+    }
+}
+
+fn mix(seed: u64, salt: u64) -> u64 {
+    splitmix(seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// `k` distinct indices below `n` (all of them when `k >= n`), at random from `seed`: a
+/// partial Fisher–Yates shuffle, so no VMI is hit twice.
+pub fn pick(n: usize, k: usize, seed: u64) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut state = seed;
+    let k = k.min(n);
+    for i in 0..k {
+        state = splitmix(state);
+        let j = i + (state % (n - i) as u64) as usize;
+        idx.swap(i, j);
+    }
+    idx.truncate(k);
+    idx
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::{kraken, kubevirt::Recovery};
+
+    fn row(ns: &str, name: &str) -> Target {
+        Target {
+            namespace: ns.into(),
+            name: name.into(),
+            phase: "Running".into(),
+            ready: true,
+            node: Some("node-a".into()),
+            ip: None,
+            uid: format!("uid-{name}"),
+            age: "5m".into(),
+            vm: Some(name.into()),
+            run_strategy: Some("Always".into()),
+            expected_recovery: Recovery::Automatic,
+            refused: None,
+        }
+    }
+
+    fn step(params: &str) -> OutageStep {
+        let text = format!(
+            "scenarios:\n  - name: s\n    scenario: kubevirt_vm_outage\n    parameters:\n{params}"
+        );
+        let loaded = kraken::parse(Path::new("g.yaml"), &text, Path::new(".")).unwrap();
+        match loaded.steps.into_iter().next().unwrap() {
+            Step::Outage(o) => *o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn names(r: &Resolution) -> Vec<String> {
+        r.chosen
+            .iter()
+            .map(|t| format!("{}/{}", t.namespace, t.name))
+            .collect()
+    }
+
+    const CHOICE: Choice = Choice {
+        allow_protected_namespace: false,
+        seed: 7,
+    };
+
+    #[test]
+    fn whole_name_match_and_what_kraken_would_have_hit() {
+        let rows = [
+            row("demo", "vm-1"),
+            row("demo", "vm-10"),
+            row("demo", "vm-11"),
+        ];
+        let s = step("      vm_name: vm-1\n      namespace: demo\n");
+        let r = resolve(&s, 1, &rows, None, &CHOICE);
+        assert_eq!(names(&r), ["demo/vm-1"]);
+        assert_eq!(r.kraken_extra, ["demo/vm-10", "demo/vm-11"]);
+        assert_eq!(
+            r.notes,
+            ["vm_name vm-1 is matched against the whole name; Kraken's prefix match would also have picked demo/vm-10, demo/vm-11"]
+        );
+    }
+
+    #[test]
+    fn kill_count_picks_distinct_vmis_and_says_when_fewer_match() {
+        let rows = [row("db", "db-0"), row("db", "db-1"), row("db", "db-2")];
+        let s = step("      vm_name: db-.*\n      namespace: db\n      kill_count: 2\n");
+        for seed in 0..50 {
+            let r = resolve(&s, 1, &rows, None, &Choice { seed, ..CHOICE });
+            let n = names(&r);
+            assert_eq!(n.len(), 2);
+            assert_ne!(n[0], n[1], "seed {seed}");
+            assert!(r.notes.is_empty());
+        }
+        // The same seed picks the same VMIs (a dry run shows what the real run hits).
+        let a = resolve(&s, 1, &rows, None, &CHOICE);
+        assert_eq!(a, resolve(&s, 1, &rows, None, &CHOICE));
+        let s = step("      vm_name: db-.*\n      namespace: db\n      kill_count: 5\n");
+        let r = resolve(&s, 1, &rows, None, &CHOICE);
+        assert_eq!(names(&r), ["db/db-0", "db/db-1", "db/db-2"]);
+        assert_eq!(r.notes, ["kill_count is 5 but only 3 running VMI(s) match: hitting 3 (each VMI at most once; Kraken may pick the same VMI twice)"]);
+    }
+
+    #[test]
+    fn every_pick_is_reachable() {
+        let mut seen = HashSet::new();
+        for seed in 0..200 {
+            seen.insert(pick(4, 1, seed)[0]);
+        }
+        assert_eq!(seen.len(), 4);
+        assert_eq!(pick(3, 0, 1), Vec::<usize>::new());
+        assert_eq!(pick(0, 2, 1), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn namespace_regex_labels_and_refusals() {
+        let mut paused = row("prod-b", "web-2");
+        paused.refused = Some("the VMI is paused".into());
+        let rows = [
+            row("prod-a", "web-1"),
+            paused,
+            row("staging", "web-3"),
+            row("kube-system", "web-4"),
+        ];
+        let s = step(
+            "      vm_name: web-.*\n      namespace: prod-.*|kube-system\n      kill_count: 9\n",
+        );
+        let r = resolve(&s, 1, &rows, None, &CHOICE);
+        assert_eq!(names(&r), ["prod-a/web-1"]);
+        assert_eq!(
+            r.refused,
+            [
+                ("prod-b/web-2".to_string(), "the VMI is paused".to_string()),
+                (
+                    "kube-system/web-4".to_string(),
+                    "namespace kube-system is protected (add --allow-protected-namespace)"
+                        .to_string()
+                )
+            ]
+        );
+        let allowed = Choice {
+            allow_protected_namespace: true,
+            ..CHOICE
+        };
+        assert_eq!(
+            names(&resolve(&s, 1, &rows, None, &allowed)),
+            ["kube-system/web-4", "prod-a/web-1"]
+        );
+        let s = step("      label_selector: tier=web\n      namespace: .*\n      kill_count: 9\n");
+        let labelled: HashSet<(String, String)> =
+            [("staging".to_string(), "web-3".to_string())].into();
+        assert_eq!(
+            names(&resolve(&s, 1, &rows, Some(&labelled), &CHOICE)),
+            ["staging/web-3"]
+        );
+    }
+
+    #[test]
+    fn a_step_matching_nothing_says_why() {
+        let rows = [row("demo", "vm-10")];
+        let s = step("      vm_name: vm-1\n      namespace: demo\n");
+        let r = resolve(&s, 1, &rows, None, &CHOICE);
+        assert!(r.chosen.is_empty());
+        assert_eq!(
+            describe_no_match(&s, &r),
+            "step \"s\" (g.yaml line 2) matches no running VMI: vm_name vm-1 in namespaces matching demo (Kraken's prefix match would have picked demo/vm-10)"
+        );
+    }
+
+    #[test]
+    fn one_list_per_literal_namespace_else_one_across_the_cluster() {
+        let loaded = kraken::parse(
+            Path::new("g.yaml"),
+            "scenarios:\n- {scenario: kubevirt_vm_outage, parameters: {vm_name: a, namespace: x}}\n- {scenario: kubevirt_vm_outage, parameters: {vm_name: b, namespace: x}}\n- {scenario: kubevirt_vm_outage, parameters: {vm_name: c}}\n- {scenario: node_stop_start_scenario}\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            namespaces_to_list(&loaded.steps),
+            Some(vec!["x".to_string(), "default".to_string()])
+        );
+        let loaded = kraken::parse(
+            Path::new("g.yaml"),
+            "scenarios:\n- {scenario: kubevirt_vm_outage, parameters: {vm_name: a, namespace: \"x|y\"}}\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(namespaces_to_list(&loaded.steps), None);
+    }
+}

@@ -1,0 +1,537 @@
+//! The report files of a multi-step, multi-target game day, read back the way their readers
+//! read them: junit.xml and timeline.svg with a real XML parser, timeline.svg rendered to PNG by
+//! librsvg (Debian's librsvg2-bin, installed by scripts/install-deps) and the pixels decoded.
+//! No cluster needed.
+
+use std::{collections::HashSet, path::PathBuf, process::Command};
+
+use kubectl_vmchaos::{
+    error::Exit,
+    kubevirt::Recovery,
+    report::{
+        Aggregates, Endpoint, FleetReport, GameDayReport, Report, StepReport, StepStatus,
+        TargetRef, Timings,
+    },
+    report_files::{self, timeline, ProbeInterval, TimelineProbe},
+};
+
+/// `at` seconds after 2026-11-25T10:00:00Z.
+fn at(ms: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_600_800_000 + ms);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exit: Exit) -> Report {
+    let [gone, created, running, ready] = timings;
+    let recovered = exit == Exit::Recovered;
+    Report {
+        target: TargetRef {
+            namespace: ns.into(),
+            name: name.into(),
+        },
+        context: "game".into(),
+        server: "https://127.0.0.1:6443".into(),
+        vm: Some(name.into()),
+        run_strategy: Some("Always".into()),
+        replica_set: None,
+        pool: None,
+        expected_recovery: Recovery::Automatic,
+        recovery: if recovered {
+            Recovery::Automatic
+        } else {
+            Recovery::None
+        },
+        recovered,
+        dry_run: None,
+        interrupted: false,
+        before: Endpoint {
+            name: None,
+            uid: format!("old-{name}"),
+            node: Some("node-a".into()),
+            ip: Some("10.0.0.4".into()),
+        },
+        after: recovered.then(|| Endpoint {
+            name: None,
+            uid: format!("new-{name}"),
+            node: Some("node-b".into()),
+            ip: Some("10.0.0.9".into()),
+        }),
+        injected_at: Some(at(injected_ms)),
+        timings: Timings {
+            gone_ms: gone,
+            created_ms: created,
+            scheduling_ms: None,
+            scheduled_ms: None,
+            running_ms: running,
+            ready_ms: ready,
+        },
+        timing_sources: Default::default(),
+        snapshot: Some(PathBuf::from(format!("/tmp/snap/{name}"))),
+        restore_command: (!recovered)
+            .then(|| format!("kubectl vmchaos restore /tmp/snap/{name} --context game")),
+        verdict: match exit {
+            Exit::Recovered => format!(
+                "RECOVERED: Running and Ready {}ms after the delete",
+                ready.unwrap_or(0)
+            ),
+            Exit::NotRecovered => {
+                "NOT RECOVERED: no new VMI within --duration 1m + --timeout 5m <&\"'>".into()
+            }
+            _ => "TOOL FAILED after the delete: start refused".into(),
+        },
+        exit_code: exit.code(),
+        warnings: Vec::new(),
+        probes: Vec::new(),
+        notes: Vec::new(),
+        exit,
+    }
+}
+
+fn fleet(targets: Vec<Report>, start: u64, end: u64, exit: Exit) -> FleetReport {
+    FleetReport {
+        context: "game".into(),
+        server: "https://127.0.0.1:6443".into(),
+        dry_run: None,
+        started_at: Some(at(start)),
+        finished_at: Some(at(end)),
+        interrupted: false,
+        aggregates: Aggregates::of(&targets),
+        verdict: format!("{} target(s)", targets.len()),
+        exit_code: exit.code(),
+        notes: vec!["vm_name web-1 is matched against the whole name; Kraken's prefix match would also have picked prod/web-10".into()],
+        targets,
+        exit,
+    }
+}
+
+fn step(name: &str, line: u64, status: StepStatus, fleet: Option<FleetReport>) -> StepReport {
+    StepReport {
+        name: name.into(),
+        scenario: if status == StepStatus::Skipped {
+            "node_stop_start_scenario".into()
+        } else {
+            "kubevirt_vm_outage".into()
+        },
+        file: Some(PathBuf::from("game.yaml")),
+        line: Some(line),
+        reason: match status {
+            StepStatus::Ran => None,
+            StepStatus::Skipped => Some("scenario kind node_stop_start_scenario is not run by kubectl-vmchaos (--skip-unsupported)".into()),
+            StepStatus::NotRun => Some("step 3 \"db\" did not recover".into()),
+        },
+        status,
+        fleet,
+    }
+}
+
+fn game_day() -> GameDayReport {
+    use Exit::*;
+    let web = fleet(
+        vec![
+            target(
+                "prod",
+                "web-1",
+                0,
+                [Some(380), Some(420), Some(2900), Some(3400)],
+                Recovered,
+            ),
+            target(
+                "prod",
+                "web-2",
+                15,
+                [Some(650), Some(700), Some(3600), Some(4780)],
+                Recovered,
+            ),
+            target(
+                "prod",
+                "web-3",
+                30,
+                [Some(300), Some(2100), Some(4200), Some(5200)],
+                Recovered,
+            ),
+        ],
+        0,
+        5400,
+        Recovered,
+    );
+    let db = fleet(
+        vec![
+            target(
+                "db",
+                "db-0",
+                7000,
+                [Some(500), Some(3100), Some(4600), Some(5100)],
+                Recovered,
+            ),
+            target(
+                "db",
+                "db-1",
+                7020,
+                [Some(450), None, None, None],
+                NotRecovered,
+            ),
+            target(
+                "db",
+                "db-2",
+                7040,
+                [Some(600), Some(3000), None, None],
+                FailedAfterInject,
+            ),
+        ],
+        7000,
+        16000,
+        NotRecovered,
+    );
+    GameDayReport {
+        context: "game".into(),
+        server: "https://127.0.0.1:6443".into(),
+        started_at: Some(at(0)),
+        finished_at: Some(at(16000)),
+        steps: vec![
+            step("node stop <&> \"start\"", 3, StepStatus::Skipped, None),
+            step("web tier", 8, StepStatus::Ran, Some(web)),
+            step("db", 16, StepStatus::Ran, Some(db)),
+            step("after db", 24, StepStatus::NotRun, None),
+        ],
+        verdict: "TOOL FAILED: 4 of 6 target(s) recovered".into(),
+        exit_code: 3,
+        notes: vec![
+            "config.yaml line 18: cerberus is Kraken's own: not used by kubectl-vmchaos".into(),
+        ],
+        exit: FailedAfterInject,
+    }
+}
+
+fn probes() -> Vec<TimelineProbe> {
+    let base = 1_795_600_800_000;
+    vec![TimelineProbe {
+        namespace: "prod".into(),
+        name: "web-2".into(),
+        label: "tcp 10.0.0.4:22".into(),
+        intervals: vec![
+            ProbeInterval {
+                start_unix_ms: base,
+                end_unix_ms: base + 15,
+                ok: true,
+            },
+            ProbeInterval {
+                start_unix_ms: base + 15,
+                end_unix_ms: base + 5100,
+                ok: false,
+            },
+            ProbeInterval {
+                start_unix_ms: base + 5100,
+                end_unix_ms: base + 6000,
+                ok: true,
+            },
+        ],
+    }]
+}
+
+#[test]
+fn junit_is_well_formed_and_shaped_for_ci_servers() {
+    let xml = report_files::junit(&game_day());
+    let doc = roxmltree::Document::parse(&xml).expect("junit.xml is well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("8"));
+    assert_eq!(root.attribute("failures"), Some("2"));
+    assert_eq!(root.attribute("skipped"), Some("2"));
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 4, "one testsuite per step");
+    // Escaped on the way out, read back as written.
+    assert_eq!(suites[0].attribute("name"), Some("node stop <&> \"start\""));
+    let skipped = suites[0]
+        .descendants()
+        .find(|n| n.has_tag_name("skipped"))
+        .expect("a skipped step has <skipped/>");
+    assert!(skipped
+        .attribute("message")
+        .unwrap()
+        .starts_with("skipped: scenario kind node_stop_start_scenario"));
+    assert!(suites[3]
+        .descendants()
+        .any(|n| n.has_tag_name("skipped")
+            && n.attribute("message").unwrap().starts_with("not run:")));
+
+    let cases: Vec<_> = suites[1]
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 3);
+    assert_eq!(cases[1].attribute("classname"), Some("prod"));
+    assert_eq!(cases[1].attribute("name"), Some("web-2"));
+    assert_eq!(cases[1].attribute("time"), Some("4.780"));
+    assert!(cases
+        .iter()
+        .all(|c| c.children().all(|n| !n.has_tag_name("failure"))));
+
+    let db: Vec<_> = suites[2]
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(suites[2].attribute("failures"), Some("2"));
+    let failure = |i: usize| {
+        db[i]
+            .children()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap_or_else(|| panic!("testcase {i} has no <failure>"))
+    };
+    assert_eq!(failure(1).attribute("type"), Some("NotRecovered"));
+    assert_eq!(
+        failure(1).attribute("message"),
+        Some("NOT RECOVERED: no new VMI within --duration 1m + --timeout 5m <&\"'>")
+    );
+    assert!(failure(1)
+        .text()
+        .unwrap()
+        .contains("restore: kubectl vmchaos restore /tmp/snap/db-1 --context game"));
+    assert_eq!(failure(2).attribute("type"), Some("ToolFailed"));
+    let props: Vec<(&str, &str)> = suites[2]
+        .descendants()
+        .filter(|n| n.has_tag_name("property"))
+        .map(|p| (p.attribute("name").unwrap(), p.attribute("value").unwrap()))
+        .collect();
+    assert!(props.contains(&("file", "game.yaml:16")), "{props:?}");
+}
+
+#[test]
+fn timeline_layout_puts_every_outage_on_one_axis() {
+    let l = timeline::layout(&game_day());
+    assert_eq!(l.origin_unix_ms, Some(1_795_600_800_000));
+    assert_eq!(l.groups.len(), 4);
+    assert_eq!(
+        l.groups[0].reason.as_deref().map(|r| &r[..8]),
+        Some("skipped:")
+    );
+    let web2 = &l.groups[1].rows[1];
+    use timeline::Stage::*;
+    assert_eq!(
+        web2.segments.as_deref().unwrap(),
+        [
+            (Down, 15, 665),
+            (Gone, 665, 715),
+            (Created, 715, 3615),
+            (Running, 3615, 4795),
+            (Ready, 4795, 4796)
+        ]
+    );
+    assert_eq!(web2.outcome, "Ready 4.78s");
+    // Not recovered: its last stage runs to the end of its step.
+    let db1 = &l.groups[2].rows[1];
+    assert_eq!(
+        db1.segments.as_deref().unwrap(),
+        [(Down, 7020, 7470), (Gone, 7470, 16000)]
+    );
+    assert_eq!((db1.outcome.as_str(), db1.ok), ("NOT RECOVERED", false));
+    assert_eq!(l.span_ms, 16000);
+    assert_eq!(timeline::tick_ms(16000), 2000);
+    assert_eq!(timeline::tick_ms(900), 100);
+    assert_eq!(timeline::tick_ms(300_000), 50_000);
+}
+
+fn rsvg_convert() -> &'static str {
+    let found = Command::new("rsvg-convert").arg("--version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "rsvg-convert is missing: run scripts/install-deps (Debian package librsvg2-bin)"
+    );
+    "rsvg-convert"
+}
+
+#[test]
+fn timeline_svg_renders_to_a_picture_that_is_not_blank() {
+    let svg = report_files::svg(&game_day(), &probes());
+    roxmltree::Document::parse(&svg).expect("timeline.svg is well-formed XML");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let svg_path = dir.join("timeline.svg");
+    let png_path = dir.join("timeline.png");
+    std::fs::write(&svg_path, &svg).unwrap();
+    let out = Command::new(rsvg_convert())
+        .args(["--format", "png", "--output"])
+        .arg(&png_path)
+        .arg(&svg_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rsvg-convert failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png_path).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.width, 1100);
+    assert!(info.height > 300, "height {}", info.height);
+    let channels = info.color_type.samples();
+    let pixels: Vec<[u8; 3]> = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|p| match channels {
+            1 | 2 => [p[0], p[0], p[0]],
+            _ => [p[0], p[1], p[2]],
+        })
+        .collect();
+    let background = pixels.iter().filter(|p| **p == [255, 255, 255]).count();
+    let drawn = pixels.len() - background;
+    assert!(
+        drawn * 20 > pixels.len(),
+        "only {drawn} of {} pixels drawn",
+        pixels.len()
+    );
+    let distinct: HashSet<[u8; 3]> = pixels.iter().copied().collect();
+    assert!(distinct.len() > 20, "{} distinct colours", distinct.len());
+    // Every stage's colour is on the picture, and the failing probe's red.
+    let has = |hex: &str| {
+        let c = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap();
+        let want = [c(1), c(3), c(5)];
+        pixels.iter().filter(|p| **p == want).count()
+    };
+    for (stage, hex) in [
+        ("down", "#f59e0b"),
+        ("gone", "#dc2626"),
+        ("created", "#7c3aed"),
+        ("Running", "#2563eb"),
+        ("Ready", "#16a34a"),
+        ("failing probe", "#fca5a5"),
+    ] {
+        assert!(
+            has(hex) > 50,
+            "{stage} ({hex}) is barely on the picture: {}",
+            has(hex)
+        );
+    }
+}
+
+#[test]
+fn html_is_self_contained_with_the_svg_inline() {
+    let report = game_day();
+    let svg = report_files::svg(&report, &[]);
+    let html = report_files::html(&report, &svg);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    for outside in ["<script", "<link", "<img", "src=", "@import", "url("] {
+        assert!(!html.contains(outside), "{outside} in report.html");
+    }
+    // The only address is the SVG namespace, which is a name, not a fetch.
+    let addresses = html.matches("http://").count() + html.matches("https://").count();
+    assert_eq!(
+        addresses,
+        html.matches("http://www.w3.org/2000/svg").count()
+            + html.matches("https://127.0.0.1:6443").count()
+    );
+    assert!(html.contains("<td>prod/web-2</td>"));
+    assert!(html.contains("node stop &lt;&amp;&gt; &quot;start&quot;"));
+    assert!(html.contains("kubectl vmchaos restore /tmp/snap/db-1 --context game"));
+}
+
+#[test]
+fn markdown_is_a_write_up() {
+    let md = report_files::markdown(&game_day());
+    assert!(
+        md.starts_with("# Game day: 2026-11-25T10:00:00.000Z\n"),
+        "{md}"
+    );
+    assert!(md.contains("**TOOL FAILED: 4 of 6 target(s) recovered** (exit code 3)"));
+    assert!(md.contains(
+        "| 1 | node stop <&> \"start\" | `node_stop_start_scenario` | game.yaml:3 | skipped: "
+    ));
+    assert!(md.contains("| prod/web-2 | VM web-2 (Always) | node-a → node-b | automatic | automatic | 650ms | 700ms | 3.60s | 4.78s | recovered |"), "{md}");
+    assert!(md.contains("| db/db-1 | VM db-1 (Always) | node-a → — | automatic | none | 450ms | — | — | — | not recovered |"));
+    assert!(
+        md.contains("| Ready | 3 | 3.40s | 4.78s | 5.20s | 5.20s |"),
+        "{md}"
+    );
+    assert!(md.contains("--timeout 5m <&\"'>"));
+    assert!(md.contains("![Every outage on one time axis](timeline.svg)"));
+    assert!(md.contains("kubectl vmchaos restore /tmp/snap/db-1 --context game   # db/db-1"));
+    assert!(md.contains("- config.yaml line 18: cerberus is Kraken's own"));
+    assert!(md.contains("Kraken's prefix match would also have picked prod/web-10"));
+}
+
+#[test]
+fn write_reports_writes_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nested/report");
+    let paths = report_files::write_reports(&out, &game_day(), &probes()).unwrap();
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "report.json",
+            "junit.xml",
+            "report.md",
+            "timeline.svg",
+            "report.html"
+        ]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["exitCode"], 3);
+    assert_eq!(
+        json["steps"][2]["fleet"]["targets"][1]["target"]["name"],
+        "db-1"
+    );
+    assert_eq!(json["steps"][0]["status"], "skipped");
+    assert_eq!(json["steps"][3]["status"], "not-run");
+    assert_eq!(json["steps"][1]["line"], 8);
+    for p in &paths {
+        assert!(std::fs::metadata(p).unwrap().len() > 100, "{}", p.display());
+    }
+}
+
+#[test]
+fn probe_samples_become_merged_intervals() {
+    let t = |ms: u64| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    let p = TimelineProbe::from_samples(
+        "prod",
+        "web-2",
+        "tcp :22",
+        [
+            (t(0), true),
+            (t(500), true),
+            (t(1000), false),
+            (t(1500), false),
+            (t(4000), true),
+        ],
+        t(6000),
+    );
+    assert_eq!(
+        p.intervals,
+        [
+            ProbeInterval {
+                start_unix_ms: 0,
+                end_unix_ms: 1000,
+                ok: true
+            },
+            ProbeInterval {
+                start_unix_ms: 1000,
+                end_unix_ms: 4000,
+                ok: false
+            },
+            ProbeInterval {
+                start_unix_ms: 4000,
+                end_unix_ms: 6000,
+                ok: true
+            },
+        ]
+    );
+    assert!(TimelineProbe::from_samples("a", "b", "c", [], t(1))
+        .intervals
+        .is_empty());
+}
+
+#[test]
+fn the_game_day_document_prints_as_yaml_too() {
+    let yaml = serde_saphyr::to_string(&game_day()).unwrap();
+    assert!(yaml.contains("exitCode: 3"), "{yaml}");
+    assert!(yaml.contains("status: not-run"), "{yaml}");
+}
