@@ -1,6 +1,10 @@
-//! Typed errors with hints, and the one place that maps outcomes to exit codes.
+//! Typed errors with hints, and the one place that maps outcomes to exit codes. A failed API
+//! call is put into words by [`describe`] (kubectl's words where kubectl has some), never shown
+//! as a Rust debug struct.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
+
+use kube::core::Status;
 
 /// Exit codes are part of the interface (README "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -41,12 +45,26 @@ pub enum Error {
     },
     #[error("failed to load the kubeconfig: {reason}")]
     Kubeconfig { reason: String },
-    #[error("failed to reach the API server {server} (context {context}): {source}")]
+    #[error("failed to reach the API server {server} (context {context}): {}", describe(.source))]
     Connect {
         server: String,
         context: String,
         #[source]
         source: kube::Error,
+    },
+    #[error("failed to {action}: no answer from the API server {server} (context {context}) within {} (--request-timeout)", humantime::format_duration(*.after))]
+    TimedOut {
+        action: String,
+        server: String,
+        context: String,
+        after: Duration,
+    },
+    #[error("failed to {action}: the API server {server} rejected the credentials of user {user} in context {context} (401 Unauthorized)")]
+    Unauthorized {
+        action: String,
+        server: String,
+        context: String,
+        user: String,
     },
     #[error("KubeVirt is not installed in {context}: the API server does not serve kubevirt.io/v1 virtualmachineinstances")]
     KubeVirtMissing { context: String },
@@ -80,7 +98,7 @@ pub enum Error {
     NoTargets { scope: String },
     #[error("declined at the prompt: nothing was changed")]
     Declined,
-    #[error("failed to {action}: {source}")]
+    #[error("failed to {action}: {}", describe(.source))]
     Api {
         action: String,
         #[source]
@@ -127,9 +145,15 @@ impl Error {
             Error::Kubeconfig { .. } => {
                 "point --kubeconfig or KUBECONFIG at a valid kubeconfig, or pick one with --context".into()
             }
-            Error::Connect { .. } => {
-                "check that the cluster is up and that `kubectl --context <context> version` works".into()
-            }
+            Error::Connect { source, context, .. } => connect_hint(source, context),
+            Error::TimedOut { context, .. } => format!(
+                "the server or the network is stalled or slow: check `kubectl --context {context} version`; \
+                 give it longer with --request-timeout (0 = no limit)"
+            ),
+            Error::Unauthorized { context, user, .. } => format!(
+                "log in again, or fix user {user}'s credentials in the kubeconfig (token, tokenFile, \
+                 client certificate, exec plugin); `kubectl --context {context} auth whoami` shows the same"
+            ),
             Error::KubeVirtMissing { .. } => {
                 "install KubeVirt (or OpenShift Virtualization), or pick the right cluster with --context".into()
             }
@@ -149,12 +173,28 @@ impl Error {
             Error::Api { source, .. } => match api_code(source) {
                 Some(401) => "your credentials were rejected: log in again or check the kubeconfig's user".into(),
                 Some(403) => "ask an admin for the RBAC in deploy/rbac.yaml".into(),
+                Some(404) => "is KubeVirt installed there? `kubectl api-resources --api-group=kubevirt.io` lists what is served".into(),
+                Some(429 | 500..=599) => "the API server is overloaded or failing: try again in a moment".into(),
+                _ if is_connection_error(source) => {
+                    "check that the cluster is up and reachable; `kubectl version` shows the same".into()
+                }
                 _ => return None,
             },
             Error::AlreadyRunning { .. } => "delete it first if you really want the snapshot's version".into(),
             Error::AfterInject { hint, .. } => hint.clone(),
             Error::Declined | Error::Io { .. } | Error::BadSnapshot { .. } => return None,
         })
+    }
+
+    /// The command that brings the VMI back, when the error came after the delete.
+    pub fn restore_command(&self) -> Option<String> {
+        match self {
+            // The outage puts it at the end of its hint.
+            Error::AfterInject { hint, .. } => hint
+                .find("kubectl vmchaos restore")
+                .map(|at| hint[at..].trim().to_string()),
+            _ => None,
+        }
     }
 
     pub fn exit(&self) -> Exit {
@@ -173,4 +213,237 @@ pub fn api_code(err: &kube::Error) -> Option<u16> {
     }
 }
 
+/// The request never got an answer from the server: refused, reset, TLS, proxy, timeout.
+pub fn is_connection_error(err: &kube::Error) -> bool {
+    matches!(
+        err,
+        kube::Error::HyperError(_)
+            | kube::Error::Service(_)
+            | kube::Error::ReadEvents(_)
+            | kube::Error::RustlsTls(_)
+            | kube::Error::ProxyProtocolUnsupported { .. }
+            | kube::Error::ProxyProtocolDisabled { .. }
+    )
+}
+
+/// A failed API call in words: what kubectl would say, never a Rust debug struct. Every message
+/// about a `kube::Error` goes through here.
+pub fn describe(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(status) => describe_status(status),
+        kube::Error::Auth(e) => format!("failed to get credentials: {}", chain(e)),
+        kube::Error::SerdeError(e) => format!("the server's answer could not be read: {e}"),
+        kube::Error::ReadEvents(e) => format!("the watch stream broke: {}", chain(e)),
+        kube::Error::InferKubeconfig(e) => chain(e),
+        kube::Error::ProxyProtocolUnsupported { proxy_url }
+        | kube::Error::ProxyProtocolDisabled { proxy_url, .. } => {
+            format!("proxy-url {proxy_url}: only http:// proxies (HTTP CONNECT) are supported")
+        }
+        kube::Error::RustlsTls(e) => format!("TLS set-up failed: {}", chain(e)),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => transport(err),
+        other => chain(other),
+    }
+}
+
+/// A watch that failed, in words.
+pub fn describe_watch(err: &kube::runtime::watcher::Error) -> String {
+    use kube::runtime::watcher::Error as W;
+    match err {
+        W::InitialListFailed(e) | W::WatchStartFailed(e) | W::WatchFailed(e) => describe(e),
+        W::WatchError(status) => describe_status(status),
+        W::NoResourceVersion => err.to_string(),
+    }
+}
+
+/// An answer from the server, as kubectl prints it ("Error from server (Forbidden): ...").
+pub fn describe_status(status: &Status) -> String {
+    let message = status.message.trim();
+    let reason = if status.reason.is_empty() {
+        http::StatusCode::from_u16(status.code)
+            .ok()
+            .and_then(|c| c.canonical_reason())
+            .unwrap_or("")
+            .replace(' ', "")
+    } else {
+        status.reason.clone()
+    };
+    match status.code {
+        401 => "the server rejected the credentials (401 Unauthorized)".into(),
+        403 if message.is_empty() => "forbidden (403)".into(),
+        403 => format!("forbidden: {message} (403)"),
+        404 if message.is_empty()
+            || message == "the server could not find the requested resource" =>
+        {
+            "the server could not find the requested resource (404)".into()
+        }
+        410 => format!(
+            "{} (410 Gone)",
+            if message.is_empty() {
+                "the requested resourceVersion is too old"
+            } else {
+                message
+            }
+        ),
+        0 if message.is_empty() => "the server answered with an error it did not explain".into(),
+        code if message.is_empty() => format!("{code} {reason}"),
+        code => format!("{message} ({code} {reason})"),
+    }
+}
+
+/// A transport failure: the innermost causes that say something (not hyper's "client error
+/// (Connect)" wrapper), with the usual ones in plain words.
+fn transport(err: &kube::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    let mut parts: Vec<String> = Vec::new();
+    while let Some(cause) = source {
+        if cause.is::<tower::timeout::error::Elapsed>() {
+            return "no answer within --request-timeout".into();
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if let Some(words) = io_words(io.kind()) {
+                parts.push(words.into());
+                break;
+            }
+        }
+        let text = cause.to_string();
+        let wrapper = text.starts_with("client error (") || text.is_empty();
+        if !wrapper && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        // No cause to show: kube's own text, without its "HyperError: " style prefix.
+        let text = err.to_string();
+        return text
+            .split_once(": ")
+            .map_or(text.clone(), |(_, rest)| rest.to_string());
+    }
+    parts.join(": ")
+}
+
+fn io_words(kind: std::io::ErrorKind) -> Option<&'static str> {
+    use std::io::ErrorKind as K;
+    Some(match kind {
+        K::ConnectionRefused => "connection refused",
+        K::ConnectionReset => "connection reset by the server or a proxy",
+        K::ConnectionAborted => "connection aborted",
+        K::TimedOut => "connection timed out",
+        K::UnexpectedEof => "the connection closed before an answer came",
+        K::BrokenPipe => "the connection broke",
+        _ => return None,
+    })
+}
+
+/// An error and its causes on one line, each said once.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// What to try when the server could not be reached, by cause.
+fn connect_hint(source: &kube::Error, context: &str) -> String {
+    let text = describe(source);
+    if text.contains("certificate") || text.contains("TLS") || text.contains("UnknownIssuer") {
+        format!(
+            "the server's certificate was not accepted: check certificate-authority and \
+             tls-server-name of context {context} (or --tls-server-name)"
+        )
+    } else if text.contains("--request-timeout") {
+        format!(
+            "the server or the network is stalled: check `kubectl --context {context} version`; \
+             give it longer with --request-timeout (0 = no limit)"
+        )
+    } else if text.contains("tunnel") || text.contains("proxy") {
+        format!("the proxy of context {context} (proxy-url) did not connect: is it up?")
+    } else {
+        format!(
+            "check that the cluster is up and reachable: `kubectl --context {context} version` \
+             should work"
+        )
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, reason: &str, message: &str) -> kube::Error {
+        kube::Error::Api(Box::new(Status {
+            status: Some(kube::core::response::StatusSummary::Failure),
+            code,
+            message: message.into(),
+            reason: reason.into(),
+            ..Status::default()
+        }))
+    }
+
+    #[test]
+    fn api_errors_read_like_kubectl() {
+        assert_eq!(
+            describe(&status(401, "Unauthorized", "Unauthorized")),
+            "the server rejected the credentials (401 Unauthorized)"
+        );
+        let forbidden = r#"virtualmachineinstances.kubevirt.io is forbidden: User "alice" cannot list resource "virtualmachineinstances""#;
+        assert_eq!(
+            describe(&status(403, "Forbidden", forbidden)),
+            format!("forbidden: {forbidden} (403)")
+        );
+        assert_eq!(
+            describe(&status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource"
+            )),
+            "the server could not find the requested resource (404)"
+        );
+        assert_eq!(
+            describe(&status(
+                409,
+                "AlreadyExists",
+                r#"virtualmachineinstances.kubevirt.io "db-0" already exists"#
+            )),
+            r#"virtualmachineinstances.kubevirt.io "db-0" already exists (409 AlreadyExists)"#
+        );
+        assert_eq!(describe(&status(503, "", "")), "503 ServiceUnavailable");
+        for code in [401, 403, 404, 409, 410, 500] {
+            let text = Error::api("list VMIs", status(code, "", "x")).to_string();
+            assert!(
+                !text.contains("Status {") && !text.contains("ApiError"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_timeout_names_the_flag() {
+        let err = kube::Error::Service(Box::new(tower::timeout::error::Elapsed::new()));
+        assert_eq!(describe(&err), "no answer within --request-timeout");
+        assert!(is_connection_error(&err));
+    }
+
+    #[test]
+    fn the_restore_command_is_taken_from_an_after_inject_hint() {
+        let err = Error::AfterInject {
+            message: "lost the API server".into(),
+            hint: "check with `kubectl get vmi`; if it is gone: kubectl vmchaos restore '/s' --context 'c'".into(),
+        };
+        assert_eq!(
+            err.restore_command().as_deref(),
+            Some("kubectl vmchaos restore '/s' --context 'c'")
+        );
+        assert_eq!(err.exit(), Exit::FailedAfterInject);
+        assert!(Error::Declined.restore_command().is_none());
+    }
+}

@@ -141,8 +141,11 @@ pub async fn run(
     }
 
     reporter.start(Phase::Snapshot, "saving the VMI's manifest");
-    let base = args.save_dir.clone().unwrap_or_else(snapshot::default_base);
-    let snapshot_dir = match save_snapshot(&cluster, &target, &base) {
+    let base = args
+        .save_dir
+        .clone()
+        .map_or_else(snapshot::default_base, Ok);
+    let snapshot_dir = match base.and_then(|base| save_snapshot(&cluster, &target, &base)) {
         Ok(dir) => dir,
         Err(e) => return fail(reporter, e),
     };
