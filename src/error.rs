@@ -45,7 +45,7 @@ pub enum Error {
     },
     #[error("failed to load the kubeconfig: {reason}")]
     Kubeconfig { reason: String },
-    #[error("failed to reach the API server {server} (context {context}): {}", describe(.source))]
+    #[error("{}", connect_message(server, context, source))]
     Connect {
         server: String,
         context: String,
@@ -299,6 +299,10 @@ fn transport(err: &kube::Error) -> String {
         if cause.is::<tower::timeout::error::Elapsed>() {
             return "no answer within --request-timeout".into();
         }
+        if let Some(tls) = find_tls_error(cause) {
+            parts.push(tls_words(tls));
+            break;
+        }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             if let Some(words) = io_words(io.kind()) {
                 parts.push(words.into());
@@ -320,6 +324,55 @@ fn transport(err: &kube::Error) -> String {
             .map_or(text.clone(), |(_, rest)| rest.to_string());
     }
     parts.join(": ")
+}
+
+/// The rustls error inside a cause, also when io::Errors wrap it (tokio-rustls, hyper-util
+/// do), whose `source()` would skip it.
+fn find_tls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = err.downcast_ref::<std::io::Error>()?.get_ref()?;
+    find_tls_error(inner)
+}
+
+/// A TLS failure as Go's x509 package (so kubectl) words it.
+fn tls_words(err: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match err {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer => "x509: certificate signed by unknown authority".into(),
+            C::NotValidForNameContext {
+                expected,
+                presented,
+            } => {
+                // rustls lists names as `DnsName("a")` / `IpAddress(1.2.3.4)`.
+                let names: Vec<String> = presented
+                    .iter()
+                    .map(|n| {
+                        let inner = n
+                            .split_once('(')
+                            .map_or(n.as_str(), |(_, rest)| rest.trim_end_matches(')'));
+                        inner.trim_matches('"').to_string()
+                    })
+                    .collect();
+                format!(
+                    "x509: certificate is valid for {}, not {}",
+                    names.join(", "),
+                    expected.to_str()
+                )
+            }
+            C::NotValidForName => "x509: certificate is not valid for the server's name".into(),
+            C::Expired
+            | C::ExpiredContext { .. }
+            | C::NotValidYet
+            | C::NotValidYetContext { .. } => {
+                "x509: certificate has expired or is not yet valid".into()
+            }
+            other => format!("x509: the server's certificate was refused: {other}"),
+        },
+        other => format!("TLS handshake failed: {other}"),
+    }
 }
 
 fn io_words(kind: std::io::ErrorKind) -> Option<&'static str> {
@@ -350,10 +403,34 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// "failed to reach" only when the server was not reached: an answer (401, 503) says so.
+fn connect_message(server: &str, context: &str, source: &kube::Error) -> String {
+    match source {
+        kube::Error::Api(status) if status.code == 401 => format!(
+            "the API server {server} rejected the credentials of context {context} (401 Unauthorized)"
+        ),
+        kube::Error::Api(_) => format!(
+            "the API server {server} (context {context}) answered with an error: {}",
+            describe(source)
+        ),
+        _ => format!(
+            "failed to reach the API server {server} (context {context}): {}",
+            describe(source)
+        ),
+    }
+}
+
 /// What to try when the server could not be reached, by cause.
 fn connect_hint(source: &kube::Error, context: &str) -> String {
     let text = describe(source);
-    if text.contains("certificate") || text.contains("TLS") || text.contains("UnknownIssuer") {
+    if api_code(source) == Some(401) {
+        format!(
+            "log in again, or fix the credentials of context {context}'s user in the kubeconfig \
+             (token, tokenFile, client certificate, exec plugin)"
+        )
+    } else if api_code(source).is_some() {
+        format!("the API server answered with an error: `kubectl --context {context} version` shows it too")
+    } else if text.contains("certificate") || text.contains("TLS") || text.contains("x509") {
         format!(
             "the server's certificate was not accepted: check certificate-authority and \
              tls-server-name of context {context} (or --tls-server-name)"
