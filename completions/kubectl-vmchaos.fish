@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_vmchaos_global_optspecs
-    string join \n kubeconfig= context= n/namespace= A/all-namespaces color= v/verbose h/help V/version
+    string join \n kubeconfig= context= n/namespace= A/all-namespaces color= v/verbose s/server= token= as= as-group= insecure-skip-tls-verify tls-server-name= request-timeout= h/help V/version
 end
 
 function __fish_kubectl_vmchaos_needs_command
@@ -30,8 +30,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s n -l na
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "outage" -d 'Delete a running VMI and follow its recovery, phase by phase, then print a summary'
@@ -57,11 +64,18 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s y -l yes -d 'Don\'t ask for confirmation (required without a terminal)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l no-progress -d 'Plain timestamped lines instead of spinners (automatic without a terminal)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l allow-protected-namespace -d 'Allow targets in kube-system, kube-public, kubevirt and openshift-*'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s o -l output -d 'Output format: a table, a wider table, json or yaml' -r -f -a "table\t''
@@ -74,8 +88,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s o -l output -d 'Output format: a table, a wider table, json or yaml' -r -f -a "table\t''
@@ -88,8 +109,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s n
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l timeout -d 'How long to wait for the restored VMI to be Running and Ready' -r
@@ -99,8 +127,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
@@ -109,8 +144,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
@@ -119,8 +161,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completi
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
@@ -129,7 +178,14 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __comple
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -s V -l version -d 'Print version'

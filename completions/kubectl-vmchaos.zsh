@@ -20,10 +20,18 @@ _kubectl-vmchaos() {
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -53,6 +61,13 @@ none\:"A real run"))' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-y[Don'\''t ask for confirmation (required without a terminal)]' \
 '--yes[Don'\''t ask for confirmation (required without a terminal)]' \
 '--no-progress[Plain timestamped lines instead of spinners (automatic without a terminal)]' \
@@ -61,6 +76,7 @@ none\:"A real run"))' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
@@ -77,10 +93,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -96,10 +120,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -114,10 +146,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -132,10 +172,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -149,10 +197,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -167,10 +223,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
