@@ -164,11 +164,7 @@ fn apply_overrides(config: &mut Config, global: &GlobalArgs, user: String) -> Re
 fn load_kubeconfig(global: &GlobalArgs) -> Result<Option<Kubeconfig>> {
     if let Some(path) = &global.kubeconfig {
         // An explicit --kubeconfig must exist, as with kubectl.
-        return Kubeconfig::read_from(path)
-            .map(Some)
-            .map_err(|e| Error::Kubeconfig {
-                reason: format!("{}: {e}", path.display()),
-            });
+        return read_file(path).map(Some);
     }
     if let Some(value) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         let paths: Vec<PathBuf> = std::env::split_paths(&value)
@@ -199,9 +195,7 @@ pub fn merge_files(paths: &[PathBuf]) -> Result<Kubeconfig> {
             tracing::debug!("KUBECONFIG: skipping {} (no such file)", path.display());
             continue;
         }
-        let next = Kubeconfig::read_from(path).map_err(|e| Error::Kubeconfig {
-            reason: format!("{}: {e}", path.display()),
-        })?;
+        let next = read_file(path)?;
         merged = Some(match merged {
             None => next,
             Some(first) => first.merge(next).map_err(|e| Error::Kubeconfig {
