@@ -175,15 +175,21 @@ fn load_kubeconfig(global: &GlobalArgs) -> Result<Option<Kubeconfig>> {
         }
     }
     match dirs::home_dir().map(|h| h.join(".kube").join("config")) {
-        Some(path) if path.exists() => {
-            Kubeconfig::read_from(&path)
-                .map(Some)
-                .map_err(|e| Error::Kubeconfig {
-                    reason: format!("{}: {e}", path.display()),
-                })
-        }
+        Some(path) if path.exists() => read_file(&path).map(Some),
         _ => Ok(None),
     }
+}
+
+/// One kubeconfig file; the error names the file once, in words.
+fn read_file(path: &std::path::Path) -> Result<Kubeconfig> {
+    use kube::config::KubeconfigError as K;
+    Kubeconfig::read_from(path).map_err(|e| Error::Kubeconfig {
+        reason: match e {
+            K::ReadConfig(io, _) => format!("{}: {io}", path.display()),
+            K::Parse(e) => format!("{}: not a valid kubeconfig: {e}", path.display()),
+            e => format!("{}: {e}", path.display()),
+        },
+    })
 }
 
 /// KUBECONFIG's files merged as kubectl merges them: files that don't exist are skipped, the
