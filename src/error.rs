@@ -310,6 +310,9 @@ fn transport(err: &kube::Error) -> String {
             }
         }
         let text = cause.to_string();
+        if text.contains("keep-alive timed out") {
+            return "the connection stopped answering (HTTP/2 ping unanswered)".into();
+        }
         let wrapper = text.starts_with("client error (") || text.is_empty();
         if !wrapper && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);

@@ -473,3 +473,42 @@ fn a_refusing_server_is_failed_to_reach() {
     assert!(err.contains("connection refused"), "{err}");
     assert!(err.contains("hint:"), "{err}");
 }
+
+/// A connection that stops answering (a half-open one) is found by the HTTP/2 pings and closed,
+/// so a request on it fails (and can be retried) instead of waiting forever, even with no
+/// --request-timeout at all.
+#[test]
+fn a_frozen_connection_is_found_by_the_http2_pings() {
+    let Some(kc) = setup() else { return };
+    let proxy = kc.cluster.fault_proxy();
+    let global = kubectl_vmchaos::cli::GlobalArgs {
+        kubeconfig: Some(kc.cluster.kubeconfig_to("admin", &proxy.url(), None)),
+        request_timeout: Duration::ZERO,
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (elapsed, result) = runtime.block_on(async {
+        let cluster = kubectl_vmchaos::cluster::connect(&global, Duration::from_secs(10))
+            .await
+            .unwrap();
+        // One connection, up and used.
+        cluster.client.apiserver_version().await.unwrap();
+        assert_eq!(proxy.connections(), 1);
+        proxy.stall();
+        let started = std::time::Instant::now();
+        let result =
+            tokio::time::timeout(Duration::from_secs(120), cluster.client.apiserver_version())
+                .await
+                .expect(
+                    "the request still waits after 2 minutes: no ping found the frozen connection",
+                );
+        (started.elapsed(), result)
+    });
+    proxy.pass();
+    let err = result.expect_err("an answer through a stalled proxy");
+    eprintln!(
+        "frozen connection found after {elapsed:.1?}: {}",
+        kubectl_vmchaos::error::describe(&err)
+    );
+    assert!(kubectl_vmchaos::error::is_connection_error(&err), "{err}");
+}
