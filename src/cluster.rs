@@ -296,6 +296,8 @@ impl Cluster {
                 context: self.context.clone(),
                 user: self.user.clone(),
             }
+        } else if crate::error::is_request_timeout(&source) {
+            self.timed_out(action)
         } else if crate::error::is_connection_error(&source) {
             Error::Connect {
                 server: self.server.clone(),

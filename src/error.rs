@@ -226,6 +226,18 @@ pub fn is_connection_error(err: &kube::Error) -> bool {
     )
 }
 
+/// The request got no answer within --request-timeout (the client's own timeout layer).
+pub fn is_request_timeout(err: &kube::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if cause.is::<tower::timeout::error::Elapsed>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
 /// A failed API call in words: what kubectl would say, never a Rust debug struct. Every message
 /// about a `kube::Error` goes through here.
 pub fn describe(err: &kube::Error) -> String {
@@ -511,6 +523,7 @@ mod tests {
         let err = kube::Error::Service(Box::new(tower::timeout::error::Elapsed::new()));
         assert_eq!(describe(&err), "no answer within --request-timeout");
         assert!(is_connection_error(&err));
+        assert!(is_request_timeout(&err));
     }
 
     #[test]

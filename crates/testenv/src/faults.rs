@@ -1,7 +1,8 @@
 //! Network faults on purpose, between the tool and the API server: a TCP proxy on loopback that
 //! passes, drops every connection, stalls (accepts but forwards nothing, existing connections
 //! frozen) or refuses; and an HTTP CONNECT proxy for kubeconfig's `proxy-url`. Each runs on a
-//! small runtime of its own, so a test drives it with plain calls while the tool runs.
+//! small runtime of its own, so a test drives it with plain calls while the tool runs; the calls
+//! never `block_on`, so they work from async code too.
 
 use std::{
     io,
@@ -19,8 +20,7 @@ use tokio::{
         tcp::{OwnedReadHalf, OwnedWriteHalf},
         TcpListener, TcpStream,
     },
-    sync::watch,
-    task::JoinHandle,
+    sync::{oneshot, watch},
 };
 
 /// What the fault proxy does with traffic.
@@ -59,7 +59,13 @@ pub struct FaultProxy {
     runtime: Option<tokio::runtime::Runtime>,
     addr: SocketAddr,
     shared: Arc<Shared>,
-    listener: Mutex<Option<JoinHandle<()>>>,
+    /// While listening: how to stop the accept loop, and its word that the socket is closed.
+    listener: Mutex<Option<Listening>>,
+}
+
+struct Listening {
+    stop: oneshot::Sender<()>,
+    closed: std::sync::mpsc::Receiver<()>,
 }
 
 impl FaultProxy {
@@ -83,14 +89,14 @@ impl FaultProxy {
             accepted: AtomicU64::new(0),
             open: AtomicUsize::new(0),
         });
-        let listener = runtime.block_on(TcpListener::bind(SocketAddr::new(ip, 0)))?;
+        let listener = std::net::TcpListener::bind(SocketAddr::new(ip, 0))?;
         let addr = listener.local_addr()?;
-        let task = runtime.spawn(accept_loop(listener, shared.clone()));
+        let listening = listen(&runtime, listener, shared.clone())?;
         Ok(Self {
             runtime: Some(runtime),
             addr,
             shared,
-            listener: Mutex::new(Some(task)),
+            listener: Mutex::new(Some(listening)),
         })
     }
 
@@ -161,10 +167,10 @@ impl FaultProxy {
     /// Stops listening: new connections are refused until `pass`. Open connections go on.
     pub fn refuse(&self) {
         self.set_mode(Mode::Refuse);
-        if let Some(task) = self.listener.lock().unwrap().take() {
-            task.abort();
-            // The listening socket closes when the aborted task is dropped; wait for that.
-            let _ = self.rt().block_on(task);
+        if let Some(listening) = self.listener.lock().unwrap().take() {
+            let _ = listening.stop.send(());
+            // Returns once the accept loop has closed the socket.
+            let _ = listening.closed.recv_timeout(Duration::from_secs(10));
         }
     }
 
@@ -173,12 +179,34 @@ impl FaultProxy {
         if listener.is_some() {
             return;
         }
-        let bound = self
-            .rt()
-            .block_on(TcpListener::bind(self.addr))
+        let listening = std::net::TcpListener::bind(self.addr)
+            .and_then(|bound| listen(self.rt(), bound, self.shared.clone()))
             .unwrap_or_else(|e| panic!("fault proxy: cannot listen on {} again: {e}", self.addr));
-        *listener = Some(self.rt().spawn(accept_loop(bound, self.shared.clone())));
+        *listener = Some(listening);
     }
+}
+
+/// Starts the accept loop on `listener` (bound with std, so no runtime is needed to call this).
+fn listen(
+    runtime: &tokio::runtime::Runtime,
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+) -> io::Result<Listening> {
+    listener.set_nonblocking(true)?;
+    let (stop, stopped) = oneshot::channel();
+    let (closed_tx, closed) = std::sync::mpsc::channel();
+    runtime.spawn(async move {
+        let Ok(listener) = TcpListener::from_std(listener) else {
+            return;
+        };
+        tokio::select! {
+            _ = accept_loop(&listener, shared) => {}
+            _ = stopped => {}
+        }
+        drop(listener);
+        let _ = closed_tx.send(());
+    });
+    Ok(Listening { stop, closed })
 }
 
 impl Drop for FaultProxy {
@@ -189,7 +217,7 @@ impl Drop for FaultProxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: &TcpListener, shared: Arc<Shared>) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
             continue;

@@ -487,7 +487,8 @@ impl Cluster {
     }
 
     /// Starts kube-apiserver again with the same flags on the same port (same etcd, same
-    /// certificates) and waits until `/readyz` answers ok.
+    /// certificates) and waits until `/readyz` answers ok. Call it from the test's thread, not
+    /// from inside `block_on` (it runs on the cluster's runtime itself).
     pub fn start_apiserver(&self) -> anyhow::Result<()> {
         {
             let mut processes = self.processes.lock().unwrap_or_else(|e| e.into_inner());
