@@ -35,7 +35,7 @@ pub const PING_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct Cluster {
     pub client: Client,
-    /// The kubeconfig context ("in-cluster" inside a pod, "--server" with no kubeconfig).
+    /// The kubeconfig context ("in-cluster" inside a pod, "(none: --server)" with no kubeconfig).
     pub context: String,
     /// The API server URL.
     pub server: String,
@@ -65,7 +65,7 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
             // unless --token.
             (
                 Config::new(server_uri(global.server.as_deref().unwrap_or_default())?),
-                "--server".to_string(),
+                "(none: --server)".to_string(),
                 "anonymous".to_string(),
             )
         }
@@ -171,6 +171,10 @@ fn load_kubeconfig(global: &GlobalArgs) -> Result<Option<Kubeconfig>> {
             .filter(|p| !p.as_os_str().is_empty())
             .collect();
         if !paths.is_empty() {
+            // With none of the files there, kubectl still works from --server alone.
+            if global.server.is_some() && !paths.iter().any(|p| p.exists()) {
+                return Ok(None);
+            }
             return merge_files(&paths).map(Some);
         }
     }

@@ -394,6 +394,27 @@ fn server_and_token_override_the_kubeconfig() {
     assert_failed(&kc.list(&alice, &[]), "forbidden");
     let token = kc.cluster.token("admin");
     assert_listed(&kc.list(&alice, &["--token", &token]));
+
+    // No kubeconfig at all (KUBECONFIG names a missing file): the flags are enough, as with
+    // kubectl; without a CA, only with --insecure-skip-tls-verify.
+    let missing = kc.dir.path().join("missing.yaml");
+    let server = kc.cluster.server();
+    let flags = [
+        "--server",
+        server,
+        "--token",
+        &token,
+        "--insecure-skip-tls-verify",
+    ];
+    assert_listed(&kc.list(&missing, &flags));
+    let err = assert_failed(
+        &kc.list(&missing, &flags[..4]),
+        "failed to reach the API server",
+    );
+    assert!(
+        err.contains("x509: certificate signed by unknown authority"),
+        "{err}"
+    );
 }
 
 #[test]
