@@ -14,6 +14,13 @@
 //!
 //! Every process the cluster starts, and its temporary directory, go when the test process
 //! ends, however it ends (see `watchdog`).
+//!
+//! Faults on purpose: `Cluster::fault_proxy` (a [`FaultProxy`] in front of kube-apiserver that
+//! passes, drops, stalls or refuses), [`ConnectProxy`] for `proxy-url`,
+//! `Cluster::restart_apiserver` (same flags, same port) and `Cluster::compact_etcd` (410 Gone
+//! for older resourceVersions, on a cluster built with `watch_cache(false)`). Restarting or
+//! compacting hits every client of the cluster: do it on a private cluster per test binary
+//! (`Cluster::builder()...start()`), never on `Cluster::shared()`.
 
 mod control_plane;
 mod etcd;
