@@ -50,7 +50,7 @@ _kubectl__vmchaos() {
 
     case "${cmd}" in
         kubectl__vmchaos)
-            opts="-n -A -v -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version outage run list ls restore schedule version completion __complete"
+            opts="-n -A -v -s -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version outage run list ls restore schedule version completion __complete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -76,6 +76,34 @@ _kubectl__vmchaos() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -84,7 +112,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd____complete)
-            opts="-n -A -v -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
+            opts="-n -A -v -s -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -108,6 +136,34 @@ _kubectl__vmchaos() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -118,7 +174,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__completion)
-            opts="-n -A -v -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version bash zsh fish powershell"
+            opts="-n -A -v -s -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version bash zsh fish powershell"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -144,6 +200,34 @@ _kubectl__vmchaos() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -152,7 +236,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__list)
-            opts="-o -n -A -v -h -V --output --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
+            opts="-o -n -A -v -s -h -V --output --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,6 +270,34 @@ _kubectl__vmchaos() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -194,7 +306,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__outage)
-            opts="-y -o -n -A -v -h -V --duration --timeout --grace-period --keep-down --serial --interval --yes --dry-run --output --save-dir --no-progress --allow-protected-namespace --probe --probe-interval --probe-timeout --abort-if --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
+            opts="-y -o -n -A -v -s -h -V --duration --timeout --grace-period --keep-down --serial --interval --yes --dry-run --output --save-dir --no-progress --allow-protected-namespace --probe --probe-interval --probe-timeout --abort-if --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -268,6 +380,34 @@ _kubectl__vmchaos() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -276,7 +416,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__restore)
-            opts="-n -A -v -h -V --timeout --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
+            opts="-n -A -v -s -h -V --timeout --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,6 +446,34 @@ _kubectl__vmchaos() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -314,7 +482,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__run)
-            opts="-f -y -o -n -A -v -h -V --filename --continue-on-failure --skip-unsupported --report --dry-run --yes --output --seed --save-dir --no-progress --allow-protected-namespace --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
+            opts="-f -y -o -n -A -v -s -h -V --filename --continue-on-failure --skip-unsupported --report --dry-run --yes --output --seed --save-dir --no-progress --allow-protected-namespace --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,6 +540,34 @@ _kubectl__vmchaos() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -380,7 +576,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__schedule)
-            opts="-o -n -A -v -h -V --cron --apply --image --output --suspend --resume --delete --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
+            opts="-o -n -A -v -s -h -V --cron --apply --image --output --suspend --resume --delete --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -422,6 +618,34 @@ _kubectl__vmchaos() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -430,7 +654,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__version)
-            opts="-n -A -v -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --help --version"
+            opts="-n -A -v -s -h -V --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -454,6 +678,34 @@ _kubectl__vmchaos() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

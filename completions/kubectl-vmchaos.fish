@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_vmchaos_global_optspecs
-    string join \n kubeconfig= context= n/namespace= A/all-namespaces color= v/verbose h/help V/version
+    string join \n kubeconfig= context= n/namespace= A/all-namespaces color= v/verbose s/server= token= as= as-group= insecure-skip-tls-verify tls-server-name= request-timeout= h/help V/version
 end
 
 function __fish_kubectl_vmchaos_needs_command
@@ -30,8 +30,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s n -l na
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "outage" -d 'Delete a running VMI and follow its recovery, phase by phase, then print a summary'
@@ -64,6 +71,12 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l keep-down -d 'Keep an Always/Once VM down for --duration: switch it to Manual (KubeVirt then leaves it down), start it after --duration, then put its runStrategy back (Kraken\'s disable_auto_restart)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l serial -d 'Delete the targets one after the other (each recovered or given up before the next)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s y -l yes -d 'Don\'t ask for confirmation (required without a terminal)'
@@ -71,6 +84,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l allow-protected-namespace -d 'Allow targets in kube-system, kube-public, kubevirt and openshift-*'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s f -l filename -d 'A Kraken scenario file (top-level scenarios:) or Kraken\'s config.yaml; repeat for several, in order; - reads stdin' -r -F
@@ -89,6 +103,12 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l continue-on-failure -d 'Go on with the next steps when a step does not recover (default: stop, report the rest as not run)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l skip-unsupported -d 'Skip scenario kinds this tool does not run (e.g. node_stop_start_scenario) and report them as skipped, instead of refusing the whole file'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s y -l yes -d 'Don\'t ask for confirmation (required without a terminal)'
@@ -96,6 +116,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l allow-protected-namespace -d 'Allow targets in kube-system, kube-public, kubevirt and openshift-*'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s o -l output -d 'Output format: a table, a wider table, json or yaml' -r -f -a "table\t''
@@ -108,8 +129,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s o -l output -d 'Output format: a table, a wider table, json or yaml' -r -f -a "table\t''
@@ -122,8 +150,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s n
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l timeout -d 'How long to wait for the restored VMI to be Running and Ready' -r
@@ -133,8 +168,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l cron -d 'When to run: five cron fields (minute hour day-of-month month day-of-week), or @daily, @weekly…, in the cluster\'s time zone' -r
@@ -147,12 +189,19 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l apply -d 'Create or update the objects in the cluster instead of printing them'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l suspend -d 'Stop an applied schedule from starting new runs'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l resume -d 'Let a suspended schedule run again'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l delete -d 'Delete an applied schedule\'s CronJob, Role, RoleBinding and ServiceAccount'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand schedule" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
@@ -161,8 +210,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand version" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
@@ -171,8 +227,15 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completi
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
@@ -181,7 +244,14 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __comple
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand __complete" -s V -l version -d 'Print version'

@@ -20,10 +20,18 @@ _kubectl-vmchaos() {
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -58,6 +66,13 @@ none\:"A real run"))' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '--keep-down[Keep an Always/Once VM down for --duration\: switch it to Manual (KubeVirt then leaves it down), start it after --duration, then put its runStrategy back (Kraken'\''s disable_auto_restart)]' \
 '--serial[Delete the targets one after the other (each recovered or given up before the next)]' \
 '-y[Don'\''t ask for confirmation (required without a terminal)]' \
@@ -68,6 +83,7 @@ none\:"A real run"))' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
@@ -92,6 +108,13 @@ none\:"A real run"))' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '--continue-on-failure[Go on with the next steps when a step does not recover (default\: stop, report the rest as not run)]' \
 '--skip-unsupported[Skip scenario kinds this tool does not run (e.g. node_stop_start_scenario) and report them as skipped, instead of refusing the whole file]' \
 '-y[Don'\''t ask for confirmation (required without a terminal)]' \
@@ -102,6 +125,7 @@ none\:"A real run"))' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
@@ -117,10 +141,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -136,10 +168,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -154,10 +194,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -176,6 +224,13 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '--apply[Create or update the objects in the cluster instead of printing them]' \
 '(--cron --apply --resume --delete)--suspend[Stop an applied schedule from starting new runs]' \
 '(--cron --apply --delete)--resume[Let a suspended schedule run again]' \
@@ -184,6 +239,7 @@ _arguments "${_arguments_options[@]}" : \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -199,10 +255,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -216,10 +280,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -234,10 +306,18 @@ _arguments "${_arguments_options[@]}" : \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
+'--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
+'*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
+'--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
+'--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
 '*--verbose[Log API traffic and decisions to stderr (-vv for more)]' \
+'--insecure-skip-tls-verify[Don'\''t verify the API server'\''s certificate (insecure, as kubectl)]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \

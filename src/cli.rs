@@ -60,6 +60,27 @@ pub struct GlobalArgs {
     /// Log API traffic and decisions to stderr (-vv for more)
     #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The API server's URL, instead of the kubeconfig's
+    #[arg(short = 's', long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// Bearer token for the API server, instead of the kubeconfig user's credentials
+    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Act as this user (impersonation, as kubectl --as)
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+    /// Act as this group; repeat for several (needs --as)
+    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    pub as_group: Vec<String>,
+    /// Don't verify the API server's certificate (insecure, as kubectl)
+    #[arg(long, global = true)]
+    pub insecure_skip_tls_verify: bool,
+    /// The name to verify the API server's certificate against (and send as SNI)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+    /// How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)
+    #[arg(long, global = true, value_parser = parse_request_timeout, default_value = "30s", value_name = "DURATION")]
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,10 +341,44 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{e}: use seconds (60) or a duration like 90s, 2m, 1m30s"))
 }
 
+/// kubectl's --request-timeout: "0" means no limit; a bare number is seconds; else a duration
+/// with a unit (1s, 2m, 3h, 500ms).
+pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|_| {
+        format!("{text:?} is not a duration: use 0 (no limit), seconds (30) or 30s, 1m, 500ms")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn request_timeout_reads_like_kubectl() {
+        assert_eq!(parse_request_timeout("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_request_timeout("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_request_timeout("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_request_timeout("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_request_timeout("soon").is_err());
+        let cli = Cli::try_parse_from(["kubectl-vmchaos", "list"]).unwrap();
+        assert_eq!(cli.global.request_timeout, Duration::from_secs(30));
+        let cli = Cli::try_parse_from([
+            "kubectl-vmchaos",
+            "list",
+            "--request-timeout=0",
+            "--as",
+            "alice",
+            "--as-group",
+            "g1",
+            "--as-group",
+            "g2",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.request_timeout, Duration::ZERO);
+        assert_eq!(cli.global.as_user.as_deref(), Some("alice"));
+        assert_eq!(cli.global.as_group, ["g1", "g2"]);
+    }
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -1,12 +1,22 @@
-//! Cluster access the way kubectl does it: --kubeconfig, else KUBECONFIG (several files), else
-//! ~/.kube/config, else in-cluster; --context; namespace from -n, else the context's, else default.
+//! Cluster access the way kubectl does it: --kubeconfig, else KUBECONFIG (several files, missing
+//! ones skipped, the first to set a key wins), else ~/.kube/config, else in-cluster; --context;
+//! namespace from -n, else the context's, else default; kubectl's overrides (--server, --token,
+//! --as, --as-group, --insecure-skip-tls-verify, --tls-server-name) and --request-timeout.
+//!
+//! The client is kube's own stack (credentials, token files, exec plugins, client certificates,
+//! impersonation, CA, tls-server-name, insecure-skip-tls-verify, all read from kube's `Config`)
+//! over a transport that speaks HTTP/2: every request of a run, the watch included, shares one
+//! TLS connection, as with kubectl. HTTP/2 pings, as client-go sends them, find a half-open
+//! connection within seconds instead of never; a `proxy-url` tunnels that connection through an
+//! HTTP CONNECT proxy.
 
-use std::time::Duration;
+use std::{future::Future, path::PathBuf, time::Duration};
 
 use kube::{
     config::{KubeConfigOptions, Kubeconfig},
     Client, Config,
 };
+use secrecy::SecretString;
 
 use crate::{
     cli::GlobalArgs,
@@ -15,19 +25,27 @@ use crate::{
 
 const USER_AGENT: &str = concat!("kubectl-vmchaos/", env!("CARGO_PKG_VERSION"));
 
+/// How often an HTTP/2 connection that received nothing is pinged, and how long the answer may
+/// take before the connection counts as dead (client-go: 30 s and 15 s; shorter here because an
+/// outage run waits for seconds, not minutes).
+pub const PING_INTERVAL: Duration = Duration::from_secs(10);
+pub const PING_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A client plus what the user needs to read in messages: which cluster, as whom, where.
 #[derive(Clone)]
 pub struct Cluster {
     pub client: Client,
-    /// The kubeconfig context ("in-cluster" inside a pod).
+    /// The kubeconfig context ("in-cluster" inside a pod, "(none: --server)" with no kubeconfig).
     pub context: String,
     /// The API server URL.
     pub server: String,
-    /// The kubeconfig user name, for permission messages.
+    /// Who the requests act as, for permission messages: the impersonated user with --as, else
+    /// the kubeconfig user name.
     pub user: String,
     /// -n, else the context's namespace, else "default".
     pub namespace: String,
-    /// Every request is bounded by this (kubectl's --request-timeout).
+    /// --request-timeout: the bound of each API call (not of a watch's stream).
+    /// `Duration::ZERO` means no limit ("0", as kubectl).
     pub request_timeout: Duration,
 }
 
@@ -35,9 +53,25 @@ pub struct Cluster {
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds the client without sending anything: the first request is the caller's.
+/// `connect_timeout` bounds the TCP connect (and is itself bounded by --request-timeout).
 pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<Cluster> {
+    if !global.as_group.is_empty() && global.as_user.is_none() {
+        return Err(Error::usage(
+            "--as-group needs --as: the API server impersonates groups only with a user",
+            "add --as USER (kubectl refuses this too)",
+        ));
+    }
     let (mut config, context, user) = match load_kubeconfig(global)? {
         Some(kubeconfig) => from_kubeconfig(kubeconfig, global.context.as_deref()).await?,
+        None if global.server.is_some() => {
+            // kubectl works with --server alone: no CA (the system's roots), no credentials
+            // unless --token.
+            (
+                Config::new(server_uri(global.server.as_deref().unwrap_or_default())?),
+                "(none: --server)".to_string(),
+                "anonymous".to_string(),
+            )
+        }
         None => {
             let config = Config::incluster().map_err(|e| Error::Kubeconfig {
                 reason: format!(
@@ -51,7 +85,12 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
             )
         }
     };
-    config.connect_timeout = Some(connect_timeout);
+    let user = apply_overrides(&mut config, global, user)?;
+    let request_timeout = global.request_timeout;
+    config.connect_timeout = Some(match request_timeout {
+        Duration::ZERO => connect_timeout,
+        limit => connect_timeout.min(limit),
+    });
     config.headers.push((
         http::header::USER_AGENT,
         http::HeaderValue::from_static(USER_AGENT),
@@ -65,8 +104,11 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
-    let client = http2_client(&config).map_err(|e| Error::Kubeconfig {
-        reason: format!("cannot build a client for context {context}: {e}"),
+    let client = transport::client(&config, request_timeout).map_err(|e| Error::Kubeconfig {
+        reason: format!(
+            "cannot build a client for context {context}: {}",
+            crate::error::describe(&e)
+        ),
     })?;
     Ok(Cluster {
         client,
@@ -74,50 +116,116 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
         server,
         user,
         namespace,
-        request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        request_timeout,
     })
 }
 
-/// kube's own stack (base URI, credentials, extra headers) over a connector that offers HTTP/2:
-/// the API server multiplexes every request of a run, the watch included, on one connection.
-fn http2_client(config: &Config) -> kube::Result<Client> {
-    use kube::client::ConfigExt;
-    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(config.connect_timeout);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config.rustls_client_config()?)
-        .https_or_http()
-        .enable_all_versions()
-        .wrap_connector(http);
-    let transport =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build::<_, kube::client::Body>(https);
-    let service = tower::ServiceBuilder::new()
-        .layer(config.base_uri_layer())
-        .option_layer(config.auth_layer()?)
-        .layer(config.extra_headers_layer()?)
-        .map_err(tower::BoxError::from)
-        .service(transport);
-    Ok(Client::new(service, config.default_namespace.clone()))
+fn server_uri(server: &str) -> Result<http::Uri> {
+    server.parse::<http::Uri>().map_err(|e| {
+        Error::usage(
+            format!("--server {server} is not a URL: {e}"),
+            "give the API server's URL, e.g. --server https://10.0.0.1:6443",
+        )
+    })
 }
 
+/// kubectl's command-line overrides, applied on top of the kubeconfig. Returns who the
+/// requests act as.
+fn apply_overrides(config: &mut Config, global: &GlobalArgs, user: String) -> Result<String> {
+    if let Some(server) = &global.server {
+        config.cluster_url = server_uri(server)?;
+    }
+    if let Some(token) = &global.token {
+        // As kubectl: --token replaces the kubeconfig's token, token file and plugins; a client
+        // certificate still goes with the TLS handshake.
+        let auth = &mut config.auth_info;
+        auth.token = Some(SecretString::from(token.clone()));
+        auth.token_file = None;
+        auth.exec = None;
+        auth.auth_provider = None;
+        auth.username = None;
+        auth.password = None;
+    }
+    if global.insecure_skip_tls_verify {
+        config.accept_invalid_certs = true;
+    }
+    if let Some(name) = &global.tls_server_name {
+        config.tls_server_name = Some(name.clone());
+    }
+    let mut acting_as = user;
+    if let Some(as_user) = &global.as_user {
+        config.auth_info.impersonate = Some(as_user.clone());
+        acting_as = as_user.clone();
+    }
+    if !global.as_group.is_empty() {
+        config.auth_info.impersonate_groups = Some(global.as_group.clone());
+    }
+    Ok(acting_as)
+}
+
+/// The kubeconfig the flags and the environment point at; None when there is none at all.
 fn load_kubeconfig(global: &GlobalArgs) -> Result<Option<Kubeconfig>> {
     if let Some(path) = &global.kubeconfig {
-        return Kubeconfig::read_from(path)
-            .map(Some)
-            .map_err(|e| Error::Kubeconfig {
-                reason: format!("{}: {e}", path.display()),
-            });
+        // An explicit --kubeconfig must exist, as with kubectl.
+        return read_file(path).map(Some);
     }
-    let from_env = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty());
-    let home_config = dirs::home_dir().map(|h| h.join(".kube").join("config"));
-    if from_env || home_config.as_ref().is_some_and(|p| p.exists()) {
-        return Kubeconfig::read().map(Some).map_err(|e| Error::Kubeconfig {
-            reason: e.to_string(),
+    if let Some(value) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        let paths: Vec<PathBuf> = std::env::split_paths(&value)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if !paths.is_empty() {
+            // With none of the files there, kubectl still works from --server alone.
+            if global.server.is_some() && !paths.iter().any(|p| p.exists()) {
+                return Ok(None);
+            }
+            return merge_files(&paths).map(Some);
+        }
+    }
+    match dirs::home_dir().map(|h| h.join(".kube").join("config")) {
+        Some(path) if path.exists() => read_file(&path).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// One kubeconfig file; the error names the file once, in words.
+fn read_file(path: &std::path::Path) -> Result<Kubeconfig> {
+    use kube::config::KubeconfigError as K;
+    Kubeconfig::read_from(path).map_err(|e| Error::Kubeconfig {
+        reason: match e {
+            K::ReadConfig(io, _) => format!("{}: {io}", path.display()),
+            K::Parse(e) => format!("{}: not a valid kubeconfig: {e}", path.display()),
+            e => format!("{}: {e}", path.display()),
+        },
+    })
+}
+
+/// KUBECONFIG's files merged as kubectl merges them: files that don't exist are skipped, the
+/// first file to set a value or a named entry (cluster, user, context, current-context) wins.
+pub fn merge_files(paths: &[PathBuf]) -> Result<Kubeconfig> {
+    let mut merged: Option<Kubeconfig> = None;
+    for path in paths {
+        if !path.exists() {
+            tracing::debug!("KUBECONFIG: skipping {} (no such file)", path.display());
+            continue;
+        }
+        let next = read_file(path)?;
+        merged = Some(match merged {
+            None => next,
+            Some(first) => first.merge(next).map_err(|e| Error::Kubeconfig {
+                reason: format!("{}: {e}", path.display()),
+            })?,
         });
     }
-    Ok(None)
+    merged.ok_or_else(|| Error::Kubeconfig {
+        reason: format!(
+            "none of the files in KUBECONFIG exists ({})",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 async fn from_kubeconfig(
@@ -185,20 +293,17 @@ pub fn context_names_for(global: &GlobalArgs) -> Vec<String> {
 }
 
 impl Cluster {
-    /// One request, bounded by the request timeout (a timeout reads as a connection error).
+    /// One request, bounded by --request-timeout; running out reads as the client's own
+    /// timeout (so `request_error` says TimedOut and `describe` names the flag).
     pub async fn bounded<T>(
         &self,
         request: impl std::future::Future<Output = kube::Result<T>>,
     ) -> kube::Result<T> {
-        match tokio::time::timeout(self.request_timeout, request).await {
-            Ok(r) => r,
-            Err(_) => Err(kube::Error::Service(
-                format!(
-                    "no answer within {} (--request-timeout)",
-                    crate::render::format_duration(self.request_timeout)
-                )
-                .into(),
-            )),
+        match self.within(request).await {
+            Some(r) => r,
+            None => Err(kube::Error::Service(Box::new(
+                tower::timeout::error::Elapsed::new(),
+            ))),
         }
     }
 
@@ -214,13 +319,182 @@ impl Cluster {
     /// A failed request as the user should read it: a connection problem names the server and
     /// context; an answer from the server says what was being done.
     pub fn request_error(&self, action: impl Into<String>, source: kube::Error) -> Error {
-        match source {
-            kube::Error::Api(_) => Error::api(action, source),
-            source => Error::Connect {
+        if crate::error::api_code(&source) == Some(401) {
+            Error::Unauthorized {
+                action: action.into(),
+                server: self.server.clone(),
+                context: self.context.clone(),
+                user: self.user.clone(),
+            }
+        } else if crate::error::is_request_timeout(&source) {
+            self.timed_out(action)
+        } else if crate::error::is_connection_error(&source) {
+            Error::Connect {
                 server: self.server.clone(),
                 context: self.context.clone(),
                 source,
-            },
+            }
+        } else {
+            Error::api(action, source)
+        }
+    }
+
+    /// One API call, bounded by --request-timeout, its failure in the user's words.
+    pub async fn call<T>(
+        &self,
+        action: impl Into<String>,
+        request: impl Future<Output = kube::Result<T>>,
+    ) -> Result<T> {
+        let action = action.into();
+        match self.within(request).await {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(e)) => Err(self.request_error(action, e)),
+            None => Err(self.timed_out(action)),
+        }
+    }
+
+    /// `future` bounded by --request-timeout: None when it ran out.
+    pub async fn within<F: Future>(&self, future: F) -> Option<F::Output> {
+        match self.request_timeout {
+            Duration::ZERO => Some(future.await),
+            limit => tokio::time::timeout(limit, future).await.ok(),
+        }
+    }
+
+    /// The error for a call that got no answer within --request-timeout.
+    pub fn timed_out(&self, action: impl Into<String>) -> Error {
+        Error::TimedOut {
+            action: action.into(),
+            server: self.server.clone(),
+            context: self.context.clone(),
+            after: self.request_timeout,
+        }
+    }
+}
+
+mod transport {
+    //! kube's request stack (base URI, credentials, impersonation and extra headers) over
+    //! hyper's pooled client with HTTP/2 and pings, TLS from kube's `Config`, and an optional
+    //! CONNECT tunnel.
+
+    use std::time::Duration;
+
+    use hyper_util::{
+        client::legacy::connect::{proxy::Tunnel, HttpConnector},
+        rt::{TokioExecutor, TokioTimer},
+    };
+    use kube::{client::ConfigExt, Client, Config};
+
+    use super::{PING_INTERVAL, PING_TIMEOUT};
+
+    pub fn client(config: &Config, request_timeout: Duration) -> kube::Result<Client> {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(config.connect_timeout);
+        match &config.proxy_url {
+            None => finish(config, request_timeout, http),
+            Some(proxy) if proxy.scheme_str() == Some("http") => {
+                let mut tunnel = Tunnel::new(proxy.clone(), http);
+                if let Some(auth) = proxy_authorization(proxy) {
+                    tunnel = tunnel.with_auth(auth);
+                }
+                finish(config, request_timeout, tunnel)
+            }
+            Some(proxy) => Err(kube::Error::ProxyProtocolUnsupported {
+                proxy_url: Box::new(proxy.clone()),
+            }),
+        }
+    }
+
+    /// `http://user:password@proxy:3128`: Basic credentials for the CONNECT, as kubectl sends
+    /// them (percent-decoded).
+    fn proxy_authorization(proxy: &http::Uri) -> Option<http::HeaderValue> {
+        use base64::Engine;
+        let authority = proxy.authority()?.as_str();
+        let (userinfo, _) = authority.rsplit_once('@')?;
+        let decoded = percent_decode(userinfo);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(decoded);
+        let mut value = http::HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
+
+    fn percent_decode(text: &str) -> Vec<u8> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let (b'%', Some(byte)) = (bytes[i], hex) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        out
+    }
+
+    fn finish<C>(config: &Config, request_timeout: Duration, connector: C) -> kube::Result<Client>
+    where
+        C: tower::Service<http::Uri> + Clone + Send + Sync + 'static,
+        C::Response: hyper::rt::Read
+            + hyper::rt::Write
+            + hyper_util::client::legacy::connect::Connection
+            + Send
+            + Unpin
+            + 'static,
+        C::Future: Send + 'static,
+        C::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let mut tls = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config.rustls_client_config()?)
+            .https_or_http();
+        if let Some(name) = &config.tls_server_name {
+            let name = rustls_pki_types::ServerName::try_from(name.clone()).map_err(|e| {
+                kube::Error::RustlsTls(kube::client::RustlsTlsError::InvalidServerName(e))
+            })?;
+            tls = tls.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name));
+        }
+        let https = tls.enable_all_versions().wrap_connector(connector);
+        let transport = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .http2_keep_alive_interval(PING_INTERVAL)
+            .http2_keep_alive_timeout(PING_TIMEOUT)
+            .http2_keep_alive_while_idle(true)
+            .build::<_, kube::client::Body>(https);
+        let timeout = (request_timeout != Duration::ZERO)
+            .then(|| tower::timeout::TimeoutLayer::new(request_timeout));
+        let service = tower::ServiceBuilder::new()
+            // Until the response's headers: a watch answers at once, then streams unbounded.
+            .option_layer(timeout)
+            .layer(config.base_uri_layer())
+            .option_layer(config.auth_layer()?)
+            .layer(config.extra_headers_layer()?)
+            .map_err(tower::BoxError::from)
+            .service(transport);
+        Ok(Client::new(service, config.default_namespace.clone()))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn proxy_credentials_are_percent_decoded_basic_auth() {
+            let uri: http::Uri = "http://us%40er:p%3Ass@127.0.0.1:3128".parse().unwrap();
+            let value = proxy_authorization(&uri).unwrap();
+            // base64("us@er:p:ss")
+            assert_eq!(value.to_str().unwrap(), "Basic dXNAZXI6cDpzcw==");
+            assert!(value.is_sensitive());
+            let plain: http::Uri = "http://127.0.0.1:3128".parse().unwrap();
+            assert!(proxy_authorization(&plain).is_none());
         }
     }
 }

@@ -78,6 +78,13 @@ fn value_flags() -> &'static [&'static str] {
     &[
         "--kubeconfig",
         "--context",
+        "--server",
+        "-s",
+        "--token",
+        "--as",
+        "--as-group",
+        "--tls-server-name",
+        "--request-timeout",
         "-n",
         "--namespace",
         "--color",
@@ -127,6 +134,12 @@ fn typed_globals(words: &[String]) -> GlobalArgs {
         match flag {
             "--kubeconfig" => g.kubeconfig = value().map(Into::into),
             "--context" => g.context = value(),
+            "-s" | "--server" => g.server = value(),
+            "--token" => g.token = value(),
+            "--as" => g.as_user = value(),
+            "--as-group" => g.as_group.extend(value()),
+            "--tls-server-name" => g.tls_server_name = value(),
+            "--insecure-skip-tls-verify" => g.insecure_skip_tls_verify = true,
             "-n" | "--namespace" => g.namespace = value(),
             "-A" | "--all-namespaces" => g.all_namespaces = true,
             _ => {}

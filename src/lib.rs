@@ -79,6 +79,7 @@ pub fn run(cli: Cli) -> Exit {
     {
         Ok(rt) => rt,
         Err(e) => {
+            // Nothing was started, so nothing was changed.
             eprintln!("error: failed to start the async runtime: {e}");
             return Exit::NothingChanged;
         }
@@ -134,7 +135,54 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
         }
         Command::Version | Command::Completion { .. } => Ok(Exit::Recovered),
     };
-    result.unwrap_or_else(|e| report_error(&e, color_err))
+    result.unwrap_or_else(|e| {
+        if let Some(format) = document_format(&cli.command) {
+            print_stdout(&error_document(&e, format));
+        }
+        report_error(&e, color_err)
+    })
+}
+
+/// The structured format a command promised on stdout (-o json|yaml), if any: a failure still
+/// prints one document there, so a pipeline always has something to parse.
+fn document_format(command: &Command) -> Option<cli::OutputFormat> {
+    use cli::OutputFormat as F;
+    match command {
+        Command::Outage(args) => Some(args.output).filter(|f| *f != F::Text),
+        Command::List(args) => match args.output {
+            ListFormat::Json => Some(F::Json),
+            ListFormat::Yaml => Some(F::Yaml),
+            ListFormat::Table | ListFormat::Wide => None,
+        },
+        _ => None,
+    }
+}
+
+/// A failure as one JSON or YAML document for stdout.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorDocument {
+    error: String,
+    hint: Option<String>,
+    exit_code: u8,
+    /// False when the error came before anything in the cluster was changed.
+    changed: bool,
+    restore_command: Option<String>,
+}
+
+fn error_document(error: &Error, format: cli::OutputFormat) -> String {
+    let exit = error.exit();
+    let doc = ErrorDocument {
+        error: error.to_string(),
+        hint: error.hint(),
+        exit_code: exit.code(),
+        changed: exit == Exit::FailedAfterInject,
+        restore_command: error.restore_command(),
+    };
+    match format {
+        cli::OutputFormat::Yaml => serde_saphyr::to_string(&doc).unwrap_or_default(),
+        _ => serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
+    }
 }
 
 async fn list(cli: &Cli, format: ListFormat) -> Result<Exit, Error> {
@@ -145,15 +193,20 @@ async fn list(cli: &Cli, format: ListFormat) -> Result<Exit, Error> {
         Some(cluster.namespace.as_str())
     };
     let scope_text = scope.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
-    let rows =
-        targets::list(&cluster.client, scope, true)
-            .await
-            .map_err(|e| match error::api_code(&e) {
-                Some(404) => Error::KubeVirtMissing {
-                    context: cluster.context.clone(),
-                },
-                _ => cluster.request_error(format!("list VMIs in {scope_text}"), e),
-            })?;
+    let action = format!("list VMIs in {scope_text}");
+    let rows = match cluster
+        .within(targets::list(&cluster.client, scope, true))
+        .await
+    {
+        Some(Ok(rows)) => rows,
+        Some(Err(e)) if error::api_code(&e) == Some(404) => {
+            return Err(Error::KubeVirtMissing {
+                context: cluster.context.clone(),
+            })
+        }
+        Some(Err(e)) => return Err(cluster.request_error(action, e)),
+        None => return Err(cluster.timed_out(action)),
+    };
     let text = match format {
         ListFormat::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
         ListFormat::Yaml => serde_saphyr::to_string(&rows).unwrap_or_default(),
@@ -195,18 +248,12 @@ fn report_error(error: &Error, color: bool) -> Exit {
             console::Style::new().force_styling(false)
         }
     };
+    // Every message already says its cause in words (`error::describe`); the raw source chain
+    // would repeat it as Rust types print themselves.
     let mut text = format!(
         "{} {error}",
         style(console::Style::new().red().bold()).apply_to("error:")
     );
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(&format!("\n  caused by: {cause_text}"));
-        }
-        source = cause.source();
-    }
     if let Some(hint) = error.hint() {
         text.push_str(&format!(
             "\n{} {hint}",

@@ -185,8 +185,11 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
                 format_duration(args.timeout)
             ),
         )),
-        Ok(Err(e)) => Err(Error::usage(
-            format!("failed to watch VMI {ns}/{name}: {e}"),
+        Ok(Err(kube::runtime::wait::Error::ProbeFailed(e))) => Err(Error::usage(
+            format!(
+                "failed to watch VMI {ns}/{name}: {}",
+                crate::error::describe_watch(&e)
+            ),
             "check it with kubectl get vmi",
         )),
     }

@@ -1,9 +1,14 @@
 //! The VMI (and its VM) saved before anything is deleted, in a per-run folder, flushed to disk.
 //! `restore` and the tool's own re-create read it back.
+//!
+//! A snapshot holds the whole VMI spec, cloud-init user data and its secrets included, so it is
+//! private: folders the tool creates are 0700, files 0600, and there is no silent fallback to a
+//! shared temporary folder.
 
 use std::{
-    fs::{self, File},
+    fs::{self, DirBuilder, File, OpenOptions},
     io::Write,
+    os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
@@ -46,18 +51,36 @@ pub struct Snapshot {
     pub vm: Option<DynamicObject>,
 }
 
-/// `$XDG_STATE_HOME/kubectl-vmchaos/snapshots` (or the platform's equivalent); never a
-/// world-readable temp folder.
+/// Mode of every folder the tool creates for snapshots: only the user may list or enter it.
+pub const DIR_MODE: u32 = 0o700;
+/// Mode of every snapshot file: only the user may read it.
+pub const FILE_MODE: u32 = 0o600;
+
+/// `$XDG_STATE_HOME/kubectl-vmchaos/snapshots` (or the platform's equivalent). Without a state
+/// or data directory (no HOME) this fails rather than writing secrets to a shared temp folder.
 pub fn default_base() -> Result<PathBuf> {
-    dirs::state_dir()
-        .or_else(dirs::data_local_dir)
-        .map(|d| d.join("kubectl-vmchaos").join("snapshots"))
+    base_in(dirs::state_dir().or_else(dirs::data_local_dir))
+}
+
+fn base_in(state_dir: Option<PathBuf>) -> Result<PathBuf> {
+    state_dir
+        .map(|dir| dir.join("kubectl-vmchaos").join("snapshots"))
         .ok_or_else(|| {
             Error::usage(
-                "no folder to save the VMI's manifest in: neither $XDG_STATE_HOME nor $HOME is set",
-                "name one with --save-dir DIR",
+                "cannot find a private folder for the snapshot: neither XDG_STATE_HOME nor HOME is set",
+                "choose one with --save-dir DIR (it is created 0700; the snapshot holds the VMI's secrets)",
             )
         })
+}
+
+/// Creates `dir` and every missing parent with mode 0700 (the umask can only make it stricter),
+/// then makes sure `dir` itself is 0700 even when it already existed.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))
 }
 
 /// Writes the snapshot folder and fsyncs it; returns its path.
@@ -77,7 +100,7 @@ pub fn save(
             source,
         }
     };
-    fs::create_dir_all(&dir).map_err(io("create the snapshot folder", &dir))?;
+    create_private_dir(&dir).map_err(io("create the snapshot folder", &dir))?;
     write_synced(&dir.join(VMI_FILE), &to_yaml(vmi)?)?;
     if let Some(vm) = vm {
         write_synced(&dir.join(VM_FILE), &to_yaml(vm)?)?;
@@ -98,7 +121,14 @@ fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
 
 fn write_synced(path: &Path, text: &str) -> Result<()> {
     let write = || -> std::io::Result<()> {
-        let mut f = File::create(path)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(FILE_MODE)
+            .open(path)?;
+        // `mode` only applies to a new file: an existing one keeps its bits otherwise.
+        f.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
         f.write_all(text.as_bytes())?;
         f.sync_all()
     };
@@ -226,5 +256,86 @@ mod tests {
         let via_file = load(&path.join(VMI_FILE)).unwrap();
         assert_eq!(via_file.dir, path);
         assert!(matches!(load(dir.path()), Err(Error::BadSnapshot { .. })));
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn snapshot_folders_are_0700_and_files_0600() {
+        let root = tempfile::tempdir().unwrap();
+        // Parents the tool creates are private too; one that exists is left as it is.
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let base = root
+            .path()
+            .join("state")
+            .join("kubectl-vmchaos")
+            .join("snapshots");
+        let meta = SnapshotMeta {
+            tool_version: "0.1.0".into(),
+            context: "c".into(),
+            server: "https://127.0.0.1:6443".into(),
+            namespace: "prod".into(),
+            name: "db-0".into(),
+            uid: "u1".into(),
+            vm: Some("db-0".into()),
+            run_strategy: Some("Always".into()),
+            expected_recovery: Recovery::Automatic,
+            kept_down: None,
+            saved_at: "2026-11-25T05:00:00.123Z".into(),
+        };
+        let path = save(&base, &meta, &vmi(), Some(&vmi())).unwrap();
+        assert_eq!(mode(root.path()), 0o755, "an existing parent was changed");
+        for dir in [
+            root.path().join("state"),
+            root.path().join("state").join("kubectl-vmchaos"),
+            base.clone(),
+            path.clone(),
+        ] {
+            assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        }
+        for file in [VMI_FILE, VM_FILE, META_FILE] {
+            assert_eq!(mode(&path.join(file)), 0o600, "{file}");
+        }
+    }
+
+    #[test]
+    fn an_existing_world_readable_snapshot_folder_is_made_private() {
+        let root = tempfile::tempdir().unwrap();
+        let meta = SnapshotMeta {
+            tool_version: "0.1.0".into(),
+            context: "c".into(),
+            server: "s".into(),
+            namespace: "prod".into(),
+            name: "db-0".into(),
+            uid: "u1".into(),
+            vm: None,
+            run_strategy: None,
+            expected_recovery: Recovery::Recreate,
+            kept_down: None,
+            saved_at: "2026-11-25T05:00:00.123Z".into(),
+        };
+        let dir = root.path().join("prod_db-0_20261125T050000123Z");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        let stale = dir.join(VMI_FILE);
+        fs::write(&stale, "old").unwrap();
+        fs::set_permissions(&stale, fs::Permissions::from_mode(0o644)).unwrap();
+        let path = save(root.path(), &meta, &vmi(), None).unwrap();
+        assert_eq!(path, dir);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&stale), 0o600);
+    }
+
+    #[test]
+    fn no_state_folder_means_an_error_naming_save_dir_not_a_temp_folder() {
+        let err = base_in(None).expect_err("a base folder without a state folder");
+        assert!(err.to_string().contains("private folder"), "{err}");
+        assert!(err.hint().unwrap().contains("--save-dir"), "{err:?}");
+        assert_eq!(
+            base_in(Some("/home/u/.local/state".into())).unwrap(),
+            Path::new("/home/u/.local/state/kubectl-vmchaos/snapshots")
+        );
     }
 }

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     cluster::Cluster,
-    error::describe_kube_error,
+    error::describe,
     events::{Event, Reporter},
     signals::Signals,
 };
@@ -285,8 +285,8 @@ pub async fn bounded<T>(
     match tokio::time::timeout(timeout, request).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(match &e {
-            kube::Error::Api(s) => Failure::Api(s.code, describe_kube_error(&e)),
-            _ => Failure::NoAnswer(describe_kube_error(&e)),
+            kube::Error::Api(s) => Failure::Api(s.code, describe(&e)),
+            _ => Failure::NoAnswer(describe(&e)),
         }),
         Err(_) => Err(Failure::NoAnswer(format!(
             "no answer within {} (--request-timeout)",

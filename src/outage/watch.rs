@@ -14,7 +14,7 @@ use kube::{
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::core::Input;
-use crate::{error::describe_kube_error, kubevirt::Vmi};
+use crate::{error::describe, kubevirt::Vmi};
 
 /// The server ends each watch after this long; the client then resumes from the last version.
 const WATCH_SECONDS: u32 = 30;
@@ -160,7 +160,7 @@ impl NamespaceWatch {
             match bounded(self.request_timeout, self.api.watch(&params, &self.version)).await {
                 Ok(s) => s,
                 Err(kube::Error::Api(s)) if s.code == 410 => return End::Relist,
-                Err(e) => return End::Failed(describe_kube_error(&e)),
+                Err(e) => return End::Failed(describe(&e)),
             };
         if self.failures > 0 {
             self.replay_until = Some(tokio::time::Instant::now() + REPLAY);
@@ -195,9 +195,9 @@ impl NamespaceWatch {
                 }
                 Some(Ok(WatchEvent::Error(e))) if e.code == 410 => return End::Relist,
                 Some(Ok(WatchEvent::Error(e))) => {
-                    return End::Failed(describe_kube_error(&kube::Error::Api(e)))
+                    return End::Failed(describe(&kube::Error::Api(e)))
                 }
-                Some(Err(e)) => return End::Failed(describe_kube_error(&e)),
+                Some(Err(e)) => return End::Failed(describe(&e)),
                 // The server ended the watch (its timeout): resume.
                 None => {
                     self.healthy();
@@ -221,7 +221,7 @@ impl NamespaceWatch {
     async fn relist(&mut self) -> Result<(), String> {
         let (items, version) = list(&self.api, self.request_timeout)
             .await
-            .map_err(|e| describe_kube_error(&e))?;
+            .map_err(|e| describe(&e))?;
         self.version = version;
         self.healthy();
         let vmis = items.iter().map(Vmi::from_object).collect();

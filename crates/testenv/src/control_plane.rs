@@ -40,6 +40,37 @@ pub struct ControlPlane {
     /// etcd client, etcd peer, kube-apiserver.
     pub ports: [u16; 3],
     pub client: Client,
+    /// How kube-apiserver was started, to start it again the same way.
+    pub apiserver_command: ApiserverCommand,
+}
+
+/// kube-apiserver's binary, flags and log: what a restart needs.
+#[derive(Debug, Clone)]
+pub struct ApiserverCommand {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub log: PathBuf,
+}
+
+impl ApiserverCommand {
+    /// Starts it (its output appended to the log) and has the watchdog look after it.
+    pub fn spawn(&self, watchdog: &mut Watchdog) -> Result<Child> {
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .with_context(|| format!("failed to open {}", self.log.display()))?;
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("failed to start {}", self.program.display()))?;
+        watchdog.watch(child.id())?;
+        Ok(child)
+    }
 }
 
 /// Three distinct free ports. Another process may take one before we use it: the caller retries.
@@ -115,13 +146,36 @@ pub async fn client_for(kubeconfig: &Path) -> Result<Client> {
     Ok(Client::try_from(config)?)
 }
 
+/// The kubeconfig YAML for `user` with `token`, to `server`; public for kubeconfigs that point
+/// elsewhere (a fault proxy).
+pub fn user_kubeconfig_yaml(
+    server: &str,
+    ca_pem: &str,
+    user: &str,
+    token: &str,
+    context: &str,
+    tls_server_name: Option<&str>,
+) -> String {
+    let yaml = kubeconfig_yaml(server, ca_pem, user, token, context);
+    match tls_server_name {
+        Some(name) => yaml.replacen(
+            "    certificate-authority-data:",
+            &format!("    tls-server-name: {name}\n    certificate-authority-data:"),
+            1,
+        ),
+        None => yaml,
+    }
+}
+
 /// Starts etcd and kube-apiserver and waits for `/readyz`. Retries with new ports when one was
-/// taken in the meantime.
+/// taken in the meantime. `watch_cache: false` sends every watch to etcd (so etcd's compaction
+/// shows as 410 Gone).
 pub async fn start(
     bins: &Binaries,
     dir: &Path,
     watchdog: &mut Watchdog,
     context: &str,
+    watch_cache: bool,
 ) -> Result<ControlPlane> {
     let pki = pki::generate(dir)?;
     fs::write(dir.join("audit-policy.yaml"), AUDIT_POLICY)?;
@@ -129,7 +183,7 @@ pub async fn start(
     let mut no_fsync = true;
     let mut last_error = None;
     for _ in 0..4 {
-        match start_once(bins, dir, &pki, watchdog, context, no_fsync).await {
+        match start_once(bins, dir, &pki, watchdog, context, no_fsync, watch_cache).await {
             Ok(cp) => return Ok(cp),
             Err(Retry::Port(e)) => last_error = Some(e),
             Err(Retry::NoFsyncUnsupported(e)) if no_fsync => {
@@ -155,6 +209,7 @@ async fn start_once(
     watchdog: &mut Watchdog,
     context: &str,
     no_fsync: bool,
+    watch_cache: bool,
 ) -> Result<ControlPlane, Retry> {
     let fatal = Retry::Fatal;
     let [etcd_port, peer_port, api_port] = free_ports().map_err(fatal)?;
@@ -180,9 +235,8 @@ async fn start_once(
         etcd.arg("--unsafe-no-fsync");
     }
 
-    let mut api = Command::new(&bins.kube_apiserver);
     let p = |name: &str, value: &str| format!("--{name}={value}");
-    api.args([
+    let mut api_args = vec![
         p("etcd-servers", &client_url),
         p("bind-address", "127.0.0.1"),
         p("advertise-address", "127.0.0.1"),
@@ -228,11 +282,23 @@ async fn start_once(
             "audit-policy-file",
             &dir.join("audit-policy.yaml").display().to_string(),
         ),
-    ]);
+    ];
+    if !watch_cache {
+        api_args.push(p("watch-cache", "false"));
+    }
+    let apiserver_command = ApiserverCommand {
+        program: bins.kube_apiserver.clone(),
+        args: api_args,
+        log: api_log.clone(),
+    };
+    // A fresh log for a fresh start; restarts append.
+    File::create(&api_log)
+        .with_context(|| format!("failed to create {}", api_log.display()))
+        .map_err(fatal)?;
 
     // Both at once: the API server waits for etcd by itself, which saves a second.
     let mut etcd = spawn(etcd, &etcd_log, watchdog).map_err(fatal)?;
-    let mut apiserver = match spawn(api, &api_log, watchdog) {
+    let mut apiserver = match apiserver_command.spawn(watchdog) {
         Ok(child) => child,
         Err(e) => {
             let _ = etcd.kill();
@@ -261,6 +327,7 @@ async fn start_once(
             apiserver,
             ports: [etcd_port, peer_port, api_port],
             client,
+            apiserver_command,
         }),
         Err(e) => {
             for child in [&mut etcd, &mut apiserver] {
@@ -280,7 +347,7 @@ async fn start_once(
     }
 }
 
-async fn wait_ready(client: &Client, etcd: &mut Child, apiserver: &mut Child) -> Result<()> {
+pub async fn wait_ready(client: &Client, etcd: &mut Child, apiserver: &mut Child) -> Result<()> {
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         if let Some(status) = etcd.try_wait()? {

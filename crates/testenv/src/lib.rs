@@ -14,8 +14,17 @@
 //!
 //! Every process the cluster starts, and its temporary directory, go when the test process
 //! ends, however it ends (see `watchdog`).
+//!
+//! Faults on purpose: `Cluster::fault_proxy` (a [`FaultProxy`] in front of kube-apiserver that
+//! passes, drops, stalls or refuses), [`ConnectProxy`] for `proxy-url`,
+//! `Cluster::restart_apiserver` (same flags, same port) and `Cluster::compact_etcd` (410 Gone
+//! for older resourceVersions, on a cluster built with `watch_cache(false)`). Restarting or
+//! compacting hits every client of the cluster: do it on a private cluster per test binary
+//! (`Cluster::builder()...start()`), never on `Cluster::shared()`.
 
 mod control_plane;
+mod etcd;
+pub mod faults;
 pub mod fixtures;
 mod kubevirt;
 mod pki;
@@ -38,6 +47,7 @@ use k8s_openapi::api::rbac::v1::PolicyRule;
 use kube::{api::DynamicObject, Client};
 
 pub use control_plane::client_for;
+pub use faults::{ConnectProxy, ConnectRequest, FaultProxy, Mode};
 pub use kubevirt::{CrdSource, KUBEVIRT_NAMESPACE, KUBEVIRT_VERSION};
 pub use kubevirt_sim::{knobs, SimConfig};
 pub use pki::RESTRICTED_USERS;
@@ -67,6 +77,8 @@ pub struct Cluster {
     timings: Timings,
     processes: Mutex<Processes>,
     next: AtomicUsize,
+    apiserver_command: control_plane::ApiserverCommand,
+    context: String,
 }
 
 enum Shared {
@@ -216,7 +228,8 @@ impl Cluster {
         self.timings
     }
 
-    /// PIDs of etcd, kube-apiserver and the watchdog.
+    /// PIDs of etcd, kube-apiserver and the watchdog, as started (a restarted kube-apiserver
+    /// has a new one: `apiserver_pid`).
     pub fn pids(&self) -> &[u32] {
         &self.pids
     }
@@ -494,6 +507,179 @@ impl Cluster {
     /// Server-side applies every object of a multi-document YAML text (e.g. deploy/rbac.yaml).
     pub fn apply_yaml(&self, yaml: &str) -> Vec<DynamicObject> {
         self.run("apply_yaml", fixtures::apply_yaml(&self.client, yaml))
+    }
+
+    pub fn ca_pem(&self) -> String {
+        std::fs::read_to_string(self.ca_path()).expect("read the cluster's CA")
+    }
+
+    /// The static bearer token of `admin`, `alice`, `bob` or `carol`.
+    pub fn token(&self, user: &str) -> String {
+        let csv = std::fs::read_to_string(self.dir.join("pki").join("tokens.csv"))
+            .expect("read tokens.csv");
+        csv.lines()
+            .find_map(|line| {
+                let mut fields = line.split(',');
+                let token = fields.next()?;
+                (fields.next()? == user).then(|| token.to_string())
+            })
+            .unwrap_or_else(|| panic!("no token for user {user}"))
+    }
+
+    /// The context name in the cluster's kubeconfig files.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// kube-apiserver's address (127.0.0.1 and its port), e.g. for a `FaultProxy`.
+    pub fn apiserver_addr(&self) -> std::net::SocketAddr {
+        let port = self.server.rsplit(':').next().and_then(|p| p.parse().ok());
+        std::net::SocketAddr::from(([127, 0, 0, 1], port.expect("a port in the server URL")))
+    }
+
+    /// A kubeconfig for `user` (token auth) whose server is `server` (e.g. a `FaultProxy`'s
+    /// URL), with `tls-server-name` when `server`'s host is not in the API server's
+    /// certificate (127.0.0.1, localhost and kubernetes.default.svc are). Written under the
+    /// cluster's directory; returns its path.
+    pub fn kubeconfig_to(
+        &self,
+        user: &str,
+        server: &str,
+        tls_server_name: Option<&str>,
+    ) -> PathBuf {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let path = self.dir.join(format!("{user}-{n}.kubeconfig"));
+        let yaml = control_plane::user_kubeconfig_yaml(
+            server,
+            &self.ca_pem(),
+            user,
+            &self.token(user),
+            &self.context,
+            tls_server_name,
+        );
+        std::fs::write(&path, yaml).expect("write a kubeconfig");
+        path
+    }
+
+    /// A fault proxy on 127.0.0.1 in front of kube-apiserver; `kubeconfig_to(user,
+    /// &proxy.url(), None)` points a client through it (the certificate names 127.0.0.1).
+    pub fn fault_proxy(&self) -> FaultProxy {
+        FaultProxy::start(self.apiserver_addr()).expect("start a fault proxy")
+    }
+
+    /// A client certificate for `user` in `groups`, signed by the CA the API server trusts for
+    /// clients: (certificate file, key file), under `<dir>/pki/clients`.
+    pub fn issue_client_certificate(&self, user: &str, groups: &[&str]) -> (PathBuf, PathBuf) {
+        let pki = self.dir.join("pki");
+        let (cert, key) = pki::issue_client_certificate(&pki, user, groups)
+            .unwrap_or_else(|e| panic!("issue a client certificate for {user}: {e:?}"));
+        let clients = pki.join("clients");
+        std::fs::create_dir_all(&clients).expect("create pki/clients");
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let (cert_path, key_path) = (
+            clients.join(format!("{user}-{n}.pem")),
+            clients.join(format!("{user}-{n}-key.pem")),
+        );
+        std::fs::write(&cert_path, cert).expect("write the certificate");
+        std::fs::write(&key_path, key).expect("write the key");
+        (cert_path, key_path)
+    }
+
+    /// The running kube-apiserver's PID, if one runs.
+    pub fn apiserver_pid(&self) -> Option<u32> {
+        let processes = self.processes.lock().unwrap_or_else(|e| e.into_inner());
+        processes.apiserver.as_ref().map(Child::id)
+    }
+
+    /// Stops kube-apiserver (SIGTERM; SIGKILL after 15 s) and waits until it has exited: its
+    /// port refuses connections until `start_apiserver`. Every client of this cluster, the
+    /// simulator included, sees it go: use a private cluster (`Cluster::builder()`), never a
+    /// shared one.
+    pub fn stop_apiserver(&self) {
+        let mut processes = self.processes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mut child) = processes.apiserver.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            while child.try_wait().ok().flatten().is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// Starts kube-apiserver again with the same flags on the same port (same etcd, same
+    /// certificates) and waits until `/readyz` answers ok. Call it from the test's thread, not
+    /// from inside `block_on` (it runs on the cluster's runtime itself).
+    pub fn start_apiserver(&self) -> anyhow::Result<()> {
+        {
+            let mut processes = self.processes.lock().unwrap_or_else(|e| e.into_inner());
+            anyhow::ensure!(processes.apiserver.is_none(), "kube-apiserver is running");
+            let watchdog = processes
+                .watchdog
+                .as_mut()
+                .ok_or_else(|| anyhow::anyhow!("the cluster was stopped"))?;
+            let child = self.apiserver_command.spawn(watchdog)?;
+            processes.apiserver = Some(child);
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            {
+                let mut processes = self.processes.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(status) = processes
+                    .apiserver
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten())
+                {
+                    processes.apiserver = None;
+                    anyhow::bail!(
+                        "kube-apiserver exited ({status}) after a restart\n{}",
+                        control_plane::tail(&self.apiserver_log(), 30)
+                    );
+                }
+            }
+            let ready = self.block_on(async {
+                let request = http::Request::get("/readyz").body(Vec::new())?;
+                let text =
+                    tokio::time::timeout(Duration::from_secs(5), self.client.request_text(request))
+                        .await??;
+                Ok::<_, anyhow::Error>(text)
+            });
+            if ready.is_ok() {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "kube-apiserver not ready 90 s after a restart\n{}",
+                control_plane::tail(&self.apiserver_log(), 30)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `stop_apiserver`, then `start_apiserver`: kube-apiserver restarted on the same port.
+    pub fn restart_apiserver(&self) -> anyhow::Result<()> {
+        self.stop_apiserver();
+        self.start_apiserver()
+    }
+
+    /// etcd's newest revision, which is the API server's newest resourceVersion.
+    pub fn etcd_revision(&self) -> anyhow::Result<i64> {
+        etcd::revision(self.ports[0])
+    }
+
+    /// Compacts etcd's history up to its newest revision (returned): a watch from any older
+    /// resourceVersion is answered 410 Gone, on a cluster built with `watch_cache(false)`
+    /// (with the watch cache, the API server answers recent history from memory).
+    pub fn compact_etcd(&self) -> anyhow::Result<i64> {
+        let revision = self.etcd_revision()?;
+        etcd::compact(self.ports[0], revision)?;
+        Ok(revision)
     }
 
     /// Stops the simulator and every process and, for a temporary directory, removes it. The

@@ -14,6 +14,8 @@ use rcgen::{
 /// permission until a test binds a role to them.
 pub const RESTRICTED_USERS: [&str; 3] = ["alice", "bob", "carol"];
 
+const CA_NAME: &str = "vmchaos-test-ca";
+
 /// The common name of the front-proxy client certificate, and `--requestheader-allowed-names`.
 pub const FRONT_PROXY_CLIENT: &str = "front-proxy-client";
 
@@ -82,7 +84,9 @@ pub fn generate(dir: &Path) -> Result<Pki> {
     let pki = dir.join("pki");
     fs::create_dir_all(&pki)?;
 
-    let ca = CertifiedIssuer::self_signed(ca_params("vmchaos-test-ca")?, KeyPair::generate()?)?;
+    let ca_key = KeyPair::generate()?;
+    let ca_key_pem = ca_key.serialize_pem();
+    let ca = CertifiedIssuer::self_signed(ca_params(CA_NAME)?, ca_key)?;
     let server_key = KeyPair::generate()?;
     let server = leaf_params(
         "kube-apiserver",
@@ -98,6 +102,9 @@ pub fn generate(dir: &Path) -> Result<Pki> {
         .signed_by(&proxy_key, &proxy_ca)?;
 
     let sa_key = KeyPair::generate()?;
+    // Kept so a test can issue client certificates later (`issue_client_certificate`): the
+    // API server's --client-ca-file is this same CA.
+    write(&pki.join("ca-key.pem"), &ca_key_pem)?;
 
     let mut tokens = vec![("admin".to_string(), random_token()?)];
     for user in RESTRICTED_USERS {
@@ -131,4 +138,26 @@ pub fn generate(dir: &Path) -> Result<Pki> {
         tokens_csv: write(&pki.join("tokens.csv"), &csv)?,
         tokens,
     })
+}
+
+/// A client certificate signed by the cluster's CA (the API server's --client-ca-file): the
+/// API server takes the common name as the user and each organization as a group. Returns the
+/// certificate and key PEM.
+pub fn issue_client_certificate(
+    pki_dir: &Path,
+    user: &str,
+    groups: &[&str],
+) -> Result<(String, String)> {
+    let ca_key = KeyPair::from_pem(&fs::read_to_string(pki_dir.join("ca-key.pem"))?)?;
+    // The CA's own parameters and key: the same subject and key identifier as ca.pem.
+    let issuer = rcgen::Issuer::new(ca_params(CA_NAME)?, ca_key);
+    let mut params = leaf_params(user, &[], ExtendedKeyUsagePurpose::ClientAuth)?;
+    for group in groups {
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, *group);
+    }
+    let key = KeyPair::generate()?;
+    let cert = params.signed_by(&key, &issuer)?;
+    Ok((cert.pem(), key.serialize_pem()))
 }

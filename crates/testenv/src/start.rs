@@ -44,6 +44,7 @@ pub struct Builder {
     crds: Option<CrdSource>,
     simulator: Option<SimConfig>,
     context: String,
+    watch_cache: bool,
 }
 
 impl Builder {
@@ -73,6 +74,14 @@ impl Builder {
         self
     }
 
+    /// The API server's watch cache (default: on, as in production). Off, every watch goes to
+    /// etcd, so `Cluster::compact_etcd` makes a watch from an older resourceVersion get 410
+    /// Gone; with it on, the cache serves recent history from memory and hides the compaction.
+    pub fn watch_cache(mut self, on: bool) -> Self {
+        self.watch_cache = on;
+        self
+    }
+
     /// The context name in the kubeconfig files (default `vmchaos-test`).
     pub fn context(mut self, name: impl Into<String>) -> Self {
         self.context = name.into();
@@ -93,6 +102,7 @@ impl Default for Builder {
             crds: None,
             simulator: Some(SimConfig::default()),
             context: "vmchaos-test".into(),
+            watch_cache: true,
         }
     }
 }
@@ -126,7 +136,14 @@ fn launch(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
         let parsed = crds
             .clone()
             .map(|source| tokio::task::spawn_blocking(move || kubevirt::load_crds(&source)));
-        let cp = control_plane::start(&binaries, &dir, &mut watchdog, &builder.context).await?;
+        let cp = control_plane::start(
+            &binaries,
+            &dir,
+            &mut watchdog,
+            &builder.context,
+            builder.watch_cache,
+        )
+        .await?;
         let control_plane_ready = started.elapsed();
         let mut processes = Processes {
             etcd: Some(cp.etcd),
@@ -153,9 +170,18 @@ fn launch(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
             Ok::<_, anyhow::Error>(())
         }
         .await;
-        Ok::<_, anyhow::Error>((cp.server, cp.client, cp.ports, processes, timings, rest))
+        Ok::<_, anyhow::Error>((
+            cp.server,
+            cp.client,
+            cp.ports,
+            cp.apiserver_command,
+            processes,
+            timings,
+            rest,
+        ))
     });
-    let (server, client, ports, mut processes, mut timings, rest) = match result {
+    let (server, client, ports, apiserver_command, mut processes, mut timings, rest) = match result
+    {
         Ok(started) => started,
         Err(e) => {
             watchdog.finish();
@@ -183,6 +209,8 @@ fn launch(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
         timings,
         processes: Mutex::new(processes),
         next: AtomicUsize::new(1),
+        apiserver_command,
+        context: builder.context.clone(),
     };
     if let Err(e) = rest {
         let logs = control_plane::tail(&cluster.apiserver_log(), 20);
