@@ -205,3 +205,56 @@ fn ctrl_c_in_the_middle_of_a_fleet_brings_every_target_back() {
         assert_eq!(target(&doc, name)["recovery"], "start", "{name}");
     }
 }
+
+#[test]
+fn every_outage_leaves_events_on_its_vm_or_vmi() {
+    let env = env_or_skip!();
+    let ns = env.namespace("events");
+    env.vm(&ns, "db", "Always", &[]);
+    env.vm(&ns, "batch", "Manual", &[]);
+    env.vmi(&ns, "alone", &[]);
+    let out = env.outage(&ns, "db", &["batch", "alone", "--duration", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let events = env.kubectl(&["get", "events", "-n", &ns, "-o", "json"]);
+    let doc: Value = serde_json::from_slice(&events.stdout).unwrap();
+    let reasons = |kind: &str, name: &str| -> Vec<String> {
+        doc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["involvedObject"]["kind"] == kind && e["involvedObject"]["name"] == name)
+            .filter(|e| e["reportingComponent"] == "kubectl-vmchaos")
+            .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let db = reasons("VirtualMachine", "db");
+    assert!(
+        db.contains(&"OutageStarted".into()) && db.contains(&"Recovered".into()),
+        "{db:?}"
+    );
+    let batch = reasons("VirtualMachine", "batch");
+    assert!(batch.contains(&"ToolRecovered".into()), "{batch:?}");
+    let alone = reasons("VirtualMachineInstance", "alone");
+    assert!(
+        alone.contains(&"OutageStarted".into()) && alone.contains(&"Recovered".into()),
+        "{alone:?}"
+    );
+    // A user whose role has no `create events` still runs the outage; the tool only warns.
+    env.grant(
+        &ns,
+        "bob",
+        &["get", "list", "watch", "delete"],
+        "kubevirt.io",
+        "virtualmachineinstances",
+    );
+    env.grant(
+        &ns,
+        "bob",
+        &["get", "list"],
+        "kubevirt.io",
+        "virtualmachines",
+    );
+    let out = env.run_as("bob", &["outage", "db", "-n", &ns, "--yes", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("create events"), "{}", stderr(&out));
+}

@@ -491,9 +491,15 @@ async fn execute(
         known,
         (tokio::time::Instant::now(), SystemTime::now()),
     );
+    let event_objects = targets
+        .iter()
+        .zip(&saved)
+        .map(|(t, vmi)| crate::cluster_events::EventObject::of_target(vmi, t.vm_object.as_ref()))
+        .collect();
     let mut armed = Armed {
         cluster,
         saved,
+        event_objects,
         watch: rx,
         watch_tasks,
     };

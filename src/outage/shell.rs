@@ -19,8 +19,11 @@ use super::{
 };
 use crate::{
     cluster::Cluster,
+    cluster_events::{self, EventKind, EventObject},
     error::describe,
     events::{Event, Reporter},
+    events::{Outcome, TargetEvent},
+    render::{format_duration, words},
     signals::Signals,
 };
 
@@ -32,6 +35,8 @@ pub struct Armed<'a> {
     pub cluster: &'a Cluster,
     /// Each target's saved VMI manifest (what a re-create sends).
     pub saved: Vec<DynamicObject>,
+    /// What each target's Kubernetes Events are about (its VM, or the standalone VMI).
+    pub event_objects: Vec<EventObject>,
     pub watch: mpsc::UnboundedReceiver<WatchMsg>,
     pub watch_tasks: Vec<JoinHandle<()>>,
 }
@@ -53,10 +58,22 @@ pub async fn drive(
     signals: &mut Signals,
 ) {
     let mut inflight: JoinSet<Input> = JoinSet::new();
+    // Kubernetes Events: best-effort, off the outage's path; their warnings are said once.
+    let mut events: JoinSet<Option<String>> = JoinSet::new();
+    let mut warned = false;
     let mut effects = core.handle(Input::Begin, Instant::now());
     loop {
         for effect in effects.drain(..) {
+            if let Effect::Emit(Event::Target { target, at, what }) = &effect {
+                record_event(core, armed, *target, *at, what, &mut events);
+            }
             perform(effect, core, armed, reporter, &mut inflight);
+        }
+        while let Some(done) = events.try_join_next() {
+            if let (Ok(Some(warning)), false) = (done, warned) {
+                warned = true;
+                reporter.note(warning);
+            }
         }
         if let Some(p) = probing.as_ref() {
             p.follow_addresses(core);
@@ -128,6 +145,74 @@ pub async fn drive(
         };
         effects = core.handle(input, Instant::now());
     }
+    // Let the last Events land (each is bounded by its own timeout).
+    let last = async {
+        while let Some(done) = events.join_next().await {
+            if let (Ok(Some(warning)), false) = (done, warned) {
+                warned = true;
+                reporter.note(warning);
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(6), last).await;
+}
+
+/// The Kubernetes Event a target event is worth, recorded in the background.
+fn record_event(
+    core: &Core,
+    armed: &Armed<'_>,
+    target: TargetId,
+    at: Duration,
+    what: &TargetEvent,
+    events: &mut JoinSet<Option<String>>,
+) {
+    let run = &core.runs()[target];
+    let plan = run.spec.effective_recovery().as_str();
+    let timings = &run.tracker.timings;
+    let ms = |v: Option<u64>| v.map_or("—".to_string(), |v| format!("{v}ms"));
+    let (kind, message) = match what {
+        TargetEvent::Deleted { uid, .. } => (
+            EventKind::OutageStarted,
+            format!(
+                "kubectl-vmchaos deleted VMI {} (uid {uid}) for a chaos test; plan: {plan}",
+                run.spec.name
+            ),
+        ),
+        TargetEvent::Acted { .. } => (
+            EventKind::ToolRecovered,
+            format!(
+                "kubectl-vmchaos brought VMI {} back itself ({plan}) {} after the delete",
+                run.spec.name,
+                format_duration(at)
+            ),
+        ),
+        TargetEvent::Done { outcome, .. } => {
+            let kind = match outcome {
+                Outcome::Recovered => EventKind::Recovered,
+                Outcome::NotRecovered(_) | Outcome::Aborted { .. } => EventKind::NotRecovered,
+                Outcome::Failed(_) => EventKind::ToolFailed,
+                Outcome::Interrupted { .. } => EventKind::Interrupted,
+                // Nothing was deleted: nothing to tell the cluster.
+                Outcome::NotDeleted(_) => return,
+            };
+            (
+                kind,
+                format!(
+                    "VMI {}: {} (plan {plan}; gone {}, created {}, Running {}, Ready {})",
+                    run.spec.name,
+                    words::outcome(outcome),
+                    ms(timings.gone_ms),
+                    ms(timings.created_ms),
+                    ms(timings.running_ms),
+                    ms(timings.ready_ms)
+                ),
+            )
+        }
+        _ => return,
+    };
+    let client = armed.cluster.client.clone();
+    let object = armed.event_objects[target].clone();
+    events.spawn(async move { cluster_events::record(&client, &object, kind, message).await });
 }
 
 async fn next_sample(probing: &mut Option<Probing>) -> crate::probe::ProbeSample {
