@@ -208,7 +208,7 @@ pub async fn record(
             "{what}: no permission to create events in namespace {} (add `create events` to the role)",
             object.namespace
         )),
-        Ok(Err(e)) => Some(format!("{what}: {e}")),
+        Ok(Err(e)) => Some(format!("{what}: {}", crate::error::describe(&e))),
         Err(_) => Some(format!(
             "{what}: no answer within {}s",
             RECORD_TIMEOUT.as_secs()

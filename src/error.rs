@@ -279,7 +279,14 @@ pub fn describe(err: &kube::Error) -> String {
         kube::Error::Api(status) => describe_status(status),
         kube::Error::Auth(e) => format!("failed to get credentials: {}", chain(e)),
         kube::Error::SerdeError(e) => format!("the server's answer could not be read: {e}"),
-        kube::Error::ReadEvents(e) => format!("the watch stream broke: {}", chain(e)),
+        kube::Error::ReadEvents(e) => {
+            let text = chain(e);
+            if text.contains("close_notify") || text.contains("peer closed connection") {
+                "the watch stream broke: the API server closed the connection".into()
+            } else {
+                format!("the watch stream broke: {text}")
+            }
+        }
         kube::Error::InferKubeconfig(e) => chain(e),
         kube::Error::ProxyProtocolUnsupported { proxy_url }
         | kube::Error::ProxyProtocolDisabled { proxy_url, .. } => {

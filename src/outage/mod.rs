@@ -502,6 +502,7 @@ async fn execute(
         event_objects,
         watch: rx,
         watch_tasks,
+        retry_for: config.timeout,
     };
     reporter.emit(&shell::targets_event(
         targets

@@ -27,8 +27,8 @@ use crate::{
     signals::Signals,
 };
 
-/// Transport failures of the tool's own recovery are retried this often before it gives up.
-const ACTION_ATTEMPTS: u32 = 4;
+/// The longest pause between two tries of the tool's own recovery.
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(2);
 
 /// Everything the shell needs once the targets are armed.
 pub struct Armed<'a> {
@@ -39,6 +39,9 @@ pub struct Armed<'a> {
     pub event_objects: Vec<EventObject>,
     pub watch: mpsc::UnboundedReceiver<WatchMsg>,
     pub watch_tasks: Vec<JoinHandle<()>>,
+    /// How long the tool's own recovery keeps trying when the API server doesn't answer
+    /// (the run's --timeout: the VM must not stay down because a connection broke).
+    pub retry_for: Duration,
 }
 
 impl Drop for Armed<'_> {
@@ -255,6 +258,7 @@ fn perform(
 ) {
     let client = armed.cluster.client.clone();
     let timeout = armed.cluster.request_timeout;
+    let retry_for = armed.retry_for;
     let spec = |t: TargetId| core.runs()[t].spec.clone();
     match effect {
         Effect::Emit(event) => reporter.emit(&event),
@@ -284,7 +288,7 @@ fn perform(
             let s = spec(target);
             inflight.spawn(async move {
                 let vm = s.vm.clone().unwrap_or_default();
-                let result = retried(timeout, || {
+                let result = retried(timeout, retry_for, || {
                     actions::start_vm(&client, &s.namespace, &vm, false)
                 })
                 .await;
@@ -303,7 +307,10 @@ fn perform(
             let saved = armed.saved[target].clone();
             let s = spec(target);
             inflight.spawn(async move {
-                let result = retried(timeout, || actions::recreate_vmi(&client, &saved)).await;
+                let result = retried(timeout, retry_for, || {
+                    actions::recreate_vmi(&client, &saved)
+                })
+                .await;
                 let result = match result {
                     Ok(Recreated::Created { uid }) => ActionResult::Created { uid },
                     Ok(Recreated::AlreadyExists) => ActionResult::AlreadyExists,
@@ -328,7 +335,7 @@ fn perform(
             inflight.spawn(async move {
                 let attempt =
                     || actions::switch_run_strategy(&client, &s.namespace, &vm, &from, &to);
-                let result = retried(timeout, attempt).await.map_err(|f| {
+                let result = retried(timeout, retry_for, attempt).await.map_err(|f| {
                     format!(
                         "failed to switch VM {}/{vm} from runStrategy {from} to {to}: {}",
                         s.namespace,
@@ -367,7 +374,13 @@ pub async fn bounded<T>(
     timeout: Duration,
     request: impl Future<Output = kube::Result<T>>,
 ) -> Result<T, Failure> {
-    match tokio::time::timeout(timeout, request).await {
+    // 0: no limit, as kubectl's --request-timeout.
+    let limit = if timeout.is_zero() {
+        Duration::MAX
+    } else {
+        timeout
+    };
+    match tokio::time::timeout(limit, request).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(match &e {
             kube::Error::Api(s) => Failure::Api(s.code, describe(&e)),
@@ -382,17 +395,25 @@ pub async fn bounded<T>(
 
 /// A request of the tool's own recovery: retried (with back-off) when there was no answer,
 /// since the VM must not stay down because one connection broke.
-async fn retried<T, F, Fut>(timeout: Duration, mut request: F) -> Result<T, Failure>
+async fn retried<T, F, Fut>(
+    timeout: Duration,
+    retry_for: Duration,
+    mut request: F,
+) -> Result<T, Failure>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = kube::Result<T>>,
 {
-    let mut attempt = 1;
+    let give_up = Instant::now() + retry_for;
+    let mut pause = Duration::from_millis(250);
     loop {
         match bounded(timeout, request()).await {
-            Err(Failure::NoAnswer(_)) if attempt < ACTION_ATTEMPTS => {
-                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
-                attempt += 1;
+            // No answer, or one that says "try again": the API server restarting answers 503.
+            Err(Failure::NoAnswer(_) | Failure::Api(429 | 503 | 504, _))
+                if Instant::now() + pause < give_up =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_RETRY_PAUSE);
             }
             other => return other,
         }

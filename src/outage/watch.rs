@@ -59,7 +59,13 @@ async fn bounded<T>(
     timeout: Duration,
     fut: impl std::future::Future<Output = kube::Result<T>>,
 ) -> kube::Result<T> {
-    match tokio::time::timeout(timeout, fut).await {
+    // 0: no limit, as kubectl's --request-timeout.
+    let limit = if timeout.is_zero() {
+        Duration::MAX
+    } else {
+        timeout
+    };
+    match tokio::time::timeout(limit, fut).await {
         Ok(r) => r,
         Err(_) => Err(kube::Error::Service(
             format!("no answer within {}s", timeout.as_secs_f64()).into(),
