@@ -7,10 +7,12 @@ pub mod complete;
 pub mod error;
 pub mod kubevirt;
 pub mod outage;
+pub mod outage_targets;
 pub mod plan;
 pub mod prompt;
 pub mod render;
 pub mod restore;
+pub mod selection;
 pub mod settings;
 pub mod signals;
 pub mod snapshot;
@@ -81,8 +83,18 @@ pub fn run(cli: Cli) -> Exit {
     exit
 }
 
-async fn dispatch(cli: Cli, term: Terminal) -> Exit {
+async fn dispatch(mut cli: Cli, term: Terminal) -> Exit {
     let color_err = term.color(cli.global.color, term.stderr);
+    if let Command::Outage(args) = &mut cli.command {
+        match outage_targets::resolve(&cli.global, args, &term).await {
+            Ok(outage_targets::Next::Single(global)) => cli.global = global,
+            Ok(outage_targets::Next::Done(text, exit)) => {
+                print_stdout(&text);
+                return exit;
+            }
+            Err(e) => return report_error(&e, color_err),
+        }
+    }
     let result = match &cli.command {
         Command::Outage(args) => {
             let renderer: Box<dyn outage::events::Renderer> = if term.spinners(args.no_progress) {
@@ -99,7 +111,7 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                 report.exit
             })
         }
-        Command::List(args) => list(&cli, args.output).await,
+        Command::List(args) => list(&cli, args.output, args.selector.as_deref()).await,
         Command::Restore(args) => restore::run(&cli.global, args).await.map(|(exit, line)| {
             print_stdout(&format!("{line}\n"));
             exit
@@ -118,16 +130,24 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
     result.unwrap_or_else(|e| report_error(&e, color_err))
 }
 
-async fn list(cli: &Cli, format: ListFormat) -> Result<Exit, Error> {
+async fn list(cli: &Cli, format: ListFormat, selector: Option<&str>) -> Result<Exit, Error> {
     let cluster = cluster::connect(&cli.global, Duration::from_secs(10)).await?;
     let scope = if cli.global.all_namespaces {
         None
     } else {
         Some(cluster.namespace.as_str())
     };
-    let scope_text = scope.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
+    let mut scope_text = scope.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
+    if let Some(s) = selector {
+        scope_text.push_str(&format!(" matching {s}"));
+    }
+    let query = targets::Query {
+        namespace: scope,
+        selector,
+        running_only: true,
+    };
     let rows =
-        targets::list(&cluster.client, scope, true)
+        targets::list_with(&cluster.client, &query)
             .await
             .map_err(|e| match error::api_code(&e) {
                 Some(404) => Error::KubeVirtMissing {
