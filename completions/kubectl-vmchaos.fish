@@ -41,6 +41,11 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "res
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "version" -d 'Print the version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "completion" -d 'Print a shell completion script (bash, zsh, fish, powershell)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "__complete" -d 'Completion candidates for kubectl\'s plugin completion (used by kubectl_complete-vmchaos)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s l -l selector -d 'Every running VMI matching this label selector (sent to the API server), e.g. app=db' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l count -d 'Hit N of the chosen VMIs, picked at random without replacement' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l percent -d 'Hit P percent of the chosen VMIs (rounded up, at least one), picked at random' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l seed -d 'Seed for --count/--percent: the same seed picks the same VMIs (printed when not given)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l max-targets -d 'Refuse to hit more VMIs than this at once' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l duration -d 'How long to wait for KubeVirt to recover the VM on its own before the tool recovers it (seconds, or 90s, 2m); recovery seen earlier ends the wait at once' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l timeout -d 'After a new VMI appears or the tool\'s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l grace-period -d 'Grace period for the delete, in seconds (0 = hard kill); default: the VMI\'s own' -r
@@ -57,6 +62,8 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l color -d 'When to use colours (NO_COLOR is honoured by "auto")' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l all -d 'Every running VMI in the namespace (or, with -A, in all namespaces)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l allow-full-outage -d 'Allow taking down every running replica of a VirtualMachineInstanceReplicaSet or VirtualMachinePool at once'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s y -l yes -d 'Don\'t ask for confirmation (required without a terminal)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l no-progress -d 'Plain timestamped lines instead of spinners (automatic without a terminal)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l allow-protected-namespace -d 'Allow targets in kube-system, kube-public, kubevirt and openshift-*'
@@ -64,6 +71,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s V -l version -d 'Print version'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s l -l selector -d 'Only VMIs matching this label selector (sent to the API server), e.g. app=db' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s o -l output -d 'Output format: a table, a wider table, json or yaml' -r -f -a "table\t''
 wide\t''
 json\t''
@@ -78,6 +86,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s V -l version -d 'Print version'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s l -l selector -d 'Only VMIs matching this label selector (sent to the API server), e.g. app=db' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s o -l output -d 'Output format: a table, a wider table, json or yaml' -r -f -a "table\t''
 wide\t''
 json\t''

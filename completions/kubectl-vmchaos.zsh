@@ -39,6 +39,12 @@ _kubectl-vmchaos() {
         case $line[1] in
             (outage)
 _arguments "${_arguments_options[@]}" : \
+'-l+[Every running VMI matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
+'--selector=[Every running VMI matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
+'(--percent)--count=[Hit N of the chosen VMIs, picked at random without replacement]:N:_default' \
+'--percent=[Hit P percent of the chosen VMIs (rounded up, at least one), picked at random]:P:_default' \
+'--seed=[Seed for --count/--percent\: the same seed picks the same VMIs (printed when not given)]:SEED:_default' \
+'--max-targets=[Refuse to hit more VMIs than this at once]:N:_default' \
 '--duration=[How long to wait for KubeVirt to recover the VM on its own before the tool recovers it (seconds, or 90s, 2m); recovery seen earlier ends the wait at once]:DURATION:_default' \
 '--timeout=[After a new VMI appears or the tool'\''s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered]:DURATION:_default' \
 '--grace-period=[Grace period for the delete, in seconds (0 = hard kill); default\: the VMI'\''s own]:SECONDS:_default' \
@@ -53,6 +59,8 @@ none\:"A real run"))' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--namespace=[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
+'--all[Every running VMI in the namespace (or, with -A, in all namespaces)]' \
+'--allow-full-outage[Allow taking down every running replica of a VirtualMachineInstanceReplicaSet or VirtualMachinePool at once]' \
 '-y[Don'\''t ask for confirmation (required without a terminal)]' \
 '--yes[Don'\''t ask for confirmation (required without a terminal)]' \
 '--no-progress[Plain timestamped lines instead of spinners (automatic without a terminal)]' \
@@ -65,11 +73,13 @@ none\:"A real run"))' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
 '--version[Print version]' \
-'::vmi -- The VMI to delete (omit it on a terminal to pick from the running VMIs):_default' \
+'*::names -- The VMIs to delete\: NAME (in -n'\''s namespace) or NAMESPACE/NAME; omit them on a terminal to pick from the running VMIs:_default' \
 && ret=0
 ;;
 (list)
 _arguments "${_arguments_options[@]}" : \
+'-l+[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
+'--selector=[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
 '-o+[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--output=[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
@@ -89,6 +99,8 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (ls)
 _arguments "${_arguments_options[@]}" : \
+'-l+[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
+'--selector=[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
 '-o+[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--output=[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \

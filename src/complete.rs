@@ -50,8 +50,14 @@ pub async fn complete(words: &[String]) -> (Vec<String>, u8) {
     }
     match subcommand.as_deref() {
         None => (subcommands(current), NO_FILES),
-        Some("outage") if positional_count(before) == 1 => {
-            (vmi_names(&global, current).await, NO_FILES)
+        // Several VMIs can be named: offer the ones not typed yet.
+        Some("outage") if positional_count(before) >= 1 => {
+            let names = vmi_names(&global, current).await;
+            let typed = |c: &String| {
+                let name = c.split('\t').next().unwrap_or_default();
+                before.iter().any(|w| w == name)
+            };
+            (names.into_iter().filter(|c| !typed(c)).collect(), NO_FILES)
         }
         Some("restore") => (Vec::new(), FILES),
         Some("completion") => (
@@ -83,6 +89,12 @@ fn value_flags() -> &'static [&'static str] {
         "--timeout",
         "--grace-period",
         "--save-dir",
+        "-l",
+        "--selector",
+        "--count",
+        "--percent",
+        "--seed",
+        "--max-targets",
     ]
 }
 
@@ -149,7 +161,8 @@ async fn complete_flag_value(
         "--duration" | "--timeout" => {
             (filter(["30s", "60s", "2m", "5m", "10m"], current), NO_FILES)
         }
-        "--grace-period" => (Vec::new(), NO_FILES),
+        "--grace-period" | "-l" | "--selector" | "--count" | "--percent" | "--seed"
+        | "--max-targets" => (Vec::new(), NO_FILES),
         _ => return None,
     })
 }

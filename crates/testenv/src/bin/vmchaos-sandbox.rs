@@ -2,11 +2,13 @@
 //! in the foreground until SIGTERM/SIGINT, with a `demo` namespace holding a running VM per
 //! runStrategy and a standalone VMI. `scripts/sandbox up|down|status` drives it.
 //!
-//! Usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--until-stdin-closes]
+//! Usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--no-sim] [--until-stdin-closes]
 //! DIR defaults to `${XDG_STATE_HOME:-$HOME/.local/state}/kubectl-vmchaos/sandbox`. When the demo
 //! is Running, it writes `DIR/ready`; `DIR/pids` and `DIR/ports` list the PIDs it started and
 //! the ports they listen on. `--until-stdin-closes` also stops it when its stdin reaches EOF
-//! (its parent, a test, ended however).
+//! (its parent, a test, ended however). `--no-sim` starts no simulator (implies `--no-demo`):
+//! nothing boots or changes a VMI, for benchmarks that create thousands of them as they want
+//! them (`scripts/bench-list`).
 
 use std::{path::PathBuf, process::ExitCode, time::Instant};
 
@@ -22,7 +24,8 @@ const DEMO_VMS: [(&str, &str); 5] = [
     ("vm-halted", "Halted"),
 ];
 const DEMO_VMI: &str = "vmi-standalone";
-const USAGE: &str = "usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--until-stdin-closes]";
+const USAGE: &str =
+    "usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--no-sim] [--until-stdin-closes]";
 
 fn default_dir() -> Result<PathBuf> {
     let state = std::env::var_os("XDG_STATE_HOME")
@@ -47,11 +50,16 @@ fn run() -> Result<()> {
     let mut dir = None;
     let mut demo = true;
     let mut until_stdin_closes = false;
+    let mut simulator = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--dir" => dir = Some(PathBuf::from(args.next().context("--dir needs a value")?)),
             "--no-demo" => demo = false,
+            "--no-sim" => {
+                simulator = false;
+                demo = false;
+            }
             "--until-stdin-closes" => until_stdin_closes = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -75,10 +83,11 @@ fn run() -> Result<()> {
     });
 
     let started = Instant::now();
-    let cluster = match Cluster::builder()
-        .dir(&dir)
-        .context("vmchaos-sandbox")
-        .start()
+    let mut builder = Cluster::builder().dir(&dir).context("vmchaos-sandbox");
+    if !simulator {
+        builder = builder.simulator(None);
+    }
+    let cluster = match builder.start()
     {
         Ok(cluster) => cluster,
         Err(StartError::Missing(m)) => bail!(
