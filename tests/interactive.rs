@@ -99,7 +99,8 @@ fn mark_several_in_the_picker_refused_ones_cannot_be_marked() {
     p.exp_string(&format!("{ns}/alpha")).unwrap();
     p.exp_string(&format!("{ns}/bravo")).unwrap();
     p.exp_string("the tool starts its VM").unwrap();
-    p.exp_string("DRY RUN (client): would delete 2 VMI(s)").unwrap();
+    p.exp_string("DRY RUN (client): would delete 2 VMI(s)")
+        .unwrap();
     p.exp_eof().unwrap();
     assert_eq!(exit_code(p.process.wait().unwrap()), Some(0));
     assert_eq!(env.uid(&ns, "alpha").as_deref(), Some(alpha.as_str()));

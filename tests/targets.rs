@@ -164,11 +164,10 @@ fn list_all_namespaces_pages_through_every_vmi_exactly_once() {
         .filter(|(ns, _)| namespaces.contains(ns))
         .collect();
     assert_eq!(mine, expected);
-    for r in rows.iter().filter(|r| {
-        namespaces
-            .iter()
-            .any(|ns| r["namespace"] == ns.as_str())
-    }) {
+    for r in rows
+        .iter()
+        .filter(|r| namespaces.iter().any(|ns| r["namespace"] == ns.as_str()))
+    {
         let owned = r["name"].as_str().unwrap().starts_with("vm-");
         assert_eq!(
             r["expectedRecovery"],
@@ -257,7 +256,11 @@ fn list_shows_each_plan_and_why_one_is_refused() {
         .iter()
         .map(|r| r["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["alone", "off", "webx7k2p"], "the selector went to the server");
+    assert_eq!(
+        names,
+        ["alone", "off", "webx7k2p"],
+        "the selector went to the server"
+    );
     assert_eq!(
         rows[1]["refused"],
         "VM off is Halted: KubeVirt is already stopping this VMI"
@@ -295,8 +298,15 @@ fn dry_run_samples_repeat_with_a_seed_and_change_nothing() {
     assert_eq!(names_of(&a), names_of(&b), "same seed, same VMIs");
     let picked = names_of(&a);
     assert_eq!(picked.len(), 3);
-    assert_eq!(picked.iter().collect::<BTreeSet<_>>().len(), 3, "{picked:?}");
-    assert!(!picked.contains(&"off".to_string()), "a refused VMI is never a candidate");
+    assert_eq!(
+        picked.iter().collect::<BTreeSet<_>>().len(),
+        3,
+        "{picked:?}"
+    );
+    assert!(
+        !picked.contains(&"off".to_string()),
+        "a refused VMI is never a candidate"
+    );
     assert_eq!(a["selection"]["seed"], 42);
     assert_eq!(a["selection"]["candidates"], 12);
     assert_eq!(a["selection"]["selector"], "tier=web");
@@ -306,7 +316,9 @@ fn dry_run_samples_repeat_with_a_seed_and_change_nothing() {
     // Without --seed one is drawn, and printed so the run can be repeated.
     let c = run(&["--all", "--percent", "25"]);
     assert_eq!(names_of(&c).len(), 3, "25% of 12");
-    let seed = c["selection"]["seed"].as_u64().expect("the seed is printed");
+    let seed = c["selection"]["seed"]
+        .as_u64()
+        .expect("the seed is printed");
     let again = run(&["--all", "--percent", "25", "--seed", &seed.to_string()]);
     assert_eq!(names_of(&again), names_of(&c));
     // Named VMIs, NAMESPACE/NAME too.
@@ -356,7 +368,15 @@ fn guards_and_bad_choices_exit_2_and_change_nothing() {
         "lower --count",
     );
     let out = env.run(&[
-        "outage", "-n", &ns, "--dry-run", "-o", "json", "--all", "--max-targets", "12",
+        "outage",
+        "-n",
+        &ns,
+        "--dry-run",
+        "-o",
+        "json",
+        "--all",
+        "--max-targets",
+        "12",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(names_of(&json(&out)).len(), 12);

@@ -87,8 +87,7 @@ fn run() -> Result<()> {
     if !simulator {
         builder = builder.simulator(None);
     }
-    let cluster = match builder.start()
-    {
+    let cluster = match builder.start() {
         Ok(cluster) => cluster,
         Err(StartError::Missing(m)) => bail!(
             "prerequisites missing:\n{m}\n(scripts/sandbox up builds them: scripts/install-deps, \
