@@ -138,25 +138,48 @@ pub async fn list_with(client: &kube::Client, query: &Query<'_>) -> kube::Result
         label_selector: query.selector.map(str::to_string),
         ..ListParams::default()
     };
+    // When the first page shows owned VMIs and more pages follow, the owner VMs will be read
+    // through a LIST anyway: read them alongside the remaining VMI pages rather than after them.
+    let (prefetch_tx, prefetch_rx) = tokio::sync::oneshot::channel::<bool>();
+    let mut prefetch_tx = Some(prefetch_tx);
     let mut vmis: Vec<Vmi> = Vec::new();
-    for_each_page(
+    let vmi_resource = kubevirt::vmi_resource();
+    let vmi_pages = for_each_page(
         client,
-        &kubevirt::vmi_resource(),
+        &vmi_resource,
         query.namespace,
         params,
-        |item: LeanVmi| {
-            let vmi = Vmi::from_object(&item.into_object());
-            if !query.running_only || vmi.is_running() {
-                vmis.push(vmi);
+        |items: Vec<LeanVmi>, more| {
+            for item in items {
+                let vmi = Vmi::from_object(&item.into_object());
+                if !query.running_only || vmi.is_running() {
+                    vmis.push(vmi);
+                }
+            }
+            if let Some(tx) = prefetch_tx.take() {
+                let _ = tx.send(more && vmis.iter().any(|v| v.owner_vm.is_some()));
             }
         },
-    )
-    .await?;
+    );
+    let vm_pages = async {
+        match prefetch_rx.await {
+            Ok(true) => all_vms(client, query.namespace).await.map(Some),
+            _ => Ok(None),
+        }
+    };
+    let (listed, prefetched) = futures::join!(vmi_pages, vm_pages);
+    listed?;
     let wanted: BTreeSet<(String, String)> = vmis
         .iter()
         .filter_map(|v| Some((v.namespace.clone(), v.owner_vm.clone()?)))
         .collect();
-    let vms = owner_vms(client, query.namespace, &wanted).await?;
+    let vms = match prefetched? {
+        Some(mut all) => {
+            all.retain(|key, _| wanted.contains(key));
+            all
+        }
+        None => owner_vms(client, query.namespace, &wanted).await?,
+    };
     let now = k8s_openapi::jiff::Timestamp::now();
     let mut rows: Vec<Target> = vmis
         .into_iter()
@@ -338,18 +361,29 @@ async fn owner_vms(
         (None, 1) => namespaces.first().copied(),
         (None, _) => None,
     };
+    let mut all = all_vms(client, scope).await?;
+    all.retain(|key, _| wanted.contains(key));
+    Ok(all)
+}
+
+/// Every VM in `scope` (None: cluster-wide), paginated, each read into what the plan needs.
+async fn all_vms(
+    client: &kube::Client,
+    scope: Option<&str>,
+) -> kube::Result<HashMap<(String, String), Vm>> {
+    let mut found = HashMap::new();
     for_each_page(
         client,
-        &resource,
+        &kubevirt::vm_resource(),
         scope,
         ListParams::default(),
-        |item: LeanVm| {
-            let obj = item.into_object();
-            let key = (
-                obj.metadata.namespace.clone().unwrap_or_default(),
-                obj.metadata.name.clone().unwrap_or_default(),
-            );
-            if wanted.contains(&key) {
+        |items: Vec<LeanVm>, _| {
+            for item in items {
+                let obj = item.into_object();
+                let key = (
+                    obj.metadata.namespace.clone().unwrap_or_default(),
+                    obj.metadata.name.clone().unwrap_or_default(),
+                );
                 found.insert(key, Vm::from_object(&obj));
             }
         },
@@ -358,27 +392,25 @@ async fn owner_vms(
     Ok(found)
 }
 
-/// LISTs `resource` page by page (`limit` + `continue`), handing each item to `each`: only one
-/// page is in memory at a time.
+/// LISTs `resource` page by page (`limit` + `continue`), handing each page's items to `each`
+/// with whether more pages follow: only one page is in memory at a time.
 async fn for_each_page<T: serde::de::DeserializeOwned>(
     client: &kube::Client,
     resource: &ApiResource,
     namespace: Option<&str>,
     mut params: ListParams,
-    mut each: impl FnMut(T),
+    mut each: impl FnMut(Vec<T>, bool),
 ) -> kube::Result<()> {
     let request = Request::new(DynamicObject::url_path(resource, namespace));
     params.limit = Some(page_size());
     loop {
         let req = request.list(&params).map_err(kube::Error::BuildRequest)?;
         let page: Page<T> = client.request(req).await?;
-        page.items
-            .unwrap_or_default()
-            .into_iter()
-            .for_each(&mut each);
-        match page.metadata.continue_token {
-            Some(token) if !token.is_empty() => params.continue_token = Some(token),
-            _ => return Ok(()),
+        let next = page.metadata.continue_token.filter(|t| !t.is_empty());
+        each(page.items.unwrap_or_default(), next.is_some());
+        match next {
+            Some(token) => params.continue_token = Some(token),
+            None => return Ok(()),
         }
     }
 }
