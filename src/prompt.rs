@@ -307,7 +307,12 @@ fn run_picker(mut picker: Picker) -> std::io::Result<Picked> {
     let result = loop {
         term.clear_last_lines(drawn)?;
         let lines = picker.view(height, color);
-        drawn = lines.len();
+        // A line wider than the terminal wraps onto more rows: clear them all next time.
+        let columns = usize::from(term.size().1).max(1);
+        drawn = lines
+            .iter()
+            .map(|l| console::measure_text_width(l).div_ceil(columns).max(1))
+            .sum();
         for line in &lines {
             term.write_line(line)?;
         }

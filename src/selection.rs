@@ -688,7 +688,13 @@ pub fn render(chosen: &Chosen) -> String {
                 .map_or(String::new(), |g| format!("{} running", g.running)),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
+    // The REPLICAS column only when a target is one replica of a set or pool.
+    let columns = if chosen.targets.iter().any(|t| t.group.is_some()) {
+        5
+    } else {
+        4
+    };
+    let widths: Vec<usize> = (0..columns)
         .map(|i| {
             cells
                 .iter()
@@ -700,6 +706,7 @@ pub fn render(chosen: &Chosen) -> String {
     for row in &cells {
         let line: Vec<String> = row
             .iter()
+            .take(columns)
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
@@ -1366,6 +1373,7 @@ mod tests {
         );
         let text = render(&chosen);
         assert!(text.contains("VM vm-0"), "{text}");
+        assert!(!text.contains("REPLICAS"), "no replica set here: {text}");
         assert!(text.contains("KubeVirt re-creates it"), "{text}");
         let json = serde_json::to_value(&chosen).unwrap();
         assert_eq!(json["selection"]["seed"], 7);
