@@ -426,3 +426,62 @@ fn never_every_replica_of_a_replica_set_unless_allowed() {
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     }
 }
+
+#[test]
+fn never_every_vm_of_a_pool_unless_allowed() {
+    let env = env_or_skip!();
+    let ns = env.namespace("pool");
+    env.cluster().ensure_namespace(&ns);
+    let pool_owner = json!({"apiVersion": "pool.kubevirt.io/v1beta1", "kind": "VirtualMachinePool",
+        "name": "db", "uid": "pool-db-uid", "controller": true, "blockOwnerDeletion": true});
+    let vms = create_all(
+        &env,
+        &fixtures::vm_resource(),
+        ["db-0", "db-1"]
+            .iter()
+            .map(|n| {
+                let mut vm = fixtures::vm_manifest(&ns, n, "Always", &[]);
+                vm["metadata"]["ownerReferences"] = json!([pool_owner.clone()]);
+                vm
+            })
+            .collect(),
+    );
+    create_all(
+        &env,
+        &fixtures::vmi_resource(),
+        vms.iter()
+            .map(|vm| {
+                let name = vm.metadata.name.as_deref().unwrap();
+                let uid = vm.metadata.uid.as_deref().unwrap();
+                vmi(
+                    &ns,
+                    name,
+                    json!({"app": "db"}),
+                    Some(owner("VirtualMachine", name, uid)),
+                )
+            })
+            .collect(),
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["outage", "-n", &ns, "--dry-run", "-o", "json"];
+        args.extend_from_slice(extra);
+        env.run(&args)
+    };
+    let out = run(&["db-0", "db-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!(
+            "every running replica of VirtualMachinePool {ns}/db at once (2 of 2 running)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["-l", "app=db", "--count", "1", "--seed", "3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["targets"][0]["group"]["kind"], "VirtualMachinePool");
+    assert_eq!(doc["targets"][0]["group"]["running"], 2);
+    assert_eq!(doc["targets"][0]["expectedRecovery"], "automatic");
+    let out = run(&["db-0", "db-1", "--allow-full-outage"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
