@@ -236,12 +236,20 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__list)
-            opts="-o -n -A -v -s -h -V --output --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
+            opts="-l -o -n -A -v -s -h -V --selector --output --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
@@ -306,12 +314,36 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__outage)
-            opts="-y -o -n -A -v -s -h -V --duration --timeout --grace-period --keep-down --serial --interval --yes --dry-run --output --save-dir --no-progress --allow-protected-namespace --probe --probe-interval --probe-timeout --abort-if --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
+            opts="-l -y -o -n -A -v -s -h -V --selector --all --count --percent --seed --max-targets --allow-full-outage --duration --timeout --grace-period --keep-down --serial --interval --yes --dry-run --output --save-dir --no-progress --allow-protected-namespace --probe --probe-interval --probe-timeout --abort-if --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --percent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-targets)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --duration)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -50,6 +50,11 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "sch
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "version" -d 'Print the version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "completion" -d 'Print a shell completion script (bash, zsh, fish, powershell)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_needs_command" -f -a "__complete" -d 'Completion candidates for kubectl\'s plugin completion (used by kubectl_complete-vmchaos)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s l -l selector -d 'Every running VMI matching this label selector (sent to the API server), e.g. app=db' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l count -d 'Hit N of the chosen VMIs, picked at random without replacement' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l percent -d 'Hit P percent of the chosen VMIs (rounded up, at least one), picked at random' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l seed -d 'Seed for --count/--percent: the same seed picks the same VMIs (printed when not given)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l max-targets -d 'Refuse to hit more VMIs than this at once' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l duration -d 'How long to wait for KubeVirt to recover the VM on its own before the tool recovers it (seconds, or 90s, 2m); recovery seen earlier ends the wait at once' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l timeout -d 'After a new VMI appears or the tool\'s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l grace-period -d 'Removed: the API server ignores a DELETE\'s grace period for VMIs (kept to say so)' -r
@@ -77,6 +82,8 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l all -d 'Every running VMI in the namespace (or, with -A, in all namespaces)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l allow-full-outage -d 'Allow taking down every running replica of a VirtualMachineInstanceReplicaSet or VirtualMachinePool at once'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l keep-down -d 'Keep an Always/Once VM down for --duration: switch it to Manual (KubeVirt then leaves it down), start it after --duration, then put its runStrategy back (Kraken\'s disable_auto_restart)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l serial -d 'Delete the targets one after the other (each recovered or given up before the next)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s y -l yes -d 'Don\'t ask for confirmation (required without a terminal)'
@@ -119,6 +126,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s V -l version -d 'Print version'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s l -l selector -d 'Only VMIs matching this label selector (sent to the API server), e.g. app=db' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s o -l output -d 'Output format: a table, a wider table, json or yaml' -r -f -a "table\t''
 wide\t''
 json\t''
@@ -140,6 +148,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s V -l version -d 'Print version'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s l -l selector -d 'Only VMIs matching this label selector (sent to the API server), e.g. app=db' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s o -l output -d 'Output format: a table, a wider table, json or yaml' -r -f -a "table\t''
 wide\t''
 json\t''

@@ -47,6 +47,12 @@ _kubectl-vmchaos() {
         case $line[1] in
             (outage)
 _arguments "${_arguments_options[@]}" : \
+'-l+[Every running VMI matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
+'--selector=[Every running VMI matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
+'(--percent)--count=[Hit N of the chosen VMIs, picked at random without replacement]:N:_default' \
+'--percent=[Hit P percent of the chosen VMIs (rounded up, at least one), picked at random]:P:_default' \
+'--seed=[Seed for --count/--percent\: the same seed picks the same VMIs (printed when not given)]:SEED:_default' \
+'--max-targets=[Refuse to hit more VMIs than this at once]:N:_default' \
 '--duration=[How long to wait for KubeVirt to recover the VM on its own before the tool recovers it (seconds, or 90s, 2m); recovery seen earlier ends the wait at once]:DURATION:_default' \
 '--timeout=[After a new VMI appears or the tool'\''s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered]:DURATION:_default' \
 '--grace-period=[Removed\: the API server ignores a DELETE'\''s grace period for VMIs (kept to say so)]:SECONDS:_default' \
@@ -73,6 +79,8 @@ none\:"A real run"))' \
 '*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
 '--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
 '--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
+'--all[Every running VMI in the namespace (or, with -A, in all namespaces)]' \
+'--allow-full-outage[Allow taking down every running replica of a VirtualMachineInstanceReplicaSet or VirtualMachinePool at once]' \
 '--keep-down[Keep an Always/Once VM down for --duration\: switch it to Manual (KubeVirt then leaves it down), start it after --duration, then put its runStrategy back (Kraken'\''s disable_auto_restart)]' \
 '--serial[Delete the targets one after the other (each recovered or given up before the next)]' \
 '-y[Don'\''t ask for confirmation (required without a terminal)]' \
@@ -88,7 +96,7 @@ none\:"A real run"))' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
 '--version[Print version]' \
-'*::vmi -- The VMIs to delete (omit them on a terminal to pick from the running VMIs):_default' \
+'*::names -- The VMIs to delete\: NAME (in -n'\''s namespace) or NAMESPACE/NAME; omit them on a terminal to pick from the running VMIs:_default' \
 && ret=0
 ;;
 (run)
@@ -134,6 +142,8 @@ none\:"A real run"))' \
 ;;
 (list)
 _arguments "${_arguments_options[@]}" : \
+'-l+[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
+'--selector=[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
 '-o+[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--output=[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
@@ -161,6 +171,8 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (ls)
 _arguments "${_arguments_options[@]}" : \
+'-l+[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
+'--selector=[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
 '-o+[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--output=[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \

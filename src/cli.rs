@@ -116,9 +116,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct OutageArgs {
-    /// The VMIs to delete (omit them on a terminal to pick from the running VMIs)
-    #[arg(value_name = "VMI")]
-    pub vmi: Vec<String>,
+    /// Which VMIs: names, -l, --all, --count/--percent, and the guards
+    #[command(flatten)]
+    pub targets: TargetArgs,
     /// How long to wait for KubeVirt to recover the VM on its own before the tool recovers it
     /// (seconds, or 90s, 2m); recovery seen earlier ends the wait at once
     #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
@@ -231,8 +231,46 @@ pub struct RunArgs {
     pub allow_protected_namespace: bool,
 }
 
+/// Choosing the targets of an outage (see `selection.rs`).
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// The VMIs to delete: NAME (in -n's namespace) or NAMESPACE/NAME; omit them on a terminal
+    /// to pick from the running VMIs
+    #[arg(value_name = "VMI")]
+    pub names: Vec<String>,
+    /// Every running VMI matching this label selector (sent to the API server), e.g. app=db
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Every running VMI in the namespace (or, with -A, in all namespaces)
+    #[arg(long)]
+    pub all: bool,
+    /// Hit N of the chosen VMIs, picked at random without replacement
+    #[arg(long, value_name = "N", conflicts_with = "percent")]
+    pub count: Option<usize>,
+    /// Hit P percent of the chosen VMIs (rounded up, at least one), picked at random
+    #[arg(long, value_name = "P", value_parser = parse_percent)]
+    pub percent: Option<crate::selection::Percent>,
+    /// Seed for --count/--percent: the same seed picks the same VMIs (printed when not given)
+    #[arg(long, value_name = "SEED")]
+    pub seed: Option<u64>,
+    /// Refuse to hit more VMIs than this at once
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_targets: usize,
+    /// Allow taking down every running replica of a VirtualMachineInstanceReplicaSet or
+    /// VirtualMachinePool at once
+    #[arg(long)]
+    pub allow_full_outage: bool,
+}
+
+fn parse_percent(text: &str) -> Result<crate::selection::Percent, String> {
+    text.parse()
+}
+
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Only VMIs matching this label selector (sent to the API server), e.g. app=db
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
     /// Output format: a table, a wider table, json or yaml
     #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table, value_name = "FORMAT")]
     pub output: ListFormat,

@@ -50,8 +50,14 @@ pub async fn complete(words: &[String]) -> (Vec<String>, u8) {
     }
     match subcommand.as_deref() {
         None => (subcommands(current), NO_FILES),
-        Some("outage") if positional_count(before) == 1 => {
-            (vmi_names(&global, current).await, NO_FILES)
+        // Several VMIs can be named: offer the ones not typed yet.
+        Some("outage") if positional_count(before) >= 1 => {
+            let names = vmi_names(&global, current).await;
+            let typed = |c: &String| {
+                let name = c.split('\t').next().unwrap_or_default();
+                before.iter().any(|w| w == name)
+            };
+            (names.into_iter().filter(|c| !typed(c)).collect(), NO_FILES)
         }
         // `schedule NAME --cron SPEC -- <TAB>`: the outage's VMI.
         Some("schedule") if before.last().is_some_and(|w| w == "--") => {
@@ -100,6 +106,11 @@ fn value_flags() -> &'static [&'static str] {
         "--filename",
         "--report",
         "--seed",
+        "-l",
+        "--selector",
+        "--count",
+        "--percent",
+        "--max-targets",
     ]
 }
 
@@ -173,7 +184,9 @@ async fn complete_flag_value(
         "--duration" | "--timeout" => {
             (filter(["30s", "60s", "2m", "5m", "10m"], current), NO_FILES)
         }
-        "--grace-period" => (Vec::new(), NO_FILES),
+        "--grace-period" | "-l" | "--selector" | "--count" | "--percent" | "--max-targets" => {
+            (Vec::new(), NO_FILES)
+        }
         _ => return None,
     })
 }

@@ -19,6 +19,7 @@ pub mod report_files;
 pub mod restore;
 pub mod run;
 pub mod schedule;
+pub mod selection;
 pub mod settings;
 pub mod signals;
 pub mod snapshot;
@@ -116,7 +117,7 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                 None => report.exit,
             }
         }),
-        Command::List(args) => list(&cli, args.output).await,
+        Command::List(args) => list(&cli, args.output, args.selector.as_deref()).await,
         Command::Schedule(args) => schedule::run(&cli.global, args)
             .await
             .map(|text| print_stdout(&text)),
@@ -185,17 +186,25 @@ fn error_document(error: &Error, format: cli::OutputFormat) -> String {
     }
 }
 
-async fn list(cli: &Cli, format: ListFormat) -> Result<Exit, Error> {
+async fn list(cli: &Cli, format: ListFormat, selector: Option<&str>) -> Result<Exit, Error> {
     let cluster = cluster::connect(&cli.global, Duration::from_secs(10)).await?;
     let scope = if cli.global.all_namespaces {
         None
     } else {
         Some(cluster.namespace.as_str())
     };
-    let scope_text = scope.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
+    let mut scope_text = scope.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
+    if let Some(s) = selector {
+        scope_text.push_str(&format!(" matching {s}"));
+    }
     let action = format!("list VMIs in {scope_text}");
+    let query = targets::Query {
+        namespace: scope,
+        selector,
+        running_only: true,
+    };
     let rows = match cluster
-        .within(targets::list(&cluster.client, scope, true))
+        .within(targets::list_with(&cluster.client, &query))
         .await
     {
         Some(Ok(rows)) => rows,

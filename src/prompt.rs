@@ -98,3 +98,362 @@ pub async fn confirm(question: String) -> Result<bool> {
     .map(|a| a.unwrap_or(false))
     .map_err(prompt_error)
 }
+
+/// What a key does to the picker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PickerKey {
+    Char(char),
+    Backspace,
+    Up,
+    Down,
+    /// Space or Tab: mark or unmark the highlighted row.
+    Toggle,
+    Enter,
+    Escape,
+}
+
+/// The multi-select picker's state, separate from the terminal so it can be tested: a filter
+/// typed by the user (letters in order, like a fuzzy finder), a highlighted row, marked rows.
+/// Refused rows are shown with their reason but cannot be marked or picked.
+#[derive(Debug, Clone)]
+pub struct Picker {
+    lines: Vec<String>,
+    selectable: Vec<bool>,
+    reasons: Vec<Option<String>>,
+    filter: String,
+    cursor: usize,
+    marked: Vec<bool>,
+    message: Option<String>,
+}
+
+/// What the picker ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Picked {
+    /// Indexes into the rows, in listing order.
+    Rows(Vec<usize>),
+    Cancelled,
+}
+
+impl Picker {
+    pub fn new(rows: &[Target]) -> Self {
+        Picker {
+            lines: picker_rows(rows),
+            selectable: rows.iter().map(|r| r.is_candidate()).collect(),
+            reasons: rows
+                .iter()
+                .map(|r| r.plan.refusal().map(|x| x.reason()))
+                .collect(),
+            filter: String::new(),
+            cursor: 0,
+            marked: vec![false; rows.len()],
+            message: None,
+        }
+    }
+
+    /// Row indexes matching the filter: its letters appear in the row in order, ignoring case.
+    pub fn visible(&self) -> Vec<usize> {
+        let needle: Vec<char> = self.filter.to_lowercase().chars().collect();
+        (0..self.lines.len())
+            .filter(|&i| {
+                let mut want = needle.iter().peekable();
+                for c in self.lines[i].to_lowercase().chars() {
+                    if want.peek() == Some(&&c) {
+                        want.next();
+                    }
+                }
+                want.peek().is_none()
+            })
+            .collect()
+    }
+
+    fn current(&self) -> Option<usize> {
+        self.visible().get(self.cursor).copied()
+    }
+
+    fn refuse(&mut self, row: usize) {
+        self.message = Some(format!(
+            "{} can't be a target: {}",
+            self.lines[row]
+                .split_whitespace()
+                .next()
+                .unwrap_or_default(),
+            self.reasons[row].as_deref().unwrap_or("refused")
+        ));
+    }
+
+    /// Applies a key; `Some` when the picker is done.
+    pub fn handle(&mut self, key: PickerKey) -> Option<Picked> {
+        self.message = None;
+        let visible = self.visible().len();
+        match key {
+            PickerKey::Char(c) => {
+                self.filter.push(c);
+                self.cursor = 0;
+            }
+            PickerKey::Backspace => {
+                self.filter.pop();
+                self.cursor = 0;
+            }
+            PickerKey::Up if visible > 0 => self.cursor = (self.cursor + visible - 1) % visible,
+            PickerKey::Down if visible > 0 => self.cursor = (self.cursor + 1) % visible,
+            PickerKey::Up | PickerKey::Down => {}
+            PickerKey::Toggle => match self.current() {
+                Some(row) if self.selectable[row] => self.marked[row] = !self.marked[row],
+                Some(row) => self.refuse(row),
+                None => {}
+            },
+            PickerKey::Enter => {
+                let marked: Vec<usize> =
+                    (0..self.marked.len()).filter(|&i| self.marked[i]).collect();
+                if !marked.is_empty() {
+                    return Some(Picked::Rows(marked));
+                }
+                match self.current() {
+                    Some(row) if self.selectable[row] => return Some(Picked::Rows(vec![row])),
+                    Some(row) => self.refuse(row),
+                    None => self.message = Some("nothing matches the filter".into()),
+                }
+            }
+            PickerKey::Escape => return Some(Picked::Cancelled),
+        }
+        None
+    }
+
+    /// The lines to draw: the prompt with the filter, up to `height` rows around the
+    /// highlighted one, and a status line.
+    pub fn view(&self, height: usize, color: bool) -> Vec<String> {
+        let style = |s: console::Style| {
+            if color {
+                s.force_styling(true)
+            } else {
+                console::Style::new().force_styling(false)
+            }
+        };
+        let mut out = vec![format!(
+            "{} VMI to delete (type to filter, Space marks several, Enter confirms, Esc cancels): {}",
+            style(console::Style::new().yellow().bold()).apply_to("?"),
+            self.filter
+        )];
+        let visible = self.visible();
+        let height = height.max(1);
+        let start = self
+            .cursor
+            .saturating_sub(height - 1)
+            .min(visible.len().saturating_sub(height));
+        for (pos, &row) in visible.iter().enumerate().skip(start).take(height) {
+            let pointer = if pos == self.cursor { ">" } else { " " };
+            let mark = match (self.selectable[row], self.marked[row]) {
+                (false, _) => "   ",
+                (true, true) => "[x]",
+                (true, false) => "[ ]",
+            };
+            let line = format!("{pointer} {mark} {}", self.lines[row]);
+            out.push(if !self.selectable[row] {
+                style(console::Style::new().dim())
+                    .apply_to(line)
+                    .to_string()
+            } else if pos == self.cursor {
+                style(console::Style::new().cyan())
+                    .apply_to(line)
+                    .to_string()
+            } else {
+                line
+            });
+        }
+        let marked = self.marked.iter().filter(|m| **m).count();
+        out.push(match &self.message {
+            Some(m) => style(console::Style::new().red()).apply_to(m).to_string(),
+            None if visible.is_empty() => "  (nothing matches)".into(),
+            None => format!(
+                "  {} of {} shown, {marked} marked",
+                visible.len(),
+                self.lines.len()
+            ),
+        });
+        out
+    }
+}
+
+/// Pick one or more running VMIs (refused ones are shown, not pickable); None on Esc/Ctrl-C.
+pub async fn pick_many(rows: Vec<Target>) -> Result<Option<Vec<Target>>> {
+    let picker = Picker::new(&rows);
+    let picked = tokio::task::spawn_blocking(move || run_picker(picker))
+        .await
+        .map_err(|e| {
+            Error::usage(
+                format!("the prompt failed: {e}"),
+                "name the VMIs on the command line",
+            )
+        })?
+        .map_err(|e| {
+            Error::usage(
+                format!("the prompt failed: {e}"),
+                "name the VMIs on the command line, and pass --yes to run without prompts",
+            )
+        })?;
+    Ok(match picked {
+        Picked::Rows(indexes) => Some(indexes.into_iter().map(|i| rows[i].clone()).collect()),
+        Picked::Cancelled => None,
+    })
+}
+
+fn run_picker(mut picker: Picker) -> std::io::Result<Picked> {
+    use console::{Key, Term};
+    let term = Term::stderr();
+    let color = console::colors_enabled_stderr();
+    let height = (term.size().0 as usize).saturating_sub(3).clamp(3, 15);
+    term.hide_cursor()?;
+    let mut drawn = 0;
+    let result = loop {
+        term.clear_last_lines(drawn)?;
+        let lines = picker.view(height, color);
+        // A line wider than the terminal wraps onto more rows: clear them all next time.
+        let columns = usize::from(term.size().1).max(1);
+        drawn = lines
+            .iter()
+            .map(|l| console::measure_text_width(l).div_ceil(columns).max(1))
+            .sum();
+        for line in &lines {
+            term.write_line(line)?;
+        }
+        term.flush()?;
+        let key = match term.read_key() {
+            Ok(k) => k,
+            Err(e) => break Err(e),
+        };
+        let key = match key {
+            Key::Char(' ') | Key::Tab => PickerKey::Toggle,
+            Key::Char(c) if !c.is_control() => PickerKey::Char(c),
+            Key::Backspace => PickerKey::Backspace,
+            Key::ArrowUp | Key::BackTab => PickerKey::Up,
+            Key::ArrowDown => PickerKey::Down,
+            Key::Enter => PickerKey::Enter,
+            Key::Escape | Key::CtrlC => PickerKey::Escape,
+            _ => continue,
+        };
+        if let Some(done) = picker.handle(key) {
+            break Ok(done);
+        }
+    };
+    term.clear_last_lines(drawn)?;
+    term.show_cursor()?;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        kubevirt::Recovery,
+        plan::{Plan, Refusal},
+    };
+
+    fn row(name: &str, refusal: Option<Refusal>) -> Target {
+        let plan = match refusal {
+            Some(r) => Plan::Refuse(r),
+            None => Plan::Go {
+                recovery: Recovery::Automatic,
+                warnings: vec![],
+            },
+        };
+        Target {
+            namespace: "prod".into(),
+            name: name.into(),
+            phase: "Running".into(),
+            ready: true,
+            node: Some("node-a".into()),
+            ip: None,
+            uid: name.into(),
+            age: "1m".into(),
+            vm: Some(name.into()),
+            run_strategy: Some("Always".into()),
+            expected_recovery: plan.recovery(),
+            refused: plan.refusal().map(|r| r.reason()),
+            group: None,
+            plan,
+        }
+    }
+
+    fn rows() -> Vec<Target> {
+        vec![
+            row("alpha", None),
+            row("bravo", None),
+            row(
+                "halted",
+                Some(Refusal::Halted {
+                    vm: "halted".into(),
+                    legacy: false,
+                }),
+            ),
+            row("charlie", None),
+        ]
+    }
+
+    fn typed(p: &mut Picker, text: &str) {
+        for c in text.chars() {
+            assert_eq!(p.handle(PickerKey::Char(c)), None);
+        }
+    }
+
+    #[test]
+    fn typing_filters_and_enter_takes_the_highlighted_row() {
+        let mut p = Picker::new(&rows());
+        typed(&mut p, "bravo");
+        assert_eq!(p.visible(), [1]);
+        assert_eq!(p.handle(PickerKey::Enter), Some(Picked::Rows(vec![1])));
+        // Letters in order, not necessarily together: "crl" finds charlie.
+        let mut p = Picker::new(&rows());
+        typed(&mut p, "crl");
+        assert_eq!(p.visible(), [3]);
+    }
+
+    #[test]
+    fn space_marks_several() {
+        let mut p = Picker::new(&rows());
+        assert_eq!(p.handle(PickerKey::Toggle), None);
+        p.handle(PickerKey::Down);
+        p.handle(PickerKey::Down);
+        p.handle(PickerKey::Down);
+        p.handle(PickerKey::Toggle);
+        assert!(p.view(10, false).last().unwrap().contains("2 marked"));
+        assert_eq!(p.handle(PickerKey::Enter), Some(Picked::Rows(vec![0, 3])));
+        // Unmarking works, filtering keeps the marks.
+        let mut p = Picker::new(&rows());
+        p.handle(PickerKey::Toggle);
+        typed(&mut p, "charlie");
+        p.handle(PickerKey::Toggle);
+        assert_eq!(p.handle(PickerKey::Enter), Some(Picked::Rows(vec![0, 3])));
+    }
+
+    #[test]
+    fn refused_rows_are_shown_with_the_reason_but_not_picked() {
+        let mut p = Picker::new(&rows());
+        let view = p.view(10, false).join("\n");
+        assert!(view.contains("refused: VM halted is Halted"), "{view}");
+        typed(&mut p, "halted");
+        assert_eq!(p.handle(PickerKey::Toggle), None);
+        let status = p.view(10, false).last().unwrap().clone();
+        assert!(
+            status.contains("prod/halted can't be a target: VM halted is Halted"),
+            "{status}"
+        );
+        assert_eq!(p.handle(PickerKey::Enter), None);
+        assert_eq!(p.handle(PickerKey::Escape), Some(Picked::Cancelled));
+    }
+
+    #[test]
+    fn the_view_scrolls_to_the_highlighted_row() {
+        let many: Vec<Target> = (0..30).map(|i| row(&format!("vm-{i:02}"), None)).collect();
+        let mut p = Picker::new(&many);
+        for _ in 0..20 {
+            p.handle(PickerKey::Down);
+        }
+        let view = p.view(5, false);
+        assert_eq!(view.len(), 7, "prompt, 5 rows, status");
+        assert!(view[5].starts_with("> [ ] prod/vm-20"), "{view:?}");
+        assert!(view[6].contains("30 of 30 shown"));
+        p.handle(PickerKey::Up);
+        p.handle(PickerKey::Backspace);
+        assert!(p.view(5, false)[1].starts_with("> [ ] prod/vm-00"));
+    }
+}

@@ -211,7 +211,9 @@ pub fn parse_outage_args(words: &[String]) -> Result<OutageArgs> {
             "a scheduled run saves its snapshot on an emptyDir",
         );
     }
-    if outage.vmi.is_empty() {
+    let t = &outage.targets;
+    let chosen_by_flags = t.selector.is_some() || t.all || t.count.is_some() || t.percent.is_some();
+    if t.names.is_empty() && !chosen_by_flags {
         return Err(Error::usage(
             "no VMI named in the outage arguments: a scheduled run has no terminal to pick one on",
             "name it after --: kubectl vmchaos schedule NAME --cron SPEC -n NS -- VMI",
@@ -242,7 +244,15 @@ fn container_args(words: &[String], outage: &OutageArgs, namespace: &str) -> Vec
 /// margin: the Job is killed past it (SIGTERM: the tool recovers what is still down).
 pub fn active_deadline(outage: &OutageArgs) -> i64 {
     let one = outage.duration + outage.timeout;
-    let n = u32::try_from(outage.vmi.len().max(1)).unwrap_or(u32::MAX);
+    // With -l/--all the number of targets is known at run time: at most --count or
+    // --max-targets.
+    let t = &outage.targets;
+    let most = if t.names.is_empty() {
+        t.count.unwrap_or(t.max_targets)
+    } else {
+        t.names.len()
+    };
+    let n = u32::try_from(most.max(1)).unwrap_or(u32::MAX);
     let run = if outage.serial {
         one * n + outage.interval.unwrap_or_default() * (n - 1)
     } else {
@@ -261,11 +271,27 @@ async fn resolve_targets(
     namespace: &str,
     outage: &OutageArgs,
 ) -> Result<Vec<Target>> {
-    let names: Vec<(String, String)> = outage
-        .vmi
-        .iter()
-        .map(|name| (namespace.to_string(), name.clone()))
-        .collect();
+    let t = &outage.targets;
+    let names: Vec<(String, String)> =
+        if t.selector.is_some() || t.all || t.count.is_some() || t.percent.is_some() {
+            // The VMIs the flags choose today: the Role gets the verbs of their plans.
+            let sel = crate::selection::SelectionArgs::from_cli(
+                t,
+                false,
+                namespace,
+                outage.allow_protected_namespace,
+            );
+            let rows = crate::selection::list_for(cluster, &sel).await?.1;
+            rows.iter()
+                .filter(|r| r.refused.is_none() && r.phase == "Running")
+                .map(|r| (r.namespace.clone(), r.name.clone()))
+                .collect()
+        } else {
+            t.names
+                .iter()
+                .map(|name| (namespace.to_string(), name.clone()))
+                .collect()
+        };
     preflight::resolve_targets(cluster, &names, outage.keep_down).await
 }
 

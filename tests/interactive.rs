@@ -70,6 +70,44 @@ fn pick_from_the_list_then_confirm() {
 }
 
 #[test]
+fn mark_several_in_the_picker_refused_ones_cannot_be_marked() {
+    let env = env_or_skip!();
+    let ns = env.namespace("multi");
+    let alpha = env.vm(&ns, "alpha", "Always", &[]);
+    let bravo = env.vm(&ns, "bravo", "Manual", &[]);
+    env.vm(&ns, "charlie", "Always", &[]);
+    env.vm(&ns, "off", "Halted", &[]);
+    let mut cmd = env.command(&["outage", "-n", &ns, "--no-progress", "--dry-run"]);
+    cmd.env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
+    p.exp_string("VMI to delete").unwrap();
+    // Every row shows its plan; the Halted VM's VMI says why it can't be a target.
+    p.exp_string("refused: VM off is Halted").unwrap();
+    type_keys(&mut p, "off ");
+    p.exp_string("can't be a target: VM off is Halted").unwrap();
+    // Clear the filter, mark alpha (first row) and bravo (next), confirm.
+    type_keys(&mut p, "\u{7f}\u{7f}\u{7f} ");
+    p.exp_string("1 marked").unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    p.send("\u{1b}[B").unwrap();
+    p.flush().unwrap();
+    type_keys(&mut p, " ");
+    p.exp_string("2 marked").unwrap();
+    type_keys(&mut p, "\r");
+    // Two targets: the dry run shows the chosen set with each plan, and changes nothing.
+    p.exp_string("2 of 2 VMIs picked at the prompt").unwrap();
+    p.exp_string(&format!("{ns}/alpha")).unwrap();
+    p.exp_string(&format!("{ns}/bravo")).unwrap();
+    p.exp_string("the tool starts its VM").unwrap();
+    p.exp_string("DRY RUN (client): would delete 2 VMI(s)")
+        .unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(p.process.wait().unwrap()), Some(0));
+    assert_eq!(env.uid(&ns, "alpha").as_deref(), Some(alpha.as_str()));
+    assert_eq!(env.uid(&ns, "bravo").as_deref(), Some(bravo.as_str()));
+}
+
+#[test]
 fn declining_changes_nothing() {
     let env = env_or_skip!();
     let ns = env.namespace("decline");

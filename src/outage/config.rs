@@ -10,8 +10,11 @@ use crate::{
 
 #[derive(Debug, Clone)]
 pub struct OutageConfig {
-    /// The VMIs named on the command line (empty: pick on the terminal).
+    /// The VMIs named on the command line, in the namespace of -n (empty: pick on the terminal).
     pub names: Vec<String>,
+    /// `-l`, `--all`, `--count`/`--percent`, several names or NAMESPACE/NAME: the targets are
+    /// chosen (with the guards) by `crate::selection`.
+    pub selection: Option<crate::cli::TargetArgs>,
     pub duration: Duration,
     pub timeout: Duration,
     pub interrupt_wait: Duration,
@@ -41,16 +44,13 @@ impl OutageConfig {
                 "a VMI's shutdown time is its spec.terminationGracePeriodSeconds; drop the flag",
             ));
         }
-        if args.vmi.is_empty() && !term.interactive() {
+        let t = &args.targets;
+        let chosen_by_flags =
+            t.selector.is_some() || t.all || t.count.is_some() || t.percent.is_some();
+        if t.names.is_empty() && !chosen_by_flags && !term.interactive() {
             return Err(Error::usage(
                 "no VMI named, and no terminal to pick one on",
                 "name the VMI: kubectl vmchaos outage NAME -n NAMESPACE (see `kubectl vmchaos list -A`)",
-            ));
-        }
-        if !args.vmi.is_empty() && global.all_namespaces {
-            return Err(Error::usage(
-                "-A/--all-namespaces only applies to the picker",
-                "name the VMIs' namespace with -n NAMESPACE instead",
             ));
         }
         if !args.yes && dry_run.is_none() && !term.interactive() {
@@ -69,13 +69,19 @@ impl OutageConfig {
             Error::usage(e, "see `kubectl vmchaos outage --help` for the probe flags")
         })?;
         let mut names: Vec<String> = Vec::new();
-        for n in &args.vmi {
+        for n in &t.names {
             if !names.contains(n) {
                 names.push(n.clone());
             }
         }
+        let selection = (chosen_by_flags
+            || names.len() > 1
+            || names.iter().any(|n| n.contains('/'))
+            || (global.all_namespaces && !names.is_empty()))
+        .then(|| t.clone());
         Ok(OutageConfig {
             names,
+            selection,
             duration: args.duration,
             timeout: args.timeout,
             interrupt_wait: Self::INTERRUPT_WAIT,

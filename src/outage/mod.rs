@@ -37,6 +37,7 @@ use crate::{
     kubevirt::{self, is_protected_namespace, Recovery},
     prompt,
     report::{Report, RunReport},
+    selection::{self, SelectionArgs},
     settings::Terminal,
     signals::Signals,
     snapshot::{self, SnapshotMeta},
@@ -145,17 +146,35 @@ async fn prepare(
         Err(e) => return fail(reporter, e),
     }
 
-    let names: Vec<(String, String)> = if config.names.is_empty() {
-        match pick(&cluster, global, reporter).await? {
-            Some(t) => vec![(t.namespace, t.name)],
-            None => return Err(Error::Declined),
+    let names: Vec<(String, String)> = match &config.selection {
+        Some(flags) => {
+            let sel = SelectionArgs::from_cli(
+                flags,
+                global.all_namespaces,
+                &cluster.namespace,
+                config.allow_protected_namespace,
+            );
+            reporter.start(Phase::Target, format!("choosing VMIs in {}", sel.scope));
+            let chosen = match selection::resolve(&cluster, &sel).await {
+                Ok(c) => c,
+                Err(e) => return fail(reporter, e),
+            };
+            reporter.finish(chosen.selection.describe());
+            chosen
+                .targets
+                .into_iter()
+                .map(|t| (t.namespace, t.name))
+                .collect()
         }
-    } else {
-        config
+        None if config.names.is_empty() => match pick(&cluster, global, config, reporter).await? {
+            Some(picked) => picked,
+            None => return Err(Error::Declined),
+        },
+        None => config
             .names
             .iter()
             .map(|n| (cluster.namespace.clone(), n.clone()))
-            .collect()
+            .collect(),
     };
     for (ns, _) in &names {
         refuse_protected(ns, config.allow_protected_namespace)?;
@@ -299,39 +318,70 @@ fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     seen
 }
 
+/// The interactive picker over the running VMIs in scope (several may be marked); the picked
+/// ones go through the same choice and guards as named ones.
 async fn pick(
     cluster: &Cluster,
     global: &GlobalArgs,
+    config: &OutageConfig,
     reporter: &mut Reporter,
-) -> Result<Option<targets::Target>> {
-    let scope = if global.all_namespaces {
-        None
-    } else {
-        Some(cluster.namespace.as_str())
+) -> Result<Option<Vec<(String, String)>>> {
+    let flags = crate::cli::TargetArgs {
+        names: Vec::new(),
+        selector: None,
+        all: false,
+        count: None,
+        percent: None,
+        seed: None,
+        max_targets: usize::MAX,
+        allow_full_outage: false,
     };
-    let scope_text = scope.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
+    let mut sel = SelectionArgs::from_cli(
+        &flags,
+        global.all_namespaces,
+        &cluster.namespace,
+        config.allow_protected_namespace,
+    );
     reporter.start(
         Phase::Target,
-        format!("listing running VMIs in {scope_text}"),
+        format!("listing running VMIs in {}", sel.scope),
     );
+    let query = targets::Query {
+        namespace: sel.scope.namespace(),
+        selector: None,
+        running_only: true,
+    };
     let rows = match cluster
-        .bounded(targets::list(&cluster.client, scope, true))
+        .bounded(targets::list_with(&cluster.client, &query))
         .await
     {
         Ok(rows) => rows,
         Err(e) => {
-            return fail(
-                reporter,
-                cluster.request_error(format!("list VMIs in {scope_text}"), e),
-            )
+            let e = cluster.request_error(format!("list VMIs in {}", sel.scope), e);
+            return fail(reporter, e);
         }
     };
     if rows.is_empty() {
-        return fail(reporter, Error::NoTargets { scope: scope_text });
+        let scope = sel.scope.to_string();
+        return fail(reporter, Error::NoTargets { scope });
     }
-    reporter.finish(format!("{} running VMI(s) in {scope_text}", rows.len()));
+    reporter.finish(format!("{} running VMI(s) in {}", rows.len(), sel.scope));
     reporter.flush();
-    prompt::pick(rows).await
+    let Some(picked) = prompt::pick_many(rows.clone()).await? else {
+        return Ok(None);
+    };
+    sel.names = picked
+        .iter()
+        .map(|t| format!("{}/{}", t.namespace, t.name))
+        .collect();
+    let chosen = selection::choose_picked(&rows, &sel)?;
+    Ok(Some(
+        chosen
+            .targets
+            .into_iter()
+            .map(|t| (t.namespace, t.name))
+            .collect(),
+    ))
 }
 
 /// A dry run: say what would happen; with `server`, also send the DELETE with dryRun=All and

@@ -415,6 +415,7 @@ impl Engine {
         };
         let config = OutageConfig {
             names: targets.iter().map(|t| t.name.clone()).collect(),
+            selection: None,
             duration: step.duration,
             timeout: step.timeout,
             interrupt_wait: OutageConfig::INTERRUPT_WAIT,

@@ -241,6 +241,11 @@ mod tests {
             run_strategy: Some("Always".into()),
             expected_recovery: Recovery::Automatic,
             refused: None,
+            group: None,
+            plan: crate::plan::Plan::Go {
+                recovery: Recovery::Automatic,
+                warnings: vec![],
+            },
         }
     }
 

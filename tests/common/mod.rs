@@ -37,7 +37,29 @@ pub fn bare_cluster() -> Option<Env> {
     Cluster::bare().map(|cluster| Env { cluster })
 }
 
+/// A control plane with KubeVirt's CRDs but WITHOUT the simulator, shared by this test binary:
+/// nothing boots, stops or changes a VMI, so a test creates VMIs (status included: the VMI CRD
+/// has no status subresource) and VMs in exactly the state it needs.
+pub fn static_cluster() -> Option<Env> {
+    static STATIC: std::sync::OnceLock<Option<Cluster>> = std::sync::OnceLock::new();
+    STATIC
+        .get_or_init(|| {
+            testenv::prerequisites_present().then(|| {
+                Cluster::builder()
+                    .simulator(None)
+                    .start()
+                    .unwrap_or_else(|e| panic!("{e}"))
+            })
+        })
+        .as_ref()
+        .map(|cluster| Env { cluster })
+}
+
 impl Env {
+    pub fn cluster(&self) -> &'static Cluster {
+        self.cluster
+    }
+
     /// The cluster shared by this test binary; None (test skipped) without prerequisites, outside CI.
     pub fn get() -> Option<Env> {
         Cluster::shared().map(|cluster| Env { cluster })

@@ -5,11 +5,13 @@
 //! VirtualMachineInstanceReplicaSet `web` of 3 VMIs and a VirtualMachinePool `pool` of 2 Always
 //! VMs. `scripts/sandbox up|down|status` drives it.
 //!
-//! Usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--until-stdin-closes]
+//! Usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--no-sim] [--until-stdin-closes]
 //! DIR defaults to `${XDG_STATE_HOME:-$HOME/.local/state}/kubectl-vmchaos/sandbox`. When the demo
 //! is Running, it writes `DIR/ready`; `DIR/pids` and `DIR/ports` list the PIDs it started and
 //! the ports they listen on. `--until-stdin-closes` also stops it when its stdin reaches EOF
-//! (its parent, a test, ended however).
+//! (its parent, a test, ended however). `--no-sim` starts no simulator (implies `--no-demo`):
+//! nothing boots or changes a VMI, for benchmarks that create thousands of them as they want
+//! them (`scripts/bench-list`).
 
 use std::{path::PathBuf, process::ExitCode, time::Instant};
 
@@ -28,7 +30,8 @@ const DEMO_LEGACY: &str = "vm-legacy";
 const DEMO_VMI: &str = "vmi-standalone";
 const DEMO_REPLICA_SET: (&str, usize) = ("web", 3);
 const DEMO_POOL: (&str, usize) = ("pool", 2);
-const USAGE: &str = "usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--until-stdin-closes]";
+const USAGE: &str =
+    "usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--no-sim] [--until-stdin-closes]";
 
 fn default_dir() -> Result<PathBuf> {
     let state = std::env::var_os("XDG_STATE_HOME")
@@ -53,11 +56,16 @@ fn run() -> Result<()> {
     let mut dir = None;
     let mut demo = true;
     let mut until_stdin_closes = false;
+    let mut simulator = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--dir" => dir = Some(PathBuf::from(args.next().context("--dir needs a value")?)),
             "--no-demo" => demo = false,
+            "--no-sim" => {
+                simulator = false;
+                demo = false;
+            }
             "--until-stdin-closes" => until_stdin_closes = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -81,11 +89,11 @@ fn run() -> Result<()> {
     });
 
     let started = Instant::now();
-    let cluster = match Cluster::builder()
-        .dir(&dir)
-        .context("vmchaos-sandbox")
-        .start()
-    {
+    let mut builder = Cluster::builder().dir(&dir).context("vmchaos-sandbox");
+    if !simulator {
+        builder = builder.simulator(None);
+    }
+    let cluster = match builder.start() {
         Ok(cluster) => cluster,
         Err(StartError::Missing(m)) => bail!(
             "prerequisites missing:\n{m}\n(scripts/sandbox up builds them: scripts/install-deps, \
