@@ -153,6 +153,9 @@ pub struct OutageArgs {
     /// Where to save the VMI's manifest before deleting it (default: the user's state directory)
     #[arg(long, value_name = "DIR")]
     pub save_dir: Option<PathBuf>,
+    /// Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Plain timestamped lines instead of spinners (automatic without a terminal)
     #[arg(long)]
     pub no_progress: bool,

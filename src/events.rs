@@ -4,7 +4,19 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{kubevirt::Recovery, outage::tracker::Step};
+use crate::kubevirt::Recovery;
+
+/// A step of the recovery, for the renderers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    OldTerminating { finalizers: Vec<String> },
+    OldGone,
+    NewCreated { name: String, uid: String },
+    Phase { phase: String },
+    Ready,
+    ReadyLost,
+    NewGone { uid: String },
+}
 
 /// The phases of an outage, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

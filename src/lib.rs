@@ -106,14 +106,21 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
             result.map(|report| {
                 let color = term.color(cli.global.color, term.stdout);
                 print_stdout(&summary::render_run(&report, args.output, color));
-                report.exit()
+                match &args.report {
+                    Some(dir) => {
+                        let probes = report_files::probe_tracks(&report);
+                        let day = report.game_day(format!("outage of {}", target_names(&report)));
+                        write_report_files(dir, &day, &probes, color_err)
+                    }
+                    None => report.exit(),
+                }
             })
         }
         Command::Run(args) => run::run(&cli.global, args, &term).await.map(|report| {
             let color = term.color(cli.global.color, term.stdout);
             print_stdout(&run::text::summary(&report, args.output, color));
             match &args.report {
-                Some(dir) => write_report_files(dir, &report, color_err),
+                Some(dir) => write_report_files(dir, &report, &[], color_err),
                 None => report.exit,
             }
         }),
@@ -231,8 +238,26 @@ async fn list(cli: &Cli, format: ListFormat, selector: Option<&str>) -> Result<E
 
 /// `--report DIR`: the files, or the error (a run that went well but left no report is a tool
 /// failure).
-fn write_report_files(dir: &std::path::Path, report: &report::GameDayReport, color: bool) -> Exit {
-    match report_files::write_reports(dir, report, &[]) {
+/// `ns/a, ns/b` (the first few) for a report's title.
+fn target_names(run: &report::RunReport) -> String {
+    let names: Vec<String> = run
+        .targets()
+        .iter()
+        .map(|r| format!("{}/{}", r.target.namespace, r.target.name))
+        .collect();
+    match names.len() {
+        0..=3 => names.join(", "),
+        n => format!("{} and {} more", names[..3].join(", "), n - 3),
+    }
+}
+
+fn write_report_files(
+    dir: &std::path::Path,
+    report: &report::GameDayReport,
+    probes: &[report_files::TimelineProbe],
+    color: bool,
+) -> Exit {
+    match report_files::write_reports(dir, report, probes) {
         Ok(paths) => {
             let names: Vec<String> = paths
                 .iter()

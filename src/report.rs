@@ -112,6 +112,46 @@ impl RunReport {
             RunReport::Fleet(f) => f.targets.iter().collect(),
         }
     }
+
+    /// A one-step game day around this outage (what `--report DIR` writes).
+    pub fn game_day(&self, name: String) -> GameDayReport {
+        let fleet = match self {
+            RunReport::Fleet(f) => (**f).clone(),
+            RunReport::Single(r) => FleetReport {
+                context: r.context.clone(),
+                server: r.server.clone(),
+                dry_run: r.dry_run.clone(),
+                started_at: r.injected_at.clone(),
+                finished_at: None,
+                interrupted: r.interrupted,
+                targets: vec![(**r).clone()],
+                aggregates: Aggregates::of(std::slice::from_ref(r)),
+                verdict: r.verdict.clone(),
+                exit_code: r.exit_code,
+                notes: Vec::new(),
+                exit: r.exit,
+            },
+        };
+        GameDayReport {
+            context: fleet.context.clone(),
+            server: fleet.server.clone(),
+            started_at: fleet.started_at.clone(),
+            finished_at: fleet.finished_at.clone(),
+            verdict: fleet.verdict.clone(),
+            exit_code: fleet.exit_code,
+            exit: fleet.exit,
+            notes: Vec::new(),
+            steps: vec![StepReport {
+                name,
+                scenario: "kubevirt_vm_outage".into(),
+                file: None,
+                line: None,
+                status: StepStatus::Ran,
+                reason: None,
+                fleet: Some(fleet),
+            }],
+        }
+    }
 }
 
 /// Several targets hit in one run.

@@ -182,3 +182,51 @@ fn an_abort_condition_in_a_fleet_recovers_everything_and_exits_1() {
         assert_ne!(&now, old, "{vm} recovered by the tool");
     }
 }
+
+#[test]
+fn an_outage_writes_its_game_day_report_with_a_probe_track() {
+    let env = env_or_skip!();
+    let ns = env.namespace("probe-report");
+    env.vm(&ns, "db", "Always", &[]);
+    env.vm(&ns, "web", "Manual", &[]);
+    let address = front(&env, &ns, "db");
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("tcp://{address}:2222");
+    let out = env.outage(
+        &ns,
+        "db",
+        &[
+            "web",
+            "--duration",
+            "1s",
+            "--probe",
+            &spec,
+            "--report",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for file in [
+        "report.json",
+        "junit.xml",
+        "report.md",
+        "timeline.svg",
+        "report.html",
+    ] {
+        assert!(dir.path().join(file).is_file(), "{file} missing");
+    }
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase").count(), 2, "{junit}");
+    let svg = std::fs::read_to_string(dir.path().join("timeline.svg")).unwrap();
+    assert!(
+        svg.contains(&spec),
+        "the probe has its track in the timeline"
+    );
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(
+        html.contains("<svg"),
+        "the timeline is embedded in the HTML"
+    );
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains(&format!("{ns}/web")), "{md}");
+}

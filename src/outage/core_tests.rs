@@ -707,3 +707,64 @@ fn a_failed_start_is_a_tool_failure() {
     );
     assert_eq!(core.runs()[0].outcome, Some(Outcome::Failed("409".into())));
 }
+
+#[test]
+fn a_409_on_the_recreate_follows_the_vmi_someone_else_created() {
+    let start = Instant::now();
+    let case = Case {
+        plan: Plan::Recreate,
+        comes: Comes::Never,
+        interrupt: Interrupt::None,
+        gap: None,
+    };
+    let mut core = Core::new(
+        config(),
+        vec![spec(&case)],
+        HashSet::new(),
+        (start, SystemTime::now()),
+    );
+    core.handle(Input::Begin, start);
+    core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Accepted,
+        },
+        start,
+    );
+    core.handle(
+        Input::Gone {
+            namespace: "prod".into(),
+            uid: "old".into(),
+        },
+        start + MS * 300,
+    );
+    let fx = core.handle(Input::Tick, start + Duration::from_secs(5));
+    assert!(fx.contains(&Effect::Recreate { target: 0 }));
+    let fx = core.handle(
+        Input::ActionDone {
+            target: 0,
+            result: ActionResult::AlreadyExists,
+        },
+        start + Duration::from_secs(5),
+    );
+    // Not acted on again, not a failure: the one that exists is followed.
+    assert!(!fx
+        .iter()
+        .any(|e| matches!(e, Effect::Recreate { .. } | Effect::Start { .. })));
+    assert!(core.runs()[0].outcome.is_none());
+    let t = start + Duration::from_millis(5_100);
+    let fx = core.handle(
+        Input::Seen {
+            vmi: Box::new(vmi("db-0", "theirs", "Running", true)),
+            live: true,
+        },
+        t,
+    );
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Recreate { .. })));
+    assert_eq!(core.runs()[0].outcome, Some(Outcome::Recovered));
+    assert_eq!(
+        core.runs()[0].acted,
+        None,
+        "KubeVirt's, or someone else's, not the tool's"
+    );
+}

@@ -9,22 +9,11 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
+pub use crate::events::Step;
 use crate::{
     kubevirt::{Timestamp, Vmi},
     report::Timings,
 };
-
-/// A step of the recovery, for the renderers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    OldTerminating { finalizers: Vec<String> },
-    OldGone,
-    NewCreated { name: String, uid: String },
-    Phase { phase: String },
-    Ready,
-    ReadyLost,
-    NewGone { uid: String },
-}
 
 /// Where a timing came from.
 pub const FROM_WATCH: &str = "watch";

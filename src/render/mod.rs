@@ -1,4 +1,5 @@
-//! Renderers: they consume the scenario's events (`crate::outage::events`) and print them.
+//! Renderers: they consume the scenario's events (`crate::events`) and print them; they never
+//! import the outage itself.
 
 mod phases;
 mod plain;

@@ -2,9 +2,8 @@
 //! summary's notes.
 
 use crate::{
-    events::{NotRecovered, Outcome, TargetEvent},
+    events::{NotRecovered, Outcome, Step, TargetEvent},
     kubevirt::Recovery,
-    outage::tracker::Step,
     render::format_duration,
 };
 

@@ -83,6 +83,33 @@ impl TimelineProbe {
     }
 }
 
+/// The probe tracks of an outage's timeline, from each target's probe figures: up until the
+/// last success before the outage, down from the first failure to the first success after it,
+/// up after that (or down to the end while still failing).
+pub fn probe_tracks(run: &crate::report::RunReport) -> Vec<TimelineProbe> {
+    let when = |t: &Option<String>| t.as_deref().and_then(|t| humantime::parse_rfc3339(t).ok());
+    let end = SystemTime::now();
+    let mut tracks = Vec::new();
+    for r in run.targets() {
+        let start = when(&r.injected_at);
+        for p in &r.probes {
+            let mut samples: Vec<(SystemTime, bool)> = Vec::new();
+            samples.extend(when(&p.last_success_before).or(start).map(|t| (t, true)));
+            samples.extend(when(&p.first_failure).map(|t| (t, false)));
+            samples.extend(when(&p.first_success_after).map(|t| (t, true)));
+            samples.sort_by_key(|(t, _)| *t);
+            tracks.push(TimelineProbe::from_samples(
+                &r.target.namespace,
+                &r.target.name,
+                &p.probe,
+                samples,
+                end,
+            ));
+        }
+    }
+    tracks
+}
+
 /// The file names, in the order they are written.
 pub const FILES: [&str; 5] = [
     "report.json",
