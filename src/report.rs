@@ -56,6 +56,9 @@ pub struct Report {
     pub restore_command: Option<String>,
     pub verdict: String,
     pub exit_code: u8,
+    /// The replica set or pool this VMI is one replica of, as the target choice saw it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<crate::targets::Group>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// `--probe`: user-visible downtime per probe (users served again decides "recovered").
@@ -124,6 +127,7 @@ impl RunReport {
                 started_at: r.injected_at.clone(),
                 finished_at: None,
                 interrupted: r.interrupted,
+                selection: None,
                 targets: vec![(**r).clone()],
                 aggregates: Aggregates::of(std::slice::from_ref(r)),
                 verdict: r.verdict.clone(),
@@ -165,6 +169,9 @@ pub struct FleetReport {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub interrupted: bool,
+    /// How the targets were chosen (`-l`, `--all`, `--count`/`--percent` and its seed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<crate::selection::Selection>,
     pub targets: Vec<Report>,
     pub aggregates: Aggregates,
     pub verdict: String,

@@ -77,11 +77,13 @@ pub async fn run_resolved(
             cluster,
             targets,
             probing,
+            choice,
         } => {
             execute(
                 &cluster,
                 targets,
                 probing.map(|p| *p),
+                &choice,
                 &config,
                 reporter,
                 &mut signals,
@@ -97,6 +99,7 @@ enum Prepared {
         cluster: Box<Cluster>,
         targets: Vec<Target>,
         probing: Option<Box<Probing>>,
+        choice: Box<outcome::Choice>,
     },
 }
 
@@ -146,6 +149,7 @@ async fn prepare(
         Err(e) => return fail(reporter, e),
     }
 
+    let mut choice = outcome::Choice::default();
     let names: Vec<(String, String)> = match &config.selection {
         Some(flags) => {
             let sel = SelectionArgs::from_cli(
@@ -160,6 +164,14 @@ async fn prepare(
                 Err(e) => return fail(reporter, e),
             };
             reporter.finish(chosen.selection.describe());
+            choice.selection = Some(chosen.selection.clone());
+            for t in &chosen.targets {
+                if let Some(g) = &t.group {
+                    choice
+                        .groups
+                        .insert((t.namespace.clone(), t.name.clone()), g.clone());
+                }
+            }
             chosen
                 .targets
                 .into_iter()
@@ -267,7 +279,7 @@ async fn prepare(
     };
 
     if let Some(mode) = config.dry_run {
-        let report = dry_run(&cluster, &targets, mode, reporter).await?;
+        let report = dry_run(&cluster, &targets, mode, &choice, reporter).await?;
         return Ok(Prepared::DryRun(report));
     }
     if !config.yes {
@@ -305,6 +317,7 @@ async fn prepare(
         cluster: Box::new(cluster),
         targets,
         probing,
+        choice: Box::new(choice),
     })
 }
 
@@ -390,6 +403,7 @@ async fn dry_run(
     cluster: &Cluster,
     targets: &[Target],
     mode: DryRun,
+    choice: &outcome::Choice,
     reporter: &mut Reporter,
 ) -> Result<RunReport> {
     if mode == DryRun::Server {
@@ -440,13 +454,20 @@ async fn dry_run(
         .iter()
         .map(|t| outcome::dry_run_report(cluster, t, mode_text))
         .collect();
-    Ok(outcome::combine(cluster, reports, None, Some(mode_text)))
+    Ok(outcome::combine(
+        cluster,
+        reports,
+        None,
+        Some(mode_text),
+        choice,
+    ))
 }
 
 async fn execute(
     cluster: &Cluster,
     targets: Vec<Target>,
     mut probing: Option<Probing>,
+    choice: &outcome::Choice,
     config: &OutageConfig,
     reporter: &mut Reporter,
     signals: &mut Signals,
@@ -604,7 +625,13 @@ async fn execute(
         }
         reporter.flush();
     }
-    Ok(outcome::combine(cluster, reports, core.interrupted(), None))
+    Ok(outcome::combine(
+        cluster,
+        reports,
+        core.interrupted(),
+        None,
+        choice,
+    ))
 }
 
 fn save_snapshot(

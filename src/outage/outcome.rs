@@ -56,6 +56,7 @@ fn base(cluster: &Cluster, t: &Target) -> Report {
         restore_command: None,
         verdict: String::new(),
         exit_code: 0,
+        group: None,
         warnings: t.plan.warnings().iter().map(|w| w.describe()).collect(),
         probes: Vec::new(),
         notes: Vec::new(),
@@ -216,11 +217,19 @@ pub fn report(
 /// One target: its own document. Several: a fleet document with aggregates.
 pub fn combine(
     cluster: &Cluster,
-    reports: Vec<Report>,
+    mut reports: Vec<Report>,
     signal: Option<Signal>,
     dry_run: Option<&str>,
+    choice: &Choice,
 ) -> RunReport {
-    if reports.len() == 1 {
+    for r in &mut reports {
+        r.group = choice
+            .groups
+            .get(&(r.target.namespace.clone(), r.target.name.clone()))
+            .cloned();
+    }
+    // Targets chosen by flags get the fleet document whatever their number.
+    if reports.len() == 1 && choice.selection.is_none() {
         let mut reports = reports;
         return RunReport::Single(Box::new(reports.remove(0)));
     }
@@ -259,6 +268,7 @@ pub fn combine(
             humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
         ),
         interrupted: signal.is_some(),
+        selection: choice.selection.clone(),
         targets: reports,
         aggregates,
         verdict,
@@ -284,4 +294,12 @@ fn probes_served_after(probes: &[crate::probe::ProbeReport]) -> Option<String> {
         "(longest probe downtime {})",
         format_duration(Duration::from_millis(worst))
     ))
+}
+
+/// How the targets were chosen, for the documents.
+#[derive(Debug, Clone, Default)]
+pub struct Choice {
+    /// Set when flags chose the targets (`-l`, `--all`, a sample, several names).
+    pub selection: Option<crate::selection::Selection>,
+    pub groups: std::collections::HashMap<(String, String), crate::targets::Group>,
 }

@@ -222,6 +222,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             interrupted: exit == Exit::Interrupted,
+            selection: None,
             targets: Vec::new(),
             aggregates: Aggregates {
                 targets: 1,
