@@ -66,6 +66,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 json\t''
 yaml\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l save-dir -d 'Where to save the VMI\'s manifest before deleting it (default: the user\'s state directory)' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l report -d 'Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe -d 'Probe what users reach, before, during and after the outage (repeatable): tcp://HOST:PORT, http(s)://HOST[:PORT]/PATH[#status=200-399], vmi:tcp:PORT or vmi:http:PORT/PATH (the target VMI\'s own address, followed as it is re-created)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe-interval -d 'Time between two attempts of each probe' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe-timeout -d 'How long one attempt may take (default: 4 x the interval, at most 1s)' -r

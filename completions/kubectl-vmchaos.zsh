@@ -63,6 +63,7 @@ none\:"A real run"))' \
 '-o+[Summary format\: text (a table), json or yaml (one document on stdout)]:FORMAT:(text json yaml)' \
 '--output=[Summary format\: text (a table), json or yaml (one document on stdout)]:FORMAT:(text json yaml)' \
 '--save-dir=[Where to save the VMI'\''s manifest before deleting it (default\: the user'\''s state directory)]:DIR:_files' \
+'--report=[Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR]:DIR:_files' \
 '*--probe=[Probe what users reach, before, during and after the outage (repeatable)\: tcp\://HOST\:PORT, http(s)\://HOST\[\:PORT\]/PATH\[#status=200-399\], vmi\:tcp\:PORT or vmi\:http\:PORT/PATH (the target VMI'\''s own address, followed as it is re-created)]:SPEC:_default' \
 '--probe-interval=[Time between two attempts of each probe]:DURATION:_default' \
 '--probe-timeout=[How long one attempt may take (default\: 4 x the interval, at most 1s)]:DURATION:_default' \

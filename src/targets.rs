@@ -144,23 +144,29 @@ pub async fn list_with(client: &kube::Client, query: &Query<'_>) -> kube::Result
     let mut prefetch_tx = Some(prefetch_tx);
     let mut vmis: Vec<Vmi> = Vec::new();
     let vmi_resource = kubevirt::vmi_resource();
-    let vmi_pages = for_each_page(
-        client,
-        &vmi_resource,
-        query.namespace,
-        params,
-        |items: Vec<LeanVmi>, more| {
-            for item in items {
-                let vmi = Vmi::from_object(&item.into_object());
-                if !query.running_only || vmi.is_running() {
-                    vmis.push(vmi);
+    let vmi_pages = async {
+        let listed = for_each_page(
+            client,
+            &vmi_resource,
+            query.namespace,
+            params,
+            |items: Vec<LeanVmi>, more| {
+                for item in items {
+                    let vmi = Vmi::from_object(&item.into_object());
+                    if !query.running_only || vmi.is_running() {
+                        vmis.push(vmi);
+                    }
                 }
-            }
-            if let Some(tx) = prefetch_tx.take() {
-                let _ = tx.send(more && vmis.iter().any(|v| v.owner_vm.is_some()));
-            }
-        },
-    );
+                if let Some(tx) = prefetch_tx.take() {
+                    let _ = tx.send(more && vmis.iter().any(|v| v.owner_vm.is_some()));
+                }
+            },
+        )
+        .await;
+        // A first page that failed never sent: the VM prefetch must not wait for it.
+        prefetch_tx = None;
+        listed
+    };
     let vm_pages = async {
         match prefetch_rx.await {
             Ok(true) => all_vms(client, query.namespace).await.map(Some),

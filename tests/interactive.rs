@@ -76,7 +76,7 @@ fn mark_several_in_the_picker_refused_ones_cannot_be_marked() {
     let alpha = env.vm(&ns, "alpha", "Always", &[]);
     let bravo = env.vm(&ns, "bravo", "Manual", &[]);
     env.vm(&ns, "charlie", "Always", &[]);
-    env.vm(&ns, "off", "Halted", &[]);
+    env.halting_vm(&ns, "off", Duration::from_secs(600), &[]);
     let mut cmd = env.command(&["outage", "-n", &ns, "--no-progress", "--dry-run"]);
     cmd.env("TERM", "xterm");
     let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
@@ -99,7 +99,7 @@ fn mark_several_in_the_picker_refused_ones_cannot_be_marked() {
     p.exp_string(&format!("{ns}/alpha")).unwrap();
     p.exp_string(&format!("{ns}/bravo")).unwrap();
     p.exp_string("the tool starts its VM").unwrap();
-    p.exp_string("DRY RUN (client): would delete 2 VMI(s)")
+    p.exp_string("DRY RUN (client): would delete 2 VMIs")
         .unwrap();
     p.exp_eof().unwrap();
     assert_eq!(exit_code(p.process.wait().unwrap()), Some(0));

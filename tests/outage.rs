@@ -482,7 +482,7 @@ fn plain_progress_lines_snapshot() {
         .collect::<Vec<_>>()
         .join("\n");
     settings.bind(|| insta::assert_snapshot!(stable));
-    for step in ["old VMI gone", "new VMI created", "Running", "Ready"] {
+    for step in ["old VMI gone", "new VMI db-0 created", "Running", "Ready"] {
         assert!(text.contains(step), "{step} missing:\n{text}");
     }
 }

@@ -117,7 +117,7 @@ fn names_of(doc: &Value) -> Vec<String> {
         .as_array()
         .unwrap_or_else(|| panic!("no targets in {doc:#}"))
         .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
+        .map(|t| t["target"]["name"].as_str().unwrap().to_string())
         .collect()
 }
 

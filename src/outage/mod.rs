@@ -164,6 +164,8 @@ async fn prepare(
                 Err(e) => return fail(reporter, e),
             };
             reporter.finish(chosen.selection.describe());
+            // The chosen set with each plan, before anything is confirmed or deleted.
+            reporter.note(selection::render(&chosen).trim_end().to_string());
             choice.selection = Some(chosen.selection.clone());
             for t in &chosen.targets {
                 if let Some(g) = &t.group {
@@ -179,7 +181,15 @@ async fn prepare(
                 .collect()
         }
         None if config.names.is_empty() => match pick(&cluster, global, config, reporter).await? {
-            Some(picked) => picked,
+            Some(chosen) => {
+                reporter.note(selection::render(&chosen).trim_end().to_string());
+                choice.selection = Some(chosen.selection.clone());
+                chosen
+                    .targets
+                    .into_iter()
+                    .map(|t| (t.namespace, t.name))
+                    .collect()
+            }
             None => return Err(Error::Declined),
         },
         None => config
@@ -338,7 +348,7 @@ async fn pick(
     global: &GlobalArgs,
     config: &OutageConfig,
     reporter: &mut Reporter,
-) -> Result<Option<Vec<(String, String)>>> {
+) -> Result<Option<selection::Chosen>> {
     let flags = crate::cli::TargetArgs {
         names: Vec::new(),
         selector: None,
@@ -387,14 +397,7 @@ async fn pick(
         .iter()
         .map(|t| format!("{}/{}", t.namespace, t.name))
         .collect();
-    let chosen = selection::choose_picked(&rows, &sel)?;
-    Ok(Some(
-        chosen
-            .targets
-            .into_iter()
-            .map(|t| (t.namespace, t.name))
-            .collect(),
-    ))
+    selection::choose_picked(&rows, &sel).map(Some)
 }
 
 /// A dry run: say what would happen; with `server`, also send the DELETE with dryRun=All and
