@@ -93,6 +93,10 @@ impl Spinners {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+        // A fleet's recovery draws inside its multi-progress, with the per-target lines.
+        if phase == Phase::Recovery {
+            self.open_fleet();
+        }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         let bar = match &self.fleet {
             Some(f) => f.multi.insert(0, bar),
