@@ -230,3 +230,52 @@ fn an_outage_writes_its_game_day_report_with_a_probe_track() {
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains(&format!("{ns}/web")), "{md}");
 }
+
+#[test]
+fn abort_if_unready_stops_when_a_bystander_goes_down() {
+    let env = env_or_skip!();
+    let ns = env.namespace("probe-unready");
+    let a = env.vm(&ns, "target", "Manual", &[]);
+    env.vm(&ns, "bystander", "Manual", &[]);
+    let mut child = env
+        .command(&[
+            "outage",
+            "target",
+            "-n",
+            &ns,
+            "--yes",
+            "-o",
+            "json",
+            "--duration",
+            "10m",
+            "--abort-if",
+            "unready=0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe));
+    for line in lines.by_ref() {
+        if line.unwrap().contains("old VMI gone") {
+            break;
+        }
+    }
+    // Something the experiment must not break breaks: another VMI in scope goes down.
+    env.delete_and_wait(&ns, "bystander");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", rest.join("\n"));
+    let doc = json(&out);
+    assert!(
+        doc["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("aborted: 1 other VMI is not Ready"),
+        "{doc:#}"
+    );
+    // The target was brought back at once, not after --duration.
+    let now = env.wait_ready(&ns, "target", Some(&a), Duration::from_secs(60));
+    assert_ne!(now, a);
+}
