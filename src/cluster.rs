@@ -292,19 +292,36 @@ pub fn context_names_for(global: &GlobalArgs) -> Vec<String> {
     }
 }
 
+/// `future` bounded by `limit` (`Duration::ZERO`: no limit, as kubectl's --request-timeout):
+/// None when it ran out.
+pub async fn within<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    match limit {
+        Duration::ZERO => Some(future.await),
+        limit => tokio::time::timeout(limit, future).await.ok(),
+    }
+}
+
+/// One request bounded by `limit`; running out reads as the client's own timeout, so
+/// `Cluster::request_error` says TimedOut and `error::describe` names --request-timeout.
+pub async fn bounded<T>(
+    limit: Duration,
+    request: impl Future<Output = kube::Result<T>>,
+) -> kube::Result<T> {
+    match within(limit, request).await {
+        Some(r) => r,
+        None => Err(kube::Error::Service(Box::new(
+            tower::timeout::error::Elapsed::new(),
+        ))),
+    }
+}
+
 impl Cluster {
-    /// One request, bounded by --request-timeout; running out reads as the client's own
-    /// timeout (so `request_error` says TimedOut and `describe` names the flag).
+    /// One request, bounded by --request-timeout (see [`bounded`]).
     pub async fn bounded<T>(
         &self,
         request: impl std::future::Future<Output = kube::Result<T>>,
     ) -> kube::Result<T> {
-        match self.within(request).await {
-            Some(r) => r,
-            None => Err(kube::Error::Service(Box::new(
-                tower::timeout::error::Elapsed::new(),
-            ))),
-        }
+        bounded(self.request_timeout, request).await
     }
 
     /// The API server could not be reached.
@@ -355,10 +372,7 @@ impl Cluster {
 
     /// `future` bounded by --request-timeout: None when it ran out.
     pub async fn within<F: Future>(&self, future: F) -> Option<F::Output> {
-        match self.request_timeout {
-            Duration::ZERO => Some(future.await),
-            limit => tokio::time::timeout(limit, future).await.ok(),
-        }
+        within(self.request_timeout, future).await
     }
 
     /// The error for a call that got no answer within --request-timeout.

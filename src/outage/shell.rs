@@ -374,19 +374,13 @@ pub async fn bounded<T>(
     timeout: Duration,
     request: impl Future<Output = kube::Result<T>>,
 ) -> Result<T, Failure> {
-    // 0: no limit, as kubectl's --request-timeout.
-    let limit = if timeout.is_zero() {
-        Duration::MAX
-    } else {
-        timeout
-    };
-    match tokio::time::timeout(limit, request).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(match &e {
+    match crate::cluster::within(timeout, request).await {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err(match &e {
             kube::Error::Api(s) => Failure::Api(s.code, describe(&e)),
             _ => Failure::NoAnswer(describe(&e)),
         }),
-        Err(_) => Err(Failure::NoAnswer(format!(
+        None => Err(Failure::NoAnswer(format!(
             "no answer within {} (--request-timeout)",
             crate::render::format_duration(timeout)
         ))),

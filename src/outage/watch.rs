@@ -14,7 +14,7 @@ use kube::{
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::core::Input;
-use crate::{error::describe, kubevirt::Vmi};
+use crate::{cluster::bounded, error::describe, kubevirt::Vmi};
 
 /// The server ends each watch after this long; the client then resumes from the last version.
 const WATCH_SECONDS: u32 = 30;
@@ -52,24 +52,6 @@ pub async fn list(
             Some(token) => params = params.continue_token(&token),
             None => return Ok((items, version)),
         }
-    }
-}
-
-async fn bounded<T>(
-    timeout: Duration,
-    fut: impl std::future::Future<Output = kube::Result<T>>,
-) -> kube::Result<T> {
-    // 0: no limit, as kubectl's --request-timeout.
-    let limit = if timeout.is_zero() {
-        Duration::MAX
-    } else {
-        timeout
-    };
-    match tokio::time::timeout(limit, fut).await {
-        Ok(r) => r,
-        Err(_) => Err(kube::Error::Service(
-            format!("no answer within {}s", timeout.as_secs_f64()).into(),
-        )),
     }
 }
 
