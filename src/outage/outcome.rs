@@ -148,8 +148,8 @@ pub fn report(
                 None => String::new(),
             };
             // With probes, users served again decides; without, Ready does.
-            let served = probes_served_after(&r.probes)
-                .map(|t| format!("users served again {t} after the delete (probes); "))
+            let served = probe_downtime(&r.probes)
+                .map(|t| format!("users served again (probes; longest downtime {t}); "))
                 .unwrap_or_default();
             (
                 Exit::Recovered,
@@ -280,20 +280,10 @@ pub fn combine(
     RunReport::Fleet(Box::new(fleet))
 }
 
-/// When the last probe of a target succeeded again, after the DELETE.
-fn probes_served_after(probes: &[crate::probe::ProbeReport]) -> Option<String> {
-    if probes.is_empty() {
-        return None;
-    }
-    let worst = probes
-        .iter()
-        .map(|p| p.downtime_ms.unwrap_or(0))
-        .max()
-        .unwrap_or(0);
-    Some(format!(
-        "(longest probe downtime {})",
-        format_duration(Duration::from_millis(worst))
-    ))
+/// The longest user-visible downtime any probe of the target measured.
+fn probe_downtime(probes: &[crate::probe::ProbeReport]) -> Option<String> {
+    let worst = probes.iter().map(|p| p.downtime_ms.unwrap_or(0)).max()?;
+    Some(format_duration(Duration::from_millis(worst)))
 }
 
 /// How the targets were chosen, for the documents.
