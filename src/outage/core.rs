@@ -159,18 +159,66 @@ pub enum Effect {
     Emit(Event),
 }
 
+/// Where one target's outage is. Every input is matched against the state it arrives in, so
+/// "an abort while the runStrategy switch is in flight" is a match arm, not a forgotten flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Chosen; nothing done to it yet (a serial run's later targets wait here).
+    Planned,
+    /// `--keep-down`: the switch to Manual is in flight; nothing is deleted yet.
+    Switching,
+    /// The DELETE went out and its answer has not come: the watch already counts.
+    Deleting,
+    /// Deleted: KubeVirt has until `--duration` to bring it back, then the tool acts.
+    /// `uncertain`: the DELETE's answer was lost, the watch must show it happened.
+    Down { uncertain: bool },
+    /// `--duration` passed and nothing is back: KubeVirt (or the old VMI's finalizers) get
+    /// until `until`; a tool plan acts as soon as the old VMI is gone.
+    Overdue { until: Instant },
+    /// The tool's own start or re-create is in flight (`until`: the deadline already set).
+    Recovering {
+        recovery: Recovery,
+        until: Option<Instant>,
+    },
+    /// A replacement exists, or the tool brought it back: Running and Ready by `until`.
+    Booting { until: Instant },
+    /// The outcome is known.
+    Settled(Outcome),
+}
+
+impl State {
+    /// Observations count once the DELETE went out, until the outcome is known.
+    fn watching(&self) -> bool {
+        matches!(
+            self,
+            State::Deleting
+                | State::Down { .. }
+                | State::Overdue { .. }
+                | State::Recovering { .. }
+                | State::Booting { .. }
+        )
+    }
+}
+
+/// What the tool itself did to bring a target back. It acts at most once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Queued,
-    KeepingDown,
-    /// The DELETE went out (its answer may be pending): observations count from here.
-    Down,
-    Done,
+pub enum Action {
+    /// Never acted.
+    None,
+    /// The request is out.
+    Sent(Recovery),
+    /// Accepted: the tool started the VM or re-created the VMI.
+    Done(Recovery),
+    /// A 409 on the re-create: someone else re-created it first.
+    Preempted,
+    Failed(Recovery),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Strategy {
     Untouched,
+    /// The switch to Manual is out; its answer has not come.
+    Switching,
     /// Switched to Manual, not yet put back.
     Kept,
     Restoring,
@@ -178,27 +226,37 @@ pub enum Strategy {
     RestoreFailed(String),
 }
 
+/// What brings a target back once the run is over, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Comeback {
+    /// Nothing to do: it was never deleted, or it is back.
+    Nothing,
+    /// A replacement exists (not Running and Ready): `restore` would refuse it; look at it.
+    ReplacementExists { name: String },
+    /// Its replica set replaces it; nothing may re-create it by hand.
+    ReplicaSet,
+    /// `kubectl vmchaos restore <snapshot>` brings it back (or puts its runStrategy back).
+    Restore,
+}
+
 /// One target's outage.
 #[derive(Debug, Clone)]
 pub struct Run {
     pub spec: TargetSpec,
-    stage: Stage,
+    pub state: State,
     pub tracker: Tracker,
+    /// When the DELETE went out (None: never).
     pub deleted_at: Option<Instant>,
     /// Wall-clock time of the DELETE.
     pub injected_at: Option<SystemTime>,
-    wait_until: Option<Instant>,
-    wait_noted: bool,
-    settle_until: Option<Instant>,
-    /// What the tool itself did to bring it back.
-    pub acted: Option<Recovery>,
-    in_flight: bool,
-    delete_uncertain: bool,
+    /// The API server's answer to the DELETE, once it came.
+    pub delete_answer: Option<DeleteResult>,
+    pub action: Action,
     pub strategy: Strategy,
-    running_said: bool,
+    /// The `Running` event was emitted for the current replacement.
+    said_running: bool,
     /// Its probes passed again after Ready.
     pub served: bool,
-    pub outcome: Option<Outcome>,
     /// Events worth keeping in the summary's notes.
     pub notes: Vec<TargetEvent>,
 }
@@ -208,20 +266,59 @@ impl Run {
         Run {
             tracker: Tracker::new(spec.name.clone(), spec.uid.clone()),
             spec,
-            stage: Stage::Queued,
+            state: State::Planned,
             deleted_at: None,
             injected_at: None,
-            wait_until: None,
-            wait_noted: false,
-            settle_until: None,
-            acted: None,
-            in_flight: false,
-            delete_uncertain: false,
+            delete_answer: None,
+            action: Action::None,
             strategy: Strategy::Untouched,
-            running_said: false,
+            said_running: false,
             served: false,
-            outcome: None,
             notes: Vec::new(),
+        }
+    }
+
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match &self.state {
+            State::Settled(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// What the tool itself brought it back with, if it did.
+    pub fn acted(&self) -> Option<Recovery> {
+        match self.action {
+            Action::Done(r) | Action::Failed(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// What would bring it back now: only what would work is suggested.
+    pub fn comeback(&self) -> Comeback {
+        let strategy_left = matches!(self.strategy, Strategy::Kept | Strategy::RestoreFailed(_));
+        let deleted = self.deleted_at.is_some()
+            && !matches!(self.outcome(), Some(Outcome::NotDeleted(_)));
+        if !deleted {
+            // Never deleted; a runStrategy left at Manual is put back by `restore`.
+            return if strategy_left {
+                Comeback::Restore
+            } else {
+                Comeback::Nothing
+            };
+        }
+        if self.outcome() == Some(&Outcome::Recovered) && !strategy_left {
+            return Comeback::Nothing;
+        }
+        if self.spec.replica_set_uid.is_some() {
+            return Comeback::ReplicaSet;
+        }
+        match self.tracker.current() {
+            _ if strategy_left => Comeback::Restore,
+            Some(c) if c.is_running() && c.ready => Comeback::Nothing,
+            Some(c) => Comeback::ReplacementExists {
+                name: c.name.clone(),
+            },
+            None => Comeback::Restore,
         }
     }
 
@@ -229,13 +326,32 @@ impl Run {
         self.deleted_at.map_or(Duration::ZERO, |d| now - d)
     }
 
+    /// The tool brings it back itself (start or re-create), unless its runStrategy is being put
+    /// back: KubeVirt re-creates it then.
+    fn tool_recovers(&self) -> Option<Recovery> {
+        match self.spec.effective_recovery() {
+            r @ (Recovery::Start | Recovery::Recreate)
+                if !matches!(self.strategy, Strategy::Restoring | Strategy::Restored) =>
+            {
+                Some(r)
+            }
+            _ => None,
+        }
+    }
+
+    /// The tool may act now: never before, the old VMI gone, nothing replacing it.
+    fn may_act(&self) -> Option<Recovery> {
+        if self.action != Action::None
+            || !self.tracker.old_gone()
+            || self.tracker.current().is_some()
+        {
+            return None;
+        }
+        self.tool_recovers()
+    }
+
     /// Was this VMI (not the old one) created to replace the target?
-    fn is_replacement(
-        &self,
-        vmi: &Vmi,
-        known: &HashSet<String>,
-        claimed: &HashSet<String>,
-    ) -> bool {
+    fn is_replacement(&self, vmi: &Vmi, claimed: &HashSet<String>, known: &HashSet<String>) -> bool {
         if vmi.namespace != self.spec.namespace || vmi.uid == self.spec.uid {
             return false;
         }
@@ -245,9 +361,11 @@ impl Run {
             }
         }
         match &self.spec.replica_set_uid {
-            // Any new VMI of the same replica set that no other target took.
+            // One replacement per deleted VMI: a new VMI of the same replica set that no target
+            // took, and only while this target has none.
             Some(rs) => {
-                vmi.owner.as_ref().is_some_and(|o| o.uid == *rs)
+                self.tracker.current().is_none()
+                    && vmi.owner.as_ref().is_some_and(|o| o.uid == *rs)
                     && !known.contains(&vmi.uid)
                     && !claimed.contains(&vmi.uid)
                     && !vmi.terminating
@@ -257,6 +375,21 @@ impl Run {
     }
 }
 
+/// The run as a whole: going as planned, halting (an abort or the first signal), or stopped
+/// (a second signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Going,
+    /// Nothing more is deleted or switched; what is down is recovered at once; the run ends at
+    /// `until` at the latest.
+    Halting {
+        until: Instant,
+    },
+    /// No more waiting: only the answers of requests already sent are recorded (and a
+    /// runStrategy they left at Manual is put back).
+    Stopped,
+}
+
 pub struct Core {
     config: CoreConfig,
     runs: Vec<Run>,
@@ -264,13 +397,23 @@ pub struct Core {
     known: HashSet<String>,
     /// Replacements already followed by a target.
     claimed: HashSet<String>,
-    interrupted: Option<Signal>,
+    mode: Mode,
+    signal: Option<Signal>,
     /// An abort condition fired (the reason, in words).
-    aborted: Option<String>,
-    interrupt_until: Option<Instant>,
-    stopped: bool,
+    abort: Option<String>,
+    /// `--serial`: when the next target goes.
     next_serial: Option<Instant>,
+    /// Replacements a target gave back (its DELETE never happened): another's to claim.
+    released: Vec<Vmi>,
     origin: (Instant, SystemTime),
+}
+
+/// `now + d`, saturating far in the future rather than panicking.
+fn later(now: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 86_400);
+    now.checked_add(d.min(FAR))
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+        .unwrap_or(now)
 }
 
 impl Core {
@@ -287,11 +430,11 @@ impl Core {
             runs: targets.into_iter().map(Run::new).collect(),
             known,
             claimed: HashSet::new(),
-            interrupted: None,
-            aborted: None,
-            interrupt_until: None,
-            stopped: false,
+            mode: Mode::Going,
+            signal: None,
+            abort: None,
             next_serial: None,
+            released: Vec::new(),
             origin,
         }
     }
@@ -301,37 +444,54 @@ impl Core {
     }
 
     pub fn interrupted(&self) -> Option<Signal> {
-        self.interrupted
+        self.signal
     }
 
     pub fn aborted(&self) -> Option<&str> {
-        self.aborted.as_deref()
+        self.abort.as_deref()
+    }
+
+    /// An abort or a signal came: nothing more may be deleted or switched.
+    pub fn halted(&self) -> bool {
+        self.mode != Mode::Going
     }
 
     /// Every target has an outcome (and no runStrategy is left to put back), or a second
     /// signal stopped the wait.
     pub fn done(&self) -> bool {
-        self.stopped
-            || self
-                .runs
-                .iter()
-                .all(|r| r.stage == Stage::Done && !matches!(r.strategy, Strategy::Restoring))
+        self.mode == Mode::Stopped
+            || self.runs.iter().all(|r| {
+                matches!(r.state, State::Settled(_)) && r.strategy != Strategy::Restoring
+            })
     }
 
     fn wall(&self, now: Instant) -> SystemTime {
         self.origin.1 + (now - self.origin.0)
     }
 
+    fn act_at(&self, run: &Run) -> Option<Instant> {
+        run.deleted_at.map(|d| later(d, self.config.duration))
+    }
+
     /// When the next `Tick` is due.
     pub fn next_deadline(&self) -> Option<Instant> {
         let mut deadlines: Vec<Instant> = Vec::new();
-        for r in self.runs.iter().filter(|r| r.stage != Stage::Done) {
-            if !r.wait_noted {
-                deadlines.extend(r.wait_until);
+        for r in &self.runs {
+            match r.state {
+                State::Down { .. } => deadlines.extend(self.act_at(r)),
+                State::Overdue { until } => deadlines.push(until),
+                State::Booting { until } => {
+                    deadlines.push(until);
+                    if r.may_act().is_some() {
+                        deadlines.extend(self.act_at(r));
+                    }
+                }
+                _ => {}
             }
-            deadlines.extend(r.settle_until);
         }
-        deadlines.extend(self.interrupt_until);
+        if let Mode::Halting { until } = self.mode {
+            deadlines.push(until);
+        }
         deadlines.extend(self.next_serial);
         deadlines.into_iter().min()
     }
@@ -340,43 +500,19 @@ impl Core {
         let mut fx = Vec::new();
         match input {
             Input::Begin => {
-                let count = if self.config.serial_interval.is_some() {
-                    1
-                } else {
-                    self.runs.len()
-                };
-                for t in 0..count {
-                    self.begin(t, now, &mut fx);
-                }
-            }
-            Input::KeptDown { target, result } => {
-                let run = &mut self.runs[target];
-                match result {
-                    Ok(()) => {
-                        run.strategy = Strategy::Kept;
-                        let what = TargetEvent::KeptDown {
-                            vm: run.spec.vm.clone().unwrap_or_default(),
-                            from: run.spec.keep_down.clone().unwrap_or_default(),
-                        };
-                        emit(&mut fx, target, Duration::ZERO, what);
-                        if self.interrupted.is_some() {
-                            // Interrupted while switching: put it back, delete nothing.
-                            self.restore_strategy(target, &mut fx);
-                            self.finish(
-                                target,
-                                Outcome::NotDeleted("interrupted before the delete".into()),
-                                now,
-                                &mut fx,
-                            );
-                        } else {
-                            self.delete(target, now, &mut fx);
-                        }
-                    }
-                    Err(reason) => {
-                        self.finish(target, Outcome::NotDeleted(reason), now, &mut fx);
+                if self.mode == Mode::Going && self.runs.iter().all(|r| r.state == State::Planned)
+                {
+                    let count = if self.config.serial_interval.is_some() {
+                        1
+                    } else {
+                        self.runs.len()
+                    };
+                    for t in 0..count {
+                        self.begin(t, now, &mut fx);
                     }
                 }
             }
+            Input::KeptDown { target, result } => self.kept_down(target, result, now, &mut fx),
             Input::Deleted { target, result } => self.deleted(target, result, now, &mut fx),
             Input::Seen { vmi, live } => {
                 for t in 0..self.runs.len() {
@@ -386,7 +522,7 @@ impl Core {
             Input::Gone { namespace, uid } => {
                 for t in 0..self.runs.len() {
                     let run = &mut self.runs[t];
-                    if !run.watching() || run.spec.namespace != namespace {
+                    if !run.state.watching() || run.spec.namespace != namespace {
                         continue;
                     }
                     let at = run.since_delete(now);
@@ -408,7 +544,7 @@ impl Core {
                 let present: HashSet<&str> = vmis.iter().map(|v| v.uid.as_str()).collect();
                 for t in 0..self.runs.len() {
                     let run = &mut self.runs[t];
-                    if !run.watching() || run.spec.namespace != namespace {
+                    if !run.state.watching() || run.spec.namespace != namespace {
                         continue;
                     }
                     let at = run.since_delete(now);
@@ -426,7 +562,12 @@ impl Core {
             }
             Input::ActionDone { target, result } => self.action_done(target, result, now, &mut fx),
             Input::StrategyRestored { target, result } => {
-                let run = &mut self.runs[target];
+                let Some(run) = self.runs.get_mut(target) else {
+                    return fx;
+                };
+                if run.strategy != Strategy::Restoring {
+                    return fx;
+                }
                 let vm = run.spec.vm.clone().unwrap_or_default();
                 let to = run.spec.keep_down.clone().unwrap_or_default();
                 let at = run.since_delete(now);
@@ -444,24 +585,43 @@ impl Core {
                 emit(&mut fx, target, at, what);
             }
             Input::Signal(signal) => self.signal(signal, now, &mut fx),
-            Input::Served { target } => self.runs[target].served = true,
+            Input::Served { target } => {
+                if let Some(run) = self.runs.get_mut(target) {
+                    run.served = true;
+                }
+            }
             Input::Abort { reason } => {
-                if self.aborted.is_none() && self.interrupted.is_none() {
-                    self.aborted = Some(reason);
+                if self.mode == Mode::Going {
+                    self.abort = Some(reason);
                     self.halt(now, "aborted before the delete", &mut fx);
                 }
             }
             Input::Tick => {}
         }
         self.evaluate_all(now, &mut fx);
+        // A replacement a target gave back (its DELETE never happened) is another's to claim.
+        for _ in 0..self.runs.len() {
+            let released = std::mem::take(&mut self.released);
+            if released.is_empty() {
+                break;
+            }
+            for vmi in released {
+                for t in 0..self.runs.len() {
+                    self.observe_seen(t, &vmi, false, now, &mut fx);
+                }
+            }
+            self.evaluate_all(now, &mut fx);
+        }
         fx
     }
 
     fn begin(&mut self, t: TargetId, now: Instant, fx: &mut Vec<Effect>) {
         let run = &mut self.runs[t];
+        debug_assert_eq!(run.state, State::Planned);
         match (&run.spec.keep_down, &run.spec.vm) {
             (Some(from), Some(vm)) => {
-                run.stage = Stage::KeepingDown;
+                run.state = State::Switching;
+                run.strategy = Strategy::Switching;
                 fx.push(Effect::SetStrategy {
                     target: t,
                     vm: vm.clone(),
@@ -477,19 +637,87 @@ impl Core {
     fn delete(&mut self, t: TargetId, now: Instant, fx: &mut Vec<Effect>) {
         let wall = self.wall(now);
         let run = &mut self.runs[t];
-        run.stage = Stage::Down;
+        run.state = State::Deleting;
         run.deleted_at = Some(now);
         run.injected_at = Some(wall);
         if let Ok(ts) = Timestamp::try_from(wall) {
             run.tracker.set_injected_at(ts);
         }
-        run.wait_until = Some(now + self.config.duration);
         fx.push(Effect::Delete { target: t });
     }
 
+    fn kept_down(
+        &mut self,
+        t: TargetId,
+        result: Result<(), String>,
+        now: Instant,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(run) = self.runs.get_mut(t) else {
+            return;
+        };
+        // Only the answer to a switch that is out counts; it may come after the run stopped
+        // waiting for it.
+        if run.strategy != Strategy::Switching {
+            return;
+        }
+        let switching = run.state == State::Switching;
+        match result {
+            Ok(()) => {
+                run.strategy = Strategy::Kept;
+                let what = TargetEvent::KeptDown {
+                    vm: run.spec.vm.clone().unwrap_or_default(),
+                    from: run.spec.keep_down.clone().unwrap_or_default(),
+                };
+                emit(fx, t, Duration::ZERO, what);
+                match self.mode {
+                    Mode::Going if switching => self.delete(t, now, fx),
+                    // An abort or a signal came while the switch was in flight (or after the
+                    // run stopped waiting for it): put it back, delete nothing.
+                    _ => {
+                        self.restore_strategy(t, fx);
+                        if switching {
+                            let why = self.halted_before_delete();
+                            self.settle(t, Outcome::NotDeleted(why), now, fx);
+                        }
+                    }
+                }
+            }
+            Err(reason) => {
+                run.strategy = Strategy::Untouched;
+                if switching {
+                    self.settle(t, Outcome::NotDeleted(reason), now, fx);
+                }
+            }
+        }
+    }
+
+    fn halted_before_delete(&self) -> String {
+        match (&self.abort, self.signal) {
+            (Some(_), None) => "aborted before the delete".into(),
+            _ => "interrupted before the delete".into(),
+        }
+    }
+
     fn deleted(&mut self, t: TargetId, result: DeleteResult, now: Instant, fx: &mut Vec<Effect>) {
-        let run = &mut self.runs[t];
+        let Some(run) = self.runs.get_mut(t) else {
+            return;
+        };
+        if run.deleted_at.is_none() {
+            return;
+        }
         let at = run.since_delete(now);
+        let pending = run.state == State::Deleting;
+        // The run stopped waiting before the answer came: record what it says.
+        let stopped_early = matches!(run.state, State::Settled(Outcome::Interrupted { .. }));
+        // One answer per DELETE: a repeated one changes nothing.
+        if run.delete_answer.is_some() {
+            return;
+        }
+        if !pending && !stopped_early && result != DeleteResult::Accepted {
+            return;
+        }
+        run.delete_answer = Some(result.clone());
         match result {
             DeleteResult::Accepted => {
                 let deleted = TargetEvent::Deleted {
@@ -497,12 +725,15 @@ impl Core {
                     node: run.spec.node.clone(),
                 };
                 emit(fx, t, at, deleted);
-                let waiting = TargetEvent::Waiting {
-                    recovery: run.spec.effective_recovery(),
-                    vm: run.spec.vm.clone(),
-                    wait: self.config.duration,
-                };
-                emit(fx, t, at, waiting);
+                if pending {
+                    let waiting = TargetEvent::Waiting {
+                        recovery: run.spec.effective_recovery(),
+                        vm: run.spec.vm.clone(),
+                        wait: self.config.duration,
+                    };
+                    emit(fx, t, at, waiting);
+                    run.state = State::Down { uncertain: false };
+                }
             }
             DeleteResult::Refused(reason) => {
                 emit(
@@ -516,13 +747,21 @@ impl Core {
                 if run.strategy == Strategy::Kept {
                     self.restore_strategy(t, fx);
                 }
-                self.finish(t, Outcome::NotDeleted(reason), now, fx);
+                if stopped_early {
+                    // Nothing was deleted after all.
+                    self.runs[t].state = State::Settled(Outcome::NotDeleted(reason));
+                    self.release_claim(t);
+                } else {
+                    self.settle(t, Outcome::NotDeleted(reason), now, fx);
+                }
             }
             DeleteResult::Unknown(reason) => {
-                run.delete_uncertain = true;
                 let what = TargetEvent::DeleteUncertain { reason };
                 run.notes.push(what.clone());
                 emit(fx, t, at, what);
+                if pending {
+                    run.state = State::Down { uncertain: true };
+                }
             }
         }
     }
@@ -536,15 +775,19 @@ impl Core {
         fx: &mut Vec<Effect>,
     ) {
         let run = &self.runs[t];
-        if !run.watching() || vmi.namespace != run.spec.namespace {
+        if !run.state.watching() || vmi.namespace != run.spec.namespace {
             return;
         }
         let at = run.since_delete(now);
         let steps = if vmi.uid == run.spec.uid {
             self.runs[t].tracker.old_seen(vmi)
-        } else if run.is_replacement(vmi, &self.known, &self.claimed) {
+        } else if run.is_replacement(vmi, &self.claimed, &self.known) {
             self.claimed.insert(vmi.uid.clone());
-            self.runs[t].tracker.replacement_seen(vmi.clone(), at, live)
+            let run = &mut self.runs[t];
+            if run.tracker.current().is_none_or(|c| c.uid != vmi.uid) {
+                run.said_running = false;
+            }
+            run.tracker.replacement_seen(vmi.clone(), at, live)
         } else {
             return;
         };
@@ -558,41 +801,34 @@ impl Core {
         now: Instant,
         fx: &mut Vec<Effect>,
     ) {
-        let run = &mut self.runs[t];
-        run.in_flight = false;
+        let Some(run) = self.runs.get_mut(t) else {
+            return;
+        };
+        let Action::Sent(recovery) = run.action else {
+            return;
+        };
         let at = run.since_delete(now);
-        let recovery = run.spec.effective_recovery();
+        let until = match run.state {
+            State::Recovering { until, .. } => Some(until.unwrap_or(later(now, self.config.timeout))),
+            // The run stopped waiting before the answer came: record what it says.
+            _ => None,
+        };
         match result {
-            ActionResult::Started => {
-                run.acted = Some(Recovery::Start);
-                emit(
-                    fx,
-                    t,
-                    at,
-                    TargetEvent::Acted {
-                        recovery,
-                        uid: None,
-                    },
-                );
-            }
-            ActionResult::Created { uid } => {
-                run.acted = Some(Recovery::Recreate);
-                emit(
-                    fx,
-                    t,
-                    at,
-                    TargetEvent::Acted {
-                        recovery,
-                        uid: Some(uid),
-                    },
-                );
+            ActionResult::Started | ActionResult::Created { .. } => {
+                let uid = match result {
+                    ActionResult::Created { uid } => Some(uid),
+                    _ => None,
+                };
+                run.action = Action::Done(recovery);
+                emit(fx, t, at, TargetEvent::Acted { recovery, uid });
             }
             ActionResult::AlreadyExists => {
+                run.action = Action::Preempted;
                 run.notes.push(TargetEvent::AlreadyRecreated);
                 emit(fx, t, at, TargetEvent::AlreadyRecreated);
             }
             ActionResult::Failed(reason) => {
-                run.acted = Some(recovery);
+                run.action = Action::Failed(recovery);
                 emit(
                     fx,
                     t,
@@ -602,23 +838,29 @@ impl Core {
                         reason: reason.clone(),
                     },
                 );
+                // Putting the old runStrategy back lets KubeVirt bring it back itself.
                 if run.strategy == Strategy::Kept {
-                    // Putting the old runStrategy back lets KubeVirt bring it back itself.
                     self.restore_strategy(t, fx);
                 }
-                self.finish(t, Outcome::Failed(reason), now, fx);
+                if until.is_some() {
+                    self.settle(t, Outcome::Failed(reason), now, fx);
+                }
                 return;
             }
         }
-        let run = &mut self.runs[t];
-        run.settle_until.get_or_insert(now + self.config.timeout);
-        if run.strategy == Strategy::Kept {
+        if let Some(until) = until {
+            self.runs[t].state = State::Booting { until };
+        }
+        if self.runs[t].strategy == Strategy::Kept {
             self.restore_strategy(t, fx);
         }
     }
 
     fn restore_strategy(&mut self, t: TargetId, fx: &mut Vec<Effect>) {
         let run = &mut self.runs[t];
+        if run.strategy != Strategy::Kept {
+            return;
+        }
         if let (Some(from), Some(vm)) = (&run.spec.keep_down, &run.spec.vm) {
             run.strategy = Strategy::Restoring;
             fx.push(Effect::SetStrategy {
@@ -632,34 +874,53 @@ impl Core {
     }
 
     fn signal(&mut self, signal: Signal, now: Instant, fx: &mut Vec<Effect>) {
-        if self.interrupted.is_some() {
-            // Second signal: stop waiting, report the state as last seen.
-            self.stopped = true;
-            for t in 0..self.runs.len() {
-                if self.runs[t].stage != Stage::Done {
-                    let running = self.runs[t].tracker.running();
-                    self.finish(t, Outcome::Interrupted { running }, now, fx);
-                }
+        if self.signal.is_some() {
+            if self.mode != Mode::Stopped {
+                self.stop(now, fx);
             }
             return;
         }
-        self.interrupted = Some(signal);
+        self.signal = Some(signal);
         self.halt(now, "interrupted before the delete", fx);
     }
 
-    /// Ctrl-C or an abort: delete nothing more, recover what is down at once, wait briefly.
-    fn halt(&mut self, now: Instant, queued_why: &str, fx: &mut Vec<Effect>) {
-        let wait = now + self.config.interrupt_wait.min(self.config.timeout);
-        self.interrupt_until = Some(self.interrupt_until.map_or(wait, |u| u.min(wait)));
+    /// A second signal: stop waiting, report the state as last seen.
+    fn stop(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+        self.mode = Mode::Stopped;
         self.next_serial = None;
         for t in 0..self.runs.len() {
-            if self.runs[t].stage == Stage::Queued {
-                self.finish(t, Outcome::NotDeleted(queued_why.into()), now, fx);
+            let outcome = match &self.runs[t].state {
+                State::Settled(_) => continue,
+                State::Planned | State::Switching => {
+                    Outcome::NotDeleted("interrupted before the delete".into())
+                }
+                _ => Outcome::Interrupted {
+                    running: self.runs[t].tracker.running(),
+                },
+            };
+            self.settle(t, outcome, now, fx);
+        }
+    }
+
+    /// Ctrl-C or an abort: delete nothing more, recover what is down at once, wait briefly.
+    fn halt(&mut self, now: Instant, planned_why: &str, fx: &mut Vec<Effect>) {
+        let wait = later(now, self.config.interrupt_wait.min(self.config.timeout));
+        let until = match self.mode {
+            Mode::Halting { until } => until.min(wait),
+            _ => wait,
+        };
+        self.mode = Mode::Halting { until };
+        self.next_serial = None;
+        for t in 0..self.runs.len() {
+            if self.runs[t].state == State::Planned {
+                self.settle(t, Outcome::NotDeleted(planned_why.into()), now, fx);
             }
             // A kept-down VM: putting its runStrategy back is the quickest way back (KubeVirt
             // re-creates it), and leaves nothing to undo.
             let run = &self.runs[t];
-            if run.strategy == Strategy::Kept && !run.in_flight && run.tracker.current().is_none() {
+            let deleted = run.deleted_at.is_some();
+            let acting = matches!(run.action, Action::Sent(_));
+            if deleted && !acting && run.tracker.current().is_none() {
                 self.restore_strategy(t, fx);
             }
         }
@@ -670,9 +931,9 @@ impl Core {
             self.evaluate(t, now, fx);
         }
         if let Some(at) = self.next_serial {
-            if now >= at {
+            if now >= at && self.mode == Mode::Going {
                 self.next_serial = None;
-                if let Some(t) = self.runs.iter().position(|r| r.stage == Stage::Queued) {
+                if let Some(t) = self.runs.iter().position(|r| r.state == State::Planned) {
                     self.begin(t, now, fx);
                     self.evaluate(t, now, fx);
                 }
@@ -680,121 +941,190 @@ impl Core {
         }
     }
 
+    /// The transitions that time and observations make; repeated until the state holds.
     fn evaluate(&mut self, t: TargetId, now: Instant, fx: &mut Vec<Effect>) {
-        let config = self.config.clone();
-        let interrupted = self.interrupted.is_some() || self.aborted.is_some();
-        let halted = |running: bool| match (&self.aborted, self.interrupted) {
+        for _ in 0..8 {
+            let before = self.runs[t].state.clone();
+            self.evaluate_once(t, now, fx);
+            if self.runs[t].state == before {
+                return;
+            }
+        }
+    }
+
+    fn halted_outcome(&self, running: bool) -> Outcome {
+        match (&self.abort, self.signal) {
             (Some(reason), None) => Outcome::Aborted {
                 reason: reason.clone(),
                 running,
             },
             _ => Outcome::Interrupted { running },
-        };
-        let interrupt_over = self.interrupt_until.is_some_and(|u| now >= u);
-        let run = &mut self.runs[t];
-        if run.stage != Stage::Down {
-            return;
-        }
-        let at = run.since_delete(now);
-        if run.tracker.running() && !run.running_said {
-            run.running_said = true;
-            let node = run.tracker.current().and_then(|c| c.node.clone());
-            emit(fx, t, at, TargetEvent::Running { node });
-        }
-        // Interrupted: exit as soon as it runs again (the exit code says it was interrupted).
-        if interrupted && run.tracker.running() {
-            let outcome = halted(true);
-            return self.finish(t, outcome, now, fx);
-        }
-        if run.tracker.recovered() && (!run.spec.probed || run.served) {
-            return self.finish(t, Outcome::Recovered, now, fx);
-        }
-        let wait_over = run.wait_until.is_some_and(|w| now >= w);
-        if wait_over && !run.wait_noted {
-            run.wait_noted = true;
-            if run.delete_uncertain && !run.tracker.old_gone() && !run.old_terminating() {
-                return self.finish(
-                    t,
-                    Outcome::NotDeleted(
-                        "the DELETE's answer was lost and the VMI was never deleted".into(),
-                    ),
-                    now,
-                    fx,
-                );
-            }
-            if run.tracker.current().is_none() {
-                let recovery = run.spec.effective_recovery();
-                let note = if matches!(recovery, Recovery::Automatic | Recovery::Follow) {
-                    Some(TargetEvent::KubeVirtSlow {
-                        waited: config.duration,
-                    })
-                } else if !run.tracker.old_gone() {
-                    Some(TargetEvent::StillTerminating {
-                        waited: config.duration,
-                        finalizers: run.spec.finalizers.clone(),
-                    })
-                } else {
-                    None
-                };
-                if let Some(note) = note {
-                    run.notes.push(note.clone());
-                    emit(fx, t, at, note);
-                    run.settle_until.get_or_insert(now + config.timeout);
-                }
-            }
-        }
-        let may_act = (wait_over || interrupted)
-            && !run.in_flight
-            && run.acted.is_none()
-            && run.tracker.old_gone()
-            && run.tracker.current().is_none()
-            && matches!(
-                run.spec.effective_recovery(),
-                Recovery::Start | Recovery::Recreate
-            )
-            && !matches!(run.strategy, Strategy::Restoring | Strategy::Restored)
-            && !run.notes.contains(&TargetEvent::AlreadyRecreated);
-        if may_act {
-            let recovery = run.spec.effective_recovery();
-            run.in_flight = true;
-            emit(fx, t, at, TargetEvent::Acting { recovery });
-            fx.push(match recovery {
-                Recovery::Start => Effect::Start { target: t },
-                _ => Effect::Recreate { target: t },
-            });
-        }
-        if run.tracker.current().is_some() && run.settle_until.is_none() {
-            run.settle_until = Some(now + config.timeout);
-        }
-        if interrupted && interrupt_over {
-            let outcome = halted(run.tracker.running());
-            return self.finish(t, outcome, now, fx);
-        }
-        if run.settle_until.is_some_and(|s| now >= s) && !run.in_flight {
-            let why = match run.tracker.current() {
-                Some(c) if c.is_running() && c.ready => NotRecovered::NotServed,
-                Some(c) if c.is_running() => NotRecovered::NotReady,
-                Some(c) => NotRecovered::NotRunning {
-                    phase: c.phase.clone(),
-                },
-                None if !run.tracker.old_gone() => NotRecovered::StillTerminating,
-                None => NotRecovered::NoReplacement,
-            };
-            self.finish(t, Outcome::NotRecovered(why), now, fx);
         }
     }
 
-    fn finish(&mut self, t: TargetId, outcome: Outcome, now: Instant, fx: &mut Vec<Effect>) {
+    fn evaluate_once(
+        &mut self,
+        t: TargetId,
+        now: Instant,
+        fx: &mut Vec<Effect>,
+    ) {
+        let config = self.config.clone();
+        let halting = match self.mode {
+            Mode::Going => None,
+            Mode::Halting { until } => Some(until),
+            // Nothing is waited for any more: every target was settled by the stop.
+            Mode::Stopped => return,
+        };
+        let act_at = self.act_at(&self.runs[t]);
         let run = &mut self.runs[t];
-        if run.stage == Stage::Done {
+        if !run.state.watching() {
             return;
         }
-        run.stage = Stage::Done;
+        let at = run.since_delete(now);
+        if run.tracker.running() && !run.said_running {
+            run.said_running = true;
+            let node = run.tracker.current().and_then(|c| c.node.clone());
+            emit(fx, t, at, TargetEvent::Running { node });
+        }
+        // Halting: exit as soon as it runs again (the exit code says why it stopped).
+        if halting.is_some() && run.tracker.running() {
+            let outcome = self.halted_outcome(true);
+            return self.settle(t, outcome, now, fx);
+        }
+        if run.tracker.recovered() && (!run.spec.probed || run.served) {
+            return self.settle(t, Outcome::Recovered, now, fx);
+        }
+        if let Some(until) = halting {
+            if now >= until {
+                let running = run.tracker.running();
+                let outcome = self.halted_outcome(running);
+                return self.settle(t, outcome, now, fx);
+            }
+        }
+        let wait_over = act_at.is_some_and(|a| now >= a) || halting.is_some();
+        let replaced = run.tracker.current().is_some();
+        match run.state.clone() {
+            State::Planned | State::Switching | State::Settled(_) => {}
+            // Its answer decides; a replacement seen meanwhile is followed once it comes.
+            State::Deleting => {}
+            State::Down { uncertain } => {
+                if replaced {
+                    run.state = State::Booting {
+                        until: later(now, config.timeout),
+                    };
+                } else if let (Some(recovery), true) = (run.may_act(), wait_over) {
+                    self.act(t, recovery, None, at, fx);
+                } else if act_at.is_some_and(|a| now >= a) {
+                    if uncertain && !run.tracker.old_gone() && !run.tracker.old_terminating_seen() {
+                        return self.settle(
+                            t,
+                            Outcome::NotDeleted(
+                                "the DELETE's answer was lost and the VMI was never deleted"
+                                    .into(),
+                            ),
+                            now,
+                            fx,
+                        );
+                    }
+                    let note = if run.tool_recovers().is_none() {
+                        TargetEvent::KubeVirtSlow {
+                            waited: config.duration,
+                        }
+                    } else {
+                        TargetEvent::StillTerminating {
+                            waited: config.duration,
+                            finalizers: run.spec.finalizers.clone(),
+                        }
+                    };
+                    run.notes.push(note.clone());
+                    emit(fx, t, at, note);
+                    run.state = State::Overdue {
+                        until: later(now, config.timeout),
+                    };
+                }
+            }
+            State::Overdue { until } => {
+                if replaced {
+                    run.state = State::Booting { until };
+                } else if let Some(recovery) = run.may_act() {
+                    self.act(t, recovery, Some(until), at, fx);
+                } else if now >= until {
+                    let why = self.not_recovered_why(t);
+                    self.settle(t, Outcome::NotRecovered(why), now, fx);
+                }
+            }
+            // Its answer decides.
+            State::Recovering { .. } => {}
+            State::Booting { until } => {
+                if let (Some(recovery), true) = (run.may_act(), wait_over) {
+                    // The replacement went again before the tool ever acted.
+                    self.act(t, recovery, Some(until), at, fx);
+                } else if now >= until {
+                    let why = self.not_recovered_why(t);
+                    self.settle(t, Outcome::NotRecovered(why), now, fx);
+                }
+            }
+        }
+    }
+
+    fn not_recovered_why(&self, t: TargetId) -> NotRecovered {
+        let run = &self.runs[t];
+        match run.tracker.current() {
+            Some(c) if c.is_running() && c.ready => NotRecovered::NotServed,
+            Some(c) if c.is_running() => NotRecovered::NotReady,
+            Some(c) => NotRecovered::NotRunning {
+                phase: c.phase.clone(),
+            },
+            None if !run.tracker.old_gone() => NotRecovered::StillTerminating,
+            None => NotRecovered::NoReplacement,
+        }
+    }
+
+    fn act(
+        &mut self,
+        t: TargetId,
+        recovery: Recovery,
+        until: Option<Instant>,
+        at: Duration,
+        fx: &mut Vec<Effect>,
+    ) {
+        let run = &mut self.runs[t];
+        debug_assert_eq!(run.action, Action::None);
+        run.action = Action::Sent(recovery);
+        run.state = State::Recovering { recovery, until };
+        emit(fx, t, at, TargetEvent::Acting { recovery });
+        fx.push(match recovery {
+            Recovery::Start => Effect::Start { target: t },
+            _ => Effect::Recreate { target: t },
+        });
+    }
+
+    /// A replica-set replacement followed by a target whose DELETE never happened goes back
+    /// to the others.
+    fn release_claim(&mut self, t: TargetId) {
+        let run = &self.runs[t];
+        if run.spec.replica_set_uid.is_some() {
+            if let Some(vmi) = run.tracker.current() {
+                self.claimed.remove(&vmi.uid);
+                self.released.push(vmi.clone());
+            }
+        }
+    }
+
+    fn settle(&mut self, t: TargetId, outcome: Outcome, now: Instant, fx: &mut Vec<Effect>) {
+        let run = &mut self.runs[t];
+        if matches!(run.state, State::Settled(_)) {
+            return;
+        }
         let at = run.since_delete(now);
         let ready_after = (outcome == Outcome::Recovered)
             .then(|| run.tracker.timings.ready_ms.map(Duration::from_millis))
             .flatten();
-        run.outcome = Some(outcome.clone());
+        let not_deleted = matches!(outcome, Outcome::NotDeleted(_));
+        run.state = State::Settled(outcome.clone());
+        if not_deleted {
+            self.release_claim(t);
+        }
         emit(
             fx,
             t,
@@ -805,21 +1135,10 @@ impl Core {
             },
         );
         if let Some(interval) = self.config.serial_interval {
-            if self.interrupted.is_none() && self.runs.iter().any(|r| r.stage == Stage::Queued) {
-                self.next_serial = Some(now + interval);
+            if self.mode == Mode::Going && self.runs.iter().any(|r| r.state == State::Planned) {
+                self.next_serial = Some(later(now, interval));
             }
         }
-    }
-}
-
-impl Run {
-    /// Observations count once the DELETE went out, until the outcome is known.
-    fn watching(&self) -> bool {
-        self.stage == Stage::Down
-    }
-
-    fn old_terminating(&self) -> bool {
-        self.tracker.old_terminating_seen()
     }
 }
 

@@ -382,7 +382,7 @@ fn all_cases() -> Vec<Case> {
 fn every_combination_ends_with_the_right_outcome_and_never_fights_kubevirt() {
     for case in all_cases() {
         let ran = run(case);
-        let outcome = ran.run.outcome.clone().expect("an outcome");
+        let outcome = ran.run.outcome().cloned().expect("an outcome");
         let acted: Vec<&Effect> = ran
             .world
             .acted
@@ -492,7 +492,7 @@ fn steps_missed_in_a_watch_gap_are_timed_by_the_server() {
     assert_eq!(t.running_ms, Some(1900));
     assert_eq!(t.ready_ms, Some(2100));
     assert_eq!(ran.run.tracker.sources["runningMs"], "server");
-    assert_eq!(ran.run.outcome, Some(Outcome::Recovered));
+    assert_eq!(ran.run.outcome().cloned(), Some(Outcome::Recovered));
 }
 
 #[test]
@@ -505,7 +505,7 @@ fn the_tool_waits_for_duration_before_it_starts_a_manual_vm() {
     });
     let t = &ran.run.tracker.timings;
     assert!(t.created_ms.unwrap() >= 5_000, "{t:?}");
-    assert_eq!(ran.run.acted, Some(Recovery::Start));
+    assert_eq!(ran.run.acted(), Some(Recovery::Start));
 }
 
 #[test]
@@ -516,7 +516,7 @@ fn a_replica_set_replacement_is_followed_under_its_new_name() {
         interrupt: Interrupt::None,
         gap: None,
     });
-    assert_eq!(ran.run.outcome, Some(Outcome::Recovered));
+    assert_eq!(ran.run.outcome().cloned(), Some(Outcome::Recovered));
     assert_eq!(ran.run.tracker.current().unwrap().name, "web-bbbbb");
     // Created while the old one was still terminating.
     assert!(ran.run.tracker.timings.created_ms < ran.run.tracker.timings.gone_ms);
@@ -531,7 +531,7 @@ fn a_second_signal_stops_at_once_with_the_state_as_last_seen() {
         gap: None,
     });
     assert_eq!(
-        ran.run.outcome,
+        ran.run.outcome().cloned(),
         Some(Outcome::Interrupted { running: false })
     );
     assert!(ran.end_ms <= 1_001);
@@ -628,7 +628,7 @@ fn a_refused_delete_changes_nothing_and_puts_a_kept_down_strategy_back() {
     );
     assert!(core.done());
     assert_eq!(
-        core.runs()[0].outcome,
+        core.runs()[0].outcome().cloned(),
         Some(Outcome::NotDeleted("forbidden".into()))
     );
 }
@@ -661,7 +661,7 @@ fn a_lost_delete_answer_is_settled_by_the_watch() {
     core.handle(Input::Tick, deadline);
     assert!(core.done());
     assert!(matches!(
-        core.runs()[0].outcome,
+        core.runs()[0].outcome().cloned(),
         Some(Outcome::NotDeleted(_))
     ));
 }
@@ -705,7 +705,7 @@ fn a_failed_start_is_a_tool_failure() {
         },
         start + Duration::from_secs(5),
     );
-    assert_eq!(core.runs()[0].outcome, Some(Outcome::Failed("409".into())));
+    assert_eq!(core.runs()[0].outcome().cloned(), Some(Outcome::Failed("409".into())));
 }
 
 #[test]
@@ -751,7 +751,7 @@ fn a_409_on_the_recreate_follows_the_vmi_someone_else_created() {
     assert!(!fx
         .iter()
         .any(|e| matches!(e, Effect::Recreate { .. } | Effect::Start { .. })));
-    assert!(core.runs()[0].outcome.is_none());
+    assert!(core.runs()[0].outcome().is_none());
     let t = start + Duration::from_millis(5_100);
     let fx = core.handle(
         Input::Seen {
@@ -761,9 +761,9 @@ fn a_409_on_the_recreate_follows_the_vmi_someone_else_created() {
         t,
     );
     assert!(!fx.iter().any(|e| matches!(e, Effect::Recreate { .. })));
-    assert_eq!(core.runs()[0].outcome, Some(Outcome::Recovered));
+    assert_eq!(core.runs()[0].outcome().cloned(), Some(Outcome::Recovered));
     assert_eq!(
-        core.runs()[0].acted,
+        core.runs()[0].acted(),
         None,
         "KubeVirt's, or someone else's, not the tool's"
     );

@@ -5,7 +5,7 @@ use std::{path::Path, time::Duration};
 
 use super::{
     config::OutageConfig,
-    core::{Run, Signal, Strategy},
+    core::{Comeback, Run, Signal, Strategy},
     preflight::Target,
 };
 use crate::{
@@ -102,7 +102,7 @@ pub fn report(
         node: c.node.clone(),
         ip: c.ip.clone(),
     });
-    r.recovery = match (run.acted, current) {
+    r.recovery = match (run.acted(), current) {
         (Some(a), Some(_)) => a,
         (None, Some(_)) if t.plan.recovery() == Recovery::Follow => Recovery::Follow,
         (None, Some(_)) => Recovery::Automatic,
@@ -110,8 +110,8 @@ pub fn report(
     };
     r.notes = run.notes.iter().filter_map(words::target_event).collect();
     let outcome = run
-        .outcome
-        .clone()
+        .outcome()
+        .cloned()
         .unwrap_or(Outcome::Interrupted { running: false });
     r.recovered = outcome == Outcome::Recovered;
     let limits = format!(
@@ -196,15 +196,26 @@ pub fn report(
         ),
         (_, e) => (e, verdict),
     };
-    let back = matches!(
-        outcome,
-        Outcome::Recovered
-            | Outcome::Interrupted { running: true }
-            | Outcome::Aborted { running: true, .. }
-            | Outcome::NotDeleted(_)
-    );
-    if !back || matches!(run.strategy, Strategy::RestoreFailed(_) | Strategy::Kept) {
-        r.restore_command = Some(snapshot::restore_command(snapshot_dir, &cluster.context));
+    // Only what would work is suggested: `restore` refuses a VMI that exists, and never
+    // re-creates a replica set's VMI by hand.
+    match run.comeback() {
+        Comeback::Restore => {
+            r.restore_command = Some(snapshot::restore_command(snapshot_dir, &cluster.context));
+        }
+        Comeback::ReplicaSet if !r.recovered => {
+            let set = r.replica_set.clone().unwrap_or_default();
+            r.notes.push(format!(
+                "replica set {set} replaces the VMI itself (the tool never re-creates it): `kubectl get vmirs {set} -n {}` shows its replicas",
+                t.vmi.namespace
+            ));
+        }
+        Comeback::ReplacementExists { name } if !r.recovered => {
+            r.notes.push(format!(
+                "VMI {}/{name} exists but is not Running and Ready: `kubectl describe vmi {name} -n {}` says why (restore would refuse it: it exists)",
+                t.vmi.namespace, t.vmi.namespace
+            ));
+        }
+        _ => {}
     }
     if matches!(outcome, Outcome::NotDeleted(_)) && run.deleted_at.is_none() {
         r.snapshot = None;

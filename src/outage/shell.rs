@@ -236,7 +236,7 @@ fn probe_input(core: &Core, probing: &Probing, now: Instant) -> Option<Input> {
     }
     core.runs().iter().enumerate().find_map(|(t, run)| {
         let waiting =
-            run.outcome.is_none() && run.spec.probed && !run.served && run.tracker.recovered();
+            run.outcome().is_none() && run.spec.probed && !run.served && run.tracker.recovered();
         let ready = run.deleted_at? + Duration::from_millis(run.tracker.timings.ready_ms?);
         (waiting && probing.served(t, ready)).then_some(Input::Served { target: t })
     })
