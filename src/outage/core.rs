@@ -295,9 +295,13 @@ impl Run {
 
     /// What would bring it back now: only what would work is suggested.
     pub fn comeback(&self) -> Comeback {
-        let strategy_left = matches!(self.strategy, Strategy::Kept | Strategy::RestoreFailed(_));
-        let deleted = self.deleted_at.is_some()
-            && !matches!(self.outcome(), Some(Outcome::NotDeleted(_)));
+        // A switch or a put-back whose answer never came may have left it at Manual too.
+        let strategy_left = matches!(
+            self.strategy,
+            Strategy::Switching | Strategy::Kept | Strategy::Restoring | Strategy::RestoreFailed(_)
+        );
+        let deleted =
+            self.deleted_at.is_some() && !matches!(self.outcome(), Some(Outcome::NotDeleted(_)));
         if !deleted {
             // Never deleted; a runStrategy left at Manual is put back by `restore`.
             return if strategy_left {
@@ -351,7 +355,12 @@ impl Run {
     }
 
     /// Was this VMI (not the old one) created to replace the target?
-    fn is_replacement(&self, vmi: &Vmi, claimed: &HashSet<String>, known: &HashSet<String>) -> bool {
+    fn is_replacement(
+        &self,
+        vmi: &Vmi,
+        claimed: &HashSet<String>,
+        known: &HashSet<String>,
+    ) -> bool {
         if vmi.namespace != self.spec.namespace || vmi.uid == self.spec.uid {
             return false;
         }
@@ -460,9 +469,10 @@ impl Core {
     /// signal stopped the wait.
     pub fn done(&self) -> bool {
         self.mode == Mode::Stopped
-            || self.runs.iter().all(|r| {
-                matches!(r.state, State::Settled(_)) && r.strategy != Strategy::Restoring
-            })
+            || self
+                .runs
+                .iter()
+                .all(|r| matches!(r.state, State::Settled(_)) && r.strategy != Strategy::Restoring)
     }
 
     fn wall(&self, now: Instant) -> SystemTime {
@@ -500,8 +510,7 @@ impl Core {
         let mut fx = Vec::new();
         match input {
             Input::Begin => {
-                if self.mode == Mode::Going && self.runs.iter().all(|r| r.state == State::Planned)
-                {
+                if self.mode == Mode::Going && self.runs.iter().all(|r| r.state == State::Planned) {
                     let count = if self.config.serial_interval.is_some() {
                         1
                     } else {
@@ -809,7 +818,9 @@ impl Core {
         };
         let at = run.since_delete(now);
         let until = match run.state {
-            State::Recovering { until, .. } => Some(until.unwrap_or(later(now, self.config.timeout))),
+            State::Recovering { until, .. } => {
+                Some(until.unwrap_or(later(now, self.config.timeout)))
+            }
             // The run stopped waiting before the answer came: record what it says.
             _ => None,
         };
@@ -962,12 +973,7 @@ impl Core {
         }
     }
 
-    fn evaluate_once(
-        &mut self,
-        t: TargetId,
-        now: Instant,
-        fx: &mut Vec<Effect>,
-    ) {
+    fn evaluate_once(&mut self, t: TargetId, now: Instant, fx: &mut Vec<Effect>) {
         let config = self.config.clone();
         let halting = match self.mode {
             Mode::Going => None,
@@ -1019,8 +1025,7 @@ impl Core {
                         return self.settle(
                             t,
                             Outcome::NotDeleted(
-                                "the DELETE's answer was lost and the VMI was never deleted"
-                                    .into(),
+                                "the DELETE's answer was lost and the VMI was never deleted".into(),
                             ),
                             now,
                             fx,
@@ -1102,11 +1107,13 @@ impl Core {
     /// A replica-set replacement followed by a target whose DELETE never happened goes back
     /// to the others.
     fn release_claim(&mut self, t: TargetId) {
-        let run = &self.runs[t];
+        let run = &mut self.runs[t];
         if run.spec.replica_set_uid.is_some() {
-            if let Some(vmi) = run.tracker.current() {
+            if let Some(vmi) = run.tracker.current().cloned() {
+                // It never replaced this target: nothing of it stays in its record.
+                run.tracker = Tracker::new(run.spec.name.clone(), run.spec.uid.clone());
                 self.claimed.remove(&vmi.uid);
-                self.released.push(vmi.clone());
+                self.released.push(vmi);
             }
         }
     }
@@ -1155,3 +1162,7 @@ fn emit_steps(fx: &mut Vec<Effect>, target: TargetId, at: Duration, steps: Vec<S
 #[cfg(test)]
 #[path = "core_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "core_props.rs"]
+mod props;

@@ -705,7 +705,10 @@ fn a_failed_start_is_a_tool_failure() {
         },
         start + Duration::from_secs(5),
     );
-    assert_eq!(core.runs()[0].outcome().cloned(), Some(Outcome::Failed("409".into())));
+    assert_eq!(
+        core.runs()[0].outcome().cloned(),
+        Some(Outcome::Failed("409".into()))
+    );
 }
 
 #[test]
@@ -767,4 +770,353 @@ fn a_409_on_the_recreate_follows_the_vmi_someone_else_created() {
         None,
         "KubeVirt's, or someone else's, not the tool's"
     );
+}
+
+fn core_with(specs: Vec<TargetSpec>, known: &[&str]) -> (Core, Instant) {
+    let start = Instant::now();
+    let known = known.iter().map(|k| k.to_string()).collect();
+    (
+        Core::new(config(), specs, known, (start, SystemTime::now())),
+        start,
+    )
+}
+
+fn case(plan: Plan) -> Case {
+    Case {
+        plan,
+        comes: Comes::Never,
+        interrupt: Interrupt::None,
+        gap: None,
+    }
+}
+
+fn deletes(fx: &[Effect]) -> usize {
+    fx.iter()
+        .filter(|e| matches!(e, Effect::Delete { .. }))
+        .count()
+}
+
+#[test]
+fn an_abort_or_a_signal_while_the_keep_down_switch_is_in_flight_deletes_nothing() {
+    for halt in [
+        Input::Abort {
+            reason: "probe tcp://db:5432 failed".into(),
+        },
+        Input::Signal(Signal::Interrupt),
+        Input::Signal(Signal::Terminate),
+    ] {
+        let (mut core, start) = core_with(vec![spec(&case(Plan::KeepDown))], &["old"]);
+        let fx = core.handle(Input::Begin, start);
+        assert!(matches!(
+            fx[..],
+            [Effect::SetStrategy { restore: false, .. }]
+        ));
+        assert_eq!(core.runs()[0].state, State::Switching);
+        let fx = core.handle(halt.clone(), start + MS);
+        assert_eq!(deletes(&fx), 0, "{halt:?}");
+        // The switch lands after the halt: put back at once, never deleted.
+        let fx = core.handle(
+            Input::KeptDown {
+                target: 0,
+                result: Ok(()),
+            },
+            start + MS * 2,
+        );
+        assert_eq!(deletes(&fx), 0, "{halt:?}: deleted after the halt: {fx:?}");
+        assert!(
+            fx.iter().any(|e| matches!(
+                e,
+                Effect::SetStrategy { restore: true, to, .. } if to == "Always"
+            )),
+            "{halt:?}: {fx:?}"
+        );
+        assert!(core.runs()[0].deleted_at.is_none());
+        assert!(matches!(
+            core.runs()[0].outcome(),
+            Some(Outcome::NotDeleted(_))
+        ));
+        assert!(!core.done(), "waits for the runStrategy to be put back");
+        core.handle(
+            Input::StrategyRestored {
+                target: 0,
+                result: Ok(()),
+            },
+            start + MS * 3,
+        );
+        assert!(core.done());
+        assert_eq!(core.runs()[0].comeback(), Comeback::Nothing);
+        // Whatever comes later, nothing is deleted.
+        let fx = core.handle(Input::Tick, start + Duration::from_secs(600));
+        assert_eq!(deletes(&fx), 0);
+    }
+}
+
+#[test]
+fn a_switch_answered_after_the_run_stopped_is_put_back_and_its_restore_command_shown() {
+    let (mut core, start) = core_with(vec![spec(&case(Plan::KeepDown))], &["old"]);
+    core.handle(Input::Begin, start);
+    core.handle(Input::Signal(Signal::Interrupt), start);
+    core.handle(Input::Signal(Signal::Interrupt), start + MS);
+    assert!(core.done());
+    // Until its answer comes, the VM may be at Manual: restore puts it back.
+    assert_eq!(core.runs()[0].comeback(), Comeback::Restore);
+    let fx = core.handle(
+        Input::KeptDown {
+            target: 0,
+            result: Ok(()),
+        },
+        start + MS * 2,
+    );
+    assert_eq!(deletes(&fx), 0);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::SetStrategy { restore: true, .. })));
+    core.handle(
+        Input::StrategyRestored {
+            target: 0,
+            result: Ok(()),
+        },
+        start + MS * 3,
+    );
+    assert_eq!(core.runs()[0].comeback(), Comeback::Nothing);
+}
+
+#[test]
+fn a_start_answered_after_a_second_signal_is_recorded() {
+    let (mut core, start) = core_with(vec![spec(&case(Plan::Start))], &["old"]);
+    core.handle(Input::Begin, start);
+    core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Accepted,
+        },
+        start + MS,
+    );
+    core.handle(
+        Input::Gone {
+            namespace: "prod".into(),
+            uid: "old".into(),
+        },
+        start + MS * 300,
+    );
+    // Ctrl-C: the tool starts the VM at once; a second Ctrl-C a millisecond later.
+    let fx = core.handle(Input::Signal(Signal::Interrupt), start + MS * 400);
+    assert!(fx.contains(&Effect::Start { target: 0 }));
+    let fx = core.handle(Input::Signal(Signal::Interrupt), start + MS * 401);
+    assert!(core.done());
+    assert!(!fx
+        .iter()
+        .any(|e| matches!(e, Effect::Start { .. } | Effect::Delete { .. })));
+    assert_eq!(
+        core.runs()[0].outcome(),
+        Some(&Outcome::Interrupted { running: false })
+    );
+    // The shell finishes sending it: its answer is still taken.
+    core.handle(
+        Input::ActionDone {
+            target: 0,
+            result: ActionResult::Started,
+        },
+        start + MS * 450,
+    );
+    assert_eq!(core.runs()[0].acted(), Some(Recovery::Start));
+    // Never started twice, whatever comes.
+    let fx = core.handle(Input::Tick, start + Duration::from_secs(600));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Start { .. })));
+    assert_eq!(core.runs()[0].comeback(), Comeback::Restore);
+}
+
+fn rs_spec(name: &str, uid: &str) -> TargetSpec {
+    TargetSpec {
+        name: name.into(),
+        uid: uid.into(),
+        ..spec(&case(Plan::Follow))
+    }
+}
+
+fn rs_vmi(name: &str, uid: &str, phase: &str, ready: bool) -> Vmi {
+    Vmi {
+        owner: Some(Owner {
+            kind: "VirtualMachineInstanceReplicaSet".into(),
+            name: "web".into(),
+            uid: "rs".into(),
+        }),
+        ..vmi(name, uid, phase, ready)
+    }
+}
+
+fn seen(v: Vmi) -> Input {
+    Input::Seen {
+        vmi: Box::new(v),
+        live: true,
+    }
+}
+
+#[test]
+fn two_vmis_of_one_replica_set_each_claim_their_own_replacement() {
+    let (mut core, start) = core_with(
+        vec![rs_spec("web-aaaaa", "a"), rs_spec("web-bbbbb", "b")],
+        &["a", "b", "c"],
+    );
+    let fx = core.handle(Input::Begin, start);
+    assert_eq!(deletes(&fx), 2);
+    for t in 0..2 {
+        core.handle(
+            Input::Deleted {
+                target: t,
+                result: DeleteResult::Accepted,
+            },
+            start + MS * 5,
+        );
+    }
+    // The replica set creates both replacements before either is Ready.
+    core.handle(
+        seen(rs_vmi("web-xxxxx", "x", "Pending", false)),
+        start + MS * 10,
+    );
+    core.handle(
+        seen(rs_vmi("web-yyyyy", "y", "Pending", false)),
+        start + MS * 11,
+    );
+    let followed: Vec<_> = core
+        .runs()
+        .iter()
+        .map(|r| r.tracker.current().map(|c| c.uid.clone()))
+        .collect();
+    assert_eq!(followed, vec![Some("x".into()), Some("y".into())]);
+    for (ms, v) in [(1_500, "x"), (1_501, "y")] {
+        let name = format!("web-{}", v.repeat(5));
+        core.handle(seen(rs_vmi(&name, v, "Running", true)), start + MS * ms);
+    }
+    assert!(core.done());
+    for r in core.runs() {
+        assert_eq!(r.outcome(), Some(&Outcome::Recovered), "{:?}", r.spec.name);
+    }
+}
+
+#[test]
+fn a_replacement_followed_by_a_target_whose_delete_was_refused_goes_to_another() {
+    let (mut core, start) = core_with(
+        vec![rs_spec("web-aaaaa", "a"), rs_spec("web-bbbbb", "b")],
+        &["a", "b", "c"],
+    );
+    core.handle(Input::Begin, start);
+    core.handle(
+        Input::Deleted {
+            target: 1,
+            result: DeleteResult::Accepted,
+        },
+        start + MS,
+    );
+    // Target 0's DELETE is still out when b's replacement appears: target 0 takes it first.
+    core.handle(
+        seen(rs_vmi("web-xxxxx", "x", "Pending", false)),
+        start + MS * 2,
+    );
+    core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Refused("forbidden".into()),
+        },
+        start + MS * 3,
+    );
+    assert!(core.runs()[0].tracker.current().is_none());
+    assert_eq!(core.runs()[1].tracker.current().unwrap().uid, "x");
+    core.handle(
+        seen(rs_vmi("web-xxxxx", "x", "Running", true)),
+        start + MS * 1_500,
+    );
+    assert_eq!(core.runs()[1].outcome(), Some(&Outcome::Recovered));
+}
+
+#[test]
+fn the_restore_command_is_suggested_only_where_restore_works() {
+    // Still down: restore brings it back.
+    let (mut core, start) = core_with(vec![spec(&case(Plan::Automatic))], &["old"]);
+    core.handle(Input::Begin, start);
+    core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Accepted,
+        },
+        start,
+    );
+    core.handle(Input::Tick, start + Duration::from_secs(5));
+    core.handle(Input::Tick, start + Duration::from_secs(15));
+    assert!(matches!(
+        core.runs()[0].outcome(),
+        Some(Outcome::NotRecovered(_))
+    ));
+    assert_eq!(core.runs()[0].comeback(), Comeback::Restore);
+    // A replacement exists but is not Ready: restore would refuse it.
+    let (mut core, start) = core_with(vec![spec(&case(Plan::Automatic))], &["old"]);
+    core.handle(Input::Begin, start);
+    core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Accepted,
+        },
+        start,
+    );
+    core.handle(seen(vmi("db-0", "new", "Running", false)), start + MS * 400);
+    core.handle(Input::Tick, start + Duration::from_secs(11));
+    assert_eq!(
+        core.runs()[0].outcome(),
+        Some(&Outcome::NotRecovered(NotRecovered::NotReady))
+    );
+    assert_eq!(
+        core.runs()[0].comeback(),
+        Comeback::ReplacementExists {
+            name: "db-0".into()
+        }
+    );
+    // A replica set's VMI: never re-created by hand.
+    let (mut core, start) = core_with(vec![rs_spec("web-aaaaa", "a")], &["a"]);
+    core.handle(Input::Begin, start);
+    core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Accepted,
+        },
+        start,
+    );
+    core.handle(Input::Tick, start + Duration::from_secs(5));
+    core.handle(Input::Tick, start + Duration::from_secs(15));
+    assert!(core.done());
+    assert_eq!(core.runs()[0].comeback(), Comeback::ReplicaSet);
+}
+
+#[test]
+fn astronomical_durations_never_overflow_the_clock() {
+    let start = Instant::now();
+    let huge = Duration::from_secs(u64::MAX / 2);
+    let mut core = Core::new(
+        CoreConfig {
+            duration: huge,
+            timeout: huge,
+            interrupt_wait: huge,
+            serial_interval: Some(huge),
+        },
+        vec![spec(&case(Plan::KeepDown)), spec(&case(Plan::Start))],
+        HashSet::new(),
+        (start, SystemTime::now()),
+    );
+    core.handle(Input::Begin, start);
+    core.handle(
+        Input::KeptDown {
+            target: 0,
+            result: Ok(()),
+        },
+        start,
+    );
+    core.handle(
+        Input::Deleted {
+            target: 0,
+            result: DeleteResult::Accepted,
+        },
+        start,
+    );
+    assert!(core.next_deadline().is_some_and(|d| d > start));
+    core.handle(Input::Signal(Signal::Interrupt), start + MS);
+    assert!(core.next_deadline().is_some());
 }
