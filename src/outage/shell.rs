@@ -2,7 +2,7 @@
 //! request bounded by the request timeout, all of them concurrent), feeds it the watch, the
 //! effects' results, signals and deadlines, and never decides anything itself.
 
-use std::{future::Future, time::Duration};
+use std::{collections::HashMap, future::Future, time::Duration};
 
 use kube::api::DynamicObject;
 use tokio::{
@@ -29,6 +29,109 @@ use crate::{
 
 /// The longest pause between two tries of the tool's own recovery.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(2);
+
+/// Once the run ends (a second Ctrl-C included), how long requests already sent may take to
+/// finish: a `start` just sent is completed, not abandoned halfway.
+pub const FINISH_REQUESTS: Duration = Duration::from_secs(10);
+
+/// A request the shell carries out for the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    Delete(TargetId),
+    Start(TargetId),
+    Recreate(TargetId),
+    /// A runStrategy switch (`restore`: putting it back).
+    Switch { target: TargetId, restore: bool },
+}
+
+impl Request {
+    /// The answer of a request whose task died (a panic): a failure the core acts on, never
+    /// a silent wait.
+    fn failed(self, why: String) -> Input {
+        match self {
+            // It may or may not have reached the API server: the watch tells.
+            Request::Delete(target) => Input::Deleted {
+                target,
+                result: DeleteResult::Unknown(why),
+            },
+            Request::Start(target) | Request::Recreate(target) => Input::ActionDone {
+                target,
+                result: ActionResult::Failed(why),
+            },
+            Request::Switch {
+                target,
+                restore: false,
+            } => Input::KeptDown {
+                target,
+                result: Err(why),
+            },
+            Request::Switch {
+                target,
+                restore: true,
+            } => Input::StrategyRestored {
+                target,
+                result: Err(why),
+            },
+        }
+    }
+}
+
+/// The requests out, each in its own task; every one ends as an input for the core.
+#[derive(Default)]
+pub struct InFlight {
+    tasks: JoinSet<Input>,
+    requests: HashMap<tokio::task::Id, Request>,
+}
+
+impl InFlight {
+    pub fn spawn(
+        &mut self,
+        request: Request,
+        task: impl Future<Output = Input> + Send + 'static,
+    ) {
+        let handle = self.tasks.spawn(task);
+        self.requests.insert(handle.id(), request);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// The next answer (None when nothing is out). A task that panicked or was cancelled
+    /// answers with the failure of its request.
+    pub async fn next(&mut self) -> Option<Input> {
+        loop {
+            match self.tasks.join_next_with_id().await? {
+                Ok((id, input)) => {
+                    self.requests.remove(&id);
+                    return Some(input);
+                }
+                Err(e) => {
+                    let request = self.requests.remove(&e.id());
+                    let why = if e.is_panic() {
+                        let payload = e.into_panic();
+                        let text = payload
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| payload.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "no message".into());
+                        format!("the request failed inside the tool (a bug: {text})")
+                    } else {
+                        "the request was cancelled".to_string()
+                    };
+                    // Every task has its request: one without would be skipped, never waited on.
+                    if let Some(request) = request {
+                        return Some(request.failed(why));
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// Everything the shell needs once the targets are armed.
 pub struct Armed<'a> {
@@ -60,7 +163,7 @@ pub async fn drive(
     reporter: &mut Reporter,
     signals: &mut Signals,
 ) {
-    let mut inflight: JoinSet<Input> = JoinSet::new();
+    let mut inflight = InFlight::default();
     // Kubernetes Events: best-effort, off the outage's path; their warnings are said once.
     let mut events: JoinSet<Option<String>> = JoinSet::new();
     let mut warned = false;
@@ -108,10 +211,7 @@ pub async fn drive(
                 });
                 Input::Signal(signal)
             }
-            Some(joined) = inflight.join_next(), if !inflight.is_empty() => match joined {
-                Ok(input) => input,
-                Err(_) => continue,
-            },
+            Some(input) = inflight.next(), if !inflight.is_empty() => input,
             sample = next_sample(probing) => {
                 if let Some(p) = probing.as_mut() {
                     if let Some(line) = p.record(sample, Instant::now()) {
@@ -148,6 +248,7 @@ pub async fn drive(
         };
         effects = core.handle(input, Instant::now());
     }
+    finish_requests(core, armed, reporter, &mut inflight, &mut events).await;
     // Let the last Events land (each is bounded by its own timeout).
     let last = async {
         while let Some(done) = events.join_next().await {
@@ -158,6 +259,45 @@ pub async fn drive(
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(6), last).await;
+}
+
+/// Requests already sent when the run ended (a second Ctrl-C, or every outcome known) are
+/// finished, for at most `FINISH_REQUESTS`, and their answers recorded: a `start` just sent
+/// is never abandoned halfway, and a runStrategy a late answer left at Manual is put back.
+async fn finish_requests(
+    core: &mut Core,
+    armed: &Armed<'_>,
+    reporter: &mut Reporter,
+    inflight: &mut InFlight,
+    events: &mut JoinSet<Option<String>>,
+) {
+    if inflight.is_empty() {
+        return;
+    }
+    let until = Instant::now() + FINISH_REQUESTS;
+    if core.interrupted().is_some() {
+        reporter.note(format!(
+            "finishing {} request(s) already sent (at most {})",
+            inflight.len(),
+            format_duration(FINISH_REQUESTS)
+        ));
+    }
+    while !inflight.is_empty() {
+        let Ok(Some(input)) = tokio::time::timeout_at(until, inflight.next()).await else {
+            reporter.note(format!(
+                "gave up on {} request(s) after {}: the summary says what may be left to do",
+                inflight.len(),
+                format_duration(FINISH_REQUESTS)
+            ));
+            return;
+        };
+        for effect in core.handle(input, Instant::now()) {
+            if let Effect::Emit(Event::Target { target, at, what }) = &effect {
+                record_event(core, armed, *target, *at, what, events);
+            }
+            perform(effect, core, armed, reporter, inflight);
+        }
+    }
 }
 
 /// The Kubernetes Event a target event is worth, recorded in the background.
@@ -254,7 +394,7 @@ fn perform(
     core: &Core,
     armed: &Armed<'_>,
     reporter: &mut Reporter,
-    inflight: &mut JoinSet<Input>,
+    inflight: &mut InFlight,
 ) {
     let client = armed.cluster.client.clone();
     let timeout = armed.cluster.request_timeout;
@@ -264,7 +404,7 @@ fn perform(
         Effect::Emit(event) => reporter.emit(&event),
         Effect::Delete { target } => {
             let s = spec(target);
-            inflight.spawn(async move {
+            inflight.spawn(Request::Delete(target), async move {
                 let result = bounded(
                     timeout,
                     actions::delete_vmi(&client, &s.namespace, &s.name, &s.uid, false),
@@ -286,7 +426,7 @@ fn perform(
         }
         Effect::Start { target } => {
             let s = spec(target);
-            inflight.spawn(async move {
+            inflight.spawn(Request::Start(target), async move {
                 let vm = s.vm.clone().unwrap_or_default();
                 let result = retried(timeout, retry_for, || {
                     actions::start_vm(&client, &s.namespace, &vm, false)
@@ -306,7 +446,7 @@ fn perform(
         Effect::Recreate { target } => {
             let saved = armed.saved[target].clone();
             let s = spec(target);
-            inflight.spawn(async move {
+            inflight.spawn(Request::Recreate(target), async move {
                 let result = retried(timeout, retry_for, || {
                     actions::recreate_vmi(&client, &saved)
                 })
@@ -332,7 +472,7 @@ fn perform(
             restore,
         } => {
             let s = spec(target);
-            inflight.spawn(async move {
+            inflight.spawn(Request::Switch { target, restore }, async move {
                 let attempt =
                     || actions::switch_run_strategy(&client, &s.namespace, &vm, &from, &to);
                 let result = retried(timeout, retry_for, attempt).await.map_err(|f| {
@@ -398,7 +538,10 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = kube::Result<T>>,
 {
-    let give_up = Instant::now() + retry_for;
+    let now = Instant::now();
+    let give_up = now
+        .checked_add(retry_for.min(Duration::from_secs(365 * 86_400)))
+        .unwrap_or(now);
     let mut pause = Duration::from_millis(250);
     loop {
         match bounded(timeout, request()).await {
@@ -417,4 +560,83 @@ where
 /// The shell's own events before the core runs (used by the outage command).
 pub fn targets_event(names: Vec<String>) -> Event {
     Event::Targets { names }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boom() -> Input {
+        panic!("instant overflow")
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_task_panics_answers_with_its_failure() {
+        let mut inflight = InFlight::default();
+        let requests = [
+            Request::Delete(0),
+            Request::Start(1),
+            Request::Recreate(2),
+            Request::Switch {
+                target: 3,
+                restore: false,
+            },
+            Request::Switch {
+                target: 4,
+                restore: true,
+            },
+        ];
+        for r in requests {
+            inflight.spawn(r, async move { boom() });
+        }
+        let mut answers = Vec::new();
+        while let Some(input) = inflight.next().await {
+            answers.push(input);
+        }
+        assert_eq!(answers.len(), 5);
+        let why = |t: &str| t.contains("a bug: instant overflow");
+        for a in &answers {
+            let ok = match a {
+                Input::Deleted {
+                    target: 0,
+                    result: DeleteResult::Unknown(t),
+                } => why(t),
+                Input::ActionDone {
+                    target: 1 | 2,
+                    result: ActionResult::Failed(t),
+                } => why(t),
+                Input::KeptDown {
+                    target: 3,
+                    result: Err(t),
+                } => why(t),
+                Input::StrategyRestored {
+                    target: 4,
+                    result: Err(t),
+                } => why(t),
+                _ => false,
+            };
+            assert!(ok, "{a:?}");
+        }
+        assert!(inflight.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_request_is_waited_for() {
+        let mut inflight = InFlight::default();
+        inflight.spawn(Request::Start(0), async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Input::ActionDone {
+                target: 0,
+                result: ActionResult::Started,
+            }
+        });
+        let got = tokio::time::timeout(FINISH_REQUESTS, inflight.next()).await;
+        assert!(matches!(
+            got,
+            Ok(Some(Input::ActionDone {
+                result: ActionResult::Started,
+                ..
+            }))
+        ));
+    }
 }
