@@ -124,8 +124,8 @@ pub struct OutageArgs {
     #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
     pub duration: Duration,
     /// After a new VMI appears or the tool's own recovery, how long to wait for it to be
-    /// Running and Ready before declaring it not recovered
-    #[arg(long, value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
+    /// Running and Ready before declaring it not recovered (at least 1s)
+    #[arg(long, value_parser = parse_timeout, default_value = "5m", value_name = "DURATION")]
     pub timeout: Duration,
     /// Removed: the API server ignores a DELETE's grace period for VMIs (kept to say so)
     #[arg(long, value_name = "SECONDS", hide = true)]
@@ -284,8 +284,8 @@ pub struct RestoreArgs {
     /// A snapshot folder printed by `outage` (or the vmi.yaml inside it)
     #[arg(value_name = "SNAPSHOT")]
     pub snapshot: PathBuf,
-    /// How long to wait for the restored VMI to be Running and Ready
-    #[arg(long, value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
+    /// How long to wait for the restored VMI to be Running and Ready (at least 1s)
+    #[arg(long, value_parser = parse_timeout, default_value = "5m", value_name = "DURATION")]
     pub timeout: Duration,
 }
 
@@ -372,22 +372,70 @@ pub enum Shell {
     Powershell,
 }
 
-/// Plain seconds (`60`), or a humantime duration (`90s`, `2m`, `1m30s`, `500ms`).
+/// The longest duration any flag or scenario parameter takes. Longer ones are mistakes, and
+/// would overflow the clock once added to it.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 86_400);
+
+/// The shortest `--timeout`: no VMI is Running and Ready sooner, and a zero timeout would give
+/// up on a target the moment it was deleted.
+pub const MIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Plain seconds (`60`), or a humantime duration (`90s`, `2m`, `1m30s`, `500ms`), at most
+/// `MAX_DURATION`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = unbounded(text)
+        .map_err(|e| format!("{e}: use seconds (60) or a duration like 90s, 2m, 1m30s"))?;
+    within_bounds(d).map_err(|e| format!("{} {e}", text.trim()))
+}
+
+/// A duration as `parse_duration` reads it, before any bound (for messages of their own).
+pub(crate) fn parse_unbounded(text: &str) -> Option<Duration> {
+    unbounded(text).ok()
+}
+
+fn unbounded(text: &str) -> Result<Duration, humantime::DurationError> {
     let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+    match text.parse::<u64>() {
+        Ok(secs) => Ok(Duration::from_secs(secs)),
+        Err(_) => humantime::parse_duration(text),
     }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("{e}: use seconds (60) or a duration like 90s, 2m, 1m30s"))
+}
+
+/// A duration no longer than `MAX_DURATION` (the words follow the value in a message).
+pub fn within_bounds(d: Duration) -> Result<Duration, String> {
+    if d > MAX_DURATION {
+        return Err(format!(
+            "is longer than {}, the longest duration allowed",
+            humantime::format_duration(MAX_DURATION)
+        ));
+    }
+    Ok(d)
+}
+
+/// `--timeout`: a duration of at least `MIN_TIMEOUT`.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    at_least_min_timeout(d).map_err(|e| format!("{} {e}", text.trim()))
+}
+
+/// A timeout of at least `MIN_TIMEOUT` (the words follow the value in a message).
+pub fn at_least_min_timeout(d: Duration) -> Result<Duration, String> {
+    if d < MIN_TIMEOUT {
+        return Err(format!(
+            "is shorter than {}: no VMI is Running and Ready sooner",
+            humantime::format_duration(MIN_TIMEOUT)
+        ));
+    }
+    Ok(d)
 }
 
 /// kubectl's --request-timeout: "0" means no limit; a bare number is seconds; else a duration
 /// with a unit (1s, 2m, 3h, 500ms).
 pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
-    parse_duration(text).map_err(|_| {
+    let d = unbounded(text).map_err(|_| {
         format!("{text:?} is not a duration: use 0 (no limit), seconds (30) or 30s, 1m, 500ms")
-    })
+    })?;
+    within_bounds(d).map_err(|e| format!("{} {e}", text.trim()))
 }
 
 #[cfg(test)]
@@ -435,6 +483,53 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1").is_err());
+    }
+
+    #[test]
+    fn durations_are_bounded_and_timeouts_have_a_floor() {
+        assert_eq!(parse_duration("7d"), Ok(MAX_DURATION));
+        for huge in ["500000000000years", "8d", "604801", "18446744073709551615"] {
+            let err = parse_duration(huge).expect_err(huge);
+            assert!(err.contains("longest duration allowed"), "{huge}: {err}");
+        }
+        assert!(parse_request_timeout("500000000000years").is_err());
+        for short in ["0", "1ns", "999ms", "0s"] {
+            let err = parse_timeout(short).expect_err(short);
+            assert!(err.contains("shorter than 1s"), "{short}: {err}");
+        }
+        assert_eq!(parse_timeout("1s"), Ok(Duration::from_secs(1)));
+        // Every duration flag goes through the bound: clap refuses (exit 2) before anything runs.
+        for flag in [
+            "--duration",
+            "--timeout",
+            "--probe-interval",
+            "--interval",
+            "--probe-timeout",
+        ] {
+            let err = Cli::try_parse_from([
+                "kubectl-vmchaos",
+                "outage",
+                "db-0",
+                flag,
+                "500000000000years",
+            ])
+            .expect_err(flag);
+            assert_eq!(err.exit_code(), 2, "{flag}");
+            assert!(
+                err.to_string().contains("longest duration allowed"),
+                "{flag}: {err}"
+            );
+        }
+        for args in [
+            &["outage", "db-0", "--timeout", "0"][..],
+            &["outage", "db-0", "--timeout", "1ns"],
+            &["restore", "/snap", "--timeout", "0"],
+        ] {
+            let err =
+                Cli::try_parse_from(std::iter::once("kubectl-vmchaos").chain(args.iter().copied()))
+                    .expect_err("a zero timeout");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
     }
 
     #[test]

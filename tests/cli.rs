@@ -274,3 +274,47 @@ fn which(name: &str) -> Result<PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+/// A duration that would overflow the clock, or a timeout that gives up at once, is a usage
+/// error (exit 2) before anything is read or deleted: a dead kubeconfig proves nothing ran.
+#[test]
+fn astronomical_durations_and_a_zero_timeout_are_refused_before_anything_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = dead_kubeconfig(home.path());
+    let kc = kubeconfig.to_str().unwrap();
+    let huge = "500000000000years";
+    for args in [
+        vec!["outage", "db-0", "--yes", "--keep-down", "--duration", huge],
+        vec!["outage", "db-0", "--yes", "--timeout", huge],
+        vec!["outage", "db-0", "--yes", "--probe-interval", huge],
+        vec!["outage", "db-0", "--yes", "--serial", "--interval", huge],
+        vec!["outage", "db-0", "--yes", "--request-timeout", huge],
+        vec!["restore", "/nowhere", "--timeout", huge],
+    ] {
+        let started = std::time::Instant::now();
+        let o = run(home.path(), &[&["--kubeconfig", kc][..], &args].concat());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("longest duration allowed"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    for timeout in ["0", "1ns", "0s"] {
+        let o = run(
+            home.path(),
+            &[
+                "--kubeconfig",
+                kc,
+                "outage",
+                "db-0",
+                "--yes",
+                "--timeout",
+                timeout,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{timeout}: {}", stderr(&o));
+        assert!(stderr(&o).contains("shorter than 1s"), "{}", stderr(&o));
+    }
+}

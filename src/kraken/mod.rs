@@ -728,10 +728,11 @@ fn outage_params(
                         None,
                     )
                 })?;
+                let d =
+                    crate::cli::within_bounds(d).map_err(|e| bad(format!("{key} {e}"), None))?;
                 if key == "timeout" {
-                    if d.is_zero() {
-                        return Err(bad("timeout must be more than 0 seconds".into(), None));
-                    }
+                    let d = crate::cli::at_least_min_timeout(d)
+                        .map_err(|e| bad(format!("timeout {e}"), None))?;
                     out.timeout = Some(d);
                 } else {
                     out.duration = Some(d);
@@ -830,12 +831,16 @@ fn first_line(text: &str) -> String {
         .to_string()
 }
 
-/// Seconds as a number, or a duration as text (`90s`, `2m`, `"60"`).
+/// Seconds as a number, or a duration as text (`90s`, `2m`, `"60"`); the bounds are checked
+/// after.
 fn seconds(v: &Located) -> Option<Duration> {
     match &v.node {
         Node::Int(n) if *n >= 0 => Some(Duration::from_secs(*n as u64)),
-        Node::Float(f) if *f >= 0.0 && f.is_finite() => Some(Duration::from_secs_f64(*f)),
-        Node::Str(s) => crate::cli::parse_duration(s).ok(),
+        // Too large for a Duration is too long all the same: the bound says so.
+        Node::Float(f) if *f >= 0.0 => {
+            Some(Duration::try_from_secs_f64(*f).unwrap_or(Duration::MAX))
+        }
+        Node::Str(s) => crate::cli::parse_unbounded(s),
         _ => None,
     }
 }

@@ -241,9 +241,14 @@ fn bad_types_and_values_name_the_line() {
             "      timeout: soon\n",
             "line 6: timeout must be a number of seconds (60) or a duration like 90s, 2m",
         ),
+        ("      timeout: 0\n", "line 6: timeout is shorter than 1s"),
         (
-            "      timeout: 0\n",
-            "line 6: timeout must be more than 0 seconds",
+            "      timeout: 500000000000years\n",
+            "line 6: timeout is longer than 7days",
+        ),
+        (
+            "      duration: 1e300\n",
+            "line 6: duration is longer than 7days",
         ),
         (
             "      duration: [1]\n",

@@ -41,7 +41,10 @@ pub enum Request {
     Start(TargetId),
     Recreate(TargetId),
     /// A runStrategy switch (`restore`: putting it back).
-    Switch { target: TargetId, restore: bool },
+    Switch {
+        target: TargetId,
+        restore: bool,
+    },
 }
 
 impl Request {
@@ -84,11 +87,7 @@ pub struct InFlight {
 }
 
 impl InFlight {
-    pub fn spawn(
-        &mut self,
-        request: Request,
-        task: impl Future<Output = Input> + Send + 'static,
-    ) {
+    pub fn spawn(&mut self, request: Request, task: impl Future<Output = Input> + Send + 'static) {
         let handle = self.tasks.spawn(task);
         self.requests.insert(handle.id(), request);
     }
