@@ -44,6 +44,7 @@ mod kubevirt;
 pub use kubevirt::{vm_pool_resource, vm_resource, vmi_resource, vmirs_resource};
 mod launcher_pod;
 mod log;
+pub mod node_agent;
 mod pool;
 mod registration;
 mod replica_set;

@@ -241,7 +241,6 @@ async fn start_once(
         p("bind-address", "127.0.0.1"),
         p("advertise-address", "127.0.0.1"),
         p("secure-port", &api_port.to_string()),
-        p("insecure-port", "0"),
         p("cert-dir", &dir.join("pki").display().to_string()),
         p("tls-cert-file", &pki.server_cert),
         p("tls-private-key-file", &pki.server_key),

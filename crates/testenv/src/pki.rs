@@ -161,3 +161,22 @@ pub fn issue_client_certificate(
     let cert = params.signed_by(&key, &issuer)?;
     Ok((cert.pem(), key.serialize_pem()))
 }
+
+/// A serving certificate for these names (DNS names or IP addresses), signed by the cluster's
+/// CA, so that the API server (which trusts that CA in a `caBundle`) can dial it: certificate
+/// and key PEM.
+pub fn issue_serving_certificate(
+    pki_dir: &Path,
+    common_name: &str,
+    sans: &[&str],
+) -> Result<(String, String)> {
+    let ca_key = KeyPair::from_pem(&fs::read_to_string(pki_dir.join("ca-key.pem"))?)?;
+    let issuer = rcgen::Issuer::new(ca_params(CA_NAME)?, ca_key);
+    let mut params = leaf_params(common_name, sans, ExtendedKeyUsagePurpose::ServerAuth)?;
+    params
+        .extended_key_usages
+        .push(ExtendedKeyUsagePurpose::ClientAuth);
+    let key = KeyPair::generate()?;
+    let cert = params.signed_by(&key, &issuer)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
