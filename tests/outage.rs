@@ -472,6 +472,7 @@ fn plain_progress_lines_snapshot() {
             "KubeVirt [object]",
         ),
         (r"context \S+,", "context [context],"),
+        (r"\(v1\.\d+\.\d+\)", "([version])"),
     ] {
         settings.add_filter(pattern, replacement);
     }

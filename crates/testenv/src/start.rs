@@ -239,6 +239,7 @@ fn launch(
     let pids = [&processes.etcd, &processes.apiserver]
         .iter()
         .filter_map(|c| c.as_ref().map(Child::id))
+        .chain(processes.supervisors.iter().map(Child::id))
         .chain([watchdog.pid()])
         .collect();
     processes.watchdog = Some(watchdog);
