@@ -460,7 +460,7 @@ fn markdown_is_a_write_up() {
 fn write_reports_writes_every_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("nested/report");
-    let paths = report_files::write_reports(&out, &game_day(), &probes()).unwrap();
+    let paths = report_files::write_reports(&out, &game_day(), &probes(), false).unwrap();
     let names: Vec<String> = paths
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
