@@ -301,8 +301,9 @@ const TARGET_COLUMNS: [&str; 10] = [
 ];
 
 fn target_cells(r: &Report) -> [String; 10] {
-    let owner = match (&r.vm, &r.run_strategy) {
-        (Some(vm), Some(s)) => format!("VM {vm} ({s})"),
+    let owner = match (&r.vm, &r.run_strategy, &r.replica_set) {
+        (Some(vm), Some(s), _) => format!("VM {vm} ({s})"),
+        (_, _, Some(set)) => format!("VirtualMachineInstanceReplicaSet {set}"),
         _ => "standalone VMI".into(),
     };
     let after = r.after.as_ref().and_then(|a| a.node.clone());
