@@ -651,3 +651,58 @@ fn grace_period_is_refused_because_the_server_would_ignore_it() {
     );
     assert_eq!(env.uid(&ns, "fast").as_deref(), Some(uid.as_str()));
 }
+
+/// `--report DIR` is checked before anything is deleted: a folder that can't be made stops the
+/// run with exit 2, the VMI untouched and the error document saying so (not a good recovery
+/// turned into exit 3 afterwards); a dry run writes no reports; an earlier run's reports are
+/// kept unless --overwrite, which replaces them after the outage.
+#[test]
+fn the_report_folder_is_checked_before_the_delete() {
+    let env = env_or_skip!();
+    let ns = env.namespace("report");
+    let uid = env.vm(&ns, "db", "Always", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, "a file").unwrap();
+    let below = plain.join("reports");
+    let out = env.outage(&ns, "db", &["--report", below.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["exitCode"], 2, "{doc:#}");
+    assert_eq!(doc["changed"], false);
+    assert!(doc["error"].as_str().unwrap().starts_with("--report "), "{doc:#}");
+    assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
+
+    let dry = dir.path().join("dry");
+    let out = env.run(&[
+        "outage",
+        "db",
+        "-n",
+        &ns,
+        "--dry-run",
+        "--report",
+        dry.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!dry.exists(), "a dry run writes nothing");
+
+    let earlier = dir.path().join("earlier");
+    std::fs::create_dir(&earlier).unwrap();
+    std::fs::write(earlier.join("report.json"), "{}").unwrap();
+    let report = earlier.to_str().unwrap();
+    let out = env.outage(&ns, "db", &["--report", report]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--overwrite"), "{}", stderr(&out));
+    assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
+    assert_eq!(std::fs::read_to_string(earlier.join("report.json")).unwrap(), "{}");
+
+    let out = env.outage(&ns, "db", &["--report", report, "--overwrite"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["exitCode"], 0);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(earlier.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["exitCode"], 0, "{written:#}");
+    assert!(earlier.join("junit.xml").is_file());
+    assert_ne!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
+}

@@ -150,7 +150,7 @@ pub fn check_dir(dir: &Path, overwrite: bool, create: bool) -> Result<()> {
             .find(|a| a.is_dir())
             .ok_or_else(|| refuse("no folder above it exists".into(), unwritable))?
             .to_path_buf(),
-        Err(e) => return Err(refuse(format!("it cannot be read: {e}"), unwritable)),
+        Err(e) => return Err(refuse(format!("it cannot be used as a folder: {e}"), unwritable)),
     };
     let existing: Vec<&str> = FILES
         .iter()
