@@ -147,7 +147,26 @@ fn a_failed_step_stops_the_rest_unless_continue_on_failure() {
         .contains("--continue-on-failure"));
     assert_eq!(env.uid(&ns, "web").as_deref(), Some(web.as_str()));
 
-    // The same file from stdin, going on after the failure.
+    // Now sick runs but is not Ready: the next game day refuses it before anything changes,
+    // rather than blaming its outage for it.
+    let out = env.run(&["run", "-f", &file, "--yes", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{ns}/sick: the VMI is Running but not Ready")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(json(&out)["changed"], false);
+    assert_eq!(env.uid(&ns, "web").as_deref(), Some(web.as_str()));
+
+    // The same steps from stdin, on fresh VMs, going on after the failure.
+    let ns = env.namespace("steps");
+    env.vm(&ns, "sick", "Always", &[]);
+    env.annotate_template(&ns, "sick", testenv::knobs::NEVER_READY, "true");
+    let web = env.vm(&ns, "web", "Always", &[]);
+    let text = format!(
+        "scenarios:\n  - name: sick first\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: sick\n      namespace: {ns}\n      timeout: 2\n  - name: then web\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: web\n      namespace: {ns}\n"
+    );
     let mut child = env
         .command(&[
             "run",
