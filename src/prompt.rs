@@ -478,17 +478,27 @@ mod tests {
             },
         ];
         let lines = picker_rows(&rows);
-        assert!(lines[0].contains("VirtualMachineInstanceReplicaSet web"), "{lines:?}");
+        assert!(
+            lines[0].contains("VirtualMachineInstanceReplicaSet web"),
+            "{lines:?}"
+        );
         assert!(!lines[0].contains("standalone"), "{lines:?}");
         assert!(lines[1].contains("MyOperatorThing x"), "{lines:?}");
         assert!(lines[2].contains("standalone"), "{lines:?}");
-        assert!(lines[3].contains("refused: the VMI is Running but not Ready"), "{lines:?}");
+        assert!(
+            lines[3].contains("refused: the VMI is Running but not Ready"),
+            "{lines:?}"
+        );
         let mut p = Picker::new(&rows);
         for _ in 0..3 {
             p.handle(PickerKey::Down);
         }
         assert_eq!(p.handle(PickerKey::Toggle), None);
-        assert_eq!(p.handle(PickerKey::Enter), None, "an unready VMI can't be picked");
+        assert_eq!(
+            p.handle(PickerKey::Enter),
+            None,
+            "an unready VMI can't be picked"
+        );
     }
 
     #[test]

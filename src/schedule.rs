@@ -19,8 +19,8 @@ use k8s_openapi::{
     },
     apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta},
 };
-use kube::{
-    api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions},
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions,
 };
 use serde::Serialize;
 
@@ -657,8 +657,7 @@ async fn ownership(
     let mut found: [Option<String>; 4] = Default::default();
     let mut foreign = Vec::new();
     for (i, resource) in resources(cron_api).iter().enumerate() {
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(cluster.client.clone(), ns, resource);
+        let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), ns, resource);
         let what = resource.kind.to_lowercase();
         let object = cluster
             .bounded(api.get_opt(name))
@@ -1114,7 +1113,10 @@ pub mod cron {
                 ("0 3 0 * *", "day of month \"0\""),
                 ("0 3 * 13 *", "month \"13\""),
                 // The server's parser: day of week is 0-6 (Sunday is 0, never 7).
-                ("0 3 * * 7", "day of week \"7\" is not a number between 0 and 6"),
+                (
+                    "0 3 * * 7",
+                    "day of week \"7\" is not a number between 0 and 6",
+                ),
                 ("0 3 * * 5-7", "day of week \"7\""),
                 ("0 0,12 * * 0,7", "day of week \"7\""),
                 ("0 3 * * 8", "day of week \"8\""),
@@ -1241,12 +1243,9 @@ mod tests {
     #[test]
     fn the_printed_cronjob_has_the_served_api_version() {
         let m = manifests(&plan("db-0", &[target(Some(RunStrategy::Always))]));
-        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&render(
-            &m,
-            ManifestFormat::Yaml,
-            "batch/v1beta1",
-        ))
-        .unwrap();
+        let docs: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(&render(&m, ManifestFormat::Yaml, "batch/v1beta1"))
+                .unwrap();
         assert_eq!(docs[3]["kind"], "CronJob");
         assert_eq!(docs[3]["apiVersion"], "batch/v1beta1");
         assert_eq!(docs[3]["spec"]["schedule"], "0 3 * * 1");

@@ -1436,7 +1436,10 @@ mod tests {
         )
         .unwrap_err();
         let (msg, hint) = message(&err);
-        assert!(msg.starts_with("refusing VMI prod/sick: the VMI is Running but not Ready"), "{msg}");
+        assert!(
+            msg.starts_with("refusing VMI prod/sick: the VMI is Running but not Ready"),
+            "{msg}"
+        );
         assert!(
             hint.contains("kubectl wait vmi sick -n prod --for=condition=Ready"),
             "{hint}"
@@ -1565,7 +1568,10 @@ mod tests {
         )
         .unwrap();
         let text = render(&chosen);
-        assert!(text.contains("VirtualMachineInstanceReplicaSet web"), "{text}");
+        assert!(
+            text.contains("VirtualMachineInstanceReplicaSet web"),
+            "{text}"
+        );
         assert!(text.contains("VM db (Always)"), "{text}");
         assert!(!text.contains("standalone"), "{text}");
     }

@@ -875,7 +875,10 @@ mod tests {
             kind: "VirtualMachine".into(),
             name: "db-0".into(),
         };
-        assert_eq!(owner_words(Some(&vm), Some("Always"), None), "VM db-0 (Always)");
+        assert_eq!(
+            owner_words(Some(&vm), Some("Always"), None),
+            "VM db-0 (Always)"
+        );
         let pool = Group {
             kind: GroupKind::VirtualMachinePool,
             name: "db".into(),

@@ -670,7 +670,10 @@ fn the_report_folder_is_checked_before_the_delete() {
     let doc = json(&out);
     assert_eq!(doc["exitCode"], 2, "{doc:#}");
     assert_eq!(doc["changed"], false);
-    assert!(doc["error"].as_str().unwrap().starts_with("--report "), "{doc:#}");
+    assert!(
+        doc["error"].as_str().unwrap().starts_with("--report "),
+        "{doc:#}"
+    );
     assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
 
     let dry = dir.path().join("dry");
@@ -694,7 +697,10 @@ fn the_report_folder_is_checked_before_the_delete() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--overwrite"), "{}", stderr(&out));
     assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
-    assert_eq!(std::fs::read_to_string(earlier.join("report.json")).unwrap(), "{}");
+    assert_eq!(
+        std::fs::read_to_string(earlier.join("report.json")).unwrap(),
+        "{}"
+    );
 
     let out = env.outage(&ns, "db", &["--report", report, "--overwrite"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -567,7 +567,10 @@ fn reports_are_never_overwritten_unless_asked_and_a_dry_run_creates_nothing() {
     report_files::check_dir(&out, true, true).unwrap();
     std::fs::write(out.join("report.md"), "old").unwrap();
     report_files::write_reports(&out, &game_day(), &probes(), true).unwrap();
-    assert_ne!(std::fs::read_to_string(out.join("report.md")).unwrap(), "old");
+    assert_ne!(
+        std::fs::read_to_string(out.join("report.md")).unwrap(),
+        "old"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

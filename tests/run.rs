@@ -304,11 +304,18 @@ fn input_is_bounded_and_ctrl_c_stops_a_waiting_read() {
     );
     assert!(err.contains("hint:") && err.contains("-f -"), "{err}");
     let fifo = dir.path().join("fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     let out = offline(dir.path(), &["run", "-f", fifo.to_str().unwrap(), "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("is not a regular file but a FIFO"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a regular file but a FIFO"),
+        "{}",
+        stderr(&out)
+    );
     // An endless stdin stops at the bound, at once.
     let started = std::time::Instant::now();
     let out = offline_command(dir.path(), &["run", "-f", "-", "--yes", "-o", "json"])
@@ -325,7 +332,13 @@ fn input_is_bounded_and_ctrl_c_stops_a_waiting_read() {
     let doc = json(&out);
     assert_eq!(doc["exitCode"], 2);
     assert_eq!(doc["changed"], false);
-    assert!(doc["error"].as_str().unwrap().contains("holds more than 1 MiB"), "{doc:#}");
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("holds more than 1 MiB"),
+        "{doc:#}"
+    );
     assert!(doc["hint"].is_string(), "{doc:#}");
     // A stdin nobody writes to: Ctrl-C ends the wait, nothing changed.
     let mut child = offline_command(dir.path(), &["run", "-f", "-", "--yes"])
@@ -342,12 +355,19 @@ fn input_is_bounded_and_ctrl_c_stops_a_waiting_read() {
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while child.try_wait().unwrap().is_none() {
-        assert!(std::time::Instant::now() < deadline, "Ctrl-C did not stop the read");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Ctrl-C did not stop the read"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
-    assert!(stderr(&out).contains("interrupted: nothing was changed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted: nothing was changed"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// `--report DIR` is checked before anything else: not a folder, not creatable, or holding an
@@ -362,7 +382,10 @@ fn a_report_folder_that_cannot_take_the_reports_stops_before_anything() {
     let below = format!("{plain}/reports");
     for (report, want) in [
         (plain.as_str(), "it exists and is not a folder"),
-        (below.as_str(), "it cannot be used as a folder: Not a directory"),
+        (
+            below.as_str(),
+            "it cannot be used as a folder: Not a directory",
+        ),
     ] {
         let out = offline(
             dir.path(),
@@ -370,8 +393,14 @@ fn a_report_folder_that_cannot_take_the_reports_stops_before_anything() {
         );
         assert_eq!(out.status.code(), Some(2), "{report}: {}", stderr(&out));
         let err = stderr(&out);
-        assert!(err.contains(&format!("error: --report {report}: {want}")), "{err}");
-        assert!(!err.contains("kubeconfig"), "checked before the cluster: {err}");
+        assert!(
+            err.contains(&format!("error: --report {report}: {want}")),
+            "{err}"
+        );
+        assert!(
+            !err.contains("kubeconfig"),
+            "checked before the cluster: {err}"
+        );
         assert_eq!(json(&out)["exitCode"], 2);
     }
     let earlier = dir.path().join("earlier");
@@ -379,11 +408,21 @@ fn a_report_folder_that_cannot_take_the_reports_stops_before_anything() {
     std::fs::write(earlier.join("junit.xml"), "<testsuites/>").unwrap();
     let out = offline(
         dir.path(),
-        &["run", "-f", file, "--yes", "--report", earlier.to_str().unwrap()],
+        &[
+            "run",
+            "-f",
+            file,
+            "--yes",
+            "--report",
+            earlier.to_str().unwrap(),
+        ],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("it already holds junit.xml of an earlier run"), "{err}");
+    assert!(
+        err.contains("it already holds junit.xml of an earlier run"),
+        "{err}"
+    );
     assert!(err.contains("--overwrite"), "{err}");
     assert_eq!(
         std::fs::read_to_string(earlier.join("junit.xml")).unwrap(),

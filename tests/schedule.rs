@@ -502,8 +502,24 @@ fn objects_the_schedule_did_not_make_are_never_touched() {
     let ns = env.namespace("sched-own");
     env.vm(&ns, "db", "Always", &[]);
     for args in [
-        vec!["create", "role", "weekly", "--verb=get", "--resource=pods", "-n", &ns],
-        vec!["create", "rolebinding", "weekly", "--role=weekly", "--user=alice", "-n", &ns],
+        vec![
+            "create",
+            "role",
+            "weekly",
+            "--verb=get",
+            "--resource=pods",
+            "-n",
+            &ns,
+        ],
+        vec![
+            "create",
+            "rolebinding",
+            "weekly",
+            "--role=weekly",
+            "--user=alice",
+            "-n",
+            &ns,
+        ],
     ] {
         let out = env.kubectl(&args);
         assert!(out.status.success(), "{}", stderr(&out));
@@ -512,7 +528,10 @@ fn objects_the_schedule_did_not_make_are_never_touched() {
         let out = env.kubectl(&["get", what, "weekly", "-n", &ns, "-o", "json"]);
         assert!(out.status.success(), "{what}: {}", stderr(&out));
         let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["metadata"].as_object_mut().unwrap().remove("managedFields");
+        v["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
         v
     };
     let (role, binding) = (snapshot("role"), snapshot("rolebinding"));
@@ -523,7 +542,12 @@ fn objects_the_schedule_did_not_make_are_never_touched() {
         }
         argv.extend(["--", "db"]);
         let out = env.run(&argv);
-        assert_eq!(out.status.code(), Some(2), "apply {apply}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "apply {apply}: {}",
+            stderr(&out)
+        );
         let err = stderr(&out);
         assert!(
             err.contains(&format!(
@@ -531,7 +555,12 @@ fn objects_the_schedule_did_not_make_are_never_touched() {
             )),
             "{err}"
         );
-        assert!(err.contains(&format!("kubectl label -n {ns} role/weekly rolebinding/weekly vmchaos.dev/schedule=weekly")), "{err}");
+        assert!(
+            err.contains(&format!(
+                "kubectl label -n {ns} role/weekly rolebinding/weekly vmchaos.dev/schedule=weekly"
+            )),
+            "{err}"
+        );
         assert!(stdout(&out).is_empty());
     }
     // Nothing was applied, and the user's objects are as they were.
@@ -549,27 +578,47 @@ fn objects_the_schedule_did_not_make_are_never_touched() {
 
     // A user's CronJob of that name: not suspended, not replaced, not deleted.
     let out = env.kubectl(&[
-        "create", "cronjob", "nightly", "--image=busybox", "--schedule=@daily", "-n", &ns,
+        "create",
+        "cronjob",
+        "nightly",
+        "--image=busybox",
+        "--schedule=@daily",
+        "-n",
+        &ns,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = env.run(&["schedule", "nightly", "-n", &ns, "--suspend"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("refusing to change cronjob.batch/nightly"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to change cronjob.batch/nightly"),
+        "{}",
+        stderr(&out)
+    );
     let out = env.run(&[
         "schedule", "nightly", "-n", &ns, "--cron", "@daily", "--apply", "--", "db",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("refusing to change cronjob/nightly"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to change cronjob/nightly"),
+        "{}",
+        stderr(&out)
+    );
     for what in ["serviceaccount", "role", "rolebinding"] {
         let out = env.kubectl(&["get", what, "nightly", "-n", &ns]);
-        assert!(!out.status.success(), "{what} was created before the refusal");
+        assert!(
+            !out.status.success(),
+            "{what} was created before the refusal"
+        );
     }
     let out = env.run(&["schedule", "nightly", "-n", &ns, "--delete"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let out = env.kubectl(&["get", "cronjob", "nightly", "-n", &ns, "-o", "json"]);
     assert!(out.status.success(), "the user's CronJob was deleted");
     let cron: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"], "busybox");
+    assert_eq!(
+        cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+        "busybox"
+    );
     assert_ne!(cron["spec"]["suspend"], true);
 }
 
@@ -583,7 +632,16 @@ fn a_schedule_may_choose_its_targets_by_flags() {
     env.vm(&ns, "web-0", "Always", &[]);
     env.vm(&ns, "web-1", "Always", &[]);
     let out = env.run(&[
-        "schedule", "sample", "-n", &ns, "--cron", "@every 6h", "--", "--all", "--count", "1",
+        "schedule",
+        "sample",
+        "-n",
+        &ns,
+        "--cron",
+        "@every 6h",
+        "--",
+        "--all",
+        "--count",
+        "1",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let docs = documents(&stdout(&out));
@@ -609,8 +667,15 @@ fn a_schedule_may_choose_its_targets_by_flags() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    assert!(args.starts_with(&["outage", "--all", "--count", "1"]), "{args:?}");
-    let dry = kubectl_stdin(&env, &["apply", "--dry-run=server", "-f", "-"], &stdout(&out));
+    assert!(
+        args.starts_with(&["outage", "--all", "--count", "1"]),
+        "{args:?}"
+    );
+    let dry = kubectl_stdin(
+        &env,
+        &["apply", "--dry-run=server", "-f", "-"],
+        &stdout(&out),
+    );
     assert_eq!(
         stdout(&dry).matches("(server dry run)").count(),
         4,

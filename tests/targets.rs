@@ -588,7 +588,14 @@ fn guarded(env: &Env, prefix: &str) -> Guarded {
         "Always",
         json!({"tier": "web"}),
     );
-    vms_in_state(env, &ns, &["sick"], json!({"app": "sick"}), "Running", false);
+    vms_in_state(
+        env,
+        &ns,
+        &["sick"],
+        json!({"app": "sick"}),
+        "Running",
+        false,
+    );
     vms_in_state(
         env,
         &ns,
@@ -598,7 +605,12 @@ fn guarded(env: &Env, prefix: &str) -> Guarded {
         false,
     );
     let protected = env.namespace("openshift");
-    standalone(env, &protected, &["infra".to_string()], json!({"app": "infra"}));
+    standalone(
+        env,
+        &protected,
+        &["infra".to_string()],
+        json!({"app": "infra"}),
+    );
     Guarded { ns, protected }
 }
 
@@ -638,7 +650,12 @@ fn every_guard_holds_for_outage_names() {
     let out = outage(&["frontaaaaa"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let pool = full_outage("VirtualMachinePool", &ns, "db");
-    assert_refused(&outage(&["db-0", "db-1"]), "pool", &pool, "--allow-full-outage");
+    assert_refused(
+        &outage(&["db-0", "db-1"]),
+        "pool",
+        &pool,
+        "--allow-full-outage",
+    );
     assert_refused(
         &outage(&["web-0", "web-1", "web-2", "--max-targets", "2"]),
         "max",
@@ -697,7 +714,12 @@ fn every_guard_holds_for_outage_flags() {
         env.run(&all)
     };
     let set = full_outage("VirtualMachineInstanceReplicaSet", &ns, "front");
-    assert_refused(&outage(&["-l", "app=front", "--all"]), "set", &set, "--allow-full-outage");
+    assert_refused(
+        &outage(&["-l", "app=front", "--all"]),
+        "set",
+        &set,
+        "--allow-full-outage",
+    );
     assert_refused(
         &outage(&["-l", "app=front", "--count", "2", "--seed", "1"]),
         "set, sampled",
@@ -708,7 +730,12 @@ fn every_guard_holds_for_outage_flags() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(names_of(&json(&out)).len(), 2);
     let pool = full_outage("VirtualMachinePool", &ns, "db");
-    assert_refused(&outage(&["-l", "app=db", "--all"]), "pool", &pool, "--allow-full-outage");
+    assert_refused(
+        &outage(&["-l", "app=db", "--all"]),
+        "pool",
+        &pool,
+        "--allow-full-outage",
+    );
     assert_refused(
         &outage(&["-l", "tier=web", "--all", "--max-targets", "2"]),
         "max",
@@ -769,7 +796,12 @@ fn every_guard_holds_for_run_f() {
         all.extend_from_slice(extra);
         env.run(&all)
     };
-    let front = scenario(dir.path(), "front", &ns, "      vm_name: front.*\n      kill_count: 2\n");
+    let front = scenario(
+        dir.path(),
+        "front",
+        &ns,
+        "      vm_name: front.*\n      kill_count: 2\n",
+    );
     let set = full_outage("VirtualMachineInstanceReplicaSet", &ns, "front");
     assert_refused(&run(&front, &[]), "set", &set, "--allow-full-outage");
     let out = run(&front, &["--allow-full-outage", "-o", "json"]);
@@ -782,21 +814,47 @@ fn every_guard_holds_for_run_f() {
     );
     assert!(!stderr(&out).contains("standalone"), "{}", stderr(&out));
     // kill_count above the matches is every match: a full outage too.
-    let every = scenario(dir.path(), "every", &ns, "      vm_name: front.*\n      kill_count: 9\n");
-    assert_refused(&run(&every, &[]), "set, kill_count 9", &set, "--allow-full-outage");
+    let every = scenario(
+        dir.path(),
+        "every",
+        &ns,
+        "      vm_name: front.*\n      kill_count: 9\n",
+    );
+    assert_refused(
+        &run(&every, &[]),
+        "set, kill_count 9",
+        &set,
+        "--allow-full-outage",
+    );
     let one = scenario(dir.path(), "one", &ns, "      vm_name: front.*\n");
     let out = run(&one, &["-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc = json(&out);
-    assert_eq!(doc["steps"][0]["fleet"]["targets"].as_array().unwrap().len(), 1);
-    let pool = scenario(dir.path(), "pool", &ns, "      label_selector: app=db\n      kill_count: 2\n");
+    assert_eq!(
+        doc["steps"][0]["fleet"]["targets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let pool = scenario(
+        dir.path(),
+        "pool",
+        &ns,
+        "      label_selector: app=db\n      kill_count: 2\n",
+    );
     assert_refused(
         &run(&pool, &[]),
         "pool",
         &full_outage("VirtualMachinePool", &ns, "db"),
         "--allow-full-outage",
     );
-    let web = scenario(dir.path(), "web", &ns, "      vm_name: web-.*\n      kill_count: 3\n");
+    let web = scenario(
+        dir.path(),
+        "web",
+        &ns,
+        "      vm_name: web-.*\n      kill_count: 3\n",
+    );
     assert_refused(
         &run(&web, &["--max-targets", "2"]),
         "max",
@@ -836,7 +894,15 @@ fn every_guard_holds_for_schedule() {
     let env = env_or_skip!();
     let Guarded { ns, protected } = guarded(&env, "g-sched");
     let schedule = |namespace: &str, outage: &[&str]| {
-        let mut all = vec!["schedule", "gd", "-n", namespace, "--cron", "0 3 * * 1", "--"];
+        let mut all = vec![
+            "schedule",
+            "gd",
+            "-n",
+            namespace,
+            "--cron",
+            "0 3 * * 1",
+            "--",
+        ];
         all.extend_from_slice(outage);
         env.run(&all)
     };
@@ -913,11 +979,17 @@ fn every_guard_holds_for_schedule() {
         .find(|r| r["resources"][0] == "virtualmachineinstances")
         .unwrap();
     assert!(
-        vmi_rule["verbs"].as_array().unwrap().contains(&json!("list")),
+        vmi_rule["verbs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("list")),
         "{role:#}"
     );
     let cron = docs.iter().find(|d| d["kind"] == "CronJob").unwrap();
-    assert_eq!(cron["apiVersion"], "batch/v1", "the version this server serves");
+    assert_eq!(
+        cron["apiVersion"], "batch/v1",
+        "the version this server serves"
+    );
 }
 
 /// `list` names each VMI's real owner; the picker and `run`'s plan say the same in words.
@@ -951,7 +1023,10 @@ fn list_shows_the_real_owner() {
     assert!(table.lines().next().unwrap().contains("OWNER"), "{table}");
     assert!(line("webx7k2p").contains("vmirs/web"), "{table}");
     assert!(line("managed").contains("myoperatorthing/thing"), "{table}");
-    assert!(line("managed").ends_with("refused: foreign owner"), "{table}");
+    assert!(
+        line("managed").ends_with("refused: foreign owner"),
+        "{table}"
+    );
     assert!(line("alone").contains("<none>"), "{table}");
     assert!(line("db-0").contains("vm/db-0"), "{table}");
     let out = env.run(&["list", "-n", &ns, "-o", "json"]);

@@ -128,13 +128,11 @@ pub fn check_dir(dir: &Path, overwrite: bool, create: bool) -> Result<()> {
         problem,
         hint: hint.to_string(),
     };
-    let unwritable = "give a folder you can write to (it is created if missing), e.g. --report ./gameday-report";
+    let unwritable =
+        "give a folder you can write to (it is created if missing), e.g. --report ./gameday-report";
     let writable_at = match std::fs::metadata(dir) {
         Ok(meta) if !meta.is_dir() => {
-            return Err(refuse(
-                "it exists and is not a folder".into(),
-                unwritable,
-            ))
+            return Err(refuse("it exists and is not a folder".into(), unwritable))
         }
         Ok(_) => dir.to_path_buf(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
@@ -146,11 +144,22 @@ pub fn check_dir(dir: &Path, overwrite: bool, create: bool) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => dir
             .ancestors()
             .skip(1)
-            .map(|a| if a.as_os_str().is_empty() { Path::new(".") } else { a })
+            .map(|a| {
+                if a.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    a
+                }
+            })
             .find(|a| a.is_dir())
             .ok_or_else(|| refuse("no folder above it exists".into(), unwritable))?
             .to_path_buf(),
-        Err(e) => return Err(refuse(format!("it cannot be used as a folder: {e}"), unwritable)),
+        Err(e) => {
+            return Err(refuse(
+                format!("it cannot be used as a folder: {e}"),
+                unwritable,
+            ))
+        }
     };
     let existing: Vec<&str> = FILES
         .iter()

@@ -373,12 +373,22 @@ mod tests {
         let all = step("      vm_name: front.*\n      namespace: web\n      kill_count: 2\n");
         let err = resolve(&all, 1, &rows, None, &CHOICE).unwrap_err();
         assert!(matches!(err, Error::FullOutage { .. }), "{err}");
-        assert!(err.to_string().contains("VirtualMachineInstanceReplicaSet web/front"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("VirtualMachineInstanceReplicaSet web/front"),
+            "{err}"
+        );
         let allowed = Choice {
             allow_full_outage: true,
             ..CHOICE
         };
-        assert_eq!(resolve(&all, 1, &rows, None, &allowed).unwrap().chosen.len(), 2);
+        assert_eq!(
+            resolve(&all, 1, &rows, None, &allowed)
+                .unwrap()
+                .chosen
+                .len(),
+            2
+        );
         // kill_count above what matches is every match: still a full outage.
         let more = step("      vm_name: front.*\n      namespace: web\n      kill_count: 5\n");
         assert!(resolve(&more, 1, &rows, None, &CHOICE).is_err());
@@ -408,7 +418,13 @@ mod tests {
         let s = step("      vm_name: db-.*\n      namespace: db\n      kill_count: 2\n");
         let r = resolve(&s, 1, &rows, None, &CHOICE).unwrap();
         assert_eq!(names(&r), ["db/db-0"]);
-        assert!(r.notes.iter().any(|n| n.contains("not hitting db/db-1") && n.contains("not Ready")), "{:?}", r.notes);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("not hitting db/db-1") && n.contains("not Ready")),
+            "{:?}",
+            r.notes
+        );
     }
 
     #[test]
@@ -432,10 +448,12 @@ mod tests {
             [
                 (
                     "kube-system/web-4".to_string(),
-                    "namespace kube-system is protected (--allow-protected-namespace)"
-                        .to_string()
+                    "namespace kube-system is protected (--allow-protected-namespace)".to_string()
                 ),
-                ("prod-b/web-2".to_string(), crate::plan::Refusal::Paused.reason()),
+                (
+                    "prod-b/web-2".to_string(),
+                    crate::plan::Refusal::Paused.reason()
+                ),
             ]
         );
         let allowed = Choice {
