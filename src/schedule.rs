@@ -134,7 +134,7 @@ pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
     let manifests = manifests(&plan);
     // Never an object of that name the schedule did not make: checked for all four before
     // anything is printed or applied.
-    let existing = ownership(&cluster, &args.name, &cron_api).await?;
+    let existing = ownership(&cluster, &args.name, &cron_api, args.apply).await?;
     if args.apply {
         apply(&cluster, &manifests, &cron_api, &existing).await
     } else {
@@ -647,11 +647,13 @@ fn resources(cron_api: &ApiResource) -> [ApiResource; 4] {
 
 /// The resourceVersion of each of the four objects that exists and is the schedule's (its
 /// `vmchaos.dev/schedule` label names it); any other same-named object is an error naming it,
-/// before anything changes.
+/// before anything changes. Printing only (`applying` false) needs no right to read them: an
+/// object that may not be read is said in a warning.
 async fn ownership(
     cluster: &Cluster,
     name: &str,
     cron_api: &ApiResource,
+    applying: bool,
 ) -> Result<[Option<String>; 4]> {
     let ns = &cluster.namespace;
     let mut found: [Option<String>; 4] = Default::default();
@@ -659,10 +661,16 @@ async fn ownership(
     for (i, resource) in resources(cron_api).iter().enumerate() {
         let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), ns, resource);
         let what = resource.kind.to_lowercase();
-        let object = cluster
-            .bounded(api.get_opt(name))
-            .await
-            .map_err(|e| cluster.request_error(format!("get {what} {ns}/{name}"), e))?;
+        let object = match cluster.bounded(api.get_opt(name)).await {
+            Ok(object) => object,
+            Err(e) if api_code(&e) == Some(403) && !applying => {
+                eprintln!(
+                    "warning: could not check whether {what}/{name} exists in namespace {ns} (forbidden): applying these manifests would change one the schedule did not make"
+                );
+                continue;
+            }
+            Err(e) => return Err(cluster.request_error(format!("get {what} {ns}/{name}"), e)),
+        };
         let Some(object) = object else { continue };
         if owned_by_schedule(&object, name) {
             found[i] = object.metadata.resource_version;
