@@ -196,6 +196,9 @@ fn automatic_recovery_ends_the_wait_early() {
 #[test]
 fn slow_kubevirt_is_still_automatic_when_it_comes_after_the_duration() {
     let env = env_or_skip!();
+    if !env.simulated_only("recreate-delay knob: a slow VM controller") {
+        return;
+    }
     let ns = env.namespace("slow");
     env.vm(&ns, "slow", "Always", &[]);
     env.annotate_vm(&ns, "slow", testenv::knobs::RECREATE_DELAY, "2s");
@@ -530,6 +533,9 @@ fn the_shipped_role_is_enough_for_every_recovery_path() {
 #[test]
 fn a_failed_start_is_exit_3_with_the_restore_command() {
     let env = env_or_skip!();
+    if !env.simulated_only("reject-start knob: virt-api answering 500 to start") {
+        return;
+    }
     let ns = env.namespace("reject");
     env.vm(&ns, "broken", "Manual", &[]);
     env.annotate_vm(&ns, "broken", testenv::knobs::REJECT_START, "true");
