@@ -274,7 +274,11 @@ async fn create_object(client: &Client, object: &Value) -> Result<()> {
     }
 }
 
-/// Waits until `pred` holds, failing after the component timeout with the component's log.
+/// A component that exited this often while starting is not going to start.
+const CRASH_LOOP: usize = 3;
+
+/// Waits until `pred` holds, failing after the component timeout, or as soon as the component
+/// keeps exiting, with the component's log.
 async fn wait_for<F, Fut>(what: &str, log: &Path, mut pred: F) -> Result<()>
 where
     F: FnMut() -> Fut,
@@ -282,9 +286,21 @@ where
 {
     let deadline = Instant::now() + COMPONENT_TIMEOUT;
     while !pred().await {
+        let restarts = fs::read_to_string(log)
+            .unwrap_or_default()
+            .matches("vmchaos-supervisor: ")
+            .count();
+        if restarts >= CRASH_LOOP {
+            bail!(
+                "{what}: it exited {restarts} times while starting (log: {})\n{}",
+                log.display(),
+                control_plane::tail(log, 30)
+            );
+        }
         if Instant::now() > deadline {
             bail!(
-                "{what} within {COMPONENT_TIMEOUT:?}\n{}",
+                "{what} within {COMPONENT_TIMEOUT:?} (log: {})\n{}",
+                log.display(),
                 control_plane::tail(log, 30)
             );
         }
