@@ -7,7 +7,9 @@
 //! `vm_resource()`, `vmi_resource()`, `vmirs_resource()`, `vm_pool_resource()`.
 //!
 //! It follows `../shared/KUBEVIRT.md` rule by rule; `tests/conformance.rs` checks each one
-//! against a real API server. Also: VirtualMachineInstanceReplicaSet and VirtualMachinePool
+//! against a real API server, and against KubeVirt's own virt-api and virt-controller
+//! (`VMCHAOS_TIER=genuine`, with `node_agent` as kubelet and virt-handler): where they disagree,
+//! the simulator is wrong (it was once: it took VMIs created with KubeVirt's reserved labels). Also: VirtualMachineInstanceReplicaSet and VirtualMachinePool
 //! controllers (`replica_set`, `pool`).
 //!
 //! Where the simulator knowingly differs from KubeVirt:
