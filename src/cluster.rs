@@ -491,6 +491,7 @@ mod transport {
             .layer(config.base_uri_layer())
             .option_layer(config.auth_layer()?)
             .layer(config.extra_headers_layer()?)
+            .layer(crate::request_log::RequestLogLayer)
             .map_err(tower::BoxError::from)
             .service(transport);
         Ok(Client::new(service, config.default_namespace.clone()))

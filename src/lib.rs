@@ -16,6 +16,7 @@ pub mod prompt;
 pub mod render;
 pub mod report;
 pub mod report_files;
+mod request_log;
 pub mod restore;
 pub mod run;
 pub mod schedule;
@@ -306,10 +307,14 @@ fn print_stdout(text: &str) -> Exit {
 }
 
 fn init_logging(verbose: u8, color: bool) {
+    // -v: the tool's own steps and each API request (kubectl's -v=6); -vv: kube's too; -vvv:
+    // everything but the HTTP/2 and TLS internals, which only -vvvv shows.
     let level = match verbose {
         0 => return,
-        1 => "kubectl_vmchaos=debug,kube=debug",
-        _ => "debug",
+        1 => "kubectl_vmchaos=debug",
+        2 => "kubectl_vmchaos=debug,kube=debug",
+        3 => "debug,h2=info,hyper=info,hyper_util=info,rustls=info,tower=info",
+        _ => "trace",
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))

@@ -657,3 +657,30 @@ fn grace_period_is_refused_because_the_server_would_ignore_it() {
     );
     assert_eq!(env.uid(&ns, "fast").as_deref(), Some(uid.as_str()));
 }
+
+/// `-v` logs each API request as kubectl's `-v=6` does (method, URL, status, latency) and no
+/// HTTP/2 internals.
+#[test]
+fn verbose_logs_each_api_request_like_kubectl() {
+    let env = env_or_skip!();
+    let ns = env.namespace("verbose");
+    env.vm(&ns, "db-0", "Always", &[]);
+    let out = env.run(&["list", "-n", &ns, "-v"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let listed = format!("/apis/kubevirt.io/v1/namespaces/{ns}/virtualmachineinstances");
+    let line = err
+        .lines()
+        .find(|l| l.contains("GET https://127.0.0.1:") && l.contains(&listed))
+        .unwrap_or_else(|| panic!("no request line for the VMI list:\n{err}"));
+    assert!(line.contains(" 200 OK in "), "{line}");
+    assert!(line.trim_end().ends_with(" milliseconds"), "{line}");
+    assert!(!err.contains("h2::"), "HTTP/2 frames at -v:\n{err}");
+    // Without -v: nothing of the kind.
+    let quiet = env.run(&["list", "-n", &ns]);
+    assert!(
+        !stderr(&quiet).contains(" milliseconds"),
+        "{}",
+        stderr(&quiet)
+    );
+}
