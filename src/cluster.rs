@@ -104,12 +104,7 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
-    let client = transport::client(&config, request_timeout).map_err(|e| Error::Kubeconfig {
-        reason: format!(
-            "cannot build a client for context {context}: {}",
-            crate::error::describe(&e)
-        ),
-    })?;
+    let client = build_client(config, request_timeout, &context).await?;
     Ok(Cluster {
         client,
         context,
@@ -118,6 +113,70 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
         namespace,
         request_timeout,
     })
+}
+
+/// The client, built off the runtime and bounded by --request-timeout: building it runs the
+/// kubeconfig's exec credential plugin (a cloud's token helper), which may hang on a login
+/// prompt or a dead network; the runtime stays free for Ctrl-C and for completion's own limit.
+async fn build_client(config: Config, request_timeout: Duration, context: &str) -> Result<Client> {
+    let plugin = config
+        .auth_info
+        .exec
+        .as_ref()
+        .and_then(|e| e.command.clone());
+    let build = tokio::task::spawn_blocking(move || transport::client(&config, request_timeout));
+    let built = match request_timeout {
+        Duration::ZERO => build.await,
+        limit => match tokio::time::timeout(limit, build).await {
+            Ok(built) => built,
+            Err(_) => {
+                return Err(Error::Kubeconfig {
+                    reason: format!(
+                        "the credential plugin {} of context {context} did not answer within \
+                         {} (--request-timeout)",
+                        plugin.as_deref().unwrap_or("(exec)"),
+                        humantime::format_duration(limit)
+                    ),
+                })
+            }
+        },
+    };
+    let built = built.map_err(|e| Error::Kubeconfig {
+        reason: format!("cannot build a client for context {context}: {e}"),
+    })?;
+    built.map_err(|e| Error::Kubeconfig {
+        reason: format!(
+            "cannot build a client for context {context}: {}",
+            describe_credential_error(&e, plugin.as_deref())
+        ),
+    })
+}
+
+/// kube's words for a failing exec plugin carry the whole `KUBERNETES_EXEC_INFO` JSON and a
+/// debug dump of the process output; say what kubectl says: the plugin, its exit status, its
+/// own message.
+fn describe_credential_error(error: &kube::Error, plugin: Option<&str>) -> String {
+    let text = crate::error::describe(error);
+    let Some(plugin) = plugin.filter(|_| text.contains("auth exec command")) else {
+        return text;
+    };
+    let status = text
+        .split("failed with status ")
+        .nth(1)
+        .and_then(|rest| rest.split(": Output").next())
+        .unwrap_or("a failure")
+        .trim()
+        .to_string();
+    let message = text
+        .split("stderr: \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|m| m.replace("\\n", " ").trim().to_string())
+        .filter(|m| !m.is_empty());
+    match message {
+        Some(message) => format!("the credential plugin {plugin} failed ({status}): {message}"),
+        None => format!("the credential plugin {plugin} failed ({status})"),
+    }
 }
 
 fn server_uri(server: &str) -> Result<http::Uri> {
