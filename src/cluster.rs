@@ -61,7 +61,11 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
             "add --as USER (kubectl refuses this too)",
         ));
     }
-    let (mut config, context, user) = match load_kubeconfig(global)? {
+    let kubeconfig = load_kubeconfig(global)?.filter(|k| {
+        // An empty kubeconfig (no contexts at all) with --server: kubectl works from the flags.
+        global.server.is_none() || !k.contexts.is_empty() || global.context.is_some()
+    });
+    let (mut config, context, user) = match kubeconfig {
         Some(kubeconfig) => from_kubeconfig(kubeconfig, global.context.as_deref()).await?,
         None if global.server.is_some() => {
             // kubectl works with --server alone: no CA (the system's roots), no credentials
@@ -188,15 +192,21 @@ fn server_uri(server: &str) -> Result<http::Uri> {
     })
 }
 
+/// Who the credentials are when `--token` gives them.
+pub const TOKEN_FLAG_USER: &str = "(the token given with --token)";
+
 /// kubectl's command-line overrides, applied on top of the kubeconfig. Returns who the
 /// requests act as.
 fn apply_overrides(config: &mut Config, global: &GlobalArgs, user: String) -> Result<String> {
     if let Some(server) = &global.server {
         config.cluster_url = server_uri(server)?;
     }
+    let mut user = user;
     if let Some(token) = &global.token {
         // As kubectl: --token replaces the kubeconfig's token, token file and plugins; a client
-        // certificate still goes with the TLS handshake.
+        // certificate still goes with the TLS handshake. A refusal is the token's, not the
+        // kubeconfig user's.
+        user = TOKEN_FLAG_USER.to_string();
         let auth = &mut config.auth_info;
         auth.token = Some(SecretString::from(token.clone()));
         auth.token_file = None;
@@ -318,6 +328,10 @@ async fn from_kubeconfig(
         .as_ref()
         .and_then(|c| c.user.clone())
         .unwrap_or_else(|| "unknown user".into());
+    check_certificate_authority(
+        &kubeconfig,
+        named.context.as_ref().map(|c| c.cluster.as_str()),
+    )?;
     let options = KubeConfigOptions {
         context: Some(context.clone()),
         ..Default::default()
@@ -328,6 +342,53 @@ async fn from_kubeconfig(
             reason: format!("context {context}: {e}"),
         })?;
     Ok((config, context, user))
+}
+
+/// The cluster's CA must be PEM, as kubectl demands ("unable to load root certificates:
+/// unable to parse bytes as PEM block"); otherwise every TLS handshake fails later with a
+/// misleading "certificate signed by unknown authority".
+fn check_certificate_authority(kubeconfig: &Kubeconfig, cluster: Option<&str>) -> Result<()> {
+    use base64::Engine;
+    let Some(named) = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| Some(c.name.as_str()) == cluster)
+    else {
+        return Ok(());
+    };
+    let Some(entry) = named.cluster.as_ref() else {
+        return Ok(());
+    };
+    let (what, bytes) = if let Some(data) = &entry.certificate_authority_data {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .unwrap_or_else(|_| data.as_bytes().to_vec());
+        ("certificate-authority-data", decoded)
+    } else if let Some(path) = &entry.certificate_authority {
+        match std::fs::read(path) {
+            Ok(bytes) => ("certificate-authority", bytes),
+            Err(e) => {
+                return Err(Error::Kubeconfig {
+                    reason: format!(
+                        "unable to load root certificates of cluster {}: {path}: {e}",
+                        named.name
+                    ),
+                })
+            }
+        }
+    } else {
+        return Ok(());
+    };
+    if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
+        return Ok(());
+    }
+    Err(Error::Kubeconfig {
+        reason: format!(
+            "unable to load root certificates: unable to parse bytes as PEM block ({what} of \
+             cluster {})",
+            named.name
+        ),
+    })
 }
 
 fn context_names(kubeconfig: &Kubeconfig) -> String {

@@ -437,6 +437,35 @@ fn server_and_token_override_the_kubeconfig() {
         err.contains("x509: certificate signed by unknown authority"),
         "{err}"
     );
+
+    // An empty kubeconfig file is no kubeconfig: the flags are enough there too.
+    let empty = kc.dir.path().join("empty.yaml");
+    std::fs::write(&empty, "").unwrap();
+    assert_listed(&kc.list(&empty, &flags));
+
+    // A wrong --token is the token's fault, not the kubeconfig user's.
+    let err = assert_failed(
+        &kc.list(&kc.cluster.admin_kubeconfig(), &["--token", "wrong"]),
+        "401 Unauthorized",
+    );
+    assert!(err.contains("the token given with --token"), "{err}");
+    assert!(!err.contains("user admin"), "{err}");
+}
+
+/// CA data that is not PEM is said as kubectl says it, before anything is sent.
+#[test]
+fn a_certificate_authority_that_is_not_pem_is_refused_in_kubectls_words() {
+    let Some(kc) = setup() else { return };
+    let bad = kc.write(
+        "bad-ca.yaml",
+        json!({"server": kc.cluster.server(), "certificate-authority-data": "bm90IGEgcGVt"}),
+        kc.token_user("admin"),
+    );
+    let err = assert_failed(
+        &kc.list(&bad, &[]),
+        "unable to load root certificates: unable to parse bytes as PEM block",
+    );
+    assert!(!err.contains("unknown authority"), "{err}");
 }
 
 #[test]
