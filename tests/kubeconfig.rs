@@ -445,7 +445,7 @@ fn server_and_token_override_the_kubeconfig() {
 
     // A wrong --token is the token's fault, not the kubeconfig user's.
     let err = assert_failed(
-        &kc.list(&kc.cluster.admin_kubeconfig(), &["--token", "wrong"]),
+        &kc.list(kc.cluster.admin_kubeconfig(), &["--token", "wrong"]),
         "401 Unauthorized",
     );
     assert!(err.contains("the token given with --token"), "{err}");
