@@ -55,6 +55,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Builds the client without sending anything: the first request is the caller's.
 /// `connect_timeout` bounds the TCP connect (and is itself bounded by --request-timeout).
 pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<Cluster> {
+    if let Some(ns) = &global.namespace {
+        check_namespace(ns)?;
+    }
     if !global.as_group.is_empty() && global.as_user.is_none() {
         return Err(Error::usage(
             "--as-group needs --as: the API server impersonates groups only with a user",
@@ -181,6 +184,28 @@ fn describe_credential_error(error: &kube::Error, plugin: Option<&str>) -> Strin
         Some(message) => format!("the credential plugin {plugin} failed ({status}): {message}"),
         None => format!("the credential plugin {plugin} failed ({status})"),
     }
+}
+
+/// A namespace name is a DNS-1123 label; kubectl says so in these words before it sends
+/// anything (otherwise the URL is refused as "invalid uri character").
+fn check_namespace(ns: &str) -> Result<()> {
+    let valid = !ns.is_empty()
+        && ns.len() <= 63
+        && ns
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-');
+    if valid {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "invalid namespace {ns:?}: a lowercase RFC 1123 label must consist of lower case \
+             alphanumeric characters or '-', and must start and end with an alphanumeric character"
+        ),
+        "`kubectl get namespaces` lists the namespaces there are",
+    ))
 }
 
 fn server_uri(server: &str) -> Result<http::Uri> {

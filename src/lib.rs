@@ -299,11 +299,17 @@ fn report_error(error: &Error, color: bool) -> Exit {
     error.exit()
 }
 
-/// stdout, where a closed pipe (`| head`) is not an error.
+/// stdout, where a closed pipe (`| head`) is not an error, but a full disk is.
 fn print_stdout(text: &str) -> Exit {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-    Exit::Recovered
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Exit::Recovered,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Recovered,
+        Err(e) => {
+            eprintln!("error: failed to write the result to stdout: {e}");
+            Exit::NothingChanged
+        }
+    }
 }
 
 fn init_logging(verbose: u8, color: bool) {

@@ -158,12 +158,12 @@ fn identity(dir: &Path, server: &str, file: &str, user: &str) -> Result<PathBuf>
     let (cert, key) = pki::issue_client_certificate(&pki_dir, user, &["system:masters"])?;
     let cert_path = pki_dir.join(format!("{file}.pem"));
     let key_path = pki_dir.join(format!("{file}-key.pem"));
-    fs::write(&cert_path, cert)?;
-    fs::write(&key_path, key)?;
+    control_plane::write_private(&cert_path, &cert)?;
+    control_plane::write_private(&key_path, &key)?;
     let kubeconfig = dir.join(format!("{file}.kubeconfig"));
-    fs::write(
+    control_plane::write_private(
         &kubeconfig,
-        cert_kubeconfig(server, &pki_dir.join("ca.pem"), &cert_path, &key_path, user),
+        &cert_kubeconfig(server, &pki_dir.join("ca.pem"), &cert_path, &key_path, user),
     )?;
     Ok(kubeconfig)
 }
@@ -352,8 +352,8 @@ pub async fn start(
         pki_dir.join("virt-api.pem"),
         pki_dir.join("virt-api-key.pem"),
     );
-    fs::write(&cert_path, cert)?;
-    fs::write(&key_path, key)?;
+    control_plane::write_private(&cert_path, &cert)?;
+    control_plane::write_private(&key_path, &key)?;
     let ca_bundle =
         base64::engine::general_purpose::STANDARD.encode(fs::read(pki_dir.join("ca.pem"))?);
     let api_kubeconfig = identity(dir, server, "virt-api-client", API_USER)?;

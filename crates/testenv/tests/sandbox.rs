@@ -93,6 +93,15 @@ fn the_sandbox_serves_the_demo_until_sigterm() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut sandbox = start(dir.path(), true);
+    // The admin kubeconfig and the keys are the owner's alone.
+    use std::os::unix::fs::PermissionsExt;
+    for file in ["admin.kubeconfig", "pki/ca-key.pem", "pki/tokens.csv"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file} is readable by others: {mode:o}");
+    }
     let pids: Vec<u32> = numbers(&dir.path().join("pids"));
     let ports: Vec<u16> = numbers(&dir.path().join("ports"));
     assert_eq!(
