@@ -26,7 +26,8 @@ Exit codes: 0 recovered, 1 not recovered in time, 2 nothing was changed,
 #[command(
     name = "kubectl-vmchaos",
     bin_name = "kubectl vmchaos",
-    version,
+    // The same words as `kubectl vmchaos version`: v-prefixed, as kubectl prints versions.
+    version = concat!("v", env!("CARGO_PKG_VERSION")),
     about = ABOUT,
     after_help = AFTER_HELP,
     propagate_version = true,

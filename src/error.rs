@@ -197,6 +197,11 @@ impl Error {
                 "the server or the network is stalled or slow: check `kubectl --context {context} version`; \
                  give it longer with --request-timeout (0 = no limit)"
             ),
+            Error::Unauthorized { user, .. } if user == crate::cluster::TOKEN_FLAG_USER => {
+                "check the token given with --token (or leave --token out to use the kubeconfig's \
+                 credentials)"
+                    .into()
+            }
             Error::Unauthorized { context, user, .. } => format!(
                 "log in again, or fix user {user}'s credentials in the kubeconfig (token, tokenFile, \
                  client certificate, exec plugin); `kubectl --context {context} auth whoami` shows the same"

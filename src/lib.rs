@@ -16,6 +16,7 @@ pub mod prompt;
 pub mod render;
 pub mod report;
 pub mod report_files;
+mod request_log;
 pub mod restore;
 pub mod run;
 pub mod schedule;
@@ -338,18 +339,28 @@ fn report_error(error: &Error, color: bool) -> Exit {
     error.exit()
 }
 
-/// stdout, where a closed pipe (`| head`) is not an error.
+/// stdout, where a closed pipe (`| head`) is not an error, but a full disk is.
 fn print_stdout(text: &str) -> Exit {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-    Exit::Recovered
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Exit::Recovered,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Recovered,
+        Err(e) => {
+            eprintln!("error: failed to write the result to stdout: {e}");
+            Exit::NothingChanged
+        }
+    }
 }
 
 fn init_logging(verbose: u8, color: bool) {
+    // -v: the tool's own steps and each API request (kubectl's -v=6); -vv: kube's too; -vvv:
+    // everything but the HTTP/2 and TLS internals, which only -vvvv shows.
     let level = match verbose {
         0 => return,
-        1 => "kubectl_vmchaos=debug,kube=debug",
-        _ => "debug",
+        1 => "kubectl_vmchaos=debug",
+        2 => "kubectl_vmchaos=debug,kube=debug",
+        3 => "debug,h2=info,hyper=info,hyper_util=info,rustls=info,tower=info",
+        _ => "trace",
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))

@@ -196,6 +196,9 @@ fn automatic_recovery_ends_the_wait_early() {
 #[test]
 fn slow_kubevirt_is_still_automatic_when_it_comes_after_the_duration() {
     let env = env_or_skip!();
+    if !env.simulated_only("recreate-delay knob: a slow VM controller") {
+        return;
+    }
     let ns = env.namespace("slow");
     env.vm(&ns, "slow", "Always", &[]);
     env.annotate_vm(&ns, "slow", testenv::knobs::RECREATE_DELAY, "2s");
@@ -530,6 +533,9 @@ fn the_shipped_role_is_enough_for_every_recovery_path() {
 #[test]
 fn a_failed_start_is_exit_3_with_the_restore_command() {
     let env = env_or_skip!();
+    if !env.simulated_only("reject-start knob: virt-api answering 500 to start") {
+        return;
+    }
     let ns = env.namespace("reject");
     env.vm(&ns, "broken", "Manual", &[]);
     env.annotate_vm(&ns, "broken", testenv::knobs::REJECT_START, "true");
@@ -711,4 +717,31 @@ fn the_report_folder_is_checked_before_the_delete() {
     assert_eq!(written["exitCode"], 0, "{written:#}");
     assert!(earlier.join("junit.xml").is_file());
     assert_ne!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
+}
+
+/// `-v` logs each API request as kubectl's `-v=6` does (method, URL, status, latency) and no
+/// HTTP/2 internals.
+#[test]
+fn verbose_logs_each_api_request_like_kubectl() {
+    let env = env_or_skip!();
+    let ns = env.namespace("verbose");
+    env.vm(&ns, "db-0", "Always", &[]);
+    let out = env.run(&["list", "-n", &ns, "-v"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let listed = format!("/apis/kubevirt.io/v1/namespaces/{ns}/virtualmachineinstances");
+    let line = err
+        .lines()
+        .find(|l| l.contains("GET https://127.0.0.1:") && l.contains(&listed))
+        .unwrap_or_else(|| panic!("no request line for the VMI list:\n{err}"));
+    assert!(line.contains(" 200 OK in "), "{line}");
+    assert!(line.trim_end().ends_with(" milliseconds"), "{line}");
+    assert!(!err.contains("h2::"), "HTTP/2 frames at -v:\n{err}");
+    // Without -v: nothing of the kind.
+    let quiet = env.run(&["list", "-n", &ns]);
+    assert!(
+        !stderr(&quiet).contains(" milliseconds"),
+        "{}",
+        stderr(&quiet)
+    );
 }

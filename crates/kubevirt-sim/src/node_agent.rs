@@ -286,6 +286,7 @@ struct Knobs {
     shutdown: Duration,
     stuck_in: Option<Phase>,
     fail_after: Option<Duration>,
+    block_deletion: bool,
 }
 
 impl Knobs {
@@ -304,6 +305,7 @@ impl Knobs {
                 .unwrap_or_else(|| Duration::from_secs_f64(grace * config.grace_scale)),
             stuck_in: knobs::stuck_in(a),
             fail_after: knobs::duration(a, knobs::FAIL_AFTER),
+            block_deletion: knobs::flag(a, knobs::BLOCK_DELETION),
         }
     }
 }
@@ -430,18 +432,19 @@ impl Agent {
         // virt-handler: the domain starts once the VMI is Scheduled on this node.
         let mut next = RESYNC;
         match vmi_phase {
-            Some(Phase::Scheduled) if vmi_node(&vmi) == Some(node.as_str()) => {
-                if knobs.stuck_in != Some(Phase::Scheduled) {
-                    let seen =
-                        self.remember(&uid, |m| *m.scheduled_at.get_or_insert_with(Instant::now));
-                    match due(seen, knobs.boot_step) {
-                        Due::In(wait) => next = next.min(wait),
-                        Due::Now => {
-                            let ip = self.pod_ip(pod);
-                            self.domain_running(&vmi, &ip).await?;
-                            self.remember(&uid, |m| m.running_at = Some(Instant::now()));
-                            next = next.min(knobs.ready_delay);
-                        }
+            Some(Phase::Scheduled)
+                if vmi_node(&vmi) == Some(node.as_str())
+                    && knobs.stuck_in != Some(Phase::Scheduled) =>
+            {
+                let seen =
+                    self.remember(&uid, |m| *m.scheduled_at.get_or_insert_with(Instant::now));
+                match due(seen, knobs.boot_step) {
+                    Due::In(wait) => next = next.min(wait),
+                    Due::Now => {
+                        let ip = self.pod_ip(pod);
+                        self.domain_running(&vmi, &ip, knobs.block_deletion).await?;
+                        self.remember(&uid, |m| m.running_at = Some(Instant::now()));
+                        next = next.min(knobs.ready_delay);
                     }
                 }
             }
@@ -611,6 +614,23 @@ impl Agent {
         }});
         self.patch_pod_status(pod, status).await?;
         self.record("pod-ready", pod, json!({"ready": ready}));
+        if ready {
+            // The ground truth the simulator logs as `ready`: here the moment the launcher pod
+            // turned Ready, which virt-controller mirrors onto the VMI within milliseconds.
+            if let Some(owner) = pod
+                .owner_references()
+                .iter()
+                .find(|o| o.controller == Some(true) && o.kind == "VirtualMachineInstance")
+            {
+                self.log.record(
+                    "ready",
+                    &pod.namespace().unwrap_or_default(),
+                    &owner.name,
+                    &owner.uid,
+                    json!({"by": "node-agent"}),
+                );
+            }
+        }
         Ok(())
     }
 
@@ -719,11 +739,24 @@ impl Agent {
     }
 
     /// virt-handler's status pass once the domain runs.
-    async fn domain_running(&self, vmi: &DynamicObject, ip: &str) -> Result<(), Error> {
+    /// With `block_deletion`, the VMI also gets the blocking finalizer nobody removes (the
+    /// `block-deletion` knob: a VMI stuck terminating).
+    async fn domain_running(
+        &self,
+        vmi: &DynamicObject,
+        ip: &str,
+        block_deletion: bool,
+    ) -> Result<(), Error> {
         let ip = ip.to_string();
         self.update_vmi(vmi, move |v| {
             if phase_of(v) != Some(Phase::Scheduled) {
                 return false;
+            }
+            if block_deletion {
+                let finalizers = v.metadata.finalizers.get_or_insert_with(Vec::new);
+                if !finalizers.iter().any(|f| f == knobs::BLOCKING_FINALIZER) {
+                    finalizers.push(knobs::BLOCKING_FINALIZER.to_string());
+                }
             }
             let status = &mut v.data["status"];
             let mut interfaces = status["interfaces"].as_array().cloned().unwrap_or_default();

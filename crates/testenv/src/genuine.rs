@@ -158,12 +158,12 @@ fn identity(dir: &Path, server: &str, file: &str, user: &str) -> Result<PathBuf>
     let (cert, key) = pki::issue_client_certificate(&pki_dir, user, &["system:masters"])?;
     let cert_path = pki_dir.join(format!("{file}.pem"));
     let key_path = pki_dir.join(format!("{file}-key.pem"));
-    fs::write(&cert_path, cert)?;
-    fs::write(&key_path, key)?;
+    control_plane::write_private(&cert_path, &cert)?;
+    control_plane::write_private(&key_path, &key)?;
     let kubeconfig = dir.join(format!("{file}.kubeconfig"));
-    fs::write(
+    control_plane::write_private(
         &kubeconfig,
-        cert_kubeconfig(server, &pki_dir.join("ca.pem"), &cert_path, &key_path, user),
+        &cert_kubeconfig(server, &pki_dir.join("ca.pem"), &cert_path, &key_path, user),
     )?;
     Ok(kubeconfig)
 }
@@ -274,7 +274,11 @@ async fn create_object(client: &Client, object: &Value) -> Result<()> {
     }
 }
 
-/// Waits until `pred` holds, failing after the component timeout with the component's log.
+/// A component that exited this often while starting is not going to start.
+const CRASH_LOOP: usize = 3;
+
+/// Waits until `pred` holds, failing after the component timeout, or as soon as the component
+/// keeps exiting, with the component's log.
 async fn wait_for<F, Fut>(what: &str, log: &Path, mut pred: F) -> Result<()>
 where
     F: FnMut() -> Fut,
@@ -282,9 +286,21 @@ where
 {
     let deadline = Instant::now() + COMPONENT_TIMEOUT;
     while !pred().await {
+        let restarts = fs::read_to_string(log)
+            .unwrap_or_default()
+            .matches("vmchaos-supervisor: ")
+            .count();
+        if restarts >= CRASH_LOOP {
+            bail!(
+                "{what}: it exited {restarts} times while starting (log: {})\n{}",
+                log.display(),
+                control_plane::tail(log, 30)
+            );
+        }
         if Instant::now() > deadline {
             bail!(
-                "{what} within {COMPONENT_TIMEOUT:?}\n{}",
+                "{what} within {COMPONENT_TIMEOUT:?} (log: {})\n{}",
+                log.display(),
                 control_plane::tail(log, 30)
             );
         }
@@ -336,8 +352,8 @@ pub async fn start(
         pki_dir.join("virt-api.pem"),
         pki_dir.join("virt-api-key.pem"),
     );
-    fs::write(&cert_path, cert)?;
-    fs::write(&key_path, key)?;
+    control_plane::write_private(&cert_path, &cert)?;
+    control_plane::write_private(&key_path, &key)?;
     let ca_bundle =
         base64::engine::general_purpose::STANDARD.encode(fs::read(pki_dir.join("ca.pem"))?);
     let api_kubeconfig = identity(dir, server, "virt-api-client", API_USER)?;

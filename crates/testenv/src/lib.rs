@@ -93,6 +93,18 @@ enum Shared {
     Failed(String),
 }
 
+/// The genuine tier's folder (`scripts/build-genuine`'s), if it is built; None after printing
+/// how to build it, except under `CI=true`, where that panics.
+pub fn genuine_files() -> Option<PathBuf> {
+    match prereqs::find_genuine() {
+        Ok(files) => Some(files.dir),
+        Err(missing) => {
+            skip_or_panic(&missing);
+            None
+        }
+    }
+}
+
 /// `VMCHAOS_TIER=genuine`: the shared cluster is the genuine tier.
 pub fn genuine_tier() -> bool {
     std::env::var("VMCHAOS_TIER").is_ok_and(|v| v.eq_ignore_ascii_case("genuine"))

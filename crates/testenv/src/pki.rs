@@ -74,8 +74,9 @@ fn random_token() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// Every file here is a credential or vouches for one: owner-only (0600).
 fn write(path: &Path, contents: &str) -> Result<String> {
-    fs::write(path, contents).with_context(|| format!("failed to write {}", path.display()))?;
+    crate::control_plane::write_private(path, contents)?;
     Ok(path.display().to_string())
 }
 

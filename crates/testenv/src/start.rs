@@ -46,6 +46,7 @@ pub struct Builder {
     context: String,
     watch_cache: bool,
     genuine: bool,
+    genuine_dir: Option<PathBuf>,
 }
 
 impl Builder {
@@ -91,6 +92,14 @@ impl Builder {
         self
     }
 
+    /// The genuine tier from this folder instead of `scripts/build-genuine`'s (implies
+    /// `genuine(true)`): to start it with a component replaced.
+    pub fn genuine_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.genuine = true;
+        self.genuine_dir = Some(dir.into());
+        self
+    }
+
     /// The context name in the kubeconfig files (default `vmchaos-test`).
     pub fn context(mut self, name: impl Into<String>) -> Self {
         self.context = name.into();
@@ -99,9 +108,10 @@ impl Builder {
 
     pub fn start(self) -> Result<Cluster, StartError> {
         let binaries = prereqs::find().map_err(StartError::Missing)?;
-        let genuine = match self.genuine {
-            true => Some(prereqs::find_genuine().map_err(StartError::Missing)?),
-            false => None,
+        let genuine = match (&self.genuine_dir, self.genuine) {
+            (Some(dir), _) => Some(crate::genuine::GenuineFiles { dir: dir.clone() }),
+            (None, true) => Some(prereqs::find_genuine().map_err(StartError::Missing)?),
+            (None, false) => None,
         };
         launch(self, binaries, genuine).map_err(StartError::Failed)
     }
@@ -117,6 +127,7 @@ impl Default for Builder {
             context: "vmchaos-test".into(),
             watch_cache: true,
             genuine: false,
+            genuine_dir: None,
         }
     }
 }

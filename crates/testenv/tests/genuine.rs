@@ -344,3 +344,45 @@ fn a_virt_controller_that_exits_is_restarted_by_its_supervisor() {
     let ns = cluster.namespace("genuine-restart");
     cluster.running_vm(&ns, "after", "Always", &[]);
 }
+
+/// A bad set-up fails loudly, naming the component and its log, and never hangs: a virt-api
+/// that exits at once is given up on after its third restart.
+#[test]
+fn a_component_that_cannot_start_fails_the_start_naming_it_and_its_log() {
+    let Some(files) = testenv::genuine_files() else {
+        return;
+    };
+    let dir = tempfile_dir();
+    for entry in std::fs::read_dir(&files).expect("the genuine tier's folder") {
+        let entry = entry.unwrap();
+        if entry.file_name() != "virt-api" {
+            std::os::unix::fs::symlink(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+    }
+    let fake = dir.join("virt-api");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'virt-api: cannot start (a test)' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let started = Instant::now();
+    let error = match Cluster::builder().genuine_dir(&dir).start() {
+        Ok(_) => panic!("a genuine tier without a working virt-api started"),
+        Err(e) => format!("{e:?}"),
+    };
+    assert!(error.contains("virt-api"), "{error}");
+    assert!(error.contains("virt-api.log"), "{error}");
+    assert!(error.contains("cannot start (a test)"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "it gave up quickly"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vmchaos-genuine-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
