@@ -523,6 +523,48 @@ fn the_shipped_role_is_enough_for_every_recovery_path() {
         assert_recovered(&env, &ns, name, uid, &json(&out), recovery, recovery);
     }
     assert_eq!(env.run_strategy(&ns, "manual"), "Manual");
+    // Every rule of the role means something through the documented RoleBinding (the
+    // cluster-wide reads live in their own ClusterRole, bound cluster-wide).
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(include_str!("../deploy/rbac.yaml")).unwrap();
+    let role = docs
+        .iter()
+        .find(|d| d["metadata"]["name"] == "vmchaos")
+        .expect("the vmchaos ClusterRole");
+    let carol = env.cluster().user_client("carol");
+    let reviews: kube::Api<k8s_openapi::api::authorization::v1::SelfSubjectAccessReview> =
+        kube::Api::all(carol);
+    for rule in role["rules"].as_array().unwrap() {
+        let group = rule["apiGroups"][0].as_str().unwrap();
+        for resource in rule["resources"].as_array().unwrap() {
+            let resource = resource.as_str().unwrap();
+            let (plural, sub) = resource.split_once('/').unwrap_or((resource, ""));
+            for verb in rule["verbs"].as_array().unwrap() {
+                // As the tool asks: namespaces and KubeVirt's install object cluster-wide.
+                let scope = if ["namespaces", "kubevirts"].contains(&plural) {
+                    ""
+                } else {
+                    ns.as_str()
+                };
+                let review = serde_json::from_value(serde_json::json!({
+                    "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                    "spec": {"resourceAttributes": {
+                        "namespace": scope, "verb": verb, "group": group,
+                        "resource": plural, "subresource": sub,
+                    }},
+                }))
+                .unwrap();
+                let answer = env
+                    .cluster()
+                    .block_on(reviews.create(&Default::default(), &review))
+                    .unwrap();
+                assert!(
+                    answer.status.is_some_and(|s| s.allowed),
+                    "{verb} {resource} does nothing through a RoleBinding"
+                );
+            }
+        }
+    }
     // The role is namespaced by its binding: elsewhere carol may do nothing.
     let other = env.namespace("role-other");
     env.vm(&other, "x", "Always", &[]);
