@@ -359,15 +359,16 @@ impl Core {
                             from: run.spec.keep_down.clone().unwrap_or_default(),
                         };
                         emit(&mut fx, target, Duration::ZERO, what);
-                        if self.interrupted.is_some() {
-                            // Interrupted while switching: put it back, delete nothing.
+                        if self.interrupted.is_some() || self.aborted.is_some() {
+                            // Interrupted or aborted while switching: put it back, delete
+                            // nothing.
+                            let why = if self.interrupted.is_some() {
+                                "interrupted before the delete"
+                            } else {
+                                "aborted before the delete"
+                            };
                             self.restore_strategy(target, &mut fx);
-                            self.finish(
-                                target,
-                                Outcome::NotDeleted("interrupted before the delete".into()),
-                                now,
-                                &mut fx,
-                            );
+                            self.finish(target, Outcome::NotDeleted(why.into()), now, &mut fx);
                         } else {
                             self.delete(target, now, &mut fx);
                         }

@@ -633,6 +633,57 @@ fn a_refused_delete_changes_nothing_and_puts_a_kept_down_strategy_back() {
     );
 }
 
+/// An abort that fires while a --keep-down runStrategy switch is in flight: the VMI is never
+/// deleted, and the runStrategy goes back.
+#[test]
+fn an_abort_during_the_keep_down_switch_deletes_nothing_and_puts_the_strategy_back() {
+    let start = Instant::now();
+    let case = Case {
+        plan: Plan::KeepDown,
+        comes: Comes::Never,
+        interrupt: Interrupt::None,
+        gap: None,
+    };
+    let mut core = Core::new(
+        config(),
+        vec![spec(&case)],
+        HashSet::new(),
+        (start, SystemTime::now()),
+    );
+    let fx = core.handle(Input::Begin, start);
+    assert!(matches!(fx[0], Effect::SetStrategy { restore: false, .. }));
+    let fx = core.handle(
+        Input::Abort {
+            reason: "probe tcp://db:5432 failed".into(),
+        },
+        start,
+    );
+    assert!(!fx.contains(&Effect::Delete { target: 0 }));
+    let fx = core.handle(
+        Input::KeptDown {
+            target: 0,
+            result: Ok(()),
+        },
+        start,
+    );
+    assert!(!fx.contains(&Effect::Delete { target: 0 }), "{fx:?}");
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::SetStrategy { restore: true, .. })));
+    core.handle(
+        Input::StrategyRestored {
+            target: 0,
+            result: Ok(()),
+        },
+        start,
+    );
+    assert!(core.done());
+    assert_eq!(
+        core.runs()[0].outcome,
+        Some(Outcome::NotDeleted("aborted before the delete".into()))
+    );
+}
+
 #[test]
 fn a_lost_delete_answer_is_settled_by_the_watch() {
     let start = Instant::now();
