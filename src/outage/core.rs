@@ -245,9 +245,12 @@ impl Run {
             }
         }
         match &self.spec.replica_set_uid {
-            // Any new VMI of the same replica set that no other target took.
+            // A new VMI of the same replica set that no other target took, while this target
+            // follows none yet: one replacement per deleted VMI, so that two targets of one set
+            // each follow their own.
             Some(rs) => {
-                vmi.owner.as_ref().is_some_and(|o| o.uid == *rs)
+                self.tracker.current().is_none()
+                    && vmi.owner.as_ref().is_some_and(|o| o.uid == *rs)
                     && !known.contains(&vmi.uid)
                     && !claimed.contains(&vmi.uid)
                     && !vmi.terminating
