@@ -710,7 +710,7 @@ fn two_targets_of_one_replica_set_each_follow_one_replacement() {
     assert!(core.done(), "both recovered");
     for run in core.runs() {
         assert!(
-            matches!(run.outcome, Some(Outcome::Recovered { .. })),
+            matches!(run.outcome, Some(Outcome::Recovered)),
             "{:?}",
             run.outcome
         );
