@@ -58,6 +58,47 @@ fn a_replica_set_vmi_is_followed_to_its_replacement_and_never_recreated() {
     assert!(creates.is_empty(), "the tool created a VMI: {creates:#?}");
 }
 
+/// Two VMIs of one replica set in one outage: each is followed to its own replacement, both
+/// recover, and the set ends with exactly its replicas.
+#[test]
+fn two_vmis_of_one_replica_set_each_follow_their_own_replacement() {
+    let env = env_or_skip!();
+    let ns = env.namespace("rs-two");
+    let vmis = env.running_replica_set(&ns, "web", 3, &[]);
+    let out = env.run(&[
+        "outage",
+        &vmis[0].name,
+        &vmis[1].name,
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "1s",
+        "--timeout",
+        "1m",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    let targets = doc["targets"].as_array().expect("a fleet document");
+    let replacements: Vec<&str> = targets
+        .iter()
+        .map(|t| t["after"]["name"].as_str().expect("a replacement"))
+        .collect();
+    assert_eq!(replacements.len(), 2, "{doc:#}");
+    assert_ne!(
+        replacements[0], replacements[1],
+        "one replacement each: {doc:#}"
+    );
+    let now = env
+        .wait_replica_set_ready(&ns, "web", 3, Duration::from_secs(60))
+        .unwrap();
+    assert!(now
+        .iter()
+        .all(|v| v.name != vmis[0].name && v.name != vmis[1].name));
+}
+
 #[test]
 fn a_pool_vm_and_a_legacy_running_vm_are_recovered_by_kubevirt() {
     let env = env_or_skip!();
