@@ -66,7 +66,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 json\t''
 yaml\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l save-dir -d 'Where to save the VMI\'s manifest before deleting it (default: the user\'s state directory)' -r -F
-complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l report -d 'Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l report -d 'Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR (checked before anything changes; never written by a dry run)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe -d 'Probe what users reach, before, during and after the outage (repeatable): tcp://HOST:PORT, http(s)://HOST[:PORT]/PATH[#status=200-399], vmi:tcp:PORT or vmi:http:PORT/PATH (the target VMI\'s own address, followed as it is re-created)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe-interval -d 'Time between two attempts of each probe' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe-timeout -d 'How long one attempt may take (default: 4 x the interval, at most 1s)' -r
@@ -88,6 +88,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l keep-down -d 'Keep an Always/Once VM down for --duration: switch it to Manual (KubeVirt then leaves it down), start it after --duration, then put its runStrategy back (Kraken\'s disable_auto_restart)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l serial -d 'Delete the targets one after the other (each recovered or given up before the next)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s y -l yes -d 'Don\'t ask for confirmation (required without a terminal)'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l overwrite -d 'With --report: replace the reports an earlier run left in DIR'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l no-progress -d 'Plain timestamped lines instead of spinners (automatic without a terminal)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l allow-protected-namespace -d 'Allow targets in kube-system, kube-public, kubevirt and openshift-*'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
@@ -96,7 +97,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s V -l version -d 'Print version'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s f -l filename -d 'A Kraken scenario file (top-level scenarios:) or Kraken\'s config.yaml; repeat for several, in order; - reads stdin' -r -F
-complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l report -d 'Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l report -d 'Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR (checked before anything changes; never written by a dry run)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l dry-run -d 'client: resolve every step and check each target; server: also send the deletes with dryRun=All' -r -f -a "client\t'Validate only; send nothing that changes the cluster'
 server\t'Also send the DELETE with dryRun=All (proves admission and RBAC)'
 none\t'A real run'"
@@ -105,6 +106,7 @@ json\t''
 yaml\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l seed -d 'Seed for picking kill_count targets among the matching VMIs (printed by every run, so a dry run and the real run can pick the same ones)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l save-dir -d 'Where to save each VMI\'s manifest before deleting it (default: the user\'s state directory)' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l max-targets -d 'Refuse a step that hits more VMIs than this at once' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -119,9 +121,11 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l continue-on-failure -d 'Go on with the next steps when a step does not recover (default: stop, report the rest as not run)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l skip-unsupported -d 'Skip scenario kinds this tool does not run (e.g. node_stop_start_scenario) and report them as skipped, instead of refusing the whole file'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l overwrite -d 'With --report: replace the reports an earlier run left in DIR'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s y -l yes -d 'Don\'t ask for confirmation (required without a terminal)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l no-progress -d 'Plain timestamped lines instead of spinners (automatic without a terminal)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l allow-protected-namespace -d 'Allow targets in kube-system, kube-public, kubevirt and openshift-*'
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l allow-full-outage -d 'Allow a step to take down every running replica of a VirtualMachineInstanceReplicaSet or VirtualMachinePool at once'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'

@@ -63,7 +63,7 @@ none\:"A real run"))' \
 '-o+[Summary format\: text (a table), json or yaml (one document on stdout)]:FORMAT:(text json yaml)' \
 '--output=[Summary format\: text (a table), json or yaml (one document on stdout)]:FORMAT:(text json yaml)' \
 '--save-dir=[Where to save the VMI'\''s manifest before deleting it (default\: the user'\''s state directory)]:DIR:_files' \
-'--report=[Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR]:DIR:_files' \
+'--report=[Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR (checked before anything changes; never written by a dry run)]:DIR:_files' \
 '*--probe=[Probe what users reach, before, during and after the outage (repeatable)\: tcp\://HOST\:PORT, http(s)\://HOST\[\:PORT\]/PATH\[#status=200-399\], vmi\:tcp\:PORT or vmi\:http\:PORT/PATH (the target VMI'\''s own address, followed as it is re-created)]:SPEC:_default' \
 '--probe-interval=[Time between two attempts of each probe]:DURATION:_default' \
 '--probe-timeout=[How long one attempt may take (default\: 4 x the interval, at most 1s)]:DURATION:_default' \
@@ -86,6 +86,7 @@ none\:"A real run"))' \
 '--serial[Delete the targets one after the other (each recovered or given up before the next)]' \
 '-y[Don'\''t ask for confirmation (required without a terminal)]' \
 '--yes[Don'\''t ask for confirmation (required without a terminal)]' \
+'--overwrite[With --report\: replace the reports an earlier run left in DIR]' \
 '--no-progress[Plain timestamped lines instead of spinners (automatic without a terminal)]' \
 '--allow-protected-namespace[Allow targets in kube-system, kube-public, kubevirt and openshift-*]' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
@@ -104,7 +105,7 @@ none\:"A real run"))' \
 _arguments "${_arguments_options[@]}" : \
 '*-f+[A Kraken scenario file (top-level scenarios\:) or Kraken'\''s config.yaml; repeat for several, in order; - reads stdin]:FILE:_files' \
 '*--filename=[A Kraken scenario file (top-level scenarios\:) or Kraken'\''s config.yaml; repeat for several, in order; - reads stdin]:FILE:_files' \
-'--report=[Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR]:DIR:_files' \
+'--report=[Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR (checked before anything changes; never written by a dry run)]:DIR:_files' \
 '--dry-run=[client\: resolve every step and check each target; server\: also send the deletes with dryRun=All]::MODE:((client\:"Validate only; send nothing that changes the cluster"
 server\:"Also send the DELETE with dryRun=All (proves admission and RBAC)"
 none\:"A real run"))' \
@@ -112,6 +113,7 @@ none\:"A real run"))' \
 '--output=[Result format\: text (a summary), json or yaml (one game-day document on stdout)]:FORMAT:(text json yaml)' \
 '--seed=[Seed for picking kill_count targets among the matching VMIs (printed by every run, so a dry run and the real run can pick the same ones)]:N:_default' \
 '--save-dir=[Where to save each VMI'\''s manifest before deleting it (default\: the user'\''s state directory)]:DIR:_files' \
+'--max-targets=[Refuse a step that hits more VMIs than this at once]:N:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
@@ -126,10 +128,12 @@ none\:"A real run"))' \
 '--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
 '--continue-on-failure[Go on with the next steps when a step does not recover (default\: stop, report the rest as not run)]' \
 '--skip-unsupported[Skip scenario kinds this tool does not run (e.g. node_stop_start_scenario) and report them as skipped, instead of refusing the whole file]' \
+'--overwrite[With --report\: replace the reports an earlier run left in DIR]' \
 '-y[Don'\''t ask for confirmation (required without a terminal)]' \
 '--yes[Don'\''t ask for confirmation (required without a terminal)]' \
 '--no-progress[Plain timestamped lines instead of spinners (automatic without a terminal)]' \
 '--allow-protected-namespace[Allow targets in kube-system, kube-public, kubevirt and openshift-*]' \
+'--allow-full-outage[Allow a step to take down every running replica of a VirtualMachineInstanceReplicaSet or VirtualMachinePool at once]' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \

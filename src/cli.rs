@@ -26,7 +26,8 @@ Exit codes: 0 recovered, 1 not recovered in time, 2 nothing was changed,
 #[command(
     name = "kubectl-vmchaos",
     bin_name = "kubectl vmchaos",
-    version,
+    // The same words as `kubectl vmchaos version`: v-prefixed, as kubectl prints versions.
+    version = concat!("v", env!("CARGO_PKG_VERSION")),
     about = ABOUT,
     after_help = AFTER_HELP,
     propagate_version = true,
@@ -153,9 +154,13 @@ pub struct OutageArgs {
     /// Where to save the VMI's manifest before deleting it (default: the user's state directory)
     #[arg(long, value_name = "DIR")]
     pub save_dir: Option<PathBuf>,
-    /// Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR
+    /// Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR (checked
+    /// before anything changes; never written by a dry run)
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// With --report: replace the reports an earlier run left in DIR
+    #[arg(long, requires = "report")]
+    pub overwrite: bool,
     /// Plain timestamped lines instead of spinners (automatic without a terminal)
     #[arg(long)]
     pub no_progress: bool,
@@ -206,9 +211,13 @@ pub struct RunArgs {
     /// them as skipped, instead of refusing the whole file
     #[arg(long)]
     pub skip_unsupported: bool,
-    /// Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR
+    /// Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR (checked
+    /// before anything changes; never written by a dry run)
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// With --report: replace the reports an earlier run left in DIR
+    #[arg(long, requires = "report")]
+    pub overwrite: bool,
     /// client: resolve every step and check each target; server: also send the deletes with
     /// dryRun=All
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "client", value_name = "MODE")]
@@ -232,6 +241,13 @@ pub struct RunArgs {
     /// Allow targets in kube-system, kube-public, kubevirt and openshift-*
     #[arg(long)]
     pub allow_protected_namespace: bool,
+    /// Refuse a step that hits more VMIs than this at once
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_targets: usize,
+    /// Allow a step to take down every running replica of a VirtualMachineInstanceReplicaSet or
+    /// VirtualMachinePool at once
+    #[arg(long)]
+    pub allow_full_outage: bool,
 }
 
 /// Choosing the targets of an outage (see `selection.rs`).

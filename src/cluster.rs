@@ -55,13 +55,20 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Builds the client without sending anything: the first request is the caller's.
 /// `connect_timeout` bounds the TCP connect (and is itself bounded by --request-timeout).
 pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<Cluster> {
+    if let Some(ns) = &global.namespace {
+        check_namespace(ns)?;
+    }
     if !global.as_group.is_empty() && global.as_user.is_none() {
         return Err(Error::usage(
             "--as-group needs --as: the API server impersonates groups only with a user",
             "add --as USER (kubectl refuses this too)",
         ));
     }
-    let (mut config, context, user) = match load_kubeconfig(global)? {
+    let kubeconfig = load_kubeconfig(global)?.filter(|k| {
+        // An empty kubeconfig (no contexts at all) with --server: kubectl works from the flags.
+        global.server.is_none() || !k.contexts.is_empty() || global.context.is_some()
+    });
+    let (mut config, context, user) = match kubeconfig {
         Some(kubeconfig) => from_kubeconfig(kubeconfig, global.context.as_deref()).await?,
         None if global.server.is_some() => {
             // kubectl works with --server alone: no CA (the system's roots), no credentials
@@ -104,12 +111,7 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
-    let client = transport::client(&config, request_timeout).map_err(|e| Error::Kubeconfig {
-        reason: format!(
-            "cannot build a client for context {context}: {}",
-            crate::error::describe(&e)
-        ),
-    })?;
+    let client = build_client(config, request_timeout, &context).await?;
     Ok(Cluster {
         client,
         context,
@@ -118,6 +120,92 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
         namespace,
         request_timeout,
     })
+}
+
+/// The client, built off the runtime and bounded by --request-timeout: building it runs the
+/// kubeconfig's exec credential plugin (a cloud's token helper), which may hang on a login
+/// prompt or a dead network; the runtime stays free for Ctrl-C and for completion's own limit.
+async fn build_client(config: Config, request_timeout: Duration, context: &str) -> Result<Client> {
+    let plugin = config
+        .auth_info
+        .exec
+        .as_ref()
+        .and_then(|e| e.command.clone());
+    let build = tokio::task::spawn_blocking(move || transport::client(&config, request_timeout));
+    let built = match request_timeout {
+        Duration::ZERO => build.await,
+        limit => match tokio::time::timeout(limit, build).await {
+            Ok(built) => built,
+            Err(_) => {
+                return Err(Error::Kubeconfig {
+                    reason: format!(
+                        "the credential plugin {} of context {context} did not answer within \
+                         {} (--request-timeout)",
+                        plugin.as_deref().unwrap_or("(exec)"),
+                        humantime::format_duration(limit)
+                    ),
+                })
+            }
+        },
+    };
+    let built = built.map_err(|e| Error::Kubeconfig {
+        reason: format!("cannot build a client for context {context}: {e}"),
+    })?;
+    built.map_err(|e| Error::Kubeconfig {
+        reason: format!(
+            "cannot build a client for context {context}: {}",
+            describe_credential_error(&e, plugin.as_deref())
+        ),
+    })
+}
+
+/// kube's words for a failing exec plugin carry the whole `KUBERNETES_EXEC_INFO` JSON and a
+/// debug dump of the process output; say what kubectl says: the plugin, its exit status, its
+/// own message.
+fn describe_credential_error(error: &kube::Error, plugin: Option<&str>) -> String {
+    let text = crate::error::describe(error);
+    let Some(plugin) = plugin.filter(|_| text.contains("auth exec command")) else {
+        return text;
+    };
+    let status = text
+        .split("failed with status ")
+        .nth(1)
+        .and_then(|rest| rest.split(": Output").next())
+        .unwrap_or("a failure")
+        .trim()
+        .to_string();
+    let message = text
+        .split("stderr: \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|m| m.replace("\\n", " ").trim().to_string())
+        .filter(|m| !m.is_empty());
+    match message {
+        Some(message) => format!("the credential plugin {plugin} failed ({status}): {message}"),
+        None => format!("the credential plugin {plugin} failed ({status})"),
+    }
+}
+
+/// A namespace name is a DNS-1123 label; kubectl says so in these words before it sends
+/// anything (otherwise the URL is refused as "invalid uri character").
+fn check_namespace(ns: &str) -> Result<()> {
+    let valid = !ns.is_empty()
+        && ns.len() <= 63
+        && ns
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-');
+    if valid {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "invalid namespace {ns:?}: a lowercase RFC 1123 label must consist of lower case \
+             alphanumeric characters or '-', and must start and end with an alphanumeric character"
+        ),
+        "`kubectl get namespaces` lists the namespaces there are",
+    ))
 }
 
 fn server_uri(server: &str) -> Result<http::Uri> {
@@ -129,15 +217,21 @@ fn server_uri(server: &str) -> Result<http::Uri> {
     })
 }
 
+/// Who the credentials are when `--token` gives them.
+pub const TOKEN_FLAG_USER: &str = "(the token given with --token)";
+
 /// kubectl's command-line overrides, applied on top of the kubeconfig. Returns who the
 /// requests act as.
 fn apply_overrides(config: &mut Config, global: &GlobalArgs, user: String) -> Result<String> {
     if let Some(server) = &global.server {
         config.cluster_url = server_uri(server)?;
     }
+    let mut user = user;
     if let Some(token) = &global.token {
         // As kubectl: --token replaces the kubeconfig's token, token file and plugins; a client
-        // certificate still goes with the TLS handshake.
+        // certificate still goes with the TLS handshake. A refusal is the token's, not the
+        // kubeconfig user's.
+        user = TOKEN_FLAG_USER.to_string();
         let auth = &mut config.auth_info;
         auth.token = Some(SecretString::from(token.clone()));
         auth.token_file = None;
@@ -259,6 +353,10 @@ async fn from_kubeconfig(
         .as_ref()
         .and_then(|c| c.user.clone())
         .unwrap_or_else(|| "unknown user".into());
+    check_certificate_authority(
+        &kubeconfig,
+        named.context.as_ref().map(|c| c.cluster.as_str()),
+    )?;
     let options = KubeConfigOptions {
         context: Some(context.clone()),
         ..Default::default()
@@ -269,6 +367,53 @@ async fn from_kubeconfig(
             reason: format!("context {context}: {e}"),
         })?;
     Ok((config, context, user))
+}
+
+/// The cluster's CA must be PEM, as kubectl demands ("unable to load root certificates:
+/// unable to parse bytes as PEM block"); otherwise every TLS handshake fails later with a
+/// misleading "certificate signed by unknown authority".
+fn check_certificate_authority(kubeconfig: &Kubeconfig, cluster: Option<&str>) -> Result<()> {
+    use base64::Engine;
+    let Some(named) = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| Some(c.name.as_str()) == cluster)
+    else {
+        return Ok(());
+    };
+    let Some(entry) = named.cluster.as_ref() else {
+        return Ok(());
+    };
+    let (what, bytes) = if let Some(data) = &entry.certificate_authority_data {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .unwrap_or_else(|_| data.as_bytes().to_vec());
+        ("certificate-authority-data", decoded)
+    } else if let Some(path) = &entry.certificate_authority {
+        match std::fs::read(path) {
+            Ok(bytes) => ("certificate-authority", bytes),
+            Err(e) => {
+                return Err(Error::Kubeconfig {
+                    reason: format!(
+                        "unable to load root certificates of cluster {}: {path}: {e}",
+                        named.name
+                    ),
+                })
+            }
+        }
+    } else {
+        return Ok(());
+    };
+    if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
+        return Ok(());
+    }
+    Err(Error::Kubeconfig {
+        reason: format!(
+            "unable to load root certificates: unable to parse bytes as PEM block ({what} of \
+             cluster {})",
+            named.name
+        ),
+    })
 }
 
 fn context_names(kubeconfig: &Kubeconfig) -> String {
@@ -491,6 +636,7 @@ mod transport {
             .layer(config.base_uri_layer())
             .option_layer(config.auth_layer()?)
             .layer(config.extra_headers_layer()?)
+            .layer(crate::request_log::RequestLogLayer)
             .map_err(tower::BoxError::from)
             .service(transport);
         Ok(Client::new(service, config.default_namespace.clone()))

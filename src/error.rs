@@ -116,6 +116,22 @@ pub enum Error {
     },
     #[error("no running VMI in {scope}")]
     NoTargets { scope: String },
+    #[error("{chosen} VMIs chosen, more than --max-targets {max}")]
+    TooManyTargets { chosen: usize, max: usize },
+    #[error("the choice takes down every serving replica of {kind} {namespace}/{name} at once ({chosen} of {running} Running and Ready)")]
+    FullOutage {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        chosen: usize,
+        running: u32,
+    },
+    #[error("--report {}: {problem}", dir.display())]
+    ReportDir {
+        dir: PathBuf,
+        problem: String,
+        hint: String,
+    },
     #[error("declined at the prompt: nothing was changed")]
     Declined,
     #[error("interrupted: nothing was changed")]
@@ -181,6 +197,11 @@ impl Error {
                 "the server or the network is stalled or slow: check `kubectl --context {context} version`; \
                  give it longer with --request-timeout (0 = no limit)"
             ),
+            Error::Unauthorized { user, .. } if user == crate::cluster::TOKEN_FLAG_USER => {
+                "check the token given with --token (or leave --token out to use the kubeconfig's \
+                 credentials)"
+                    .into()
+            }
             Error::Unauthorized { context, user, .. } => format!(
                 "log in again, or fix user {user}'s credentials in the kubeconfig (token, tokenFile, \
                  client certificate, exec plugin); `kubectl --context {context} auth whoami` shows the same"
@@ -199,6 +220,13 @@ impl Error {
                 "ask an admin to bind the role in deploy/rbac.yaml, or check with `kubectl auth can-i`".into()
             }
             Error::NoTargets { .. } => "start a VM, or look elsewhere with -n NAMESPACE or -A".into(),
+            Error::TooManyTargets { chosen, max } => format!(
+                "raise the limit with --max-targets {chosen}, or choose fewer: a sample with --count {max} or --percent (a scenario's kill_count)"
+            ),
+            Error::FullOutage { .. } => {
+                "leave at least one replica out (a sample with --count / --percent, or a scenario's kill_count, spares the last one by itself); add --allow-full-outage if a full outage is the test".into()
+            }
+            Error::ReportDir { hint, .. } => hint.clone(),
             Error::Api { source, .. } => match api_code(source) {
                 Some(401) => "your credentials were rejected: log in again or check the kubeconfig's user".into(),
                 Some(403) => "ask an admin for the RBAC in deploy/rbac.yaml".into(),
@@ -211,6 +239,13 @@ impl Error {
             },
             Error::AlreadyRunning { .. } => "delete it first if you really want the snapshot's version".into(),
             Error::AfterInject { hint, .. } => hint.clone(),
+            Error::Refused {
+                refusal: crate::plan::Refusal::NotReady,
+                namespace,
+                name,
+            } => format!(
+                "wait until it is Ready: `kubectl wait vmi {name} -n {namespace} --for=condition=Ready`; `kubectl describe vmi {name} -n {namespace}` says why it is not"
+            ),
             Error::Refused { refusal, .. } => refusal.hint(),
             Error::Declined
             | Error::Interrupted { .. }

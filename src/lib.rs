@@ -16,6 +16,7 @@ pub mod prompt;
 pub mod render;
 pub mod report;
 pub mod report_files;
+mod request_log;
 pub mod restore;
 pub mod run;
 pub mod schedule;
@@ -95,35 +96,55 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
     let color_err = term.color(cli.global.color, term.stderr);
     let result = match &cli.command {
         Command::Outage(args) => {
-            let renderer: Box<dyn outage::events::Renderer> = if term.spinners(args.no_progress) {
-                Box::new(Spinners::new(color_err))
-            } else {
-                Box::new(PlainLines::new(Box::new(std::io::stderr())))
-            };
-            let mut reporter = Reporter::new(renderer);
-            let result = outage::run(&cli.global, args, &term, &mut reporter).await;
-            reporter.flush();
-            result.map(|report| {
-                let color = term.color(cli.global.color, term.stdout);
-                print_stdout(&summary::render_run(&report, args.output, color));
-                match &args.report {
-                    Some(dir) => {
-                        let probes = report_files::probe_tracks(&report);
-                        let day = report.game_day(format!("outage of {}", target_names(&report)));
-                        write_report_files(dir, &day, &probes, color_err)
-                    }
-                    None => report.exit(),
+            let dry_run = args.dry_run.is_some_and(|d| d != cli::DryRun::None);
+            match check_report_dir(args.report.as_deref(), args.overwrite, dry_run) {
+                Err(e) => Err(e),
+                Ok(()) => {
+                    let renderer: Box<dyn outage::events::Renderer> =
+                        if term.spinners(args.no_progress) {
+                            Box::new(Spinners::new(color_err))
+                        } else {
+                            Box::new(PlainLines::new(Box::new(std::io::stderr())))
+                        };
+                    let mut reporter = Reporter::new(renderer);
+                    let result = outage::run(&cli.global, args, &term, &mut reporter).await;
+                    reporter.flush();
+                    result.map(|mut report| {
+                        if let Some(dir) = args.report.as_deref().filter(|_| !dry_run) {
+                            let probes = report_files::probe_tracks(&report);
+                            let day =
+                                report.game_day(format!("outage of {}", target_names(&report)));
+                            if let Err(why) =
+                                write_report_files(dir, &day, &probes, args.overwrite, color_err)
+                            {
+                                report.reports_not_written(&why);
+                            }
+                        }
+                        let color = term.color(cli.global.color, term.stdout);
+                        print_stdout(&summary::render_run(&report, args.output, color));
+                        report.exit()
+                    })
                 }
-            })
-        }
-        Command::Run(args) => run::run(&cli.global, args, &term).await.map(|report| {
-            let color = term.color(cli.global.color, term.stdout);
-            print_stdout(&run::text::summary(&report, args.output, color));
-            match &args.report {
-                Some(dir) => write_report_files(dir, &report, &[], color_err),
-                None => report.exit,
             }
-        }),
+        }
+        Command::Run(args) => {
+            let dry_run = args.dry_run.is_some_and(|d| d != cli::DryRun::None);
+            match check_report_dir(args.report.as_deref(), args.overwrite, dry_run) {
+                Err(e) => Err(e),
+                Ok(()) => run::run(&cli.global, args, &term).await.map(|mut report| {
+                    if let Some(dir) = args.report.as_deref().filter(|_| !dry_run) {
+                        if let Err(why) =
+                            write_report_files(dir, &report, &[], args.overwrite, color_err)
+                        {
+                            report.reports_not_written(&why);
+                        }
+                    }
+                    let color = term.color(cli.global.color, term.stdout);
+                    print_stdout(&run::text::summary(&report, args.output, color));
+                    report.exit
+                }),
+            }
+        }
         Command::List(args) => list(&cli, args.output, args.selector.as_deref()).await,
         Command::Schedule(args) => schedule::run(&cli.global, args)
             .await
@@ -157,6 +178,7 @@ fn document_format(command: &Command) -> Option<cli::OutputFormat> {
     use cli::OutputFormat as F;
     match command {
         Command::Outage(args) => Some(args.output).filter(|f| *f != F::Text),
+        Command::Run(args) => Some(args.output).filter(|f| *f != F::Text),
         Command::List(args) => match args.output {
             ListFormat::Json => Some(F::Json),
             ListFormat::Yaml => Some(F::Yaml),
@@ -236,8 +258,6 @@ async fn list(cli: &Cli, format: ListFormat, selector: Option<&str>) -> Result<E
     Ok(print_stdout(&text))
 }
 
-/// `--report DIR`: the files, or the error (a run that went well but left no report is a tool
-/// failure).
 /// `ns/a, ns/b` (the first few) for a report's title.
 fn target_names(run: &report::RunReport) -> String {
     let names: Vec<String> = run
@@ -251,25 +271,46 @@ fn target_names(run: &report::RunReport) -> String {
     }
 }
 
+/// `--report DIR` before anything changes (exit 2 when it can't be written, or holds an earlier
+/// run's reports without --overwrite); a dry run writes nothing there, and says so.
+fn check_report_dir(
+    dir: Option<&std::path::Path>,
+    overwrite: bool,
+    dry_run: bool,
+) -> Result<(), Error> {
+    let Some(dir) = dir else { return Ok(()) };
+    report_files::check_dir(dir, overwrite, !dry_run)?;
+    if dry_run {
+        eprintln!(
+            "dry run: no reports will be written to {} (--report)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// `--report DIR`, written before the document goes to stdout so that the document's exit code
+/// is the command's. On failure, the error is printed and its words returned.
 fn write_report_files(
     dir: &std::path::Path,
     report: &report::GameDayReport,
     probes: &[report_files::TimelineProbe],
+    overwrite: bool,
     color: bool,
-) -> Exit {
-    match report_files::write_reports(dir, report, probes) {
+) -> Result<(), String> {
+    match report_files::write_reports(dir, report, probes, overwrite) {
         Ok(paths) => {
             let names: Vec<String> = paths
                 .iter()
                 .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .collect();
             eprintln!("reports in {}: {}", dir.display(), names.join(", "));
-            report.exit
+            Ok(())
         }
-        Err(e) => match report_error(&e, color) {
-            _ if report.exit == Exit::Recovered => Exit::FailedAfterInject,
-            _ => report.exit,
-        },
+        Err(e) => {
+            report_error(&e, color);
+            Err(e.to_string())
+        }
     }
 }
 
@@ -298,18 +339,28 @@ fn report_error(error: &Error, color: bool) -> Exit {
     error.exit()
 }
 
-/// stdout, where a closed pipe (`| head`) is not an error.
+/// stdout, where a closed pipe (`| head`) is not an error, but a full disk is.
 fn print_stdout(text: &str) -> Exit {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-    Exit::Recovered
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Exit::Recovered,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Recovered,
+        Err(e) => {
+            eprintln!("error: failed to write the result to stdout: {e}");
+            Exit::NothingChanged
+        }
+    }
 }
 
 fn init_logging(verbose: u8, color: bool) {
+    // -v: the tool's own steps and each API request (kubectl's -v=6); -vv: kube's too; -vvv:
+    // everything but the HTTP/2 and TLS internals, which only -vvvv shows.
     let level = match verbose {
         0 => return,
-        1 => "kubectl_vmchaos=debug,kube=debug",
-        _ => "debug",
+        1 => "kubectl_vmchaos=debug",
+        2 => "kubectl_vmchaos=debug,kube=debug",
+        3 => "debug,h2=info,hyper=info,hyper_util=info,rustls=info,tower=info",
+        _ => "trace",
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))

@@ -74,6 +74,9 @@ pub enum Refusal {
         kind: String,
         name: String,
     },
+    /// Running but not Ready: it does not serve now, so an outage would be blamed for a state
+    /// it did not cause (and its "recovery" would wait for a Ready that may never come).
+    NotReady,
 }
 
 impl Refusal {
@@ -104,6 +107,9 @@ impl Refusal {
             Refusal::ForeignOwner { kind, name } => {
                 format!("the VMI is controlled by {kind} {name}, whose recovery this tool does not know")
             }
+            Refusal::NotReady => {
+                "the VMI is Running but not Ready: it is not serving now, and the outage would be blamed for that".into()
+            }
         }
     }
 
@@ -119,6 +125,7 @@ impl Refusal {
             Refusal::UnknownRunStrategy { .. } => "unknown runStrategy",
             Refusal::OwnerVmGone { .. } => "VM gone",
             Refusal::ForeignOwner { .. } => "foreign owner",
+            Refusal::NotReady => "not ready",
         }
     }
 
@@ -139,6 +146,9 @@ impl Refusal {
             Refusal::ForeignOwner { .. } => {
                 "test the recovery through that controller's own tools, or pick another target".into()
             }
+            Refusal::NotReady => {
+                "wait until `kubectl get vmi NAME` shows it Ready (condition Ready=True; `kubectl describe vmi NAME` says why it is not), then try again".into()
+            }
         }
     }
 }
@@ -146,6 +156,15 @@ impl Refusal {
 /// The plan for `vmi`; `vm` is its owner VM when the controller owner is a VirtualMachine
 /// (None there means the VM could not be found).
 pub fn decide(vmi: &Vmi, vm: Option<&Vm>, now: Timestamp) -> Plan {
+    match decide_owner(vmi, vm, now) {
+        // What the owner says comes first (a Halted VM's VMI is not Ready because it stops).
+        Plan::Go { .. } if !vmi.ready => Plan::Refuse(Refusal::NotReady),
+        plan => plan,
+    }
+}
+
+/// The plan by phase and owner, before readiness.
+fn decide_owner(vmi: &Vmi, vm: Option<&Vm>, now: Timestamp) -> Plan {
     if vmi.terminating {
         return Plan::Refuse(Refusal::Terminating);
     }
@@ -461,6 +480,35 @@ mod tests {
         for (vmi, want) in cases {
             assert_eq!(decide(&vmi, None, now()), Plan::Refuse(want));
         }
+    }
+
+    #[test]
+    fn running_but_not_ready_is_refused_after_what_the_owner_says() {
+        let unready = |vmi: Vmi| Vmi {
+            ready: false,
+            ..vmi
+        };
+        let plan = decide(&unready(running()), None, now());
+        assert_eq!(plan, Plan::Refuse(Refusal::NotReady));
+        let refusal = plan.refusal().unwrap();
+        assert!(refusal.reason().contains("Running but not Ready"));
+        assert!(refusal.hint().contains("Ready"));
+        assert_eq!(plan.cell(), "refused: not ready");
+        let vm_owned = unready(owned_by("VirtualMachine", "db-0"));
+        assert_eq!(
+            decide(&vm_owned, Some(&vm("Always")), now()),
+            Plan::Refuse(Refusal::NotReady)
+        );
+        // The owner's refusal says more than "not Ready".
+        assert!(matches!(
+            decide(&vm_owned, Some(&vm("Halted")), now()),
+            Plan::Refuse(Refusal::Halted { .. })
+        ));
+        let paused = Vmi {
+            paused: true,
+            ..unready(running())
+        };
+        assert_eq!(decide(&paused, None, now()), Plan::Refuse(Refusal::Paused));
     }
 
     #[test]

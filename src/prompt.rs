@@ -19,10 +19,7 @@ pub fn picker_rows(targets: &[Target]) -> Vec<String> {
     let cells: Vec<[String; 4]> = targets
         .iter()
         .map(|t| {
-            let owner = match (&t.vm, &t.run_strategy) {
-                (Some(vm), Some(s)) => format!("VM {vm} ({s})"),
-                _ => "standalone".into(),
-            };
+            let owner = t.owner_words();
             [
                 format!("{}/{}", t.namespace, t.name),
                 format!("node {}", t.node.as_deref().unwrap_or("?")),
@@ -370,6 +367,10 @@ mod tests {
             expected_recovery: plan.recovery(),
             refused: plan.refusal().map(|r| r.reason()),
             group: None,
+            owner: Some(crate::targets::OwnerRef {
+                kind: "VirtualMachine".into(),
+                name: name.into(),
+            }),
             plan,
         }
     }
@@ -439,6 +440,65 @@ mod tests {
         );
         assert_eq!(p.handle(PickerKey::Enter), None);
         assert_eq!(p.handle(PickerKey::Escape), Some(Picked::Cancelled));
+    }
+
+    /// A replica set's VMI, another controller's and a standalone one say what owns them; a
+    /// VMI that is Running but not Ready can't be marked.
+    #[test]
+    fn rows_name_the_real_owner_and_unready_vmis_are_refused() {
+        let owned = |name: &str, kind: &str, owner: &str, refusal: Option<Refusal>| Target {
+            vm: None,
+            run_strategy: None,
+            owner: Some(crate::targets::OwnerRef {
+                kind: kind.into(),
+                name: owner.into(),
+            }),
+            ..row(name, refusal)
+        };
+        let rows = vec![
+            owned("webx7k2p", "VirtualMachineInstanceReplicaSet", "web", None),
+            owned(
+                "thing",
+                "MyOperatorThing",
+                "x",
+                Some(Refusal::ForeignOwner {
+                    kind: "MyOperatorThing".into(),
+                    name: "x".into(),
+                }),
+            ),
+            Target {
+                vm: None,
+                run_strategy: None,
+                owner: None,
+                ..row("alone", None)
+            },
+            Target {
+                ready: false,
+                ..row("sick", Some(Refusal::NotReady))
+            },
+        ];
+        let lines = picker_rows(&rows);
+        assert!(
+            lines[0].contains("VirtualMachineInstanceReplicaSet web"),
+            "{lines:?}"
+        );
+        assert!(!lines[0].contains("standalone"), "{lines:?}");
+        assert!(lines[1].contains("MyOperatorThing x"), "{lines:?}");
+        assert!(lines[2].contains("standalone"), "{lines:?}");
+        assert!(
+            lines[3].contains("refused: the VMI is Running but not Ready"),
+            "{lines:?}"
+        );
+        let mut p = Picker::new(&rows);
+        for _ in 0..3 {
+            p.handle(PickerKey::Down);
+        }
+        assert_eq!(p.handle(PickerKey::Toggle), None);
+        assert_eq!(
+            p.handle(PickerKey::Enter),
+            None,
+            "an unready VMI can't be picked"
+        );
     }
 
     #[test]

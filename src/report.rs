@@ -100,7 +100,33 @@ pub enum RunReport {
     Fleet(Box<FleetReport>),
 }
 
+/// The exit once `--report DIR` could not be written: the run went as it did, but the tool
+/// failed to leave what it promised (exit 3), unless the run had already failed.
+pub fn exit_without_reports(exit: Exit) -> Exit {
+    match exit {
+        Exit::Recovered => Exit::FailedAfterInject,
+        other => other,
+    }
+}
+
 impl RunReport {
+    /// The reports could not be written (`why`): the document says so, and its exit code is the
+    /// command's (see [`exit_without_reports`]).
+    pub fn reports_not_written(&mut self, why: &str) {
+        let note = format!("the reports were not written: {why}");
+        match self {
+            RunReport::Single(r) => {
+                r.set_exit(exit_without_reports(r.exit));
+                r.notes.push(note);
+            }
+            RunReport::Fleet(f) => {
+                f.exit = exit_without_reports(f.exit);
+                f.exit_code = f.exit.code();
+                f.notes.push(note);
+            }
+        }
+    }
+
     pub fn exit(&self) -> Exit {
         match self {
             RunReport::Single(r) => r.exit,
@@ -238,6 +264,16 @@ impl Aggregates {
             running: t(|t| t.running_ms),
             ready: t(|t| t.ready_ms),
         }
+    }
+}
+
+impl GameDayReport {
+    /// See [`RunReport::reports_not_written`].
+    pub fn reports_not_written(&mut self, why: &str) {
+        self.exit = exit_without_reports(self.exit);
+        self.exit_code = self.exit.code();
+        self.notes
+            .push(format!("the reports were not written: {why}"));
     }
 }
 

@@ -19,11 +19,10 @@ use k8s_openapi::{
     },
     apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta},
 };
-use kube::{
-    api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams},
-    Resource,
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions,
 };
-use serde::{de::DeserializeOwned, Serialize};
+use serde::Serialize;
 
 use crate::{
     cli::{Cli, Command, GlobalArgs, ManifestFormat, OutageArgs, OutputFormat, ScheduleArgs},
@@ -108,17 +107,22 @@ pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
         return Err(Error::ProtectedNamespace { namespace });
     }
     preflight::check_kubevirt(&cluster).await?;
-    // The verbs depend on the target's owner and runStrategy: read them (read-only).
-    let targets = resolve_targets(&cluster, &namespace, &outage).await?;
+    // Where the CronJob can go, before anything is printed or applied: what is printed must be
+    // accepted by this server as a whole.
+    let cron_api = cronjob_api(&cluster).await?;
+    // The verbs depend on the targets' owners and runStrategies: read them (read-only), and
+    // choose them as the run will, with every guard.
+    let chosen = resolve_targets(&cluster, &namespace, &outage).await?;
     let plan = Plan {
         name: args.name.clone(),
         namespace: namespace.clone(),
         cron: cron.clone(),
         image: args.image.clone(),
         args: container_args(&args.outage, &outage, &namespace),
-        permissions: permissions_for(&targets, outage.keep_down),
+        permissions: permissions_for(&chosen.targets, outage.keep_down, chosen.lists),
         active_deadline_seconds: active_deadline(&outage),
     };
+    let targets = chosen.targets;
     for t in &targets {
         eprintln!("schedule {}: {}", plan.name, preflight::describe_target(t));
     }
@@ -128,10 +132,13 @@ pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
         preflight::summarize(&plan.permissions)
     );
     let manifests = manifests(&plan);
+    // Never an object of that name the schedule did not make: checked for all four before
+    // anything is printed or applied.
+    let existing = ownership(&cluster, &args.name, &cron_api, args.apply).await?;
     if args.apply {
-        apply(&cluster, &manifests).await
+        apply(&cluster, &manifests, &cron_api, &existing).await
     } else {
-        Ok(render(&manifests, args.output))
+        Ok(render(&manifests, args.output, &cron_api.api_version))
     }
 }
 
@@ -264,35 +271,64 @@ pub fn active_deadline(outage: &OutageArgs) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
-/// The VMIs the run will hit and their plans, read by the outage's own pre-flight (a refused
-/// plan is refused here too).
+/// The VMIs a run would hit and their plans, and whether a run lists VMIs and VMs.
+struct Chosen {
+    targets: Vec<Target>,
+    /// The run lists its namespace's VMIs and VMs (flags, several VMIs, or a replica whose set's
+    /// other replicas are counted).
+    lists: bool,
+}
+
+/// The run's targets as the run itself chooses them (`selection`, with every guard), read by
+/// the outage's own pre-flight (a refused plan is refused here too). A schedule whose runs the
+/// guards would all refuse (every VM of a pool, more than --max-targets) is refused now.
 async fn resolve_targets(
     cluster: &Cluster,
     namespace: &str,
     outage: &OutageArgs,
-) -> Result<Vec<Target>> {
+) -> Result<Chosen> {
     let t = &outage.targets;
-    let names: Vec<(String, String)> =
-        if t.selector.is_some() || t.all || t.count.is_some() || t.percent.is_some() {
-            // The VMIs the flags choose today: the Role gets the verbs of their plans.
-            let sel = crate::selection::SelectionArgs::from_cli(
-                t,
-                false,
-                namespace,
-                outage.allow_protected_namespace,
-            );
-            let rows = crate::selection::list_for(cluster, &sel).await?.1;
-            rows.iter()
-                .filter(|r| r.refused.is_none() && r.phase == "Running")
-                .map(|r| (r.namespace.clone(), r.name.clone()))
-                .collect()
-        } else {
-            t.names
+    let sel = crate::selection::SelectionArgs::from_cli(
+        t,
+        false,
+        namespace,
+        outage.allow_protected_namespace,
+    );
+    let by_flags = t.selector.is_some() || t.all || t.count.is_some() || t.percent.is_some();
+    if by_flags {
+        // Each run chooses among the VMIs that match then; the Role covers every one that
+        // matches now, and one run's choice must pass the guards.
+        let (_, rows) = crate::selection::list_for(cluster, &sel).await?;
+        crate::selection::choose(&rows, &sel)?;
+        let names: Vec<(String, String)> = crate::selection::candidates(&rows, &sel)
+            .0
+            .into_iter()
+            .map(|r| (r.namespace.clone(), r.name.clone()))
+            .collect();
+        let targets = preflight::resolve_targets(cluster, &names, outage.keep_down).await?;
+        return Ok(Chosen {
+            targets,
+            lists: true,
+        });
+    }
+    let resolved = crate::selection::resolve(cluster, &sel).await?;
+    let grouped = resolved.chosen.targets.iter().any(|t| t.group.is_some());
+    let targets = match resolved.read {
+        Some(read) => vec![preflight::target_from(read, outage.keep_down)?],
+        None => {
+            let names: Vec<(String, String)> = resolved
+                .chosen
+                .targets
                 .iter()
-                .map(|name| (namespace.to_string(), name.clone()))
-                .collect()
-        };
-    preflight::resolve_targets(cluster, &names, outage.keep_down).await
+                .map(|t| (t.namespace.clone(), t.name.clone()))
+                .collect();
+            preflight::resolve_targets(cluster, &names, outage.keep_down).await?
+        }
+    };
+    Ok(Chosen {
+        lists: grouped || targets.len() > 1,
+        targets,
+    })
 }
 
 const fn permission(
@@ -310,16 +346,16 @@ const fn permission(
 }
 
 /// Every verb a run against these targets uses: the reads that come before the pre-flight (one
-/// target: get the VMI and its VM; several: list the namespace's VMIs and VMs), the pre-flight's
-/// own list for the targets' plans, and `create events`.
-pub fn permissions_for(targets: &[Target], keep_down: bool) -> Vec<Permission> {
+/// target: get the VMI and its VM; `lists`: the run lists the namespace's VMIs and VMs, and
+/// reads owner VMs), the pre-flight's own list for the targets' plans, and `create events`.
+pub fn permissions_for(targets: &[Target], keep_down: bool, lists: bool) -> Vec<Permission> {
     let mut perms = vec![permission(
         "get",
         "kubevirt.io",
         "virtualmachineinstances",
         None,
     )];
-    if targets.len() > 1 {
+    if lists {
         perms.push(permission(
             "list",
             "kubevirt.io",
@@ -327,10 +363,10 @@ pub fn permissions_for(targets: &[Target], keep_down: bool) -> Vec<Permission> {
             None,
         ));
     }
-    if targets.iter().any(|t| t.vm.is_some()) {
+    if lists || targets.iter().any(|t| t.vm.is_some()) {
         perms.push(permission("get", "kubevirt.io", "virtualmachines", None));
     }
-    if targets.len() > 1 {
+    if lists {
         perms.push(permission("list", "kubevirt.io", "virtualmachines", None));
     }
     let recoveries: Vec<_> = targets.iter().map(|t| t.plan.recovery()).collect();
@@ -520,13 +556,16 @@ pub fn manifests(plan: &Plan) -> Manifests {
     }
 }
 
-/// YAML documents (kubectl apply -f -), or one JSON `v1` List.
-pub fn render(m: &Manifests, format: ManifestFormat) -> String {
+/// YAML documents (kubectl apply -f -), or one JSON `v1` List; the CronJob in the API version
+/// the server serves (`batch/v1`, or `batch/v1beta1` before Kubernetes 1.21: the same spec).
+pub fn render(m: &Manifests, format: ManifestFormat, cron_api_version: &str) -> String {
+    let mut cron_job = to_value(&m.cron_job);
+    cron_job["apiVersion"] = cron_api_version.into();
     let values = [
         to_value(&m.service_account),
         to_value(&m.role),
         to_value(&m.role_binding),
-        to_value(&m.cron_job),
+        cron_job,
     ];
     match format {
         ManifestFormat::Json => {
@@ -545,24 +584,123 @@ fn to_value<T: Serialize>(object: &T) -> serde_json::Value {
     serde_json::to_value(object).unwrap_or_default()
 }
 
-async fn apply_one<K>(cluster: &Cluster, object: &K, what: &str) -> Result<String>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + std::fmt::Debug
-        + Serialize
-        + DeserializeOwned,
-    K::DynamicType: Default,
-{
-    let name = object.meta().name.clone().unwrap_or_default();
-    let api: Api<K> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch(&name, &params, &Patch::Apply(object))
-        .await
-        .map_err(|e| {
-            cluster.request_error(format!("apply {what} {}/{name}", cluster.namespace), e)
-        })?;
-    Ok(format!("{}/{name} applied", what.to_lowercase()))
+/// Creates the object, or, when the schedule's own object is there (`existing`: its
+/// resourceVersion), applies it server-side with that resourceVersion as a precondition: an
+/// object replaced in between is never taken over.
+async fn apply_one(
+    cluster: &Cluster,
+    resource: &ApiResource,
+    mut object: DynamicObject,
+    existing: Option<&str>,
+) -> Result<String> {
+    let name = object.metadata.name.clone().unwrap_or_default();
+    let ns = &cluster.namespace;
+    let what = resource.kind.to_lowercase();
+    let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), ns, resource);
+    let done = match existing {
+        None => {
+            let params = PostParams {
+                field_manager: Some(FIELD_MANAGER.into()),
+                ..PostParams::default()
+            };
+            api.create(&params, &object).await.map(|_| ())
+        }
+        Some(version) => {
+            object.metadata.resource_version = Some(version.to_string());
+            let params = PatchParams::apply(FIELD_MANAGER).force();
+            api.patch(&name, &params, &Patch::Apply(&object))
+                .await
+                .map(|_| ())
+        }
+    };
+    done.map_err(|e| match api_code(&e) {
+        Some(409) => Error::usage(
+            format!(
+                "{what} {ns}/{name} was created or changed by someone else while the schedule was being applied: nothing of it was taken over"
+            ),
+            "look at it (`kubectl get -n NAMESPACE KIND NAME -o yaml`), then run the command again",
+        ),
+        _ => cluster.request_error(format!("apply {} {ns}/{name}", resource.kind), e),
+    })?;
+    let group = if resource.group.is_empty() {
+        String::new()
+    } else {
+        format!(".{}", resource.group)
+    };
+    let short = match resource.kind.as_str() {
+        // As the lines always read.
+        "ServiceAccount" | "Role" | "RoleBinding" => what.clone(),
+        _ => format!("{what}{group}"),
+    };
+    Ok(format!("{short}/{name} applied"))
+}
+
+/// The four objects' API resources, in the order they are applied.
+fn resources(cron_api: &ApiResource) -> [ApiResource; 4] {
+    [
+        ApiResource::erase::<ServiceAccount>(&()),
+        ApiResource::erase::<Role>(&()),
+        ApiResource::erase::<RoleBinding>(&()),
+        cron_api.clone(),
+    ]
+}
+
+/// The resourceVersion of each of the four objects that exists and is the schedule's (its
+/// `vmchaos.dev/schedule` label names it); any other same-named object is an error naming it,
+/// before anything changes. Printing only (`applying` false) needs no right to read them: an
+/// object that may not be read is said in a warning.
+async fn ownership(
+    cluster: &Cluster,
+    name: &str,
+    cron_api: &ApiResource,
+    applying: bool,
+) -> Result<[Option<String>; 4]> {
+    let ns = &cluster.namespace;
+    let mut found: [Option<String>; 4] = Default::default();
+    let mut foreign = Vec::new();
+    for (i, resource) in resources(cron_api).iter().enumerate() {
+        let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), ns, resource);
+        let what = resource.kind.to_lowercase();
+        let object = match cluster.bounded(api.get_opt(name)).await {
+            Ok(object) => object,
+            Err(e) if api_code(&e) == Some(403) && !applying => {
+                eprintln!(
+                    "warning: could not check whether {what}/{name} exists in namespace {ns} (forbidden): applying these manifests would change one the schedule did not make"
+                );
+                continue;
+            }
+            Err(e) => return Err(cluster.request_error(format!("get {what} {ns}/{name}"), e)),
+        };
+        let Some(object) = object else { continue };
+        if owned_by_schedule(&object, name) {
+            found[i] = object.metadata.resource_version;
+        } else {
+            foreign.push(format!("{what}/{name}"));
+        }
+    }
+    if !foreign.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "refusing to change {} in namespace {ns}: not part of schedule {name} (no {SCHEDULE_LABEL}={name} label); nothing was applied",
+                foreign.join(", ")
+            ),
+            format!(
+                "choose another schedule name; if it really is this schedule's, label it first: kubectl label -n {ns} {} {SCHEDULE_LABEL}={name}",
+                foreign.join(" ")
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+/// The object carries the schedule's label: this tool made it for this schedule.
+fn owned_by_schedule(object: &DynamicObject, name: &str) -> bool {
+    object
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(SCHEDULE_LABEL))
+        .is_some_and(|v| v == name)
 }
 
 /// Whether the API server serves CronJobs in this group version.
@@ -601,38 +739,35 @@ async fn cronjob_api(cluster: &Cluster) -> Result<ApiResource> {
     ))
 }
 
-async fn apply(cluster: &Cluster, m: &Manifests) -> Result<String> {
-    // Before anything changes: where the CronJob can go.
-    let cron_api = cronjob_api(cluster).await?;
-    let mut lines = vec![
-        apply_one(cluster, &m.service_account, "ServiceAccount").await?,
-        apply_one(cluster, &m.role, "Role").await?,
-        apply_one(cluster, &m.role_binding, "RoleBinding").await?,
+async fn apply(
+    cluster: &Cluster,
+    m: &Manifests,
+    cron_api: &ApiResource,
+    existing: &[Option<String>; 4],
+) -> Result<String> {
+    let mut cron_job = to_value(&m.cron_job);
+    cron_job["apiVersion"] = cron_api.api_version.clone().into();
+    let values = [
+        to_value(&m.service_account),
+        to_value(&m.role),
+        to_value(&m.role_binding),
+        cron_job,
     ];
-    let name = m.cron_job.metadata.name.clone().unwrap_or_default();
-    let mut value = to_value(&m.cron_job);
-    value["apiVersion"] = cron_api.api_version.clone().into();
-    let object: DynamicObject = serde_json::from_value(value).map_err(|e| Error::Usage {
-        message: format!("failed to encode the CronJob: {e}"),
-        hint: None,
-    })?;
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(cluster.client.clone(), &cluster.namespace, &cron_api);
-    api.patch(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&object),
-    )
-    .await
-    .map_err(|e| cluster.request_error(format!("apply CronJob {}/{name}", cluster.namespace), e))?;
-    if cron_api.version == "v1" {
-        lines.push(format!("cronjob.batch/{name} applied"));
-    } else {
-        lines.push(format!(
-            "cronjob.batch/{name} applied as {}: this API server does not serve batch/v1 CronJob \
-             (Kubernetes 1.21 or newer); the spec is the same",
-            cron_api.api_version
-        ));
+    let mut lines = Vec::new();
+    for ((resource, value), version) in resources(cron_api).iter().zip(values).zip(existing) {
+        let object: DynamicObject = serde_json::from_value(value).map_err(|e| Error::Usage {
+            message: format!("failed to encode the {}: {e}", resource.kind),
+            hint: None,
+        })?;
+        lines.push(apply_one(cluster, resource, object, version.as_deref()).await?);
+    }
+    if cron_api.version != "v1" {
+        if let Some(last) = lines.last_mut() {
+            last.push_str(&format!(
+                " as {}: this API server does not serve batch/v1 CronJob (Kubernetes 1.21 or newer); the spec is the same",
+                cron_api.api_version
+            ));
+        }
     }
     Ok(lines.join("\n") + "\n")
 }
@@ -651,7 +786,26 @@ async fn suspend(cluster: &Cluster, name: &str, suspend: bool) -> Result<String>
     let ns = &cluster.namespace;
     let cron_api = cronjob_api(cluster).await?;
     let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), ns, &cron_api);
-    let patch = serde_json::json!({"spec": {"suspend": suspend}});
+    let found = api
+        .get_opt(name)
+        .await
+        .map_err(|e| cluster.request_error(format!("get CronJob {ns}/{name}"), e))?;
+    let Some(cron_job) = found else {
+        return Err(not_found(name, ns));
+    };
+    if !owned_by_schedule(&cron_job, name) {
+        return Err(Error::usage(
+            format!(
+                "refusing to change cronjob.batch/{name} in namespace {ns}: not part of schedule {name} (no {SCHEDULE_LABEL}={name} label)"
+            ),
+            format!("suspend it yourself if you mean it: kubectl patch cronjob {name} -n {ns} -p '{{\"spec\":{{\"suspend\":true}}}}'"),
+        ));
+    }
+    // The resourceVersion just read is a precondition: never a CronJob that replaced it.
+    let patch = serde_json::json!({
+        "metadata": {"resourceVersion": cron_job.metadata.resource_version},
+        "spec": {"suspend": suspend}
+    });
     match api
         .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
@@ -692,13 +846,20 @@ async fn delete(cluster: &Cluster, name: &str) -> Result<String> {
             .await
             .map_err(|e| cluster.request_error(format!("get {label} {ns}/{name}"), e))?;
         let Some(object) = found else { continue };
-        let labels = object.metadata.labels.unwrap_or_default();
-        if labels.get(SCHEDULE_LABEL).map(String::as_str) != Some(name) {
+        if !owned_by_schedule(&object, name) {
             lines.push(format!(
-                "{label}/{name} kept: it is not part of schedule {name} (no {SCHEDULE_LABEL} label)"
+                "{label}/{name} kept: it is not part of schedule {name} (no {SCHEDULE_LABEL}={name} label)"
             ));
             continue;
         }
+        // Only the object just read: never one that replaced it in between.
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: object.metadata.uid.clone(),
+                resource_version: object.metadata.resource_version.clone(),
+            }),
+            ..params.clone()
+        };
         match api.delete(name, &params).await {
             Ok(_) => lines.push(format!("{label}/{name} deleted")),
             Err(e) if api_code(&e) == Some(404) => {}
@@ -717,11 +878,14 @@ async fn delete(cluster: &Cluster, name: &str) -> Result<String> {
     Ok(lines.join("\n") + "\n")
 }
 
-/// Kubernetes' cron syntax (the CronJob controller's parser): five fields, or a macro.
+/// Kubernetes' cron syntax, as the API server checks a CronJob's schedule: the robfig/cron v3
+/// standard parser (`cron.ParseStandard`: five fields or a descriptor, `@every DURATION`
+/// included) and no time zone in the schedule. Checked here so that a schedule the server
+/// would refuse stops before any object is created.
 pub mod cron {
     use crate::error::{Error, Result};
 
-    const MACROS: [&str; 7] = [
+    const DESCRIPTORS: [&str; 7] = [
         "@yearly",
         "@annually",
         "@monthly",
@@ -767,10 +931,11 @@ pub mod cron {
             max: 12,
             names: &MONTHS,
         },
+        // 0-6, Sunday = 0: the server's parser refuses 7.
         Field {
             name: "day of week",
             min: 0,
-            max: 7,
+            max: 6,
             names: &DAYS,
         },
     ];
@@ -778,92 +943,144 @@ pub mod cron {
     fn error(spec: &str, why: String) -> Error {
         Error::usage(
             format!("invalid --cron {spec:?}: {why}"),
-            "five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * 1' \
-             (Mondays at 03:00); or @hourly, @daily, @weekly, @monthly, @yearly",
+            "five fields: minute hour day-of-month month day-of-week (0-6 or sun-sat), e.g. \
+             '0 3 * * 1' (Mondays at 03:00); or @hourly, @daily, @weekly, @monthly, @yearly, \
+             @every 6h",
         )
     }
 
-    fn value(field: &Field, text: &str) -> Option<u32> {
-        if let Ok(n) = text.parse::<u32>() {
-            return Some(n);
-        }
+    /// A number (a name where the field has names, any case), as the parser reads one.
+    fn value(field: &Field, text: &str) -> std::result::Result<u32, String> {
         let lower = text.to_ascii_lowercase();
-        field
-            .names
-            .iter()
-            .position(|n| *n == lower)
-            .map(|i| i as u32 + field.min)
+        if let Some(i) = field.names.iter().position(|n| *n == lower) {
+            return Ok(i as u32 + field.min);
+        }
+        text.parse::<u32>().map_err(|_| {
+            let names = match field.names.first().zip(field.names.last()) {
+                Some((first, last)) => format!(" or {first}-{last}"),
+                None => String::new(),
+            };
+            format!(
+                "{} {text:?} is not a number between {} and {}{names}",
+                field.name, field.min, field.max
+            )
+        })
     }
 
-    fn check_field(field: &Field, text: &str) -> std::result::Result<(), String> {
-        for item in text.split(',') {
-            let (range, step) = match item.split_once('/') {
-                Some((r, s)) => (r, Some(s)),
-                None => (item, None),
-            };
-            if let Some(step) = step {
-                match step.parse::<u32>() {
-                    Ok(s) if s > 0 => {}
-                    _ => {
-                        return Err(format!(
-                            "{} step {step:?} is not a positive number",
-                            field.name
-                        ))
-                    }
-                }
+    /// One comma-separated item: `*` or `?`, `N`, `N-M`, each with an optional `/STEP` (`N/STEP`
+    /// runs from N to the field's maximum).
+    fn check_item(field: &Field, item: &str) -> std::result::Result<(), String> {
+        let parts: Vec<&str> = item.split('/').collect();
+        let (range, step) = match parts.as_slice() {
+            [range] => (*range, None),
+            [range, step] => (*range, Some(*step)),
+            _ => return Err(format!("{} {item:?} has more than one '/'", field.name)),
+        };
+        let bounds: Vec<&str> = range.split('-').collect();
+        let (lo, hi) = match bounds.as_slice() {
+            ["*" | "?", ..] => (field.min, field.max),
+            [one] => {
+                let v = value(field, one)?;
+                (v, if step.is_some() { field.max } else { v })
             }
-            if range == "*" || range == "?" {
-                continue;
-            }
-            let (lo, hi) = match range.split_once('-') {
-                Some((lo, hi)) => (lo, Some(hi)),
-                None => (range, None),
-            };
-            let bad = |v: &str| {
-                format!(
-                    "{} {v:?} is not a number between {} and {}",
-                    field.name, field.min, field.max
-                )
-            };
-            let lo_v = value(field, lo).ok_or_else(|| bad(lo))?;
-            if lo_v < field.min || lo_v > field.max {
-                return Err(bad(lo));
-            }
-            if let Some(hi) = hi {
-                let hi_v = value(field, hi).ok_or_else(|| bad(hi))?;
-                if hi_v < field.min || hi_v > field.max {
-                    return Err(bad(hi));
-                }
-                if hi_v < lo_v {
-                    return Err(format!("{} range {range:?} runs backwards", field.name));
+            [lo, hi] => (value(field, lo)?, value(field, hi)?),
+            _ => return Err(format!("{} {item:?} has more than one '-'", field.name)),
+        };
+        let out_of_range = |v: u32| {
+            format!(
+                "{} \"{v}\" is not a number between {} and {}",
+                field.name, field.min, field.max
+            )
+        };
+        if lo < field.min || lo > field.max {
+            return Err(out_of_range(lo));
+        }
+        if hi > field.max {
+            return Err(out_of_range(hi));
+        }
+        if lo > hi {
+            return Err(format!("{} range {range:?} runs backwards", field.name));
+        }
+        if let Some(step) = step {
+            match step.parse::<u32>() {
+                Ok(s) if s > 0 => {}
+                _ => {
+                    return Err(format!(
+                        "{} step {step:?} is not a positive number",
+                        field.name
+                    ))
                 }
             }
         }
         Ok(())
     }
 
-    /// Accepts what the CronJob controller accepts (minus time zones: use the cluster's).
-    pub fn validate(spec: &str) -> Result<()> {
-        let trimmed = spec.trim();
-        if trimmed.starts_with('@') {
-            return if MACROS.contains(&trimmed) {
-                Ok(())
-            } else {
-                Err(error(spec, format!("unknown macro {trimmed}")))
-            };
+    /// Go's `time.ParseDuration`: `90m`, `1h30m`, `1.5h`, `500ms` (units ns, us, µs, ms, s, m,
+    /// h), or `0`.
+    fn go_duration(text: &str) -> bool {
+        let rest = text.strip_prefix(['+', '-']).unwrap_or(text);
+        if rest == "0" {
+            return true;
         }
-        if trimmed.starts_with("TZ=") || trimmed.starts_with("CRON_TZ=") {
+        let mut rest = rest;
+        if rest.is_empty() {
+            return false;
+        }
+        while !rest.is_empty() {
+            let number = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
+            let (digits, after) = rest.split_at(number);
+            if !digits.chars().any(|c| c.is_ascii_digit()) || digits.matches('.').count() > 1 {
+                return false;
+            }
+            let unit = after
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(after.len());
+            let (unit, next) = after.split_at(unit);
+            if !["ns", "us", "µs", "μs", "ms", "s", "m", "h"].contains(&unit) {
+                return false;
+            }
+            rest = next;
+        }
+        true
+    }
+
+    /// Accepts exactly what the API server accepts in a CronJob's `spec.schedule`.
+    pub fn validate(spec: &str) -> Result<()> {
+        if spec.trim().is_empty() {
+            return Err(error(spec, "it is empty".into()));
+        }
+        if spec.contains("TZ") {
             return Err(error(
                 spec,
-                "time zones are not supported in the schedule (Kubernetes refuses them)".into(),
+                "time zones are not allowed in the schedule (Kubernetes refuses TZ= and CRON_TZ=; the cluster's time zone applies)".into(),
             ));
         }
-        let fields: Vec<&str> = trimmed.split_whitespace().collect();
+        if spec.starts_with('@') {
+            if DESCRIPTORS.contains(&spec) {
+                return Ok(());
+            }
+            if let Some(duration) = spec.strip_prefix("@every ") {
+                return if go_duration(duration) {
+                    Ok(())
+                } else {
+                    Err(error(
+                        spec,
+                        format!("{duration:?} is not a duration such as 90m, 6h or 1h30m"),
+                    ))
+                };
+            }
+            return Err(error(spec, format!("unknown descriptor {spec}")));
+        }
+        let fields: Vec<&str> = spec.split_whitespace().collect();
         if fields.len() != 5 {
             return Err(error(spec, format!("{} fields, not 5", fields.len())));
         }
         for (field, text) in FIELDS.iter().zip(&fields) {
-            check_field(field, text).map_err(|why| error(spec, why))?;
+            for item in text.split(',') {
+                check_item(field, item).map_err(|why| error(spec, why))?;
+            }
         }
         Ok(())
     }
@@ -879,11 +1096,18 @@ pub mod cron {
                 "*/15 * * * *",
                 "0 3 1-7 * mon",
                 "30 2 * jan-mar MON-FRI",
-                "0 0,12 * * 0,7",
+                "0 0,12 * * 0,6",
+                "5/10 * * * *",
+                "0 3 ? * *",
                 "@weekly",
+                "@midnight",
+                "@every 6h",
+                "@every 1h30m",
+                "@every 1.5h",
                 "5 4 * * sun",
+                "0 3 * * 0-6/2",
             ] {
-                assert!(validate(ok).is_ok(), "{ok}");
+                assert!(validate(ok).is_ok(), "{ok}: {:?}", validate(ok).err());
             }
         }
 
@@ -896,11 +1120,26 @@ pub mod cron {
                 ("0 24 * * *", "hour \"24\""),
                 ("0 3 0 * *", "day of month \"0\""),
                 ("0 3 * 13 *", "month \"13\""),
+                // The server's parser: day of week is 0-6 (Sunday is 0, never 7).
+                (
+                    "0 3 * * 7",
+                    "day of week \"7\" is not a number between 0 and 6",
+                ),
+                ("0 3 * * 5-7", "day of week \"7\""),
+                ("0 0,12 * * 0,7", "day of week \"7\""),
                 ("0 3 * * 8", "day of week \"8\""),
+                ("0 3 * * funday", "or sun-sat"),
                 ("*/0 * * * *", "step \"0\""),
                 ("0 5-3 * * *", "runs backwards"),
-                ("@sometimes", "unknown macro"),
+                ("0 1-2-3 * * *", "more than one '-'"),
+                ("0 1/2/3 * * *", "more than one '/'"),
+                ("0 3,,4 * * *", "hour \"\""),
+                ("@sometimes", "unknown descriptor"),
+                ("@daily ", "unknown descriptor"),
+                ("@every soon", "is not a duration"),
                 ("CRON_TZ=UTC 0 3 * * *", "time zones"),
+                ("TZ=Europe/Paris 0 3 * * *", "time zones"),
+                ("", "empty"),
             ] {
                 let err = validate(bad).unwrap_err().to_string();
                 assert!(err.contains(why), "{bad}: {err}");
@@ -954,7 +1193,7 @@ mod tests {
             cron: "0 3 * * 1".into(),
             image: DEFAULT_IMAGE.into(),
             args: container_args(&words, &parsed, "prod"),
-            permissions: permissions_for(targets, parsed.keep_down),
+            permissions: permissions_for(targets, parsed.keep_down, targets.len() > 1),
             active_deadline_seconds: active_deadline(&parsed),
         }
     }
@@ -993,7 +1232,7 @@ mod tests {
     fn json_is_one_list_of_the_four_objects() {
         let m = manifests(&plan("db-0", &[target(Some(RunStrategy::Always))]));
         let list: serde_json::Value =
-            serde_json::from_str(&render(&m, ManifestFormat::Json)).unwrap();
+            serde_json::from_str(&render(&m, ManifestFormat::Json, "batch/v1")).unwrap();
         assert_eq!(list["kind"], "List");
         let kinds: Vec<&str> = list["items"]
             .as_array()
@@ -1002,8 +1241,74 @@ mod tests {
             .map(|i| i["kind"].as_str().unwrap())
             .collect();
         assert_eq!(kinds, ["ServiceAccount", "Role", "RoleBinding", "CronJob"]);
-        let yaml = render(&m, ManifestFormat::Yaml);
+        let yaml = render(&m, ManifestFormat::Yaml, "batch/v1");
         assert_eq!(yaml.matches("\n---\n").count(), 3, "{yaml}");
+        assert_eq!(list["items"][3]["apiVersion"], "batch/v1");
+    }
+
+    /// What is printed is what this server serves: a v1beta1-only server gets a v1beta1
+    /// CronJob (the same spec), so `kubectl apply -f -` creates all four or none.
+    #[test]
+    fn the_printed_cronjob_has_the_served_api_version() {
+        let m = manifests(&plan("db-0", &[target(Some(RunStrategy::Always))]));
+        let docs: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(&render(&m, ManifestFormat::Yaml, "batch/v1beta1"))
+                .unwrap();
+        assert_eq!(docs[3]["kind"], "CronJob");
+        assert_eq!(docs[3]["apiVersion"], "batch/v1beta1");
+        assert_eq!(docs[3]["spec"]["schedule"], "0 3 * * 1");
+        assert_eq!(docs[0]["apiVersion"], "v1");
+    }
+
+    #[test]
+    fn only_objects_labelled_for_this_schedule_are_its_own() {
+        let object = |labels: serde_json::Value| -> DynamicObject {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "weekly", "namespace": "prod", "labels": labels}
+            }))
+            .unwrap()
+        };
+        assert!(owned_by_schedule(
+            &object(serde_json::json!({SCHEDULE_LABEL: "weekly"})),
+            "weekly"
+        ));
+        assert!(!owned_by_schedule(
+            &object(serde_json::json!({SCHEDULE_LABEL: "other"})),
+            "weekly"
+        ));
+        assert!(!owned_by_schedule(
+            &object(serde_json::json!({MANAGED_BY: FIELD_MANAGER})),
+            "weekly"
+        ));
+        assert!(!owned_by_schedule(&object(serde_json::json!({})), "weekly"));
+        // Every object the schedule makes carries the label.
+        let m = manifests(&plan("db-0", &[target(Some(RunStrategy::Always))]));
+        for value in [
+            to_value(&m.service_account),
+            to_value(&m.role),
+            to_value(&m.role_binding),
+            to_value(&m.cron_job),
+        ] {
+            let object: DynamicObject = serde_json::from_value(value).unwrap();
+            assert!(owned_by_schedule(&object, "weekly"));
+        }
+    }
+
+    /// A run that lists (flags, several VMIs, a replica counted against its set) may list
+    /// VMIs and VMs and get any owner VM.
+    #[test]
+    fn a_listing_run_may_list() {
+        let lists = rules(&permissions_for(&[target(None)], false, true));
+        let text = serde_json::to_string(&lists).unwrap();
+        assert!(
+            text.contains(r#""resources":["virtualmachineinstances"],"verbs":["get","list","delete","watch","create"]"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""resources":["virtualmachines"],"verbs":["get","list"]"#),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1017,6 +1322,7 @@ mod tests {
         let always = rules(&permissions_for(
             &[target(Some(RunStrategy::Always))],
             false,
+            false,
         ));
         let text = serde_json::to_string(&always).unwrap();
         assert_eq!(
@@ -1026,12 +1332,13 @@ mod tests {
         let manual = rules(&permissions_for(
             &[target(Some(RunStrategy::Manual))],
             false,
+            false,
         ));
         assert!(manual.iter().any(|r| r.api_groups.as_deref()
             == Some(&["subresources.kubevirt.io".to_string()][..])
             && r.resources.as_deref() == Some(&["virtualmachines/start".to_string()][..])
             && r.verbs == ["update"]));
-        let standalone = rules(&permissions_for(&[target(None)], false));
+        let standalone = rules(&permissions_for(&[target(None)], false, false));
         assert!(!serde_json::to_string(&standalone)
             .unwrap()
             .contains("\"virtualmachines\""));

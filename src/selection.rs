@@ -12,7 +12,7 @@ use crate::{
     error::{Error, Result},
     kubevirt::{is_protected_namespace, Recovery},
     plan::Warning,
-    targets::{Group, Target},
+    targets::{Group, OwnerRef, Target},
 };
 
 /// Where targets are looked for.
@@ -123,6 +123,20 @@ impl SelectionArgs {
         !self.names.is_empty() || self.selector.is_some() || self.all || self.sample.is_some()
     }
 
+    /// One VMI named, in a known namespace, and nothing else asked: `(namespace, name)`.
+    pub fn single_name(&self) -> Option<(String, String)> {
+        if self.selector.is_some() || self.all || self.sample.is_some() {
+            return None;
+        }
+        let [given] = self.names.as_slice() else {
+            return None;
+        };
+        match given.split_once('/') {
+            Some((ns, name)) => Some((ns.to_string(), name.to_string())),
+            None => Some((self.scope.namespace()?.to_string(), given.clone())),
+        }
+    }
+
     /// The namespace to list in (None: all namespaces) so that every named VMI is in the rows.
     pub fn listing_namespace(&self) -> Option<String> {
         let mut namespaces = self.names.iter().map(|n| match n.split_once('/') {
@@ -203,6 +217,9 @@ pub struct ChosenTarget {
     /// The replica set or pool it is one replica of.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<Group>,
+    /// Its controller (None: standalone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OwnerRef>,
 }
 
 impl ChosenTarget {
@@ -217,6 +234,7 @@ impl ChosenTarget {
             expected_recovery: row.plan.recovery(),
             warnings: row.plan.warnings().to_vec(),
             group: row.group.clone(),
+            owner: row.owner.clone(),
         }
     }
 }
@@ -261,7 +279,7 @@ fn choose_as(rows: &[Target], args: &SelectionArgs, by_names: &'static str) -> R
     let (by, mut set, refused) = if !args.names.is_empty() {
         (by_names, named(rows, args)?, Vec::new())
     } else if args.is_set_given() {
-        let (set, refused) = in_scope(rows, args);
+        let (set, refused) = candidates(rows, args);
         (
             if args.selector.is_some() {
                 "selector"
@@ -416,8 +434,13 @@ fn named<'a>(rows: &'a [Target], args: &SelectionArgs) -> Result<Vec<&'a Target>
     Ok(set)
 }
 
-/// Every running VMI in the rows whose plan goes ahead; the running ones it refuses, with why.
-fn in_scope<'a>(rows: &'a [Target], args: &SelectionArgs) -> (Vec<&'a Target>, Vec<RefusedTarget>) {
+/// Every running VMI in the rows whose plan goes ahead (outside protected namespaces unless
+/// allowed); the running ones it refuses, with why. What a set (`-l`, `--all`, a scenario step)
+/// can be drawn from.
+pub fn candidates<'a>(
+    rows: &'a [Target],
+    args: &SelectionArgs,
+) -> (Vec<&'a Target>, Vec<RefusedTarget>) {
     let mut set = Vec::new();
     let mut refused = Vec::new();
     for row in rows.iter().filter(|r| r.is_running()) {
@@ -444,16 +467,10 @@ fn in_scope<'a>(rows: &'a [Target], args: &SelectionArgs) -> (Vec<&'a Target>, V
 
 fn check_max(n: usize, args: &SelectionArgs) -> Result<()> {
     if n > args.max_targets {
-        return Err(Error::usage(
-            format!(
-                "{n} VMIs chosen, more than --max-targets {}",
-                args.max_targets
-            ),
-            format!(
-                "raise the limit with --max-targets {n}, or take a sample with --count {} or --percent",
-                args.max_targets
-            ),
-        ));
+        return Err(Error::TooManyTargets {
+            chosen: n,
+            max: args.max_targets,
+        });
     }
     Ok(())
 }
@@ -473,15 +490,13 @@ fn per_group<'a>(set: &[&'a Target]) -> BTreeMap<&'a str, (usize, &'a Group, &'a
 }
 
 fn full_outage_error(group: &Group, namespace: &str, chosen: usize) -> Error {
-    Error::usage(
-        format!(
-            "the choice takes down every running replica of {} {namespace}/{} at once ({chosen} of {} running)",
-            group.kind.as_str(),
-            group.name,
-            group.running
-        ),
-        "leave at least one replica out (or sample with --count / --percent); add --allow-full-outage if a full outage is the test",
-    )
+    Error::FullOutage {
+        kind: group.kind.as_str(),
+        namespace: namespace.into(),
+        name: group.name.clone(),
+        chosen,
+        running: group.running,
+    }
 }
 
 fn check_full_outage(set: &[&Target], args: &SelectionArgs) -> Result<()> {
@@ -531,14 +546,14 @@ fn sample_without_full_outage<'a>(
         let group = row.group.as_ref().expect("skipped for its group");
         return Err(Error::usage(
             format!(
-                "only {} of the {n} VMIs asked for can be chosen without taking down every running replica of {} {}/{} ({} running)",
+                "only {} of the {n} VMIs asked for can be chosen without taking down every serving replica of {} {}/{} ({} Running and Ready)",
                 chosen.len(),
                 group.kind.as_str(),
                 row.namespace,
                 group.name,
                 group.running
             ),
-            "ask for fewer, or add --allow-full-outage if a full outage is the test",
+            "ask for fewer (--count, --percent, a scenario's kill_count), or add --allow-full-outage if a full outage is the test",
         ));
     }
     Ok(chosen)
@@ -626,11 +641,48 @@ impl SelectionArgs {
     }
 }
 
-/// Lists what `args` needs (the scope, or the namespace of the named VMIs; matching the
-/// selector) and chooses. The one call an outage makes to know its targets.
-pub async fn resolve(cluster: &crate::cluster::Cluster, args: &SelectionArgs) -> Result<Chosen> {
+/// The chosen targets, and the named VMI's objects when it was read on its own.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub chosen: Chosen,
+    /// One VMI named (no flags) and read by GET, not in a replica set or pool: its objects, so
+    /// that the outage does not read them again.
+    pub read: Option<crate::targets::Read>,
+}
+
+/// Reads what `args` needs and chooses, with every guard: the one call `outage` (names, flags,
+/// the picker's choice), `run -f` and `schedule` make to know their targets. One named VMI is
+/// read with GETs (the VMI and its VM); a replica of a set or pool, several names or flags list
+/// the scope (or the named VMIs' namespace), matching the selector.
+pub async fn resolve(cluster: &crate::cluster::Cluster, args: &SelectionArgs) -> Result<Resolved> {
+    if let Some((namespace, name)) = args.single_name() {
+        let read = cluster
+            .bounded(crate::targets::read_one(&cluster.client, &namespace, &name))
+            .await
+            .map_err(|e| match crate::error::api_code(&e) {
+                Some(404) => Error::KubeVirtMissing {
+                    context: cluster.context.clone(),
+                },
+                _ => cluster.request_error(format!("get VMI {namespace}/{name}"), e),
+            })?;
+        // Not there: the listing below says so, with the running VMIs. A replica: its set's
+        // other replicas decide whether it may go.
+        if let Some(read) = read {
+            let row = read.row();
+            if row.group.is_none() {
+                let chosen = choose(std::slice::from_ref(&row), args)?;
+                return Ok(Resolved {
+                    chosen,
+                    read: Some(read),
+                });
+            }
+        }
+    }
     let (_, rows) = list_for(cluster, args).await?;
-    choose(&rows, args)
+    Ok(Resolved {
+        chosen: choose(&rows, args)?,
+        read: None,
+    })
 }
 
 /// The rows `choose` needs for `args`: every VMI (not only running ones, so that a named VMI
@@ -673,11 +725,11 @@ pub fn render(chosen: &Chosen) -> String {
         "REPLICAS".into(),
     ]];
     for t in &chosen.targets {
-        let owner = match (&t.vm, &t.run_strategy, &t.group) {
-            (Some(vm), Some(s), _) => format!("VM {vm} ({s})"),
-            (_, _, Some(g)) => format!("{} {}", g.kind.as_str(), g.name),
-            _ => "standalone".into(),
-        };
+        let owner = crate::targets::owner_words(
+            t.owner.as_ref(),
+            t.run_strategy.as_deref(),
+            t.group.as_ref(),
+        );
         cells.push([
             format!("{}/{}", t.namespace, t.name),
             t.node.clone().unwrap_or_else(|| "<none>".into()),
@@ -754,6 +806,10 @@ mod tests {
             expected_recovery: Recovery::Automatic,
             refused: None,
             group: None,
+            owner: Some(OwnerRef {
+                kind: "VirtualMachine".into(),
+                name: name.into(),
+            }),
             plan: Plan::Go {
                 recovery: Recovery::Automatic,
                 warnings: vec![],
@@ -788,6 +844,10 @@ mod tests {
                 name: set.into(),
                 key: format!("uid-{set}"),
                 running,
+            }),
+            owner: Some(OwnerRef {
+                kind: "VirtualMachineInstanceReplicaSet".into(),
+                name: set.into(),
             }),
             ..row(ns, name)
         }
@@ -1208,7 +1268,7 @@ mod tests {
         let (msg, hint) = message(&err);
         assert_eq!(
             msg,
-            "the choice takes down every running replica of VirtualMachineInstanceReplicaSet prod/web at once (3 of 3 running)"
+            "the choice takes down every serving replica of VirtualMachineInstanceReplicaSet prod/web at once (3 of 3 Running and Ready)"
         );
         assert!(hint.contains("--allow-full-outage"));
         let ok = choose(
@@ -1352,6 +1412,168 @@ mod tests {
         );
         assert_eq!(a(&["x", "dev/y"], prod).listing_namespace(), None);
         assert_eq!(a(&["x"], Scope::All).listing_namespace(), None);
+    }
+
+    fn unready(ns: &str, name: &str) -> Target {
+        Target {
+            ready: false,
+            expected_recovery: Recovery::None,
+            refused: Some(Refusal::NotReady.reason()),
+            plan: Plan::Refuse(Refusal::NotReady),
+            ..row(ns, name)
+        }
+    }
+
+    #[test]
+    fn a_running_but_unready_vmi_is_refused_by_name_and_left_out_of_sets() {
+        let rows = vec![row("prod", "a"), unready("prod", "sick")];
+        let err = choose(
+            &rows,
+            &SelectionArgs {
+                names: vec!["sick".into()],
+                ..args()
+            },
+        )
+        .unwrap_err();
+        let (msg, hint) = message(&err);
+        assert!(
+            msg.starts_with("refusing VMI prod/sick: the VMI is Running but not Ready"),
+            "{msg}"
+        );
+        assert!(
+            hint.contains("kubectl wait vmi sick -n prod --for=condition=Ready"),
+            "{hint}"
+        );
+        assert_eq!(err.exit().code(), 2);
+        let chosen = choose(
+            &rows,
+            &SelectionArgs {
+                all: true,
+                ..args()
+            },
+        )
+        .unwrap();
+        assert_eq!(names(&chosen), ["prod/a"]);
+        assert_eq!(chosen.selection.refused[0].name, "sick");
+        assert!(chosen.selection.refused[0].reason.contains("not Ready"));
+    }
+
+    /// The picker's choice goes through the same guards as names and flags, with the flags given
+    /// on the command line (--max-targets, --allow-full-outage, --allow-protected-namespace).
+    #[test]
+    fn picked_vmis_meet_every_guard() {
+        let rows = vec![
+            replica("prod", "web-a", "web", 2),
+            replica("prod", "web-b", "web", 2),
+            row("prod", "db"),
+            unready("prod", "sick"),
+            row("kube-system", "infra"),
+        ];
+        let picked = |names: &[&str], extra: SelectionArgs| {
+            choose_picked(
+                &rows,
+                &SelectionArgs {
+                    names: names.iter().map(|n| n.to_string()).collect(),
+                    ..extra
+                },
+            )
+        };
+        let ok = picked(&["prod/web-a", "prod/db"], args()).unwrap();
+        assert_eq!(ok.selection.by, "picker");
+        assert_eq!(names(&ok), ["prod/db", "prod/web-a"]);
+        let err = picked(&["prod/web-a", "prod/web-b"], args()).unwrap_err();
+        assert!(matches!(err, Error::FullOutage { .. }), "{err}");
+        assert!(picked(
+            &["prod/web-a", "prod/web-b"],
+            SelectionArgs {
+                allow_full_outage: true,
+                ..args()
+            }
+        )
+        .is_ok());
+        let err = picked(
+            &["prod/web-a", "prod/db"],
+            SelectionArgs {
+                max_targets: 1,
+                ..args()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "2 VMIs chosen, more than --max-targets 1");
+        let err = picked(&["prod/sick"], args()).unwrap_err();
+        assert!(err.to_string().contains("not Ready"), "{err}");
+        let err = picked(&["kube-system/infra"], args()).unwrap_err();
+        assert!(matches!(err, Error::ProtectedNamespace { .. }), "{err}");
+    }
+
+    #[test]
+    fn one_name_alone_is_read_on_its_own() {
+        let one = |names: &[&str], extra: SelectionArgs| {
+            SelectionArgs {
+                names: names.iter().map(|n| n.to_string()).collect(),
+                ..extra
+            }
+            .single_name()
+        };
+        assert_eq!(
+            one(&["db-0"], args()),
+            Some(("prod".to_string(), "db-0".to_string()))
+        );
+        assert_eq!(
+            one(&["dev/db-0"], args()),
+            Some(("dev".to_string(), "db-0".to_string()))
+        );
+        assert_eq!(one(&["a", "b"], args()), None);
+        let all_ns = SelectionArgs {
+            scope: Scope::All,
+            ..args()
+        };
+        assert_eq!(one(&["db-0"], all_ns), None);
+        let with_selector = SelectionArgs {
+            selector: Some("app=db".into()),
+            ..args()
+        };
+        assert_eq!(one(&["db-0"], with_selector), None);
+    }
+
+    #[test]
+    fn a_lone_replica_by_name_is_a_full_outage() {
+        // One running replica of a set, named alone: the whole set.
+        let rows = vec![replica("prod", "solo-a", "solo", 1)];
+        let err = choose(
+            &rows,
+            &SelectionArgs {
+                names: vec!["solo-a".into()],
+                ..args()
+            },
+        )
+        .unwrap_err();
+        let (msg, hint) = message(&err);
+        assert_eq!(
+            msg,
+            "the choice takes down every serving replica of VirtualMachineInstanceReplicaSet prod/solo at once (1 of 1 Running and Ready)"
+        );
+        assert!(hint.contains("--allow-full-outage"), "{hint}");
+    }
+
+    #[test]
+    fn the_plan_names_a_replicas_set_not_standalone() {
+        let rows = vec![replica("prod", "web-a", "web", 2), row("prod", "db")];
+        let chosen = choose(
+            &rows,
+            &SelectionArgs {
+                names: vec!["web-a".into(), "db".into()],
+                ..args()
+            },
+        )
+        .unwrap();
+        let text = render(&chosen);
+        assert!(
+            text.contains("VirtualMachineInstanceReplicaSet web"),
+            "{text}"
+        );
+        assert!(text.contains("VM db (Always)"), "{text}");
+        assert!(!text.contains("standalone"), "{text}");
     }
 
     #[test]

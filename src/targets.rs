@@ -57,6 +57,10 @@ pub struct Target {
     /// The replica set or pool this VMI is one replica of.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<Group>,
+    /// What controls the VMI (its controller ownerReference): a VM, a replica set, or another
+    /// controller. None: a standalone VMI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OwnerRef>,
     /// The recovery plan (`plan::decide`), which the columns above summarise.
     #[serde(skip)]
     pub plan: Plan,
@@ -72,6 +76,62 @@ impl Target {
     pub fn is_candidate(&self) -> bool {
         self.plan.refusal().is_none()
     }
+
+    /// Up and serving: Running and Ready. Only these count as a replica that keeps a set up.
+    pub fn is_serving(&self) -> bool {
+        self.is_running() && self.ready
+    }
+
+    /// Its owner in words, for the picker and plans: `VM db-0 (Always)`, `VM db-0 of
+    /// VirtualMachinePool db (Always)`, `VirtualMachineInstanceReplicaSet web`, another
+    /// controller's kind and name, or `standalone`.
+    pub fn owner_words(&self) -> String {
+        owner_words(
+            self.owner.as_ref(),
+            self.run_strategy.as_deref(),
+            self.group.as_ref(),
+        )
+    }
+}
+
+/// A VMI's controller.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerRef {
+    pub kind: String,
+    pub name: String,
+}
+
+impl OwnerRef {
+    /// As `kubectl get` names an object: `vm/db-0`, `vmirs/web`, `mykind/x` (the OWNER column).
+    pub fn short(&self) -> String {
+        let kind = match self.kind.as_str() {
+            "VirtualMachine" => "vm".to_string(),
+            "VirtualMachineInstanceReplicaSet" => "vmirs".to_string(),
+            other => other.to_ascii_lowercase(),
+        };
+        format!("{kind}/{}", self.name)
+    }
+}
+
+/// An owner in words (see [`Target::owner_words`]); `run_strategy` is the VM's, when read.
+pub fn owner_words(
+    owner: Option<&OwnerRef>,
+    run_strategy: Option<&str>,
+    group: Option<&Group>,
+) -> String {
+    let Some(owner) = owner else {
+        return "standalone".into();
+    };
+    if owner.kind != "VirtualMachine" {
+        return format!("{} {}", owner.kind, owner.name);
+    }
+    let pool = group
+        .filter(|g| g.kind == GroupKind::VirtualMachinePool)
+        .map(|g| format!(" of VirtualMachinePool {}", g.name))
+        .unwrap_or_default();
+    let strategy = run_strategy.map(|s| format!(" ({s})")).unwrap_or_default();
+    format!("VM {}{pool}{strategy}", owner.name)
 }
 
 /// A set of interchangeable replicas: a VirtualMachineInstanceReplicaSet's VMIs, or the VMIs of
@@ -83,9 +143,9 @@ pub struct Group {
     pub name: String,
     /// The replica set's UID; for a pool (reached through its VM) its namespace/name.
     pub key: String,
-    /// How many of its VMIs are running: every running one counts, also those an outage would
-    /// refuse. Counted from the listing, or read from the set's status when a label selector
-    /// may have hidden some of them.
+    /// How many of its VMIs are up: Running and Ready (a replica that is not Ready serves no
+    /// one), also those an outage would refuse. Counted from the listing, or read from the
+    /// set's status (`readyReplicas`) when a label selector may have hidden some of them.
     pub running: u32,
 }
 
@@ -208,6 +268,61 @@ pub async fn list_with(client: &kube::Client, query: &Query<'_>) -> kube::Result
     Ok(rows)
 }
 
+/// A VMI read on its own (and its VM), as a row with its plan: what `selection` judges when one
+/// VMI is named. Its group's count is not known from one VMI: the caller lists its namespace
+/// when it has a group.
+pub fn row_of(vmi: &Vmi, vm: Option<&Vm>) -> Target {
+    let mut rows = [row(vmi.clone(), vm, k8s_openapi::jiff::Timestamp::now())];
+    count_running_replicas(&mut rows);
+    let [row] = rows;
+    row
+}
+
+/// A VMI and its owner VM, as read by GET (whole objects: the outage saves them).
+#[derive(Debug, Clone)]
+pub struct Read {
+    pub object: DynamicObject,
+    /// The owner VM, when the VMI has one and it exists.
+    pub vm_object: Option<DynamicObject>,
+}
+
+impl Read {
+    pub fn vmi(&self) -> Vmi {
+        Vmi::from_object(&self.object)
+    }
+
+    pub fn vm(&self) -> Option<Vm> {
+        self.vm_object.as_ref().map(Vm::from_object)
+    }
+
+    /// The row `selection` judges.
+    pub fn row(&self) -> Target {
+        row_of(&self.vmi(), self.vm().as_ref())
+    }
+}
+
+/// One VMI by name (None: there is none), with its owner VM: two GETs at most.
+pub async fn read_one(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> kube::Result<Option<Read>> {
+    let vmis: kube::Api<DynamicObject> =
+        kube::Api::namespaced_with(client.clone(), namespace, &kubevirt::vmi_resource());
+    let Some(object) = vmis.get_opt(name).await? else {
+        return Ok(None);
+    };
+    let vm_object = match Vmi::from_object(&object).owner_vm {
+        None => None,
+        Some(vm) => {
+            let vms: kube::Api<DynamicObject> =
+                kube::Api::namespaced_with(client.clone(), namespace, &kubevirt::vm_resource());
+            vms.get_opt(&vm).await?
+        }
+    };
+    Ok(Some(Read { object, vm_object }))
+}
+
 fn row(v: Vmi, vm: Option<&Vm>, now: kubevirt::Timestamp) -> Target {
     let plan = plan::decide(&v, vm, now);
     let group = match (&v.owner, vm.and_then(|vm| vm.pool.as_ref())) {
@@ -225,7 +340,12 @@ fn row(v: Vmi, vm: Option<&Vm>, now: kubevirt::Timestamp) -> Target {
         }),
         _ => None,
     };
+    let owner = v.owner.as_ref().map(|o| OwnerRef {
+        kind: o.kind.clone(),
+        name: o.name.clone(),
+    });
     Target {
+        owner,
         expected_recovery: plan.recovery(),
         refused: plan.refusal().map(|r| r.reason()),
         age: v
@@ -250,10 +370,10 @@ fn row(v: Vmi, vm: Option<&Vm>, now: kubevirt::Timestamp) -> Target {
     }
 }
 
-/// Each group's running count, from the rows themselves.
+/// Each group's count of replicas up (Running and Ready), from the rows themselves.
 fn count_running_replicas(rows: &mut [Target]) {
     let mut running: HashMap<String, u32> = HashMap::new();
-    for r in rows.iter().filter(|r| r.is_running()) {
+    for r in rows.iter().filter(|r| r.is_serving()) {
         if let Some(g) = &r.group {
             *running.entry(g.key.clone()).or_default() += 1;
         }
@@ -611,7 +731,7 @@ pub fn table(rows: &[Target], wide: bool, with_namespace: bool) -> String {
         "READY",
         "NODE",
         "AGE",
-        "VM",
+        "OWNER",
         "RUNSTRATEGY",
         "RECOVERY",
     ]);
@@ -631,7 +751,9 @@ pub fn table(rows: &[Target], wide: bool, with_namespace: bool) -> String {
             if r.ready { "True" } else { "False" }.to_string(),
             dash(&r.node),
             r.age.clone(),
-            dash(&r.vm),
+            r.owner
+                .as_ref()
+                .map_or_else(|| "<none>".to_string(), OwnerRef::short),
             dash(&r.run_strategy),
             r.plan.cell(),
         ]);
@@ -718,7 +840,8 @@ mod tests {
                     "ownerReferences": [{"apiVersion": "kubevirt.io/v1",
                         "kind": "VirtualMachineInstanceReplicaSet", "name": "front",
                         "uid": set_uid, "controller": true}]},
-                "status": {"phase": phase}
+                "status": {"phase": phase, "conditions": [{"type": "Ready", "status":
+                    if phase == "Running" && !name.ends_with("-unready") { "True" } else { "False" }}]}
             }))
             .unwrap();
             row(Vmi::from_object(&obj), None, now)
@@ -727,6 +850,7 @@ mod tests {
             replica("front-a", "Running", "rs1"),
             replica("front-b", "Running", "rs1"),
             replica("front-c", "Scheduling", "rs1"),
+            replica("front-d-unready", "Running", "rs1"),
             replica("other-a", "Running", "rs2"),
         ];
         count_running_replicas(&mut rows);
@@ -734,8 +858,45 @@ mod tests {
             .iter()
             .map(|r| r.group.as_ref().unwrap().running)
             .collect();
-        assert_eq!(running, [2, 2, 2, 1]);
+        // A replica that runs but is not Ready keeps no one served: it does not count.
+        assert_eq!(running, [2, 2, 2, 2, 1]);
         assert_eq!(rows[0].expected_recovery, Recovery::Follow);
+        assert!(rows[3].plan.refusal().is_some(), "not Ready: refused");
+        assert_eq!(
+            rows[0].owner_words(),
+            "VirtualMachineInstanceReplicaSet front"
+        );
+        assert_eq!(rows[0].owner.as_ref().unwrap().short(), "vmirs/front");
+    }
+
+    #[test]
+    fn owners_are_named_as_they_are() {
+        let vm = OwnerRef {
+            kind: "VirtualMachine".into(),
+            name: "db-0".into(),
+        };
+        assert_eq!(
+            owner_words(Some(&vm), Some("Always"), None),
+            "VM db-0 (Always)"
+        );
+        let pool = Group {
+            kind: GroupKind::VirtualMachinePool,
+            name: "db".into(),
+            key: "prod/db".into(),
+            running: 2,
+        };
+        assert_eq!(
+            owner_words(Some(&vm), Some("Manual"), Some(&pool)),
+            "VM db-0 of VirtualMachinePool db (Manual)"
+        );
+        let foreign = OwnerRef {
+            kind: "MyOperatorThing".into(),
+            name: "x".into(),
+        };
+        assert_eq!(owner_words(Some(&foreign), None, None), "MyOperatorThing x");
+        assert_eq!(foreign.short(), "myoperatorthing/x");
+        assert_eq!(vm.short(), "vm/db-0");
+        assert_eq!(owner_words(None, None, None), "standalone");
     }
 
     #[test]
@@ -763,15 +924,32 @@ mod tests {
             expected_recovery: Recovery::Recreate,
             refused: None,
             group: None,
+            owner: None,
             plan: Plan::Go {
                 recovery: Recovery::Recreate,
                 warnings: vec![],
             },
         };
-        let t = table(&[row], false, true);
+        let replica = Target {
+            name: "webx7k2p".into(),
+            owner: Some(OwnerRef {
+                kind: "VirtualMachineInstanceReplicaSet".into(),
+                name: "web".into(),
+            }),
+            plan: Plan::Go {
+                recovery: Recovery::Follow,
+                warnings: vec![],
+            },
+            ..row.clone()
+        };
+        let t = table(&[row, replica], false, true);
         let lines: Vec<&str> = t.lines().collect();
-        assert!(lines[0].starts_with("NAMESPACE   NAME   PHASE"));
-        assert!(lines[1].starts_with("prod        db-0   Running"));
+        assert!(lines[0].starts_with("NAMESPACE   NAME       PHASE"));
+        assert!(lines[0].contains("OWNER"), "{t}");
+        assert!(lines[1].starts_with("prod        db-0       Running"));
+        assert!(lines[1].contains("<none>"), "{t}");
         assert!(lines[1].ends_with("recreate"));
+        assert!(lines[2].contains("vmirs/web"), "{t}");
+        assert!(lines[2].ends_with("follow"));
     }
 }

@@ -318,3 +318,52 @@ fn astronomical_durations_and_a_zero_timeout_are_refused_before_anything_runs() 
         assert!(stderr(&o).contains("shorter than 1s"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn version_reads_the_same_both_ways_and_a_full_disk_is_an_error() {
+    let home = tempfile::tempdir().unwrap();
+    let long = run(home.path(), &["version"]);
+    let short = run(home.path(), &["-V"]);
+    let expected = format!("kubectl-vmchaos v{}\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!(String::from_utf8_lossy(&long.stdout), expected);
+    assert_eq!(String::from_utf8_lossy(&short.stdout), expected);
+    // stdout on a full disk: said, and not exit 0 (a closed pipe stays quiet).
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = scrubbed(home.path())
+        .arg("version")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("No space left on device"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_invalid_namespace_is_refused_in_kubectls_words() {
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = dead_kubeconfig(home.path());
+    let out = run(
+        home.path(),
+        &[
+            "list",
+            "-n",
+            "Bad NS",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid namespace \"Bad NS\": a lowercase RFC 1123 label"),
+        "{err}"
+    );
+    assert!(!err.contains("uri"), "{err}");
+}

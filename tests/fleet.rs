@@ -206,6 +206,61 @@ fn ctrl_c_in_the_middle_of_a_fleet_brings_every_target_back() {
     }
 }
 
+/// SIGTERM (a CI job cancelled, a pod evicted) is handled like the first Ctrl-C: every target
+/// brought back, the partial result printed, exit 143; a VM kept down gets its runStrategy back.
+#[test]
+fn sigterm_brings_every_kept_down_vm_back_and_exits_143() {
+    let env = env_or_skip!();
+    let ns = env.namespace("fleet-sigterm");
+    let uids: Vec<String> = ["db-0", "db-1"]
+        .iter()
+        .map(|n| env.vm(&ns, n, "Always", &[]))
+        .collect();
+    let mut child = env
+        .command(&[
+            "outage",
+            "db-0",
+            "db-1",
+            "-n",
+            &ns,
+            "--yes",
+            "-o",
+            "json",
+            "--duration",
+            "10m",
+            "--keep-down",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut gone = 0;
+    for line in lines.by_ref() {
+        if line.unwrap().contains("old VMI gone") {
+            gone += 1;
+            if gone == 2 {
+                break;
+            }
+        }
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", rest.join("\n"));
+    let doc = json(&out);
+    assert_eq!(doc["interrupted"], true);
+    for (name, old) in ["db-0", "db-1"].iter().zip(&uids) {
+        let now = env.wait_ready(&ns, name, Some(old), Duration::from_secs(60));
+        assert_ne!(&now, old, "{name} is back under a new VMI");
+        let vm = env.cluster().vm(&ns, name).expect("the VM");
+        assert_eq!(vm.data["spec"]["runStrategy"], "Always", "{name}");
+    }
+}
+
 #[test]
 fn every_outage_leaves_events_on_its_vm_or_vmi() {
     let env = env_or_skip!();

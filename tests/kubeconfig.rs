@@ -354,11 +354,33 @@ fn an_exec_plugin_provides_the_credential() {
         "the plugin did not run with the kubeconfig's env"
     );
 
-    // A plugin that fails says so, readably.
+    // A plugin that fails says so, readably: the plugin, its exit status and its own words,
+    // not the KUBERNETES_EXEC_INFO it was given.
     std::fs::write(&script, "#!/bin/sh\necho 'no session' >&2\nexit 1\n").unwrap();
     let out = kc.list(&kubeconfig, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_readable(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("credential plugin") && err.contains("exit status: 1): no session"),
+        "{err}"
+    );
+    assert!(!err.contains("KUBERNETES_EXEC_INFO"), "{err}");
+
+    // A plugin that hangs (a login prompt, a dead network) is bounded by --request-timeout,
+    // and completion gives up on it quietly.
+    std::fs::write(&script, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    let out = kc.list(&kubeconfig, &["--request-timeout", "2s"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("did not answer within 2s (--request-timeout)"),
+        "{err}"
+    );
+    let mut complete = kc.cluster.command(BIN.as_ref(), kubeconfig.as_ref());
+    complete.args(["__complete", "outage", ""]);
+    let out = output(complete);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 #[test]
@@ -415,6 +437,35 @@ fn server_and_token_override_the_kubeconfig() {
         err.contains("x509: certificate signed by unknown authority"),
         "{err}"
     );
+
+    // An empty kubeconfig file is no kubeconfig: the flags are enough there too.
+    let empty = kc.dir.path().join("empty.yaml");
+    std::fs::write(&empty, "").unwrap();
+    assert_listed(&kc.list(&empty, &flags));
+
+    // A wrong --token is the token's fault, not the kubeconfig user's.
+    let err = assert_failed(
+        &kc.list(kc.cluster.admin_kubeconfig(), &["--token", "wrong"]),
+        "401 Unauthorized",
+    );
+    assert!(err.contains("the token given with --token"), "{err}");
+    assert!(!err.contains("user admin"), "{err}");
+}
+
+/// CA data that is not PEM is said as kubectl says it, before anything is sent.
+#[test]
+fn a_certificate_authority_that_is_not_pem_is_refused_in_kubectls_words() {
+    let Some(kc) = setup() else { return };
+    let bad = kc.write(
+        "bad-ca.yaml",
+        json!({"server": kc.cluster.server(), "certificate-authority-data": "bm90IGEgcGVt"}),
+        kc.token_user("admin"),
+    );
+    let err = assert_failed(
+        &kc.list(&bad, &[]),
+        "unable to load root certificates: unable to parse bytes as PEM block",
+    );
+    assert!(!err.contains("unknown authority"), "{err}");
 }
 
 #[test]

@@ -196,6 +196,9 @@ fn automatic_recovery_ends_the_wait_early() {
 #[test]
 fn slow_kubevirt_is_still_automatic_when_it_comes_after_the_duration() {
     let env = env_or_skip!();
+    if !env.simulated_only("recreate-delay knob: a slow VM controller") {
+        return;
+    }
     let ns = env.namespace("slow");
     env.vm(&ns, "slow", "Always", &[]);
     env.annotate_vm(&ns, "slow", testenv::knobs::RECREATE_DELAY, "2s");
@@ -472,6 +475,7 @@ fn plain_progress_lines_snapshot() {
             "KubeVirt [object]",
         ),
         (r"context \S+,", "context [context],"),
+        (r"\(v1\.\d+\.\d+\)", "([version])"),
     ] {
         settings.add_filter(pattern, replacement);
     }
@@ -519,6 +523,48 @@ fn the_shipped_role_is_enough_for_every_recovery_path() {
         assert_recovered(&env, &ns, name, uid, &json(&out), recovery, recovery);
     }
     assert_eq!(env.run_strategy(&ns, "manual"), "Manual");
+    // Every rule of the role means something through the documented RoleBinding (the
+    // cluster-wide reads live in their own ClusterRole, bound cluster-wide).
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(include_str!("../deploy/rbac.yaml")).unwrap();
+    let role = docs
+        .iter()
+        .find(|d| d["metadata"]["name"] == "vmchaos")
+        .expect("the vmchaos ClusterRole");
+    let carol = env.cluster().user_client("carol");
+    let reviews: kube::Api<k8s_openapi::api::authorization::v1::SelfSubjectAccessReview> =
+        kube::Api::all(carol);
+    for rule in role["rules"].as_array().unwrap() {
+        let group = rule["apiGroups"][0].as_str().unwrap();
+        for resource in rule["resources"].as_array().unwrap() {
+            let resource = resource.as_str().unwrap();
+            let (plural, sub) = resource.split_once('/').unwrap_or((resource, ""));
+            for verb in rule["verbs"].as_array().unwrap() {
+                // As the tool asks: namespaces and KubeVirt's install object cluster-wide.
+                let scope = if ["namespaces", "kubevirts"].contains(&plural) {
+                    ""
+                } else {
+                    ns.as_str()
+                };
+                let review = serde_json::from_value(serde_json::json!({
+                    "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                    "spec": {"resourceAttributes": {
+                        "namespace": scope, "verb": verb, "group": group,
+                        "resource": plural, "subresource": sub,
+                    }},
+                }))
+                .unwrap();
+                let answer = env
+                    .cluster()
+                    .block_on(reviews.create(&Default::default(), &review))
+                    .unwrap();
+                assert!(
+                    answer.status.is_some_and(|s| s.allowed),
+                    "{verb} {resource} does nothing through a RoleBinding"
+                );
+            }
+        }
+    }
     // The role is namespaced by its binding: elsewhere carol may do nothing.
     let other = env.namespace("role-other");
     env.vm(&other, "x", "Always", &[]);
@@ -529,6 +575,9 @@ fn the_shipped_role_is_enough_for_every_recovery_path() {
 #[test]
 fn a_failed_start_is_exit_3_with_the_restore_command() {
     let env = env_or_skip!();
+    if !env.simulated_only("reject-start knob: virt-api answering 500 to start") {
+        return;
+    }
     let ns = env.namespace("reject");
     env.vm(&ns, "broken", "Manual", &[]);
     env.annotate_vm(&ns, "broken", testenv::knobs::REJECT_START, "true");
@@ -649,4 +698,92 @@ fn grace_period_is_refused_because_the_server_would_ignore_it() {
         stderr(&out)
     );
     assert_eq!(env.uid(&ns, "fast").as_deref(), Some(uid.as_str()));
+}
+
+/// `--report DIR` is checked before anything is deleted: a folder that can't be made stops the
+/// run with exit 2, the VMI untouched and the error document saying so (not a good recovery
+/// turned into exit 3 afterwards); a dry run writes no reports; an earlier run's reports are
+/// kept unless --overwrite, which replaces them after the outage.
+#[test]
+fn the_report_folder_is_checked_before_the_delete() {
+    let env = env_or_skip!();
+    let ns = env.namespace("report");
+    let uid = env.vm(&ns, "db", "Always", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, "a file").unwrap();
+    let below = plain.join("reports");
+    let out = env.outage(&ns, "db", &["--report", below.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["exitCode"], 2, "{doc:#}");
+    assert_eq!(doc["changed"], false);
+    assert!(
+        doc["error"].as_str().unwrap().starts_with("--report "),
+        "{doc:#}"
+    );
+    assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
+
+    let dry = dir.path().join("dry");
+    let out = env.run(&[
+        "outage",
+        "db",
+        "-n",
+        &ns,
+        "--dry-run",
+        "--report",
+        dry.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!dry.exists(), "a dry run writes nothing");
+
+    let earlier = dir.path().join("earlier");
+    std::fs::create_dir(&earlier).unwrap();
+    std::fs::write(earlier.join("report.json"), "{}").unwrap();
+    let report = earlier.to_str().unwrap();
+    let out = env.outage(&ns, "db", &["--report", report]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--overwrite"), "{}", stderr(&out));
+    assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
+    assert_eq!(
+        std::fs::read_to_string(earlier.join("report.json")).unwrap(),
+        "{}"
+    );
+
+    let out = env.outage(&ns, "db", &["--report", report, "--overwrite"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["exitCode"], 0);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(earlier.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["exitCode"], 0, "{written:#}");
+    assert!(earlier.join("junit.xml").is_file());
+    assert_ne!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
+}
+
+/// `-v` logs each API request as kubectl's `-v=6` does (method, URL, status, latency) and no
+/// HTTP/2 internals.
+#[test]
+fn verbose_logs_each_api_request_like_kubectl() {
+    let env = env_or_skip!();
+    let ns = env.namespace("verbose");
+    env.vm(&ns, "db-0", "Always", &[]);
+    let out = env.run(&["list", "-n", &ns, "-v"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let listed = format!("/apis/kubevirt.io/v1/namespaces/{ns}/virtualmachineinstances");
+    let line = err
+        .lines()
+        .find(|l| l.contains("GET https://127.0.0.1:") && l.contains(&listed))
+        .unwrap_or_else(|| panic!("no request line for the VMI list:\n{err}"));
+    assert!(line.contains(" 200 OK in "), "{line}");
+    assert!(line.trim_end().ends_with(" milliseconds"), "{line}");
+    assert!(!err.contains("h2::"), "HTTP/2 frames at -v:\n{err}");
+    // Without -v: nothing of the kind.
+    let quiet = env.run(&["list", "-n", &ns]);
+    assert!(
+        !stderr(&quiet).contains(" milliseconds"),
+        "{}",
+        stderr(&quiet)
+    );
 }

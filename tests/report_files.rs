@@ -460,7 +460,7 @@ fn markdown_is_a_write_up() {
 fn write_reports_writes_every_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("nested/report");
-    let paths = report_files::write_reports(&out, &game_day(), &probes()).unwrap();
+    let paths = report_files::write_reports(&out, &game_day(), &probes(), false).unwrap();
     let names: Vec<String> = paths
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -536,4 +536,45 @@ fn the_game_day_document_prints_as_yaml_too() {
     let yaml = serde_saphyr::to_string(&game_day()).unwrap();
     assert!(yaml.contains("exitCode: 3"), "{yaml}");
     assert!(yaml.contains("status: not-run"), "{yaml}");
+}
+
+/// Reports of an earlier run are never replaced without `overwrite`; the check before a dry
+/// run creates nothing, the one before a real run creates the folder.
+#[test]
+fn reports_are_never_overwritten_unless_asked_and_a_dry_run_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nested/report");
+    report_files::check_dir(&out, false, false).unwrap();
+    assert!(!out.exists(), "a dry run's check creates nothing");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "and leaves nothing behind"
+    );
+    report_files::check_dir(&out, false, true).unwrap();
+    assert!(out.is_dir(), "a real run's check creates the folder");
+    report_files::write_reports(&out, &game_day(), &probes(), false).unwrap();
+    let err = report_files::check_dir(&out, false, true).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "it already holds report.json, junit.xml, report.md, timeline.svg, report.html of an earlier run"
+        ),
+        "{err}"
+    );
+    assert!(err.hint().unwrap().contains("--overwrite"));
+    assert_eq!(err.exit().code(), 2);
+    let err = report_files::write_reports(&out, &game_day(), &probes(), false).unwrap_err();
+    assert!(err.to_string().contains("report.json"), "{err}");
+    report_files::check_dir(&out, true, true).unwrap();
+    std::fs::write(out.join("report.md"), "old").unwrap();
+    report_files::write_reports(&out, &game_day(), &probes(), true).unwrap();
+    assert_ne!(
+        std::fs::read_to_string(out.join("report.md")).unwrap(),
+        "old"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -147,7 +147,26 @@ fn a_failed_step_stops_the_rest_unless_continue_on_failure() {
         .contains("--continue-on-failure"));
     assert_eq!(env.uid(&ns, "web").as_deref(), Some(web.as_str()));
 
-    // The same file from stdin, going on after the failure.
+    // Now sick runs but is not Ready: the next game day refuses it before anything changes,
+    // rather than blaming its outage for it.
+    let out = env.run(&["run", "-f", &file, "--yes", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{ns}/sick: the VMI is Running but not Ready")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(json(&out)["changed"], false);
+    assert_eq!(env.uid(&ns, "web").as_deref(), Some(web.as_str()));
+
+    // The same steps from stdin, on fresh VMs, going on after the failure.
+    let ns = env.namespace("steps");
+    env.vm(&ns, "sick", "Always", &[]);
+    env.annotate_template(&ns, "sick", testenv::knobs::NEVER_READY, "true");
+    let web = env.vm(&ns, "web", "Always", &[]);
+    let text = format!(
+        "scenarios:\n  - name: sick first\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: sick\n      namespace: {ns}\n      timeout: 2\n  - name: then web\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: web\n      namespace: {ns}\n"
+    );
     let mut child = env
         .command(&[
             "run",
@@ -205,7 +224,9 @@ fn kill_count_hits_distinct_vmis_and_nothing_matching_is_an_error() {
         "kill.yaml",
         &format!("scenarios:\n  - name: two dbs\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: db-[0-9]\n      namespace: {ns}\n      kill_count: 2\n"),
     );
-    // A dry run shows the picks; the real run with the same seed hits the same VMIs.
+    // A dry run shows the picks; the real run with the same seed hits the same VMIs. It
+    // writes no reports.
+    let reports = dir.path().join("dry-reports");
     let out = env.run(&[
         "run",
         "-f",
@@ -215,8 +236,16 @@ fn kill_count_hits_distinct_vmis_and_nothing_matching_is_an_error() {
         "42",
         "-o",
         "json",
+        "--report",
+        reports.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!reports.exists(), "a dry run writes nothing");
+    assert!(
+        stderr(&out).contains("dry run: no reports will be written"),
+        "{}",
+        stderr(&out)
+    );
     let dry = json(&out);
     let picked = |doc: &serde_json::Value| -> Vec<String> {
         doc["steps"][0]["fleet"]["targets"]
@@ -246,15 +275,177 @@ fn kill_count_hits_distinct_vmis_and_nothing_matching_is_an_error() {
 
 /// The real binary with nothing to reach: file problems are found before any connection.
 fn offline(home: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(common::BIN)
-        .env_clear()
+    offline_command(home, args).output().unwrap()
+}
+
+fn offline_command(home: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(common::BIN);
+    cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("NO_COLOR", "1")
         .env("KUBECONFIG", home.join("missing-kubeconfig"))
-        .args(args)
+        .args(args);
+    cmd
+}
+
+/// `-f` reads regular files and stdin only, at most 1 MiB of either: a device, a FIFO or an
+/// endless pipe is refused at once (exit 2, before any connection), and Ctrl-C ends a read
+/// that waits (exit 130). With `-o json` the failure is the error document on stdout.
+#[test]
+fn input_is_bounded_and_ctrl_c_stops_a_waiting_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = offline(dir.path(), &["run", "-f", "/dev/zero", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: /dev/zero: is not a regular file but a character device"),
+        "{err}"
+    );
+    assert!(err.contains("hint:") && err.contains("-f -"), "{err}");
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = offline(dir.path(), &["run", "-f", fifo.to_str().unwrap(), "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a regular file but a FIFO"),
+        "{}",
+        stderr(&out)
+    );
+    // An endless stdin stops at the bound, at once.
+    let started = std::time::Instant::now();
+    let out = offline_command(dir.path(), &["run", "-f", "-", "--yes", "-o", "json"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
         .output()
-        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("error: -: holds more than 1 MiB: not a scenario file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let doc = json(&out);
+    assert_eq!(doc["exitCode"], 2);
+    assert_eq!(doc["changed"], false);
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("holds more than 1 MiB"),
+        "{doc:#}"
+    );
+    assert!(doc["hint"].is_string(), "{doc:#}");
+    // A stdin nobody writes to: Ctrl-C ends the wait, nothing changed.
+    let mut child = offline_command(dir.path(), &["run", "-f", "-", "--yes"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _writer = child.stdin.take();
+    std::thread::sleep(Duration::from_millis(1000));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Ctrl-C did not stop the read"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted: nothing was changed"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `--report DIR` is checked before anything else: not a folder, not creatable, or holding an
+/// earlier run's reports (without --overwrite) is exit 2 with the error document.
+#[test]
+fn a_report_folder_that_cannot_take_the_reports_stops_before_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kraken");
+    let file = fixtures.join("multi-vm.yaml");
+    let file = file.to_str().unwrap();
+    let plain = write(dir.path(), "plain.txt", "not a folder");
+    let below = format!("{plain}/reports");
+    for (report, want) in [
+        (plain.as_str(), "it exists and is not a folder"),
+        (
+            below.as_str(),
+            "it cannot be used as a folder: Not a directory",
+        ),
+    ] {
+        let out = offline(
+            dir.path(),
+            &["run", "-f", file, "--yes", "--report", report, "-o", "json"],
+        );
+        assert_eq!(out.status.code(), Some(2), "{report}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("error: --report {report}: {want}")),
+            "{err}"
+        );
+        assert!(
+            !err.contains("kubeconfig"),
+            "checked before the cluster: {err}"
+        );
+        assert_eq!(json(&out)["exitCode"], 2);
+    }
+    let earlier = dir.path().join("earlier");
+    std::fs::create_dir(&earlier).unwrap();
+    std::fs::write(earlier.join("junit.xml"), "<testsuites/>").unwrap();
+    let out = offline(
+        dir.path(),
+        &[
+            "run",
+            "-f",
+            file,
+            "--yes",
+            "--report",
+            earlier.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("it already holds junit.xml of an earlier run"),
+        "{err}"
+    );
+    assert!(err.contains("--overwrite"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(earlier.join("junit.xml")).unwrap(),
+        "<testsuites/>"
+    );
+    // --overwrite passes the check (and the run goes on to the cluster, which is missing here).
+    let out = offline(
+        dir.path(),
+        &[
+            "run",
+            "-f",
+            file,
+            "--yes",
+            "--report",
+            earlier.to_str().unwrap(),
+            "--overwrite",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains("--report"), "{}", stderr(&out));
+    let out = offline(dir.path(), &["run", "-f", file, "--yes", "--overwrite"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--report"), "{}", stderr(&out));
 }
 
 #[test]

@@ -146,14 +146,16 @@ fn printed_manifests_pass_a_server_side_dry_run_with_the_preflight_verbs() {
             "{vmi}"
         );
 
-        // The printed YAML as it is: a server-side dry run accepts the ServiceAccount, Role and
-        // RoleBinding; this v1.20 API server has no batch/v1 CronJob, and only that is refused.
+        // The printed YAML as it is: a server-side dry run accepts all four, the CronJob (and
+        // so its job template) validated whole by a Kubernetes 1.35 API server.
         let dry = kubectl_stdin(&env, &["apply", "--dry-run=server", "-f", "-"], &yaml);
+        assert!(dry.status.success(), "{vmi}: {}", stderr(&dry));
         let accepted = stdout(&dry);
         for line in [
             format!("serviceaccount/{name} created (server dry run)"),
             format!("role.rbac.authorization.k8s.io/{name} created (server dry run)"),
             format!("rolebinding.rbac.authorization.k8s.io/{name} created (server dry run)"),
+            format!("cronjob.batch/{name} created (server dry run)"),
         ] {
             assert!(
                 accepted.contains(&line),
@@ -161,19 +163,8 @@ fn printed_manifests_pass_a_server_side_dry_run_with_the_preflight_verbs() {
                 stderr(&dry)
             );
         }
-        let refused = stderr(&dry);
-        let lower = refused.to_lowercase();
-        assert!(
-            !lower.contains("serviceaccount") && !lower.contains("role"),
-            "{refused}"
-        );
-        assert!(
-            refused.contains("no matches for kind \"CronJob\" in version \"batch/v1\""),
-            "{refused}"
-        );
 
-        // The CronJob: batch/v1 with the documented settings; its job template is a valid Job
-        // (the v1.20 API server serves no batch/v1 CronJob to validate it whole).
+        // The CronJob: batch/v1 with the documented settings.
         let cron = by_kind(&docs, "CronJob");
         assert_eq!(cron["apiVersion"], "batch/v1");
         assert_eq!(cron["metadata"]["namespace"], ns.as_str());
@@ -261,11 +252,10 @@ fn apply_then_suspend_resume_and_delete() {
         "serviceaccount/nightly applied",
         "role/nightly applied",
         "rolebinding/nightly applied",
+        "cronjob.batch/nightly applied",
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
-    // The local v1.20 API server has no batch/v1 CronJob: the tool says so.
-    assert!(text.contains("does not serve batch/v1 CronJob"), "{text}");
 
     let get = |what: &str| -> Value {
         let out = env.kubectl(&["get", what, "nightly", "-n", &ns, "-o", "json"]);
@@ -398,6 +388,12 @@ fn bad_input_changes_nothing() {
             vec!["--cron", "0 3 * *", "--apply", "--", "db"],
             "4 fields, not 5",
         ),
+        // The API server's parser takes day of week 0-6: 7 would be refused after the
+        // ServiceAccount, Role and RoleBinding were created.
+        (
+            vec!["--cron", "0 3 * * 7", "--apply", "--", "db"],
+            "day of week \"7\" is not a number between 0 and 6",
+        ),
         (
             vec![
                 "--cron",
@@ -490,7 +486,199 @@ fn a_fleet_schedule_unites_the_plans_of_its_targets() {
     );
     assert_eq!(
         stdout(&dry).matches("(server dry run)").count(),
-        3,
+        4,
+        "{}",
+        stderr(&dry)
+    );
+}
+
+/// A same-named ServiceAccount, Role, RoleBinding or CronJob that the schedule did not make
+/// (no `vmchaos.dev/schedule=NAME` label) is never changed: `--apply` (and printing, whose
+/// output would be applied) refuses, naming each, before anything is applied; `--delete` and
+/// `--suspend` leave them alone.
+#[test]
+fn objects_the_schedule_did_not_make_are_never_touched() {
+    let env = env_or_skip!();
+    let ns = env.namespace("sched-own");
+    env.vm(&ns, "db", "Always", &[]);
+    for args in [
+        vec![
+            "create",
+            "role",
+            "weekly",
+            "--verb=get",
+            "--resource=pods",
+            "-n",
+            &ns,
+        ],
+        vec![
+            "create",
+            "rolebinding",
+            "weekly",
+            "--role=weekly",
+            "--user=alice",
+            "-n",
+            &ns,
+        ],
+    ] {
+        let out = env.kubectl(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let snapshot = |what: &str| -> Value {
+        let out = env.kubectl(&["get", what, "weekly", "-n", &ns, "-o", "json"]);
+        assert!(out.status.success(), "{what}: {}", stderr(&out));
+        let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        v
+    };
+    let (role, binding) = (snapshot("role"), snapshot("rolebinding"));
+    for apply in [true, false] {
+        let mut argv = vec!["schedule", "weekly", "-n", &ns, "--cron", "@daily"];
+        if apply {
+            argv.push("--apply");
+        }
+        argv.extend(["--", "db"]);
+        let out = env.run(&argv);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "apply {apply}: {}",
+            stderr(&out)
+        );
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "refusing to change role/weekly, rolebinding/weekly in namespace {ns}: not part of schedule weekly (no vmchaos.dev/schedule=weekly label)"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "kubectl label -n {ns} role/weekly rolebinding/weekly vmchaos.dev/schedule=weekly"
+            )),
+            "{err}"
+        );
+        assert!(stdout(&out).is_empty());
+    }
+    // Nothing was applied, and the user's objects are as they were.
+    for what in ["serviceaccount", "cronjobs.batch"] {
+        let out = env.kubectl(&["get", what, "weekly", "-n", &ns]);
+        assert!(!out.status.success(), "{what} was created");
+    }
+    assert_eq!(snapshot("role"), role);
+    assert_eq!(snapshot("rolebinding"), binding);
+    assert_eq!(binding["subjects"][0]["name"], "alice");
+    let out = env.run(&["schedule", "weekly", "-n", &ns, "--delete"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(snapshot("role"), role);
+    assert_eq!(snapshot("rolebinding"), binding);
+
+    // A user's CronJob of that name: not suspended, not replaced, not deleted.
+    let out = env.kubectl(&[
+        "create",
+        "cronjob",
+        "nightly",
+        "--image=busybox",
+        "--schedule=@daily",
+        "-n",
+        &ns,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.run(&["schedule", "nightly", "-n", &ns, "--suspend"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to change cronjob.batch/nightly"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&[
+        "schedule", "nightly", "-n", &ns, "--cron", "@daily", "--apply", "--", "db",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to change cronjob/nightly"),
+        "{}",
+        stderr(&out)
+    );
+    for what in ["serviceaccount", "role", "rolebinding"] {
+        let out = env.kubectl(&["get", what, "nightly", "-n", &ns]);
+        assert!(
+            !out.status.success(),
+            "{what} was created before the refusal"
+        );
+    }
+    let out = env.run(&["schedule", "nightly", "-n", &ns, "--delete"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = env.kubectl(&["get", "cronjob", "nightly", "-n", &ns, "-o", "json"]);
+    assert!(out.status.success(), "the user's CronJob was deleted");
+    let cron: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+        "busybox"
+    );
+    assert_ne!(cron["spec"]["suspend"], true);
+}
+
+/// The VMIs of a scheduled run may be chosen by flags (`-l`, `--all`, a sample), as the
+/// README says: the run lists them, so its Role may list VMIs and VMs; the CronJob is printed
+/// in the version the server serves.
+#[test]
+fn a_schedule_may_choose_its_targets_by_flags() {
+    let env = env_or_skip!();
+    let ns = env.namespace("sched-flags");
+    env.vm(&ns, "web-0", "Always", &[]);
+    env.vm(&ns, "web-1", "Always", &[]);
+    let out = env.run(&[
+        "schedule",
+        "sample",
+        "-n",
+        &ns,
+        "--cron",
+        "@every 6h",
+        "--",
+        "--all",
+        "--count",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let docs = documents(&stdout(&out));
+    let role = granted(by_kind(&docs, "Role"));
+    for (g, r, v) in [
+        ("kubevirt.io", "virtualmachineinstances", "list"),
+        ("kubevirt.io", "virtualmachines", "list"),
+        ("kubevirt.io", "virtualmachines", "get"),
+        ("kubevirt.io", "virtualmachineinstances", "delete"),
+    ] {
+        assert!(
+            role.contains(&(g.to_string(), r.to_string(), v.to_string())),
+            "{v} {r}: {role:?}"
+        );
+    }
+    let cron = by_kind(&docs, "CronJob");
+    assert_eq!(cron["apiVersion"], "batch/v1");
+    assert_eq!(cron["spec"]["schedule"], "@every 6h");
+    let args: Vec<&str> = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        ["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        args.starts_with(&["outage", "--all", "--count", "1"]),
+        "{args:?}"
+    );
+    let dry = kubectl_stdin(
+        &env,
+        &["apply", "--dry-run=server", "-f", "-"],
+        &stdout(&out),
+    );
+    assert_eq!(
+        stdout(&dry).matches("(server dry run)").count(),
+        4,
         "{}",
         stderr(&dry)
     );

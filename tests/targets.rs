@@ -406,7 +406,7 @@ fn never_every_replica_of_a_replica_set_unless_allowed() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(&format!(
-            "every running replica of VirtualMachineInstanceReplicaSet {ns}/front at once (3 of 3 running)"
+            "every serving replica of VirtualMachineInstanceReplicaSet {ns}/front at once (3 of 3 Running and Ready)"
         )),
         "{}",
         stderr(&out)
@@ -471,7 +471,7 @@ fn never_every_vm_of_a_pool_unless_allowed() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(&format!(
-            "every running replica of VirtualMachinePool {ns}/db at once (2 of 2 running)"
+            "every serving replica of VirtualMachinePool {ns}/db at once (2 of 2 Running and Ready)"
         )),
         "{}",
         stderr(&out)
@@ -484,4 +484,564 @@ fn never_every_vm_of_a_pool_unless_allowed() {
     assert_eq!(doc["targets"][0]["expectedRecovery"], "automatic");
     let out = run(&["db-0", "db-1", "--allow-full-outage"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// A VMI in a given state: `phase`, and Ready or not.
+fn vmi_state(
+    ns: &str,
+    name: &str,
+    labels: Value,
+    owner: Option<Value>,
+    phase: &str,
+    ready: bool,
+) -> Value {
+    let mut manifest = vmi(ns, name, labels, owner);
+    manifest["status"]["phase"] = phase.into();
+    manifest["status"]["conditions"] =
+        json!([{"type": "Ready", "status": if ready { "True" } else { "False" }}]);
+    manifest
+}
+
+/// VMs (runStrategy Always), each with a VMI in `phase`, Ready or not.
+fn vms_in_state(env: &Env, ns: &str, names: &[&str], labels: Value, phase: &str, ready: bool) {
+    let vms = create_all(
+        env,
+        &fixtures::vm_resource(),
+        names
+            .iter()
+            .map(|n| fixtures::vm_manifest(ns, n, "Always", &[]))
+            .collect(),
+    );
+    create_all(
+        env,
+        &fixtures::vmi_resource(),
+        vms.iter()
+            .map(|vm| {
+                let name = vm.metadata.name.as_deref().unwrap();
+                let uid = vm.metadata.uid.as_deref().unwrap();
+                let owner = owner("VirtualMachine", name, uid);
+                vmi_state(ns, name, labels.clone(), Some(owner), phase, ready)
+            })
+            .collect(),
+    );
+}
+
+/// Every case a guard refuses, in one namespace: a replica set of two Ready replicas (`front`:
+/// frontaaaaa, frontbbbbb, app=front), a pool of two VMs (`db`: db-0, db-1, app=db), three VMs
+/// (web-0..2, tier=web), a VM whose VMI runs but is not Ready (sick, app=sick), one still
+/// Scheduling (booting, app=booting); and a protected namespace (`openshift-N`) with one
+/// running standalone VMI (infra, app=infra).
+struct Guarded {
+    ns: String,
+    protected: String,
+}
+
+fn guarded(env: &Env, prefix: &str) -> Guarded {
+    let ns = env.namespace(prefix);
+    let set = owner(
+        "VirtualMachineInstanceReplicaSet",
+        "front",
+        &format!("rs-front-{ns}"),
+    );
+    create_all(
+        env,
+        &fixtures::vmi_resource(),
+        ["frontaaaaa", "frontbbbbb"]
+            .iter()
+            .map(|n| vmi(&ns, n, json!({"app": "front"}), Some(set.clone())))
+            .collect(),
+    );
+    let pool_owner = json!({"apiVersion": "pool.kubevirt.io/v1beta1", "kind": "VirtualMachinePool",
+        "name": "db", "uid": format!("pool-db-{ns}"), "controller": true, "blockOwnerDeletion": true});
+    let vms = create_all(
+        env,
+        &fixtures::vm_resource(),
+        ["db-0", "db-1"]
+            .iter()
+            .map(|n| {
+                let mut vm = fixtures::vm_manifest(&ns, n, "Always", &[]);
+                vm["metadata"]["ownerReferences"] = json!([pool_owner.clone()]);
+                vm
+            })
+            .collect(),
+    );
+    create_all(
+        env,
+        &fixtures::vmi_resource(),
+        vms.iter()
+            .map(|vm| {
+                let name = vm.metadata.name.as_deref().unwrap();
+                let uid = vm.metadata.uid.as_deref().unwrap();
+                vmi(
+                    &ns,
+                    name,
+                    json!({"app": "db"}),
+                    Some(owner("VirtualMachine", name, uid)),
+                )
+            })
+            .collect(),
+    );
+    vms_with_vmis(
+        env,
+        &ns,
+        &["web-0", "web-1", "web-2"],
+        "Always",
+        json!({"tier": "web"}),
+    );
+    vms_in_state(
+        env,
+        &ns,
+        &["sick"],
+        json!({"app": "sick"}),
+        "Running",
+        false,
+    );
+    vms_in_state(
+        env,
+        &ns,
+        &["booting"],
+        json!({"app": "booting"}),
+        "Scheduling",
+        false,
+    );
+    let protected = env.namespace("openshift");
+    standalone(
+        env,
+        &protected,
+        &["infra".to_string()],
+        json!({"app": "infra"}),
+    );
+    Guarded { ns, protected }
+}
+
+/// Exit 2 with `message` and `hint` on stderr (and nothing in the cluster changed: the callers
+/// compare UIDs).
+fn assert_refused(out: &std::process::Output, what: &str, message: &str, hint: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+    assert!(err.contains(message), "{what}: want {message:?} in:\n{err}");
+    assert!(err.contains(hint), "{what}: want hint {hint:?} in:\n{err}");
+}
+
+fn full_outage(kind: &str, ns: &str, name: &str) -> String {
+    format!("every serving replica of {kind} {ns}/{name} at once (2 of 2 Running and Ready)")
+}
+
+#[test]
+fn every_guard_holds_for_outage_names() {
+    let env = env_or_skip!();
+    let Guarded { ns, protected } = guarded(&env, "g-names");
+    let before = uids(&env, &ns);
+    let outage = |args: &[&str]| {
+        let mut all = vec!["outage", "-n", &ns, "--dry-run", "-o", "json"];
+        all.extend_from_slice(args);
+        env.run(&all)
+    };
+    let set = full_outage("VirtualMachineInstanceReplicaSet", &ns, "front");
+    assert_refused(
+        &outage(&["frontaaaaa", "frontbbbbb"]),
+        "set",
+        &set,
+        "--allow-full-outage",
+    );
+    let out = outage(&["frontaaaaa", "frontbbbbb", "--allow-full-outage"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // One replica of two, named alone (read by GET, then its set counted): fine.
+    let out = outage(&["frontaaaaa"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let pool = full_outage("VirtualMachinePool", &ns, "db");
+    assert_refused(
+        &outage(&["db-0", "db-1"]),
+        "pool",
+        &pool,
+        "--allow-full-outage",
+    );
+    assert_refused(
+        &outage(&["web-0", "web-1", "web-2", "--max-targets", "2"]),
+        "max",
+        "3 VMIs chosen, more than --max-targets 2",
+        "--max-targets 3",
+    );
+    assert_refused(
+        &outage(&["sick"]),
+        "not ready",
+        &format!("refusing VMI {ns}/sick: the VMI is Running but not Ready"),
+        &format!("kubectl wait vmi sick -n {ns} --for=condition=Ready"),
+    );
+    assert_refused(
+        &outage(&["web-0", "sick"]),
+        "not ready, listed",
+        &format!("refusing VMI {ns}/sick: the VMI is Running but not Ready"),
+        "kubectl wait vmi sick",
+    );
+    assert_refused(
+        &outage(&["booting"]),
+        "not running",
+        &format!("refusing VMI {ns}/booting: the VMI is Scheduling, not Running"),
+        "kubectl vmchaos list",
+    );
+    let p = |args: &[&str]| {
+        let mut all = vec!["outage", "-n", &protected, "--dry-run", "-o", "json"];
+        all.extend_from_slice(args);
+        env.run(&all)
+    };
+    assert_refused(
+        &p(&["infra"]),
+        "protected",
+        &format!("namespace {protected} is protected"),
+        "--allow-protected-namespace",
+    );
+    let infra = format!("{protected}/infra");
+    assert_refused(
+        &outage(&[&infra, "web-0"]),
+        "protected by NAMESPACE/NAME",
+        &format!("namespace {protected} is protected"),
+        "--allow-protected-namespace",
+    );
+    let out = p(&["infra", "--allow-protected-namespace"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(before, uids(&env, &ns));
+}
+
+#[test]
+fn every_guard_holds_for_outage_flags() {
+    let env = env_or_skip!();
+    let Guarded { ns, protected } = guarded(&env, "g-flags");
+    let before = uids(&env, &ns);
+    let outage = |args: &[&str]| {
+        let mut all = vec!["outage", "-n", &ns, "--dry-run", "-o", "json"];
+        all.extend_from_slice(args);
+        env.run(&all)
+    };
+    let set = full_outage("VirtualMachineInstanceReplicaSet", &ns, "front");
+    assert_refused(
+        &outage(&["-l", "app=front", "--all"]),
+        "set",
+        &set,
+        "--allow-full-outage",
+    );
+    assert_refused(
+        &outage(&["-l", "app=front", "--count", "2", "--seed", "1"]),
+        "set, sampled",
+        "only 1 of the 2 VMIs asked for can be chosen",
+        "--allow-full-outage",
+    );
+    let out = outage(&["-l", "app=front", "--all", "--allow-full-outage"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(names_of(&json(&out)).len(), 2);
+    let pool = full_outage("VirtualMachinePool", &ns, "db");
+    assert_refused(
+        &outage(&["-l", "app=db", "--all"]),
+        "pool",
+        &pool,
+        "--allow-full-outage",
+    );
+    assert_refused(
+        &outage(&["-l", "tier=web", "--all", "--max-targets", "2"]),
+        "max",
+        "3 VMIs chosen, more than --max-targets 2",
+        "--max-targets 3",
+    );
+    // Not Ready, not running: left out of a set (and said why), so nothing is left to choose.
+    assert_refused(
+        &outage(&["-l", "app=sick", "--all"]),
+        "not ready",
+        &format!("{ns}/sick: the VMI is Running but not Ready"),
+        "hint:",
+    );
+    assert_refused(
+        &outage(&["-l", "app=booting", "--all"]),
+        "not running",
+        &format!("no running VMI in namespace {ns} matching app=booting"),
+        "hint:",
+    );
+    let out = outage(&["-l", "tier=web", "--all"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_refused(
+        &env.run(&["outage", "-n", &protected, "--all", "--dry-run"]),
+        "protected",
+        &format!("{protected}/infra: namespace {protected} is protected"),
+        "hint:",
+    );
+    let out = env.run(&[
+        "outage",
+        "-n",
+        &protected,
+        "--all",
+        "--dry-run",
+        "--allow-protected-namespace",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(before, uids(&env, &ns));
+}
+
+fn scenario(dir: &std::path::Path, name: &str, ns: &str, params: &str) -> String {
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &path,
+        format!("scenarios:\n  - name: {name}\n    scenario: kubevirt_vm_outage\n    parameters:\n      namespace: {ns}\n{params}"),
+    )
+    .unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn every_guard_holds_for_run_f() {
+    let env = env_or_skip!();
+    let Guarded { ns, protected } = guarded(&env, "g-run");
+    let before = uids(&env, &ns);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |file: &str, extra: &[&str]| {
+        let mut all = vec!["run", "-f", file, "--dry-run", "--seed", "5"];
+        all.extend_from_slice(extra);
+        env.run(&all)
+    };
+    let front = scenario(
+        dir.path(),
+        "front",
+        &ns,
+        "      vm_name: front.*\n      kill_count: 2\n",
+    );
+    let set = full_outage("VirtualMachineInstanceReplicaSet", &ns, "front");
+    assert_refused(&run(&front, &[]), "set", &set, "--allow-full-outage");
+    let out = run(&front, &["--allow-full-outage", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The plan names the replica set, not "standalone".
+    assert!(
+        stderr(&out).contains("VirtualMachineInstanceReplicaSet front"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("standalone"), "{}", stderr(&out));
+    // kill_count above the matches is every match: a full outage too.
+    let every = scenario(
+        dir.path(),
+        "every",
+        &ns,
+        "      vm_name: front.*\n      kill_count: 9\n",
+    );
+    assert_refused(
+        &run(&every, &[]),
+        "set, kill_count 9",
+        &set,
+        "--allow-full-outage",
+    );
+    let one = scenario(dir.path(), "one", &ns, "      vm_name: front.*\n");
+    let out = run(&one, &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(
+        doc["steps"][0]["fleet"]["targets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let pool = scenario(
+        dir.path(),
+        "pool",
+        &ns,
+        "      label_selector: app=db\n      kill_count: 2\n",
+    );
+    assert_refused(
+        &run(&pool, &[]),
+        "pool",
+        &full_outage("VirtualMachinePool", &ns, "db"),
+        "--allow-full-outage",
+    );
+    let web = scenario(
+        dir.path(),
+        "web",
+        &ns,
+        "      vm_name: web-.*\n      kill_count: 3\n",
+    );
+    assert_refused(
+        &run(&web, &["--max-targets", "2"]),
+        "max",
+        "3 VMIs chosen, more than --max-targets 2",
+        "--max-targets 3",
+    );
+    let out = run(&web, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sick = scenario(dir.path(), "sick", &ns, "      vm_name: sick\n");
+    assert_refused(
+        &run(&sick, &[]),
+        "not ready",
+        &format!("{ns}/sick: the VMI is Running but not Ready"),
+        "hint:",
+    );
+    let booting = scenario(dir.path(), "booting", &ns, "      vm_name: booting\n");
+    assert_refused(
+        &run(&booting, &[]),
+        "not running",
+        "matches no running VMI: vm_name booting",
+        "hint:",
+    );
+    let infra = scenario(dir.path(), "infra", &protected, "      vm_name: infra\n");
+    assert_refused(
+        &run(&infra, &[]),
+        "protected",
+        &format!("{protected}/infra: namespace {protected} is protected"),
+        "hint:",
+    );
+    let out = run(&infra, &["--allow-protected-namespace"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(before, uids(&env, &ns));
+}
+
+#[test]
+fn every_guard_holds_for_schedule() {
+    let env = env_or_skip!();
+    let Guarded { ns, protected } = guarded(&env, "g-sched");
+    let schedule = |namespace: &str, outage: &[&str]| {
+        let mut all = vec![
+            "schedule",
+            "gd",
+            "-n",
+            namespace,
+            "--cron",
+            "0 3 * * 1",
+            "--",
+        ];
+        all.extend_from_slice(outage);
+        env.run(&all)
+    };
+    let set = full_outage("VirtualMachineInstanceReplicaSet", &ns, "front");
+    assert_refused(
+        &schedule(&ns, &["frontaaaaa", "frontbbbbb"]),
+        "set by names",
+        &set,
+        "--allow-full-outage",
+    );
+    assert_refused(
+        &schedule(&ns, &["-l", "app=front", "--all"]),
+        "set by flags",
+        &set,
+        "--allow-full-outage",
+    );
+    // Every run of a sample of 2 of the 2 would be refused: refused now.
+    assert_refused(
+        &schedule(&ns, &["-l", "app=front", "--count", "2"]),
+        "set, sampled",
+        "only 1 of the 2 VMIs asked for can be chosen",
+        "--allow-full-outage",
+    );
+    let out = schedule(&ns, &["-l", "app=front", "--all", "--allow-full-outage"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_refused(
+        &schedule(&ns, &["db-0", "db-1"]),
+        "pool",
+        &full_outage("VirtualMachinePool", &ns, "db"),
+        "--allow-full-outage",
+    );
+    assert_refused(
+        &schedule(&ns, &["web-0", "web-1", "web-2", "--max-targets", "2"]),
+        "max",
+        "3 VMIs chosen, more than --max-targets 2",
+        "--max-targets 3",
+    );
+    assert_refused(
+        &schedule(&ns, &["-l", "tier=web", "--all", "--max-targets", "2"]),
+        "max by flags",
+        "3 VMIs chosen, more than --max-targets 2",
+        "--max-targets 3",
+    );
+    assert_refused(
+        &schedule(&ns, &["sick"]),
+        "not ready",
+        &format!("refusing VMI {ns}/sick: the VMI is Running but not Ready"),
+        "kubectl wait vmi sick",
+    );
+    assert_refused(
+        &schedule(&ns, &["booting"]),
+        "not running",
+        &format!("refusing VMI {ns}/booting: the VMI is Scheduling, not Running"),
+        "hint:",
+    );
+    assert_refused(
+        &schedule(&protected, &["infra"]),
+        "protected",
+        &format!("namespace {protected} is protected"),
+        "--allow-protected-namespace",
+    );
+    let out = schedule(&protected, &["infra", "--allow-protected-namespace"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // One replica of the set: its run lists the namespace to count the set, and may.
+    let out = schedule(&ns, &["frontaaaaa"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let role = docs.iter().find(|d| d["kind"] == "Role").unwrap();
+    let vmi_rule = role["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resources"][0] == "virtualmachineinstances")
+        .unwrap();
+    assert!(
+        vmi_rule["verbs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("list")),
+        "{role:#}"
+    );
+    let cron = docs.iter().find(|d| d["kind"] == "CronJob").unwrap();
+    assert_eq!(
+        cron["apiVersion"], "batch/v1",
+        "the version this server serves"
+    );
+}
+
+/// `list` names each VMI's real owner; the picker and `run`'s plan say the same in words.
+#[test]
+fn list_shows_the_real_owner() {
+    let env = env_or_skip!();
+    let ns = env.namespace("owners");
+    let set = owner("VirtualMachineInstanceReplicaSet", "web", "rs-web-owners");
+    let foreign = json!({"apiVersion": "example.com/v1", "kind": "MyOperatorThing",
+        "name": "thing", "uid": "thing-uid", "controller": true});
+    create_all(
+        &env,
+        &fixtures::vmi_resource(),
+        vec![
+            vmi(&ns, "webx7k2p", json!({}), Some(set)),
+            vmi(&ns, "managed", json!({}), Some(foreign)),
+            vmi(&ns, "alone", json!({}), None),
+        ],
+    );
+    vms_with_vmis(&env, &ns, &["db-0"], "Always", json!({}));
+    let out = env.run(&["list", "-n", &ns]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no row {name}:\n{table}"))
+            .to_string()
+    };
+    assert!(table.lines().next().unwrap().contains("OWNER"), "{table}");
+    assert!(line("webx7k2p").contains("vmirs/web"), "{table}");
+    assert!(line("managed").contains("myoperatorthing/thing"), "{table}");
+    assert!(
+        line("managed").ends_with("refused: foreign owner"),
+        "{table}"
+    );
+    assert!(line("alone").contains("<none>"), "{table}");
+    assert!(line("db-0").contains("vm/db-0"), "{table}");
+    let out = env.run(&["list", "-n", &ns, "-o", "json"]);
+    let rows = json(&out);
+    let owner_of = |name: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["owner"]
+            .clone()
+    };
+    assert_eq!(
+        owner_of("webx7k2p"),
+        json!({"kind": "VirtualMachineInstanceReplicaSet", "name": "web"})
+    );
+    assert_eq!(owner_of("alone"), Value::Null);
 }

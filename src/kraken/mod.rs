@@ -181,7 +181,7 @@ impl From<KrakenError> for crate::error::Error {
 /// Reads every `-f` file in order (`-` is stdin, read by `stdin`) and returns their steps.
 pub fn load(
     files: &[PathBuf],
-    stdin: impl FnOnce() -> std::io::Result<String>,
+    stdin: impl FnOnce() -> Result<String, KrakenError>,
 ) -> Result<Loaded, KrakenError> {
     let mut loaded = Loaded::default();
     let mut stdin = Some(stdin);
@@ -192,10 +192,7 @@ pub fn load(
                 message: "stdin (-) given twice".into(),
                 hint: Some("give -f - only once".into()),
             })?;
-            let text = read().map_err(|source| KrakenError::Read {
-                path: "stdin".into(),
-                source,
-            })?;
+            let text = read()?;
             parse_into(Path::new("-"), &text, Path::new("."), &mut loaded)?;
         } else {
             let text = read_file(file)?;
@@ -216,11 +213,97 @@ pub fn parse(file: &Path, text: &str, base: &Path) -> Result<Loaded, KrakenError
     Ok(loaded)
 }
 
+/// The most a scenario file, a config or stdin may hold: Kraken's files are a few KiB, and
+/// anything past this (an endless pipe, a log given by mistake) is refused, not read on.
+pub const MAX_INPUT_BYTES: u64 = 1024 * 1024;
+
+fn too_large(file: &Path) -> KrakenError {
+    KrakenError::Shape {
+        file: file.to_path_buf(),
+        message: format!(
+            "holds more than {} MiB: not a scenario file",
+            MAX_INPUT_BYTES / (1024 * 1024)
+        ),
+        hint: Some("give Kraken's scenario file or config.yaml (a few KiB of YAML)".into()),
+    }
+}
+
+/// At most [`MAX_INPUT_BYTES`] of UTF-8 text from `reader`; `file` names it in errors.
+pub fn read_bounded(reader: impl std::io::Read, file: &Path) -> Result<String, KrakenError> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| KrakenError::Read {
+            path: file.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large(file));
+    }
+    String::from_utf8(bytes).map_err(|e| KrakenError::Shape {
+        file: file.to_path_buf(),
+        message: format!(
+            "is not UTF-8 text (byte {} is not): not a scenario file",
+            e.utf8_error().valid_up_to()
+        ),
+        hint: Some("give Kraken's scenario file or config.yaml".into()),
+    })
+}
+
+/// `-f -`: stdin, bounded like a file.
+pub fn read_stdin() -> Result<String, KrakenError> {
+    read_bounded(std::io::stdin().lock(), Path::new("-"))
+}
+
+/// A regular file only: a device (`/dev/zero`), a FIFO or a socket could be read forever, and a
+/// folder is a mistake.
 fn read_file(path: &Path) -> Result<String, KrakenError> {
-    std::fs::read_to_string(path).map_err(|source| KrakenError::Read {
+    let read_error = |source| KrakenError::Read {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(KrakenError::Shape {
+            file: path.to_path_buf(),
+            message: format!("is not a regular file but {}", file_kind(&meta)),
+            hint: Some(
+                "give a scenario file; to read from a pipe, pass it on stdin with -f - (up to 1 MiB)"
+                    .into(),
+            ),
+        });
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(too_large(path));
+    }
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    read_bounded(file, path)
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return "a folder";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    "not a file"
 }
 
 fn yaml(file: &Path, text: &str) -> Result<Located, KrakenError> {

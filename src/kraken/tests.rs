@@ -356,3 +356,37 @@ fn unsupported_kinds_are_steps_not_errors() {
         )
     );
 }
+
+#[test]
+fn input_is_bounded_and_only_regular_files_are_read() {
+    let err = load(&[PathBuf::from("/dev/zero")], || unreachable!("no stdin")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/dev/zero: is not a regular file but a character device"
+    );
+    assert!(err.hint().unwrap().contains("-f -"));
+    let dir = tempfile::tempdir().unwrap();
+    let err = load(&[dir.path().to_path_buf()], || unreachable!("no stdin")).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("is not a regular file but a folder"),
+        "{err}"
+    );
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, "#".repeat(MAX_INPUT_BYTES as usize + 1)).unwrap();
+    let err = load(&[big], || unreachable!("no stdin")).unwrap_err();
+    assert!(err.to_string().contains("holds more than 1 MiB"), "{err}");
+    // An endless stream stops at the bound.
+    let endless = std::io::repeat(b'a');
+    let err = read_bounded(endless, Path::new("-")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "-: holds more than 1 MiB: not a scenario file"
+    );
+    let err = read_bounded(&[0xff, 0xfe][..], Path::new("-")).unwrap_err();
+    assert!(err.to_string().contains("not UTF-8"), "{err}");
+    assert_eq!(
+        read_bounded(&b"scenarios: []\n"[..], Path::new("-")).unwrap(),
+        "scenarios: []\n"
+    );
+}

@@ -10,11 +10,16 @@ use crate::{
 
 #[derive(Debug, Clone)]
 pub struct OutageConfig {
-    /// The VMIs named on the command line, in the namespace of -n (empty: pick on the terminal).
+    /// The VMIs named on the command line, in the namespace of -n (empty: flags, or pick on
+    /// the terminal).
     pub names: Vec<String>,
-    /// `-l`, `--all`, `--count`/`--percent`, several names or NAMESPACE/NAME: the targets are
-    /// chosen (with the guards) by `crate::selection`.
-    pub selection: Option<crate::cli::TargetArgs>,
+    /// Names, `-l`, `--all`, `--count`/`--percent` and the guards (`--max-targets`,
+    /// `--allow-full-outage`): whichever way the targets are given (names, flags, the picker),
+    /// `crate::selection` chooses them with these.
+    pub targets: crate::cli::TargetArgs,
+    /// `-l`, `--all`, `--count`/`--percent`, several names or NAMESPACE/NAME: the result is a
+    /// fleet's document whatever the number of targets, with how they were chosen.
+    pub chosen_by_flags: bool,
     pub duration: Duration,
     pub timeout: Duration,
     pub interrupt_wait: Duration,
@@ -74,14 +79,17 @@ impl OutageConfig {
                 names.push(n.clone());
             }
         }
-        let selection = (chosen_by_flags
+        let by_flags = chosen_by_flags
             || names.len() > 1
             || names.iter().any(|n| n.contains('/'))
-            || (global.all_namespaces && !names.is_empty()))
-        .then(|| t.clone());
+            || (global.all_namespaces && !names.is_empty());
         Ok(OutageConfig {
+            targets: crate::cli::TargetArgs {
+                names: names.clone(),
+                ..t.clone()
+            },
             names,
-            selection,
+            chosen_by_flags: by_flags,
             duration: args.duration,
             timeout: args.timeout,
             interrupt_wait: Self::INTERRUPT_WAIT,

@@ -633,6 +633,141 @@ fn a_refused_delete_changes_nothing_and_puts_a_kept_down_strategy_back() {
     );
 }
 
+/// Two VMIs of one replica set in one outage: each target follows its own replacement, and
+/// both are recovered (the first used to claim every replacement).
+#[test]
+fn two_targets_of_one_replica_set_each_follow_one_replacement() {
+    let start = Instant::now();
+    let case = Case {
+        plan: Plan::Follow,
+        comes: Comes::Never,
+        interrupt: Interrupt::None,
+        gap: None,
+    };
+    let first = spec(&case);
+    let mut second = spec(&case);
+    second.name = "web-bbbbb".into();
+    second.uid = "old-b".into();
+    let known: HashSet<String> = ["old".to_string(), "old-b".to_string()].into();
+    let mut core = Core::new(
+        config(),
+        vec![first, second],
+        known,
+        (start, SystemTime::now()),
+    );
+    core.handle(Input::Begin, start);
+    for target in 0..2 {
+        core.handle(
+            Input::Deleted {
+                target,
+                result: DeleteResult::Accepted,
+            },
+            start,
+        );
+    }
+    let owner = Some(Owner {
+        kind: "VirtualMachineInstanceReplicaSet".into(),
+        name: "web".into(),
+        uid: "rs".into(),
+    });
+    // Both replacements come while both targets still wait (Pending first, then Running).
+    let seen = [
+        ("web-ccccc", "new-c", "Pending", false),
+        ("web-ddddd", "new-d", "Pending", false),
+        ("web-ccccc", "new-c", "Running", true),
+        ("web-ddddd", "new-d", "Running", true),
+    ];
+    for (name, uid, phase, ready) in seen {
+        let mut new = vmi(name, uid, phase, ready);
+        new.owner = owner.clone();
+        core.handle(
+            Input::Seen {
+                vmi: Box::new(new),
+                live: true,
+            },
+            start + 2000 * MS,
+        );
+    }
+    for uid in ["old", "old-b"] {
+        core.handle(
+            Input::Gone {
+                namespace: "prod".into(),
+                uid: uid.into(),
+            },
+            start + 2100 * MS,
+        );
+    }
+    let followed: Vec<_> = core
+        .runs()
+        .iter()
+        .map(|r| r.tracker.current().map(|c| c.uid.clone()))
+        .collect();
+    assert_eq!(
+        followed,
+        [Some("new-c".to_string()), Some("new-d".to_string())]
+    );
+    core.handle(Input::Tick, start + 2200 * MS);
+    assert!(core.done(), "both recovered");
+    for run in core.runs() {
+        assert!(
+            matches!(run.outcome(), Some(Outcome::Recovered)),
+            "{:?}",
+            run.outcome()
+        );
+    }
+}
+
+/// An abort that fires while a --keep-down runStrategy switch is in flight: the VMI is never
+/// deleted, and the runStrategy goes back.
+#[test]
+fn an_abort_during_the_keep_down_switch_deletes_nothing_and_puts_the_strategy_back() {
+    let start = Instant::now();
+    let case = Case {
+        plan: Plan::KeepDown,
+        comes: Comes::Never,
+        interrupt: Interrupt::None,
+        gap: None,
+    };
+    let mut core = Core::new(
+        config(),
+        vec![spec(&case)],
+        HashSet::new(),
+        (start, SystemTime::now()),
+    );
+    let fx = core.handle(Input::Begin, start);
+    assert!(matches!(fx[0], Effect::SetStrategy { restore: false, .. }));
+    let fx = core.handle(
+        Input::Abort {
+            reason: "probe tcp://db:5432 failed".into(),
+        },
+        start,
+    );
+    assert!(!fx.contains(&Effect::Delete { target: 0 }));
+    let fx = core.handle(
+        Input::KeptDown {
+            target: 0,
+            result: Ok(()),
+        },
+        start,
+    );
+    assert!(!fx.contains(&Effect::Delete { target: 0 }), "{fx:?}");
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::SetStrategy { restore: true, .. })));
+    core.handle(
+        Input::StrategyRestored {
+            target: 0,
+            result: Ok(()),
+        },
+        start,
+    );
+    assert!(core.done());
+    assert_eq!(
+        core.runs()[0].outcome().cloned(),
+        Some(Outcome::NotDeleted("aborted before the delete".into()))
+    );
+}
+
 #[test]
 fn a_lost_delete_answer_is_settled_by_the_watch() {
     let start = Instant::now();

@@ -150,66 +150,77 @@ async fn prepare(
     }
 
     let mut choice = outcome::Choice::default();
-    let names: Vec<(String, String)> = match &config.selection {
-        Some(flags) => {
-            let sel = SelectionArgs::from_cli(
-                flags,
-                global.all_namespaces,
-                &cluster.namespace,
-                config.allow_protected_namespace,
-            );
-            reporter.start(Phase::Target, format!("choosing VMIs in {}", sel.scope));
-            let chosen = match selection::resolve(&cluster, &sel).await {
-                Ok(c) => c,
-                Err(e) => return fail(reporter, e),
-            };
-            reporter.finish(chosen.selection.describe());
-            // The chosen set with each plan, before anything is confirmed or deleted.
-            reporter.note(selection::render(&chosen).trim_end().to_string());
-            choice.selection = Some(chosen.selection.clone());
-            for t in &chosen.targets {
-                if let Some(g) = &t.group {
-                    choice
-                        .groups
-                        .insert((t.namespace.clone(), t.name.clone()), g.clone());
-                }
-            }
-            chosen
-                .targets
-                .into_iter()
-                .map(|t| (t.namespace, t.name))
-                .collect()
-        }
-        None if config.names.is_empty() => match pick(&cluster, global, config, reporter).await? {
+    let sel = SelectionArgs::from_cli(
+        &config.targets,
+        global.all_namespaces,
+        &cluster.namespace,
+        config.allow_protected_namespace,
+    );
+    // Names, flags or the picker: the same engine chooses, with every guard.
+    let resolved = if !config.chosen_by_flags && config.names.is_empty() {
+        match pick(&cluster, &sel, reporter).await? {
             Some(chosen) => {
                 reporter.note(selection::render(&chosen).trim_end().to_string());
                 choice.selection = Some(chosen.selection.clone());
-                chosen
-                    .targets
-                    .into_iter()
-                    .map(|t| (t.namespace, t.name))
-                    .collect()
+                selection::Resolved { chosen, read: None }
             }
             None => return Err(Error::Declined),
-        },
-        None => config
+        }
+    } else if config.chosen_by_flags {
+        reporter.start(Phase::Target, format!("choosing VMIs in {}", sel.scope));
+        let resolved = match selection::resolve(&cluster, &sel).await {
+            Ok(r) => r,
+            Err(e) => return fail(reporter, e),
+        };
+        reporter.finish(resolved.chosen.selection.describe());
+        // The chosen set with each plan, before anything is confirmed or deleted.
+        reporter.note(selection::render(&resolved.chosen).trim_end().to_string());
+        choice.selection = Some(resolved.chosen.selection.clone());
+        resolved
+    } else {
+        let names: Vec<String> = sel
             .names
             .iter()
-            .map(|n| (cluster.namespace.clone(), n.clone()))
-            .collect(),
+            .map(|n| format!("{}/{n}", cluster.namespace))
+            .collect();
+        reporter.start(Phase::Target, format!("checking {}", names.join(", ")));
+        match selection::resolve(&cluster, &sel).await {
+            Ok(r) => r,
+            Err(e) => return fail(reporter, e),
+        }
     };
+    for t in &resolved.chosen.targets {
+        if let Some(g) = &t.group {
+            choice
+                .groups
+                .insert((t.namespace.clone(), t.name.clone()), g.clone());
+        }
+    }
+    let names: Vec<(String, String)> = resolved
+        .chosen
+        .targets
+        .iter()
+        .map(|t| (t.namespace.clone(), t.name.clone()))
+        .collect();
     for (ns, _) in &names {
         refuse_protected(ns, config.allow_protected_namespace)?;
     }
     let label = |(ns, n): &(String, String)| format!("{ns}/{n}");
-    reporter.start(
-        Phase::Target,
-        format!(
-            "checking {}",
-            names.iter().map(label).collect::<Vec<_>>().join(", ")
-        ),
-    );
-    let targets = match preflight::resolve_targets(&cluster, &names, config.keep_down).await {
+    if config.chosen_by_flags || config.names.is_empty() {
+        reporter.start(
+            Phase::Target,
+            format!(
+                "checking {}",
+                names.iter().map(label).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    // The VMIs (and VMs) as the outage saves and follows them; one named VMI was read already.
+    let targets = match resolved.read {
+        Some(read) => preflight::target_from(read, config.keep_down).map(|t| vec![t]),
+        None => preflight::resolve_targets(&cluster, &names, config.keep_down).await,
+    };
+    let targets = match targets {
         Ok(t) => t,
         Err(e) => return fail(reporter, e),
     };
@@ -342,29 +353,14 @@ fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 }
 
 /// The interactive picker over the running VMIs in scope (several may be marked); the picked
-/// ones go through the same choice and guards as named ones.
+/// ones go through the same choice and guards as named ones, with the command line's
+/// --max-targets, --allow-full-outage and --allow-protected-namespace.
 async fn pick(
     cluster: &Cluster,
-    global: &GlobalArgs,
-    config: &OutageConfig,
+    sel: &SelectionArgs,
     reporter: &mut Reporter,
 ) -> Result<Option<selection::Chosen>> {
-    let flags = crate::cli::TargetArgs {
-        names: Vec::new(),
-        selector: None,
-        all: false,
-        count: None,
-        percent: None,
-        seed: None,
-        max_targets: usize::MAX,
-        allow_full_outage: false,
-    };
-    let mut sel = SelectionArgs::from_cli(
-        &flags,
-        global.all_namespaces,
-        &cluster.namespace,
-        config.allow_protected_namespace,
-    );
+    let mut sel = sel.clone();
     reporter.start(
         Phase::Target,
         format!("listing running VMIs in {}", sel.scope),

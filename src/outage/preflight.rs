@@ -158,10 +158,11 @@ pub async fn resolve_target(
     name: &str,
     keep_down: bool,
 ) -> Result<Target> {
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(cluster.client.clone(), namespace, &kubevirt::vmi_resource());
-    let object = match cluster.bounded(api.get_opt(name)).await {
-        Ok(Some(o)) => o,
+    let read = match cluster
+        .bounded(crate::targets::read_one(&cluster.client, namespace, name))
+        .await
+    {
+        Ok(Some(read)) => read,
         Ok(None) => {
             let running = cluster
                 .bounded(crate::targets::list(&cluster.client, Some(namespace), true))
@@ -176,21 +177,22 @@ pub async fn resolve_target(
         }
         Err(e) => return Err(cluster.request_error(format!("get VMI {namespace}/{name}"), e)),
     };
-    let vmi = Vmi::from_object(&object);
-    let vm_object = match &vmi.owner_vm {
-        None => None,
-        Some(vm_name) => {
-            let vms: Api<DynamicObject> =
-                Api::namespaced_with(cluster.client.clone(), namespace, &kubevirt::vm_resource());
-            match cluster.bounded(vms.get_opt(vm_name)).await {
-                Ok(found) => found,
-                Err(e) => {
-                    return Err(cluster.request_error(format!("get VM {namespace}/{vm_name}"), e))
-                }
-            }
-        }
-    };
-    target_with_plan(namespace, name, object, vmi, vm_object, keep_down)
+    target_from(read, keep_down)
+}
+
+/// The target from a VMI (and VM) already read; its plan is decided again from them (a refused
+/// plan is an error that changes nothing).
+pub fn target_from(read: crate::targets::Read, keep_down: bool) -> Result<Target> {
+    let vmi = read.vmi();
+    let (namespace, name) = (vmi.namespace.clone(), vmi.name.clone());
+    target_with_plan(
+        &namespace,
+        &name,
+        read.object,
+        vmi,
+        read.vm_object,
+        keep_down,
+    )
 }
 
 fn target_with_plan(

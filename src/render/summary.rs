@@ -182,8 +182,9 @@ fn table(r: &Report, color: bool) -> String {
             r.target.namespace, r.target.name, r.context
         ),
     );
-    let owner = match (&r.vm, &r.run_strategy) {
-        (Some(vm), Some(s)) => format!("VM {vm}, runStrategy {s}"),
+    let owner = match (&r.vm, &r.run_strategy, &r.replica_set) {
+        (Some(vm), Some(s), _) => format!("VM {vm}, runStrategy {s}"),
+        (_, _, Some(set)) => format!("VirtualMachineInstanceReplicaSet {set}"),
         _ => "standalone VMI".into(),
     };
     row("owner", owner);

@@ -61,7 +61,18 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
             "set namespace: in the scenario's parameters (a regex; default: default)",
         ));
     }
-    let loaded = kraken::load(&args.files, || std::io::read_to_string(std::io::stdin()))?;
+    let mut signals = Signals::install();
+    // Reading stdin may wait on a terminal or a pipe: Ctrl-C ends the command (nothing changed).
+    let files = args.files.clone();
+    let reading = tokio::task::spawn_blocking(move || kraken::load(&files, kraken::read_stdin));
+    let loaded = tokio::select! {
+        biased;
+        signal = signals.recv() => return Err(Error::Interrupted { signal }),
+        loaded = reading => loaded.map_err(|e| Error::usage(
+            format!("failed to read the scenario files: {e}"),
+            "check the paths given to -f",
+        ))??,
+    };
     refuse_unsupported(&loaded, args.skip_unsupported)?;
     if !loaded.steps.iter().any(|s| matches!(s, Step::Outage(_))) {
         return Err(Error::usage(
@@ -72,7 +83,6 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
     for line in &loaded.ignored {
         eprintln!("note: {line}");
     }
-    let mut signals = Signals::install();
     // Until the first step runs nothing has changed: a signal just ends the command.
     let prepared = tokio::select! {
         biased;
@@ -136,6 +146,8 @@ async fn prepare(
     let seed = args.seed.unwrap_or_else(random_seed);
     let choice = Choice {
         allow_protected_namespace: args.allow_protected_namespace,
+        allow_full_outage: args.allow_full_outage,
+        max_targets: args.max_targets,
         seed,
     };
     let planned = plan(loaded, &rows, &labelled, &choice)?;
@@ -194,7 +206,8 @@ fn refuse_unsupported(loaded: &Loaded, skip: bool) -> Result<()> {
     ))
 }
 
-/// Every step's targets, or one error listing every step that matches nothing.
+/// Every step's targets, or one error listing every step that matches nothing or that a guard
+/// refuses.
 fn plan(
     loaded: &Loaded,
     rows: &[Target],
@@ -203,6 +216,7 @@ fn plan(
 ) -> Result<Vec<PlannedStep>> {
     let mut planned = Vec::new();
     let mut empty = Vec::new();
+    let mut guarded: Vec<(String, Option<String>)> = Vec::new();
     for (i, step) in loaded.steps.iter().enumerate() {
         match step {
             Step::Unsupported(u) => planned.push(PlannedStep::Skip(u.clone())),
@@ -212,7 +226,21 @@ fn plan(
                     .label_selector
                     .as_ref()
                     .and_then(|l| labelled.get(l));
-                let r = resolve::resolve(o, i + 1, rows, set, choice);
+                let r = match resolve::resolve(o, i + 1, rows, set, choice) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        guarded.push((
+                            format!(
+                                "step \"{}\" ({} line {}): {e}",
+                                o.name,
+                                o.file.display(),
+                                o.line
+                            ),
+                            e.hint(),
+                        ));
+                        continue;
+                    }
+                };
                 if r.chosen.is_empty() {
                     empty.push(resolve::describe_no_match(o, &r));
                 }
@@ -224,6 +252,16 @@ fn plan(
                 )));
             }
         }
+    }
+    if !guarded.is_empty() {
+        let hint = guarded.iter().find_map(|(_, h)| h.clone());
+        let message = guarded
+            .into_iter()
+            .map(|(m, _)| m)
+            .chain(empty)
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(Error::Usage { message, hint });
     }
     if !empty.is_empty() {
         return Err(Error::usage(
@@ -348,6 +386,8 @@ struct RunnerArgs {
     save_dir: Option<PathBuf>,
     no_progress: bool,
     allow_protected_namespace: bool,
+    max_targets: usize,
+    allow_full_outage: bool,
 }
 
 impl From<&RunArgs> for RunnerArgs {
@@ -357,6 +397,8 @@ impl From<&RunArgs> for RunnerArgs {
             save_dir: a.save_dir.clone(),
             no_progress: a.no_progress,
             allow_protected_namespace: a.allow_protected_namespace,
+            max_targets: a.max_targets,
+            allow_full_outage: a.allow_full_outage,
         }
     }
 }
@@ -413,9 +455,26 @@ impl Engine {
             all_namespaces: false,
             ..self.global.clone()
         };
+        // The step's VMIs by name: the outage chooses them again through `selection`, so the
+        // guards hold for the cluster as it is when the step runs (an earlier step's VMI may
+        // not be Ready again yet).
+        let names: Vec<String> = targets
+            .iter()
+            .map(|t| format!("{}/{}", t.namespace, t.name))
+            .collect();
         let config = OutageConfig {
-            names: targets.iter().map(|t| t.name.clone()).collect(),
-            selection: None,
+            targets: crate::cli::TargetArgs {
+                names: names.clone(),
+                selector: None,
+                all: false,
+                count: None,
+                percent: None,
+                seed: None,
+                max_targets: self.args.max_targets,
+                allow_full_outage: self.args.allow_full_outage,
+            },
+            names,
+            chosen_by_flags: true,
             duration: step.duration,
             timeout: step.timeout,
             interrupt_wait: OutageConfig::INTERRUPT_WAIT,

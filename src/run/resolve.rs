@@ -1,11 +1,15 @@
 //! From Kraken's steps to the VMIs each one hits: a pure function of the steps and one list of
-//! the running VMIs, decided before anything runs.
+//! the running VMIs, decided before anything runs. A step's own matching (the whole-name regex,
+//! the namespace regex, the label selector) says which VMIs it is about; the choice among them
+//! is `selection`'s, with the guards every entry point has (plans, protected namespaces, never
+//! every replica of a set or pool, --max-targets).
 
 use std::{collections::HashSet, path::PathBuf, time::Duration};
 
 use crate::{
+    error::Error,
     kraken::{OutageStep, Step, UnsupportedStep},
-    kubevirt::is_protected_namespace,
+    selection::{self, Sample, Scope, SelectionArgs},
     targets::Target,
 };
 
@@ -41,8 +45,12 @@ pub struct Defaults {
     pub timeout: Duration,
 }
 
+/// The guards and the seed, from `run`'s flags.
+#[derive(Debug, Clone, Copy)]
 pub struct Choice {
     pub allow_protected_namespace: bool,
+    pub allow_full_outage: bool,
+    pub max_targets: usize,
     pub seed: u64,
 }
 
@@ -50,7 +58,8 @@ pub struct Choice {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Resolution {
     pub chosen: Vec<Target>,
-    /// Matching VMIs the plan refuses (paused, migrating, protected namespace…), with why.
+    /// Matching VMIs the plan refuses (paused, migrating, not Ready, protected namespace…),
+    /// with why.
     pub refused: Vec<(String, String)>,
     /// `ns/name` of VMIs Kraken's prefix match would also have picked.
     pub kraken_extra: Vec<String>,
@@ -58,46 +67,32 @@ pub struct Resolution {
 }
 
 /// Chooses a step's targets among `rows` (running VMIs). `labelled` holds the `(namespace,
-/// name)` its `label_selector` selects, when it has one.
+/// name)` its `label_selector` selects, when it has one. A guard that refuses the choice is an
+/// error; a step that matches nothing it may hit has no targets (the caller says why).
 pub fn resolve(
     step: &OutageStep,
     number: usize,
     rows: &[Target],
     labelled: Option<&HashSet<(String, String)>>,
     choice: &Choice,
-) -> Resolution {
+) -> Result<Resolution, Error> {
     let p = &step.params;
     let in_scope = |t: &Target| {
-        t.phase == "Running"
+        t.is_running()
             && p.namespace.matches(&t.namespace)
             && labelled.is_none_or(|set| set.contains(&(t.namespace.clone(), t.name.clone())))
     };
-    let mut runnable = Vec::new();
+    let mut matching: Vec<Target> = Vec::new();
     let mut out = Resolution::default();
     for t in rows.iter().filter(|t| in_scope(t)) {
-        let name_ok = p.vm_name.as_ref().is_none_or(|n| n.matches(&t.name));
-        if !name_ok {
-            if p.vm_name
-                .as_ref()
-                .is_some_and(|n| n.kraken_matches(&t.name))
-            {
-                out.kraken_extra.push(format!("{}/{}", t.namespace, t.name));
-            }
-            continue;
-        }
-        let key = format!("{}/{}", t.namespace, t.name);
-        if let Some(why) = &t.refused {
-            out.refused.push((key, why.clone()));
-        } else if is_protected_namespace(&t.namespace) && !choice.allow_protected_namespace {
-            out.refused.push((
-                key,
-                format!(
-                    "namespace {} is protected (add --allow-protected-namespace)",
-                    t.namespace
-                ),
-            ));
-        } else {
-            runnable.push(t.clone());
+        if p.vm_name.as_ref().is_none_or(|n| n.matches(&t.name)) {
+            matching.push(t.clone());
+        } else if p
+            .vm_name
+            .as_ref()
+            .is_some_and(|n| n.kraken_matches(&t.name))
+        {
+            out.kraken_extra.push(format!("{}/{}", t.namespace, t.name));
         }
     }
     if !out.kraken_extra.is_empty() {
@@ -107,26 +102,52 @@ pub fn resolve(
             out.kraken_extra.join(", ")
         ));
     }
+    let args = SelectionArgs {
+        scope: Scope::All,
+        names: Vec::new(),
+        selector: None,
+        all: true,
+        sample: None,
+        seed: Some(mix(choice.seed, number as u64)),
+        max_targets: choice.max_targets,
+        allow_full_outage: choice.allow_full_outage,
+        allow_protected_namespace: choice.allow_protected_namespace,
+    };
+    let (candidates, refused) = selection::candidates(&matching, &args);
+    let candidates = candidates.len();
+    out.refused = refused
+        .into_iter()
+        .map(|r| (format!("{}/{}", r.namespace, r.name), r.reason))
+        .collect();
     for (key, why) in &out.refused {
         out.notes.push(format!("not hitting {key}: {why}"));
     }
-    if !runnable.is_empty() && runnable.len() < p.kill_count {
+    if candidates == 0 {
+        return Ok(out);
+    }
+    if candidates < p.kill_count {
         out.notes.push(format!(
-            "kill_count is {} but only {} running VMI(s) match: hitting {} (each VMI at most once; Kraken may pick the same VMI twice)",
+            "kill_count is {} but only {candidates} running VMI(s) match: hitting {candidates} (each VMI at most once; Kraken may pick the same VMI twice)",
             p.kill_count,
-            runnable.len(),
-            runnable.len()
         ));
     }
-    let picked = pick(
-        runnable.len(),
-        p.kill_count,
-        mix(choice.seed, number as u64),
-    );
-    out.chosen = picked.into_iter().map(|i| runnable[i].clone()).collect();
-    out.chosen
-        .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    out
+    // kill_count of them at random, without replacement; all of them when it asks for as many.
+    let args = SelectionArgs {
+        sample: (p.kill_count < candidates).then_some(Sample::Count(p.kill_count)),
+        ..args
+    };
+    let chosen = selection::choose(&matching, &args)?;
+    out.chosen = chosen
+        .targets
+        .iter()
+        .filter_map(|c| {
+            matching
+                .iter()
+                .find(|t| t.namespace == c.namespace && t.name == c.name)
+                .cloned()
+        })
+        .collect();
+    Ok(out)
 }
 
 /// What a step that matched nothing says, for the error that stops the run.
@@ -205,21 +226,6 @@ fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// `k` distinct indices below `n` (all of them when `k >= n`), at random from `seed`: a
-/// partial Fisher–Yates shuffle, so no VMI is hit twice.
-pub fn pick(n: usize, k: usize, seed: u64) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..n).collect();
-    let mut state = seed;
-    let k = k.min(n);
-    for i in 0..k {
-        state = splitmix(state);
-        let j = i + (state % (n - i) as u64) as usize;
-        idx.swap(i, j);
-    }
-    idx.truncate(k);
-    idx
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -242,6 +248,10 @@ mod tests {
             expected_recovery: Recovery::Automatic,
             refused: None,
             group: None,
+            owner: Some(crate::targets::OwnerRef {
+                kind: "VirtualMachine".into(),
+                name: name.into(),
+            }),
             plan: crate::plan::Plan::Go {
                 recovery: Recovery::Automatic,
                 warnings: vec![],
@@ -269,8 +279,33 @@ mod tests {
 
     const CHOICE: Choice = Choice {
         allow_protected_namespace: false,
+        allow_full_outage: false,
+        max_targets: 10,
         seed: 7,
     };
+
+    fn replica(ns: &str, name: &str, set: &str, running: u32) -> Target {
+        Target {
+            vm: None,
+            run_strategy: None,
+            expected_recovery: Recovery::Follow,
+            plan: crate::plan::Plan::Go {
+                recovery: Recovery::Follow,
+                warnings: vec![],
+            },
+            group: Some(crate::targets::Group {
+                kind: crate::targets::GroupKind::VirtualMachineInstanceReplicaSet,
+                name: set.into(),
+                key: format!("uid-{set}"),
+                running,
+            }),
+            owner: Some(crate::targets::OwnerRef {
+                kind: "VirtualMachineInstanceReplicaSet".into(),
+                name: set.into(),
+            }),
+            ..row(ns, name)
+        }
+    }
 
     #[test]
     fn whole_name_match_and_what_kraken_would_have_hit() {
@@ -280,7 +315,7 @@ mod tests {
             row("demo", "vm-11"),
         ];
         let s = step("      vm_name: vm-1\n      namespace: demo\n");
-        let r = resolve(&s, 1, &rows, None, &CHOICE);
+        let r = resolve(&s, 1, &rows, None, &CHOICE).unwrap();
         assert_eq!(names(&r), ["demo/vm-1"]);
         assert_eq!(r.kraken_extra, ["demo/vm-10", "demo/vm-11"]);
         assert_eq!(
@@ -294,36 +329,109 @@ mod tests {
         let rows = [row("db", "db-0"), row("db", "db-1"), row("db", "db-2")];
         let s = step("      vm_name: db-.*\n      namespace: db\n      kill_count: 2\n");
         for seed in 0..50 {
-            let r = resolve(&s, 1, &rows, None, &Choice { seed, ..CHOICE });
+            let r = resolve(&s, 1, &rows, None, &Choice { seed, ..CHOICE }).unwrap();
             let n = names(&r);
             assert_eq!(n.len(), 2);
             assert_ne!(n[0], n[1], "seed {seed}");
             assert!(r.notes.is_empty());
         }
         // The same seed picks the same VMIs (a dry run shows what the real run hits).
-        let a = resolve(&s, 1, &rows, None, &CHOICE);
-        assert_eq!(a, resolve(&s, 1, &rows, None, &CHOICE));
+        let a = resolve(&s, 1, &rows, None, &CHOICE).unwrap();
+        assert_eq!(a, resolve(&s, 1, &rows, None, &CHOICE).unwrap());
         let s = step("      vm_name: db-.*\n      namespace: db\n      kill_count: 5\n");
-        let r = resolve(&s, 1, &rows, None, &CHOICE);
+        let r = resolve(&s, 1, &rows, None, &CHOICE).unwrap();
         assert_eq!(names(&r), ["db/db-0", "db/db-1", "db/db-2"]);
         assert_eq!(r.notes, ["kill_count is 5 but only 3 running VMI(s) match: hitting 3 (each VMI at most once; Kraken may pick the same VMI twice)"]);
     }
 
     #[test]
-    fn every_pick_is_reachable() {
+    fn every_vmi_can_be_picked() {
+        let rows = [
+            row("db", "db-0"),
+            row("db", "db-1"),
+            row("db", "db-2"),
+            row("db", "db-3"),
+        ];
+        let s = step("      vm_name: db-.*\n      namespace: db\n");
         let mut seen = HashSet::new();
         for seed in 0..200 {
-            seen.insert(pick(4, 1, seed)[0]);
+            let r = resolve(&s, 1, &rows, None, &Choice { seed, ..CHOICE }).unwrap();
+            seen.insert(names(&r)[0].clone());
         }
-        assert_eq!(seen.len(), 4);
-        assert_eq!(pick(3, 0, 1), Vec::<usize>::new());
-        assert_eq!(pick(0, 2, 1), Vec::<usize>::new());
+        assert_eq!(seen.len(), 4, "{seen:?}");
+    }
+
+    /// The guards of every entry point: a step never takes down every replica of a set, nor
+    /// more than --max-targets, unless allowed.
+    #[test]
+    fn a_step_meets_the_guards() {
+        let rows = [
+            replica("web", "fronta1b2c", "front", 2),
+            replica("web", "frontx9y8z", "front", 2),
+            row("web", "db-0"),
+        ];
+        let all = step("      vm_name: front.*\n      namespace: web\n      kill_count: 2\n");
+        let err = resolve(&all, 1, &rows, None, &CHOICE).unwrap_err();
+        assert!(matches!(err, Error::FullOutage { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("VirtualMachineInstanceReplicaSet web/front"),
+            "{err}"
+        );
+        let allowed = Choice {
+            allow_full_outage: true,
+            ..CHOICE
+        };
+        assert_eq!(
+            resolve(&all, 1, &rows, None, &allowed)
+                .unwrap()
+                .chosen
+                .len(),
+            2
+        );
+        // kill_count above what matches is every match: still a full outage.
+        let more = step("      vm_name: front.*\n      namespace: web\n      kill_count: 5\n");
+        assert!(resolve(&more, 1, &rows, None, &CHOICE).is_err());
+        // One of the two at random is fine.
+        let one = step("      vm_name: front.*\n      namespace: web\n");
+        for seed in 0..20 {
+            let r = resolve(&one, 1, &rows, None, &Choice { seed, ..CHOICE }).unwrap();
+            assert_eq!(r.chosen.len(), 1);
+        }
+        let wide = step("      vm_name: .*\n      namespace: web\n      kill_count: 3\n");
+        let capped = Choice {
+            max_targets: 2,
+            allow_full_outage: true,
+            ..CHOICE
+        };
+        let err = resolve(&wide, 1, &rows, None, &capped).unwrap_err();
+        assert_eq!(err.to_string(), "3 VMIs chosen, more than --max-targets 2");
+    }
+
+    #[test]
+    fn an_unready_vmi_is_not_hit() {
+        let mut sick = row("db", "db-1");
+        sick.ready = false;
+        sick.plan = crate::plan::Plan::Refuse(crate::plan::Refusal::NotReady);
+        sick.refused = Some(crate::plan::Refusal::NotReady.reason());
+        let rows = [row("db", "db-0"), sick];
+        let s = step("      vm_name: db-.*\n      namespace: db\n      kill_count: 2\n");
+        let r = resolve(&s, 1, &rows, None, &CHOICE).unwrap();
+        assert_eq!(names(&r), ["db/db-0"]);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("not hitting db/db-1") && n.contains("not Ready")),
+            "{:?}",
+            r.notes
+        );
     }
 
     #[test]
     fn namespace_regex_labels_and_refusals() {
         let mut paused = row("prod-b", "web-2");
-        paused.refused = Some("the VMI is paused".into());
+        paused.plan = crate::plan::Plan::Refuse(crate::plan::Refusal::Paused);
+        paused.refused = Some(crate::plan::Refusal::Paused.reason());
         let rows = [
             row("prod-a", "web-1"),
             paused,
@@ -333,17 +441,19 @@ mod tests {
         let s = step(
             "      vm_name: web-.*\n      namespace: prod-.*|kube-system\n      kill_count: 9\n",
         );
-        let r = resolve(&s, 1, &rows, None, &CHOICE);
+        let r = resolve(&s, 1, &rows, None, &CHOICE).unwrap();
         assert_eq!(names(&r), ["prod-a/web-1"]);
         assert_eq!(
             r.refused,
             [
-                ("prod-b/web-2".to_string(), "the VMI is paused".to_string()),
                 (
                     "kube-system/web-4".to_string(),
-                    "namespace kube-system is protected (add --allow-protected-namespace)"
-                        .to_string()
-                )
+                    "namespace kube-system is protected (--allow-protected-namespace)".to_string()
+                ),
+                (
+                    "prod-b/web-2".to_string(),
+                    crate::plan::Refusal::Paused.reason()
+                ),
             ]
         );
         let allowed = Choice {
@@ -351,14 +461,14 @@ mod tests {
             ..CHOICE
         };
         assert_eq!(
-            names(&resolve(&s, 1, &rows, None, &allowed)),
+            names(&resolve(&s, 1, &rows, None, &allowed).unwrap()),
             ["kube-system/web-4", "prod-a/web-1"]
         );
         let s = step("      label_selector: tier=web\n      namespace: .*\n      kill_count: 9\n");
         let labelled: HashSet<(String, String)> =
             [("staging".to_string(), "web-3".to_string())].into();
         assert_eq!(
-            names(&resolve(&s, 1, &rows, Some(&labelled), &CHOICE)),
+            names(&resolve(&s, 1, &rows, Some(&labelled), &CHOICE).unwrap()),
             ["staging/web-3"]
         );
     }
@@ -367,7 +477,7 @@ mod tests {
     fn a_step_matching_nothing_says_why() {
         let rows = [row("demo", "vm-10")];
         let s = step("      vm_name: vm-1\n      namespace: demo\n");
-        let r = resolve(&s, 1, &rows, None, &CHOICE);
+        let r = resolve(&s, 1, &rows, None, &CHOICE).unwrap();
         assert!(r.chosen.is_empty());
         assert_eq!(
             describe_no_match(&s, &r),

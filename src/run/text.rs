@@ -70,10 +70,7 @@ pub fn plan(steps: &[PlannedStep], context: &str, seed: u64, dry_run: bool, colo
                     if o.keep_down { ", kept down" } else { "" }
                 );
                 for t in &o.targets {
-                    let owner = match (&t.vm, &t.run_strategy) {
-                        (Some(vm), Some(s)) => format!("VM {vm} ({s})"),
-                        _ => "standalone VMI".into(),
-                    };
+                    let owner = t.owner_words();
                     let _ = writeln!(
                         out,
                         "       {}/{}  on {}  {owner}  → {}",

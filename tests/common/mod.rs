@@ -60,6 +60,17 @@ impl Env {
         self.cluster
     }
 
+    /// Whether KubeVirt here is the genuine one (`VMCHAOS_TIER=genuine`).
+    pub fn genuine(&self) -> bool {
+        self.cluster.is_genuine()
+    }
+
+    /// For a test (or the part of one) that stages a case only the simulator can: true on the
+    /// simulator; on the genuine tier false, after saying why.
+    pub fn simulated_only(&self, why: &str) -> bool {
+        self.cluster.simulated_only(why)
+    }
+
     /// The cluster shared by this test binary; None (test skipped) without prerequisites, outside CI.
     pub fn get() -> Option<Env> {
         Cluster::shared().map(|cluster| Env { cluster })

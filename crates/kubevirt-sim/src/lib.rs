@@ -7,7 +7,9 @@
 //! `vm_resource()`, `vmi_resource()`, `vmirs_resource()`, `vm_pool_resource()`.
 //!
 //! It follows `../shared/KUBEVIRT.md` rule by rule; `tests/conformance.rs` checks each one
-//! against a real API server. Also: VirtualMachineInstanceReplicaSet and VirtualMachinePool
+//! against a real API server, and against KubeVirt's own virt-api and virt-controller
+//! (`VMCHAOS_TIER=genuine`, with `node_agent` as kubelet and virt-handler): where they disagree,
+//! the simulator is wrong (it was once: it took VMIs created with KubeVirt's reserved labels). Also: VirtualMachineInstanceReplicaSet and VirtualMachinePool
 //! controllers (`replica_set`, `pool`).
 //!
 //! Where the simulator knowingly differs from KubeVirt:
@@ -18,7 +20,9 @@
 //!   the launcher pod at once);
 //! - no garbage collector runs: deleting a replica set or a pool leaves its VMIs or VMs (a VM's
 //!   own finalizer still takes its VMI along), and neither adopts orphans;
-//! - no admission webhooks: the API server takes a VM that sets both `running` and
+//! - no admission webhooks (but one rule of virt-api's VMI create validator, as a
+//!   ValidatingAdmissionPolicy: no VMI created with KubeVirt's reserved labels, see
+//!   `admission`): the API server takes a VM that sets both `running` and
 //!   `runStrategy` (the simulator then follows `runStrategy`), and any user may patch a VMI's
 //!   spec (KubeVirt's webhook refuses that; `stop` with `gracePeriod` is the way to shorten the
 //!   guest shutdown, and the simulator honours it);
@@ -36,6 +40,7 @@ use std::{
 use anyhow::Context;
 use tokio::task::JoinHandle;
 
+mod admission;
 mod guest;
 pub mod knobs;
 mod kubevirt;
@@ -44,6 +49,7 @@ mod kubevirt;
 pub use kubevirt::{vm_pool_resource, vm_resource, vmi_resource, vmirs_resource};
 mod launcher_pod;
 mod log;
+pub mod node_agent;
 mod pool;
 mod registration;
 mod replica_set;
@@ -170,6 +176,7 @@ pub async fn start(client: kube::Client, mut config: SimConfig) -> anyhow::Resul
         config.clone(),
         log,
     )));
+    admission::install(&client).await?;
     registration::register(&client, port, REGISTRATION_TIMEOUT).await?;
     tracing::info!("simulated KubeVirt running; subresources served on https://localhost:{port}");
     Ok(sim)
@@ -226,7 +233,7 @@ pub(crate) fn api_code(error: &kube::Error) -> Option<u16> {
 }
 
 /// The field manager of the simulator's writes (in `managedFields`).
-const FIELD_MANAGER: &str = "kubevirt-sim";
+pub(crate) const FIELD_MANAGER: &str = "kubevirt-sim";
 
 pub(crate) fn patch_params() -> kube::api::PatchParams {
     kube::api::PatchParams {

@@ -22,6 +22,11 @@ impl Error {
             source,
         }
     }
+
+    /// The HTTP status code the API server answered, if it answered.
+    pub fn code(&self) -> Option<u16> {
+        crate::api_code(&self.source)
+    }
 }
 
 /// Logs what a controller's stream reports: a failing watch loudly (the controller is blind

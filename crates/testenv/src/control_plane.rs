@@ -134,6 +134,20 @@ preferences: {{}}
     )
 }
 
+/// A file only its owner may read (credentials: kubeconfigs, keys, tokens).
+pub fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("failed to write {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
 /// `<dir>/<user>.kubeconfig` (`admin.kubeconfig` for the admin).
 pub fn kubeconfig_path(dir: &Path, user: &str) -> PathBuf {
     dir.join(format!("{user}.kubeconfig"))
@@ -241,7 +255,6 @@ async fn start_once(
         p("bind-address", "127.0.0.1"),
         p("advertise-address", "127.0.0.1"),
         p("secure-port", &api_port.to_string()),
-        p("insecure-port", "0"),
         p("cert-dir", &dir.join("pki").display().to_string()),
         p("tls-cert-file", &pki.server_cert),
         p("tls-private-key-file", &pki.server_key),
@@ -310,9 +323,9 @@ async fn start_once(
     let server = format!("https://127.0.0.1:{api_port}");
     let result = async {
         for (user, token) in &pki.tokens {
-            fs::write(
-                kubeconfig_path(dir, user),
-                kubeconfig_yaml(&server, &pki.ca_pem, user, token, context),
+            write_private(
+                &kubeconfig_path(dir, user),
+                &kubeconfig_yaml(&server, &pki.ca_pem, user, token, context),
             )?;
         }
         let client = client_for(&kubeconfig_path(dir, "admin")).await?;

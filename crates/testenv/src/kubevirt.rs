@@ -145,8 +145,15 @@ pub async fn install(client: &Client, crds: Vec<CustomResourceDefinition>) -> Re
         }
         names.push(name);
     }
+    wait_established(client, &names).await?;
+    create_kubevirt(client).await
+}
+
+/// Waits until these CRDs are Established and discovery lists KubeVirt's resources.
+pub async fn wait_established(client: &Client, names: &[String]) -> Result<()> {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let deadline = Instant::now() + Duration::from_secs(60);
-    for name in &names {
+    for name in names {
         while !established(&api.get(name).await?) {
             if Instant::now() > deadline {
                 bail!("the CRD {name} was not Established within 60 s");
@@ -154,8 +161,7 @@ pub async fn install(client: &Client, crds: Vec<CustomResourceDefinition>) -> Re
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    wait_discovery(client, deadline).await?;
-    create_kubevirt(client).await
+    wait_discovery(client, deadline).await
 }
 
 /// Established can come a moment before discovery lists the resources; kubectl needs the latter.
@@ -196,6 +202,19 @@ async fn wait_discovery(client: &Client, deadline: Instant) -> Result<()> {
 }
 
 async fn create_kubevirt(client: &Client) -> Result<()> {
+    let spec =
+        json!({"certificateRotateStrategy": {}, "configuration": {}, "workloadUpdateStrategy": {}});
+    create_kubevirt_with(client, spec, json!({}), KUBEVIRT_VERSION).await
+}
+
+/// Creates `kubevirt/kubevirt` with this spec and a status Deployed and Available at `version`
+/// (plus `status`'s own fields), as virt-operator leaves it.
+pub async fn create_kubevirt_with(
+    client: &Client,
+    spec: serde_json::Value,
+    extra: serde_json::Value,
+    version: &str,
+) -> Result<()> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let ns = serde_json::from_value(json!({"metadata": {"name": KUBEVIRT_NAMESPACE}}))?;
     match namespaces.create(&PostParams::default(), &ns).await {
@@ -208,7 +227,7 @@ async fn create_kubevirt(client: &Client) -> Result<()> {
     let kubevirt: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "kubevirt.io/v1", "kind": "KubeVirt",
         "metadata": {"name": "kubevirt", "namespace": KUBEVIRT_NAMESPACE},
-        "spec": {"certificateRotateStrategy": {}, "configuration": {}, "workloadUpdateStrategy": {}}
+        "spec": spec
     }))?;
     match api.create(&PostParams::default(), &kubevirt).await {
         Ok(_) => {}
@@ -216,10 +235,10 @@ async fn create_kubevirt(client: &Client) -> Result<()> {
         Err(e) => return Err(e).context("failed to create kubevirt/kubevirt"),
     }
     let now = chrono_now();
-    let status = json!({"status": {
+    let mut status = json!({"status": {
         "phase": "Deployed",
-        "observedKubeVirtVersion": KUBEVIRT_VERSION,
-        "targetKubeVirtVersion": KUBEVIRT_VERSION,
+        "observedKubeVirtVersion": version,
+        "targetKubeVirtVersion": version,
         "conditions": [
             {"type": "Available", "status": "True", "reason": "AllComponentsReady",
              "message": "All components are ready.", "lastProbeTime": now, "lastTransitionTime": now},
@@ -229,6 +248,9 @@ async fn create_kubevirt(client: &Client) -> Result<()> {
              "message": "All components are ready.", "lastProbeTime": now, "lastTransitionTime": now}
         ]
     }});
+    if let (Some(into), Some(extra)) = (status["status"].as_object_mut(), extra.as_object()) {
+        into.extend(extra.clone());
+    }
     api.patch_status("kubevirt", &PatchParams::default(), &Patch::Merge(&status))
         .await
         .context("failed to set the status of kubevirt/kubevirt")?;

@@ -26,6 +26,7 @@ mod control_plane;
 mod etcd;
 pub mod faults;
 pub mod fixtures;
+mod genuine;
 mod kubevirt;
 mod pki;
 mod prereqs;
@@ -48,6 +49,7 @@ use kube::{api::DynamicObject, Client};
 
 pub use control_plane::client_for;
 pub use faults::{ConnectProxy, ConnectRequest, FaultProxy, Mode};
+pub use genuine::GENUINE_KUBEVIRT_VERSION;
 pub use kubevirt::{CrdSource, KUBEVIRT_NAMESPACE, KUBEVIRT_VERSION};
 pub use kubevirt_sim::{knobs, SimConfig};
 pub use pki::RESTRICTED_USERS;
@@ -62,6 +64,9 @@ struct Processes {
     apiserver: Option<Child>,
     watchdog: Option<watchdog::Watchdog>,
     sim: Option<kubevirt_sim::Sim>,
+    /// The genuine tier's supervisors (kube-controller-manager, virt-api, virt-controller).
+    supervisors: Vec<Child>,
+    node_agent: Option<kubevirt_sim::node_agent::NodeAgent>,
 }
 
 /// A running control plane (and, unless disabled, KubeVirt's API and the simulator).
@@ -72,6 +77,7 @@ pub struct Cluster {
     client: Client,
     crds: Option<CrdSource>,
     simulator: bool,
+    genuine: bool,
     ports: Vec<u16>,
     pids: Vec<u32>,
     timings: Timings,
@@ -87,6 +93,23 @@ enum Shared {
     Failed(String),
 }
 
+/// The genuine tier's folder (`scripts/build-genuine`'s), if it is built; None after printing
+/// how to build it, except under `CI=true`, where that panics.
+pub fn genuine_files() -> Option<PathBuf> {
+    match prereqs::find_genuine() {
+        Ok(files) => Some(files.dir),
+        Err(missing) => {
+            skip_or_panic(&missing);
+            None
+        }
+    }
+}
+
+/// `VMCHAOS_TIER=genuine`: the shared cluster is the genuine tier.
+pub fn genuine_tier() -> bool {
+    std::env::var("VMCHAOS_TIER").is_ok_and(|v| v.eq_ignore_ascii_case("genuine"))
+}
+
 fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
@@ -99,7 +122,7 @@ fn skip_or_panic(missing: &str) {
     }
     eprintln!(
         "testenv: SKIPPED, no local API server: {missing}\n\
-         testenv: get them with scripts/install-deps and scripts/build-apiserver (scripts/test \
+         testenv: get them with scripts/install-deps and scripts/build-genuine (scripts/test \
          runs both)"
     );
 }
@@ -142,6 +165,9 @@ impl Cluster {
     ///
     /// `VMCHAOS_NO_SIM=1` leaves the simulator out (to work on the harness alone).
     pub fn shared() -> Option<&'static Cluster> {
+        if genuine_tier() {
+            return Cluster::genuine();
+        }
         static SHARED: OnceLock<Shared> = OnceLock::new();
         shared_from(&SHARED, || {
             let no_sim =
@@ -153,6 +179,34 @@ impl Cluster {
                 builder
             }
         })
+    }
+
+    /// The genuine tier (KubeVirt's own virt-api and virt-controller, kube-controller-manager,
+    /// the stand-in node agent), shared by this test binary; `shared()` returns it too when
+    /// `VMCHAOS_TIER=genuine`. Same skip/panic rules as `shared`: under `CI=true` a genuine tier
+    /// that isn't built or doesn't start fails the test.
+    pub fn genuine() -> Option<&'static Cluster> {
+        static GENUINE: OnceLock<Shared> = OnceLock::new();
+        shared_from(&GENUINE, || Cluster::builder().genuine(true))
+    }
+
+    /// Whether KubeVirt here is the genuine one (else the simulator, or none).
+    pub fn is_genuine(&self) -> bool {
+        self.genuine
+    }
+
+    /// For a test that stages a case only the simulator can (a knob its controllers honour):
+    /// true on the simulator; on the genuine tier false, after saying why it does not run here.
+    pub fn simulated_only(&self, why: &str) -> bool {
+        if self.genuine {
+            eprintln!("testenv: not on the genuine tier (KubeVirt's own controllers): {why}");
+        }
+        !self.genuine
+    }
+
+    /// The log of a genuine component: `virt-api`, `virt-controller`, `kube-controller-manager`.
+    pub fn component_log(&self, component: &str) -> PathBuf {
+        genuine::log_path(&self.dir, component)
     }
 
     /// A control plane WITHOUT KubeVirt (no CRDs, no simulator), shared by this test binary:
@@ -690,6 +744,17 @@ impl Cluster {
             let _ = self
                 .runtime
                 .block_on(async { tokio::time::timeout(Duration::from_secs(5), sim.stop()).await });
+        }
+        if let Some(agent) = processes.node_agent.take() {
+            let _ = self.runtime.block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), agent.stop()).await
+            });
+        }
+        for mut child in std::mem::take(&mut processes.supervisors) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
         }
         for child in [processes.apiserver.take(), processes.etcd.take()]
             .into_iter()

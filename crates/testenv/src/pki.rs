@@ -74,8 +74,9 @@ fn random_token() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// Every file here is a credential or vouches for one: owner-only (0600).
 fn write(path: &Path, contents: &str) -> Result<String> {
-    fs::write(path, contents).with_context(|| format!("failed to write {}", path.display()))?;
+    crate::control_plane::write_private(path, contents)?;
     Ok(path.display().to_string())
 }
 
@@ -157,6 +158,25 @@ pub fn issue_client_certificate(
             .distinguished_name
             .push(DnType::OrganizationName, *group);
     }
+    let key = KeyPair::generate()?;
+    let cert = params.signed_by(&key, &issuer)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// A serving certificate for these names (DNS names or IP addresses), signed by the cluster's
+/// CA, so that the API server (which trusts that CA in a `caBundle`) can dial it: certificate
+/// and key PEM.
+pub fn issue_serving_certificate(
+    pki_dir: &Path,
+    common_name: &str,
+    sans: &[&str],
+) -> Result<(String, String)> {
+    let ca_key = KeyPair::from_pem(&fs::read_to_string(pki_dir.join("ca-key.pem"))?)?;
+    let issuer = rcgen::Issuer::new(ca_params(CA_NAME)?, ca_key);
+    let mut params = leaf_params(common_name, sans, ExtendedKeyUsagePurpose::ServerAuth)?;
+    params
+        .extended_key_usages
+        .push(ExtendedKeyUsagePurpose::ClientAuth);
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
     Ok((cert.pem(), key.serialize_pem()))

@@ -1,13 +1,25 @@
 //! Where the control plane's binaries are: `$KUBE_APISERVER` / `$ETCD`, else where
-//! `scripts/build-apiserver` caches its build and where Debian's etcd-server installs etcd.
+//! `scripts/build-genuine` caches its build (`$VMCHAOS_GENUINE` names that folder) and where
+//! Debian's etcd-server installs etcd.
 
 use std::{
     env,
     path::{Path, PathBuf},
 };
 
-/// The source version `scripts/build-apiserver` builds by default (keep in sync with it).
-const KUBE_SOURCE_VERSION: &str = "1.20.5+really1.20.2-1.1+deb12u1";
+/// The folder `scripts/build-genuine` caches its build in (keep in sync with it: versions and
+/// recipe).
+const GENUINE_DIR: &str = "genuine-k8s-v1.35.4-kubevirt-v1.9.0-r1";
+
+/// What the genuine tier needs besides the control plane.
+const GENUINE_FILES: [&str; 6] = [
+    "kube-controller-manager",
+    "virt-api",
+    "virt-controller",
+    "crds.json",
+    "apiservices.json",
+    "webhooks.json",
+];
 
 /// The binaries a control plane needs.
 #[derive(Debug, Clone)]
@@ -28,20 +40,40 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Mirrors `scripts/build-apiserver`: `$VMCHAOS_CACHE`, else `$XDG_CACHE_HOME/kubectl-vmchaos`,
-/// else `~/.cache/kubectl-vmchaos`; then `kube-apiserver-<version>/kube-apiserver`.
-fn cached_apiserver() -> Option<PathBuf> {
+/// Mirrors `scripts/build-genuine`: `$VMCHAOS_GENUINE`, else under `$VMCHAOS_CACHE`, else
+/// `$XDG_CACHE_HOME/kubectl-vmchaos`, else `~/.cache/kubectl-vmchaos`.
+pub fn genuine_dir() -> Option<PathBuf> {
+    if let Some(dir) = var("VMCHAOS_GENUINE") {
+        return Some(dir);
+    }
     let cache = var("VMCHAOS_CACHE").or_else(|| {
         var("XDG_CACHE_HOME")
             .or_else(|| var("HOME").map(|h| h.join(".cache")))
             .map(|c| c.join("kubectl-vmchaos"))
     })?;
-    let version = env::var("KUBE_SOURCE_VERSION").unwrap_or_else(|_| KUBE_SOURCE_VERSION.into());
-    Some(
-        cache
-            .join(format!("kube-apiserver-{version}"))
-            .join("kube-apiserver"),
-    )
+    Some(cache.join(GENUINE_DIR))
+}
+
+fn cached_apiserver() -> Option<PathBuf> {
+    Some(genuine_dir()?.join("kube-apiserver"))
+}
+
+/// The genuine tier's folder, complete, or what is missing and how to get it.
+pub fn find_genuine() -> Result<crate::genuine::GenuineFiles, String> {
+    let dir = genuine_dir().ok_or("no HOME to find the genuine tier's build in")?;
+    let missing: Vec<_> = GENUINE_FILES
+        .iter()
+        .filter(|f| !dir.join(f).is_file())
+        .collect();
+    if missing.is_empty() {
+        Ok(crate::genuine::GenuineFiles { dir })
+    } else {
+        Err(format!(
+            "the genuine tier is not built yet ({} missing: {missing:?}); run scripts/build-genuine \
+             (about 10 minutes, once) or set VMCHAOS_GENUINE=/path/to/its/folder",
+            dir.display()
+        ))
+    }
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
@@ -83,7 +115,7 @@ pub fn find() -> Result<Binaries, String> {
             Some(p) if is_executable(&p) => Some(p),
             cached => {
                 missing.push(format!(
-                    "kube-apiserver: not built yet{}; run scripts/build-apiserver (about 5 \
+                    "kube-apiserver: not built yet{}; run scripts/build-genuine (about 10 \
                      minutes, once) or set KUBE_APISERVER=/path/to/kube-apiserver",
                     cached
                         .map(|p| format!(" (looked at {})", p.display()))

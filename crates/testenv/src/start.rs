@@ -45,6 +45,8 @@ pub struct Builder {
     simulator: Option<SimConfig>,
     context: String,
     watch_cache: bool,
+    genuine: bool,
+    genuine_dir: Option<PathBuf>,
 }
 
 impl Builder {
@@ -82,6 +84,22 @@ impl Builder {
         self
     }
 
+    /// KubeVirt's own virt-api and virt-controller (with kube-controller-manager and the
+    /// stand-in node agent) instead of the simulator; the simulator's configuration (nodes,
+    /// delays, guest network) goes to the node agent.
+    pub fn genuine(mut self, genuine: bool) -> Self {
+        self.genuine = genuine;
+        self
+    }
+
+    /// The genuine tier from this folder instead of `scripts/build-genuine`'s (implies
+    /// `genuine(true)`): to start it with a component replaced.
+    pub fn genuine_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.genuine = true;
+        self.genuine_dir = Some(dir.into());
+        self
+    }
+
     /// The context name in the kubeconfig files (default `vmchaos-test`).
     pub fn context(mut self, name: impl Into<String>) -> Self {
         self.context = name.into();
@@ -90,7 +108,12 @@ impl Builder {
 
     pub fn start(self) -> Result<Cluster, StartError> {
         let binaries = prereqs::find().map_err(StartError::Missing)?;
-        launch(self, binaries).map_err(StartError::Failed)
+        let genuine = match (&self.genuine_dir, self.genuine) {
+            (Some(dir), _) => Some(crate::genuine::GenuineFiles { dir: dir.clone() }),
+            (None, true) => Some(prereqs::find_genuine().map_err(StartError::Missing)?),
+            (None, false) => None,
+        };
+        launch(self, binaries, genuine).map_err(StartError::Failed)
     }
 }
 
@@ -103,11 +126,17 @@ impl Default for Builder {
             simulator: Some(SimConfig::default()),
             context: "vmchaos-test".into(),
             watch_cache: true,
+            genuine: false,
+            genuine_dir: None,
         }
     }
 }
 
-fn launch(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
+fn launch(
+    builder: Builder,
+    binaries: Binaries,
+    genuine_files: Option<crate::genuine::GenuineFiles>,
+) -> anyhow::Result<Cluster> {
     let started = Instant::now();
     let (dir, remove) = match &builder.dir {
         Some(dir) => {
@@ -128,13 +157,17 @@ fn launch(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
         .thread_name("testenv")
         .enable_all()
         .build()?;
-    let crds = builder
-        .kubevirt
-        .then(|| builder.crds.clone().unwrap_or_else(CrdSource::detect));
+    let crds = match &genuine_files {
+        Some(files) => Some(CrdSource::Real(files.dir.clone())),
+        None => builder
+            .kubevirt
+            .then(|| builder.crds.clone().unwrap_or_else(CrdSource::detect)),
+    };
     let result = runtime.block_on(async {
         // Parse the CRDs (the real ones are 1 MB of YAML) while the control plane boots.
         let parsed = crds
             .clone()
+            .filter(|_| genuine_files.is_none())
             .map(|source| tokio::task::spawn_blocking(move || kubevirt::load_crds(&source)));
         let cp = control_plane::start(
             &binaries,
@@ -150,13 +183,38 @@ fn launch(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
             apiserver: Some(cp.apiserver),
             watchdog: None,
             sim: None,
+            supervisors: Vec::new(),
+            node_agent: None,
         };
+        let mut genuine_ports = Vec::new();
         let mut timings = Timings {
             control_plane: control_plane_ready,
             ..Timings::default()
         };
         let rest = async {
-            if let Some(parsed) = parsed {
+            if let Some(files) = &genuine_files {
+                let t = Instant::now();
+                crate::genuine::install_crds(&cp.client, files).await?;
+                crate::genuine::create_kubevirt(&cp.client).await?;
+                timings.kubevirt_api = t.elapsed();
+                let t = Instant::now();
+                let mut config = builder.simulator.clone().unwrap_or_default();
+                config.log_path.get_or_insert_with(|| dir.join("sim.log"));
+                let started = crate::genuine::start(
+                    &cp.client,
+                    &cp.server,
+                    &dir,
+                    files,
+                    &mut watchdog,
+                    config,
+                )
+                .await;
+                let genuine = started?;
+                processes.supervisors = genuine.supervisors;
+                processes.node_agent = Some(genuine.node_agent);
+                genuine_ports = genuine.ports;
+                timings.simulator = t.elapsed();
+            } else if let Some(parsed) = parsed {
                 let t = Instant::now();
                 kubevirt::install(&cp.client, parsed.await??).await?;
                 timings.kubevirt_api = t.elapsed();
@@ -178,23 +236,26 @@ fn launch(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
             processes,
             timings,
             rest,
+            genuine_ports,
         ))
     });
-    let (server, client, ports, apiserver_command, mut processes, mut timings, rest) = match result
-    {
-        Ok(started) => started,
-        Err(e) => {
-            watchdog.finish();
-            return Err(e);
-        }
-    };
+    let (server, client, ports, apiserver_command, mut processes, mut timings, rest, genuine_ports) =
+        match result {
+            Ok(started) => started,
+            Err(e) => {
+                watchdog.finish();
+                return Err(e);
+            }
+        };
     let pids = [&processes.etcd, &processes.apiserver]
         .iter()
         .filter_map(|c| c.as_ref().map(Child::id))
+        .chain(processes.supervisors.iter().map(Child::id))
         .chain([watchdog.pid()])
         .collect();
     processes.watchdog = Some(watchdog);
     timings.total = started.elapsed();
+    let genuine = processes.node_agent.is_some();
     let simulator = processes.sim.is_some();
     let sim_port = processes.sim.as_ref().map(kubevirt_sim::Sim::port);
     let cluster = Cluster {
@@ -204,7 +265,13 @@ fn launch(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
         client,
         crds,
         simulator,
-        ports: ports.iter().copied().chain(sim_port).collect(),
+        genuine,
+        ports: ports
+            .iter()
+            .copied()
+            .chain(sim_port)
+            .chain(genuine_ports)
+            .collect(),
         pids,
         timings,
         processes: Mutex::new(processes),
@@ -219,7 +286,7 @@ fn launch(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
     }
     eprintln!(
         "testenv: cluster at {} ready in {:.1?} (control plane {:.1?}, KubeVirt API {:.1?} \
-             with {} CRDs, simulator {:.1?}); files in {}",
+             with {} CRDs, {} {:.1?}); files in {}",
         cluster.server,
         timings.total,
         timings.control_plane,
@@ -228,6 +295,11 @@ fn launch(builder: Builder, binaries: Binaries) -> anyhow::Result<Cluster> {
             Some(CrdSource::Real(_)) => "the real",
             Some(CrdSource::Minimal) => "minimal",
             None => "no",
+        },
+        if genuine {
+            "genuine KubeVirt v1.9.0 + node agent"
+        } else {
+            "simulator"
         },
         timings.simulator,
         cluster.dir.display()

@@ -8,7 +8,7 @@ use kube::api::{Api, DynamicObject, ListParams};
 use testenv::{fixtures, Cluster};
 
 #[test]
-fn version_is_a_real_kube_apiserver_1_20() {
+fn version_is_a_real_kube_apiserver_1_35() {
     let Some(cluster) = Cluster::shared() else {
         return;
     };
@@ -16,11 +16,12 @@ fn version_is_a_real_kube_apiserver_1_20() {
         .block_on(cluster.client().apiserver_version())
         .unwrap();
     assert!(
-        version.git_version.starts_with("v1.20."),
+        version.git_version.starts_with("v1.35."),
         "gitVersion {}",
         version.git_version
     );
     assert_eq!(version.major, "1");
+    assert_eq!(version.minor, "35");
 }
 
 #[test]

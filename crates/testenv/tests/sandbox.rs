@@ -30,6 +30,10 @@ impl Drop for Sandbox {
 }
 
 fn start(dir: &Path, demo: bool) -> Sandbox {
+    start_with(dir, demo, &[])
+}
+
+fn start_with(dir: &Path, demo: bool, extra: &[&str]) -> Sandbox {
     let log = File::create(dir.join("sandbox.log")).unwrap();
     let child = Command::new(BIN)
         .args([
@@ -38,6 +42,7 @@ fn start(dir: &Path, demo: bool) -> Sandbox {
             "--until-stdin-closes".as_ref(),
         ])
         .args((!demo).then_some("--no-demo"))
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -88,6 +93,15 @@ fn the_sandbox_serves_the_demo_until_sigterm() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut sandbox = start(dir.path(), true);
+    // The admin kubeconfig and the keys are the owner's alone.
+    use std::os::unix::fs::PermissionsExt;
+    for file in ["admin.kubeconfig", "pki/ca-key.pem", "pki/tokens.csv"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file} is readable by others: {mode:o}");
+    }
     let pids: Vec<u32> = numbers(&dir.path().join("pids"));
     let ports: Vec<u16> = numbers(&dir.path().join("ports"));
     assert_eq!(
@@ -213,5 +227,58 @@ fn the_sandbox_stops_when_its_parent_goes() {
     let ports: Vec<u16> = numbers(&dir.path().join("ports"));
     drop(sandbox.0.stdin.take());
     assert!(sandbox.0.wait().unwrap().success());
+    wait_all_stopped(&pids, &ports);
+}
+
+/// `--genuine`: the same demo on KubeVirt's own virt-api and virt-controller; SIGTERM stops the
+/// supervisors and what they run (their ports close) as well as the control plane.
+#[test]
+fn the_genuine_sandbox_serves_the_demo_and_stops_everything() {
+    if !testenv::prerequisites_present() || testenv::genuine_files().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut sandbox = start_with(dir.path(), true, &["--genuine"]);
+    let pids: Vec<u32> = numbers(&dir.path().join("pids"));
+    let ports: Vec<u16> = numbers(&dir.path().join("ports"));
+    assert_eq!(
+        (pids.len(), ports.len()),
+        (6, 5),
+        "etcd, kube-apiserver, watchdog and 3 supervisors; + virt-api's and virt-controller's ports"
+    );
+    let log = std::fs::read_to_string(dir.path().join("sandbox.log")).unwrap();
+    assert!(
+        log.contains("KubeVirt v1.9.0 (its own virt-api and virt-controller"),
+        "{log}"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ready = runtime.block_on(async {
+        let client = testenv::client_for(&dir.path().join("admin.kubeconfig"))
+            .await
+            .unwrap();
+        Api::<DynamicObject>::namespaced_with(client, "demo", &fixtures::vmi_resource())
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|v| fixtures::is_ready(v))
+            .count()
+    });
+    assert_eq!(
+        ready, 11,
+        "4 runStrategies, legacy, standalone, 3 of web, 2 of pool"
+    );
+    let pid = sandbox.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = sandbox.0.wait().unwrap();
+    assert!(status.success(), "{status}");
     wait_all_stopped(&pids, &ports);
 }

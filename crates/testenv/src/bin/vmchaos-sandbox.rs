@@ -5,13 +5,15 @@
 //! VirtualMachineInstanceReplicaSet `web` of 3 VMIs and a VirtualMachinePool `pool` of 2 Always
 //! VMs. `scripts/sandbox up|down|status` drives it.
 //!
-//! Usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--no-sim] [--until-stdin-closes]
+//! Usage: vmchaos-sandbox [--dir DIR] [--genuine] [--no-demo] [--no-sim] [--until-stdin-closes]
 //! DIR defaults to `${XDG_STATE_HOME:-$HOME/.local/state}/kubectl-vmchaos/sandbox`. When the demo
 //! is Running, it writes `DIR/ready`; `DIR/pids` and `DIR/ports` list the PIDs it started and
 //! the ports they listen on. `--until-stdin-closes` also stops it when its stdin reaches EOF
 //! (its parent, a test, ended however). `--no-sim` starts no simulator (implies `--no-demo`):
 //! nothing boots or changes a VMI, for benchmarks that create thousands of them as they want
-//! them (`scripts/bench-list`).
+//! them (`scripts/bench-list`). `--genuine` runs KubeVirt's own virt-api and virt-controller
+//! (v1.9.0) with kube-controller-manager and the stand-in node agent instead of the simulator
+//! (`scripts/build-genuine` builds them), with the same demo.
 
 use std::{path::PathBuf, process::ExitCode, time::Instant};
 
@@ -31,7 +33,7 @@ const DEMO_VMI: &str = "vmi-standalone";
 const DEMO_REPLICA_SET: (&str, usize) = ("web", 3);
 const DEMO_POOL: (&str, usize) = ("pool", 2);
 const USAGE: &str =
-    "usage: vmchaos-sandbox [--dir DIR] [--no-demo] [--no-sim] [--until-stdin-closes]";
+    "usage: vmchaos-sandbox [--dir DIR] [--genuine] [--no-demo] [--no-sim] [--until-stdin-closes]";
 
 fn default_dir() -> Result<PathBuf> {
     let state = std::env::var_os("XDG_STATE_HOME")
@@ -57,11 +59,13 @@ fn run() -> Result<()> {
     let mut demo = true;
     let mut until_stdin_closes = false;
     let mut simulator = true;
+    let mut genuine = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--dir" => dir = Some(PathBuf::from(args.next().context("--dir needs a value")?)),
             "--no-demo" => demo = false,
+            "--genuine" => genuine = true,
             "--no-sim" => {
                 simulator = false;
                 demo = false;
@@ -93,14 +97,26 @@ fn run() -> Result<()> {
     if !simulator {
         builder = builder.simulator(None);
     }
+    if genuine {
+        builder = builder.genuine(true);
+    }
     let cluster = match builder.start() {
         Ok(cluster) => cluster,
         Err(StartError::Missing(m)) => bail!(
             "prerequisites missing:\n{m}\n(scripts/sandbox up builds them: scripts/install-deps, \
-             scripts/build-apiserver)"
+             scripts/build-genuine)"
         ),
         Err(e) => return Err(e.into()),
     };
+    if cluster.is_genuine() {
+        println!(
+            "KubeVirt {} (its own virt-api and virt-controller; logs: {}, {}), \
+             kube-controller-manager, stand-in node agent",
+            testenv::GENUINE_KUBEVIRT_VERSION,
+            cluster.component_log("virt-api").display(),
+            cluster.component_log("virt-controller").display(),
+        );
+    }
     let pids: String = cluster.pids().iter().map(|p| format!("{p}\n")).collect();
     std::fs::write(dir.join("pids"), pids)?;
     let ports: String = cluster.ports().iter().map(|p| format!("{p}\n")).collect();
