@@ -139,31 +139,133 @@ fn write_synced(path: &Path, text: &str) -> Result<()> {
     })
 }
 
-/// Reads a snapshot folder (or the vmi.yaml inside it).
+/// The largest snapshot file `restore` reads (a VMI's manifest is a few KiB).
+const MAX_FILE: u64 = 4 << 20;
+
+/// Reads a snapshot folder (or the vmi.yaml inside it). Only regular files, never through a
+/// symlink: a snapshot is sent to the API server as it is, so a link to another file (or a
+/// FIFO, a device) is refused. `snapshot.yaml` is the one source of truth for what the
+/// snapshot is of; `vmi.yaml` and `vm.yaml` must agree with it.
 pub fn load(path: &Path) -> Result<Snapshot> {
-    let dir = if path.is_file() {
-        path.parent().unwrap_or(Path::new(".")).to_path_buf()
-    } else {
-        path.to_path_buf()
-    };
     let bad = |reason: String| Error::BadSnapshot {
         path: path.to_path_buf(),
         reason,
     };
-    let read = |name: &str| fs::read_to_string(dir.join(name));
-    let meta_text = read(META_FILE).map_err(|e| bad(format!("cannot read {META_FILE}: {e}")))?;
+    let kind = fs::symlink_metadata(path)
+        .map_err(|e| bad(format!("cannot read it: {e}")))?
+        .file_type();
+    let dir = if kind.is_symlink() {
+        return Err(bad(
+            "it is a symlink: give the snapshot folder itself (restore never follows links)".into(),
+        ));
+    } else if kind.is_file() {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    } else if kind.is_dir() {
+        path.to_path_buf()
+    } else {
+        return Err(bad("it is neither a folder nor a regular file".into()));
+    };
+    let read = |name: &str| read_regular(&dir.join(name));
+    let meta_text = read(META_FILE)
+        .map_err(|e| bad(format!("cannot read {META_FILE}: {e}")))?
+        .ok_or_else(|| bad(format!("{META_FILE} is missing")))?;
     let meta: SnapshotMeta =
         serde_saphyr::from_str(&meta_text).map_err(|e| bad(format!("{META_FILE}: {e}")))?;
-    let vmi_text = read(VMI_FILE).map_err(|e| bad(format!("cannot read {VMI_FILE}: {e}")))?;
+    let vmi_text = read(VMI_FILE)
+        .map_err(|e| bad(format!("cannot read {VMI_FILE}: {e}")))?
+        .ok_or_else(|| bad(format!("{VMI_FILE} is missing")))?;
     let vmi: DynamicObject =
         serde_saphyr::from_str(&vmi_text).map_err(|e| bad(format!("{VMI_FILE}: {e}")))?;
-    let vm = match read(VM_FILE) {
-        Ok(text) => {
-            Some(serde_saphyr::from_str(&text).map_err(|e| bad(format!("{VM_FILE}: {e}")))?)
-        }
-        Err(_) => None,
-    };
+    let vm: Option<DynamicObject> =
+        match read(VM_FILE).map_err(|e| bad(format!("cannot read {VM_FILE}: {e}")))? {
+            Some(text) => {
+                Some(serde_saphyr::from_str(&text).map_err(|e| bad(format!("{VM_FILE}: {e}")))?)
+            }
+            None => None,
+        };
+    agree(&meta, &vmi, vm.as_ref()).map_err(bad)?;
     Ok(Snapshot { dir, meta, vmi, vm })
+}
+
+/// `vmi.yaml` (and `vm.yaml`) are of the object `snapshot.yaml` names: a restore never creates
+/// one name and waits for another.
+fn agree(
+    meta: &SnapshotMeta,
+    vmi: &DynamicObject,
+    vm: Option<&DynamicObject>,
+) -> std::result::Result<(), String> {
+    let m = &vmi.metadata;
+    let said = format!("{}/{} (uid {})", meta.namespace, meta.name, meta.uid);
+    let found = format!(
+        "{}/{} (uid {})",
+        m.namespace.as_deref().unwrap_or("?"),
+        m.name.as_deref().unwrap_or("?"),
+        m.uid.as_deref().unwrap_or("?")
+    );
+    if m.namespace.as_deref() != Some(meta.namespace.as_str())
+        || m.name.as_deref() != Some(meta.name.as_str())
+        || m.uid.as_deref() != Some(meta.uid.as_str())
+    {
+        return Err(format!(
+            "{META_FILE} is of VMI {said} but {VMI_FILE} holds VMI {found}: the files disagree"
+        ));
+    }
+    if let (Some(vm), Some(name)) = (vm, &meta.vm) {
+        let v = &vm.metadata;
+        if v.name.as_deref() != Some(name.as_str())
+            || v.namespace.as_deref() != Some(meta.namespace.as_str())
+        {
+            return Err(format!(
+                "{META_FILE} names VM {}/{name} but {VM_FILE} holds VM {}/{}: the files disagree",
+                meta.namespace,
+                v.namespace.as_deref().unwrap_or("?"),
+                v.name.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+    if vm.is_some() && meta.vm.is_none() {
+        return Err(format!(
+            "{VM_FILE} is there but {META_FILE} names no VM: the files disagree"
+        ));
+    }
+    Ok(())
+}
+
+/// A regular file's text (None: there is no such file), never through a symlink, at most
+/// `MAX_FILE` bytes.
+fn read_regular(path: &Path) -> std::io::Result<Option<String>> {
+    use std::io::{Error as IoError, ErrorKind, Read};
+    let file = OpenOptions::new()
+        .read(true)
+        // A FIFO would block the open itself; O_NOFOLLOW refuses a symlink (ELOOP).
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(IoError::other(
+                "it is a symlink (restore never follows links)",
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(IoError::other("it is not a regular file"));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(IoError::other(format!(
+            "it is larger than {} MiB: not a snapshot file",
+            MAX_FILE >> 20
+        )));
+    }
+    let mut text = String::new();
+    file.take(MAX_FILE + 1).read_to_string(&mut text)?;
+    Ok(Some(text))
 }
 
 /// The labels KubeVirt itself puts on a VMI (its node, its launcher, a migration), which
@@ -359,5 +461,84 @@ mod tests {
             base_in(Some("/home/u/.local/state".into())).unwrap(),
             Path::new("/home/u/.local/state/kubectl-vmchaos/snapshots")
         );
+    }
+
+    fn meta() -> SnapshotMeta {
+        SnapshotMeta {
+            tool_version: "0.1.0".into(),
+            context: "c".into(),
+            server: "s".into(),
+            namespace: "prod".into(),
+            name: "db-0".into(),
+            uid: "u1".into(),
+            vm: None,
+            run_strategy: None,
+            expected_recovery: Recovery::Recreate,
+            kept_down: None,
+            saved_at: "2026-11-25T05:00:00.123Z".into(),
+        }
+    }
+
+    fn reason(r: Result<Snapshot>) -> String {
+        match r {
+            Err(Error::BadSnapshot { reason, .. }) => reason,
+            Err(e) => panic!("not a bad snapshot: {e}"),
+            Ok(_) => panic!("loaded"),
+        }
+    }
+
+    #[test]
+    fn symlinks_and_other_files_are_refused() {
+        use std::os::unix::fs::symlink;
+        let root = tempfile::tempdir().unwrap();
+        let good = save(root.path(), &meta(), &vmi(), None).unwrap();
+        // The folder itself, or the vmi.yaml given, through a link.
+        let link = root.path().join("link");
+        symlink(&good, &link).unwrap();
+        assert!(reason(load(&link)).contains("symlink"));
+        let file_link = root.path().join("vmi-link.yaml");
+        symlink(good.join(VMI_FILE), &file_link).unwrap();
+        assert!(reason(load(&file_link)).contains("symlink"));
+        // A file inside that links elsewhere (a system file) is never read.
+        let evil = root.path().join("evil");
+        fs::create_dir(&evil).unwrap();
+        fs::copy(good.join(META_FILE), evil.join(META_FILE)).unwrap();
+        symlink("/etc/hostname", evil.join(VMI_FILE)).unwrap();
+        let why = reason(load(&evil));
+        assert!(why.contains(VMI_FILE) && why.contains("symlink"), "{why}");
+        fs::remove_file(evil.join(VMI_FILE)).unwrap();
+        fs::copy(good.join(VMI_FILE), evil.join(VMI_FILE)).unwrap();
+        symlink(good.join(VMI_FILE), evil.join(VM_FILE)).unwrap();
+        assert!(reason(load(&evil)).contains("symlink"));
+        // A FIFO is refused without blocking.
+        fs::remove_file(evil.join(VM_FILE)).unwrap();
+        let fifo = evil.join(VM_FILE);
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            assert!(reason(load(&evil)).contains("not a regular file"));
+        }
+        assert!(reason(load(Path::new("/dev/null"))).contains("neither"));
+    }
+
+    #[test]
+    fn the_files_must_agree_with_snapshot_yaml() {
+        let root = tempfile::tempdir().unwrap();
+        let mut other = vmi();
+        other.metadata.name = Some("db-1".into());
+        let dir = save(root.path(), &meta(), &other, None).unwrap();
+        let why = reason(load(&dir));
+        assert!(why.contains("disagree") && why.contains("db-1"), "{why}");
+        let mut moved = vmi();
+        moved.metadata.uid = Some("u2".into());
+        let dir = save(&root.path().join("b"), &meta(), &moved, None).unwrap();
+        assert!(reason(load(&dir)).contains("disagree"));
+        let vm_meta = SnapshotMeta {
+            vm: Some("db-0".into()),
+            ..meta()
+        };
+        let mut vm = vmi();
+        vm.metadata.name = Some("other".into());
+        let dir = save(&root.path().join("c"), &vm_meta, &vmi(), Some(&vm)).unwrap();
+        assert!(reason(load(&dir)).contains("VM prod/db-0"));
     }
 }
