@@ -303,6 +303,9 @@ pub struct RestoreArgs {
     /// How long to wait for the restored VMI to be Running and Ready (at least 1s)
     #[arg(long, value_parser = parse_timeout, default_value = "5m", value_name = "DURATION")]
     pub timeout: Duration,
+    /// Allow a snapshot of kube-system, kube-public, kubevirt and openshift-*
+    #[arg(long)]
+    pub allow_protected_namespace: bool,
 }
 
 #[derive(Debug, Args)]
