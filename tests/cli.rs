@@ -367,3 +367,71 @@ fn an_invalid_namespace_is_refused_in_kubectls_words() {
     );
     assert!(!err.contains("uri"), "{err}");
 }
+
+/// A snapshot folder as `outage` writes it, with the VMI's identity as given.
+fn snapshot_dir(root: &Path, namespace: &str, name: &str, vmi_name: &str) -> PathBuf {
+    let dir = root.join(format!("{namespace}_{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("snapshot.yaml"),
+        format!(
+            "toolVersion: 0.1.0\ncontext: dead\nserver: https://127.0.0.1:1\nnamespace: {namespace}\nname: {name}\nuid: u1\nvm: null\nrunStrategy: null\nexpectedRecovery: recreate\nsavedAt: 2026-11-25T05:00:00.123Z\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("vmi.yaml"),
+        format!(
+            "apiVersion: kubevirt.io/v1\nkind: VirtualMachineInstance\nmetadata:\n  name: {vmi_name}\n  namespace: {namespace}\n  uid: u1\nspec: {{}}\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+/// `restore` refuses, before it connects (a dead kubeconfig proves it), snapshots it must not
+/// trust: a symlink, files that disagree, a protected namespace.
+#[test]
+fn restore_refuses_untrusted_snapshots_before_anything_is_sent() {
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = dead_kubeconfig(home.path());
+    let kc = kubeconfig.to_str().unwrap();
+    let restore = |path: &Path, extra: &[&str]| {
+        let mut args = vec!["--kubeconfig", kc, "restore", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        run(home.path(), &args)
+    };
+    // A link to the folder, and a vmi.yaml that links to a system file.
+    let good = snapshot_dir(home.path(), "prod", "db-0", "db-0");
+    let link = home.path().join("link");
+    std::os::unix::fs::symlink(&good, &link).unwrap();
+    let o = restore(&link, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("symlink"), "{}", stderr(&o));
+    let evil = snapshot_dir(home.path(), "prod", "db-1", "db-1");
+    std::fs::remove_file(evil.join("vmi.yaml")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", evil.join("vmi.yaml")).unwrap();
+    let o = restore(&evil, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("symlink"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("root:"), "{}", stderr(&o));
+    // vmi.yaml of another VMI than snapshot.yaml says: one source of truth.
+    let odd = snapshot_dir(home.path(), "prod", "db-2", "db-3");
+    let o = restore(&odd, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("disagree"), "{}", stderr(&o));
+    // A protected namespace needs the flag, as for `outage`.
+    let system = snapshot_dir(home.path(), "kube-system", "dns", "dns");
+    let o = restore(&system, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("protected"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--allow-protected-namespace"),
+        "{}",
+        stderr(&o)
+    );
+    // With it, restore goes on to the cluster (dead here: still exit 2, nothing changed).
+    let o = restore(&system, &["--allow-protected-namespace"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("protected"), "{}", stderr(&o));
+}
