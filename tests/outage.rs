@@ -231,7 +231,15 @@ fn never_ready_is_not_recovered_exit_1() {
         doc["verdict"].as_str().unwrap().contains("not Ready"),
         "{doc:#}"
     );
-    assert!(doc["restoreCommand"].is_string());
+    // The replacement exists, so `restore` would refuse it: no restore command, but what to
+    // look at instead.
+    assert!(doc["restoreCommand"].is_null(), "{doc:#}");
+    assert!(
+        doc["notes"]
+            .to_string()
+            .contains(&format!("kubectl describe vmi sick -n {ns}")),
+        "{doc:#}"
+    );
     assert_ne!(env.uid(&ns, "sick").as_deref(), Some(uid.as_str()));
 }
 

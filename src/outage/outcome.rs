@@ -211,7 +211,7 @@ pub fn report(
         }
         Comeback::ReplacementExists { name } if !r.recovered => {
             r.notes.push(format!(
-                "VMI {}/{name} exists but is not Running and Ready: `kubectl describe vmi {name} -n {}` says why (restore would refuse it: it exists)",
+                "VMI {}/{name} exists but is not Running and Ready: `kubectl describe vmi {name} -n {}` says why (no restore: it exists)",
                 t.vmi.namespace, t.vmi.namespace
             ));
         }
