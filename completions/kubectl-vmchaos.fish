@@ -56,7 +56,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l seed -d 'Seed for --count/--percent: the same seed picks the same VMIs (printed when not given)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l max-targets -d 'Refuse to hit more VMIs than this at once' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l duration -d 'How long to wait for KubeVirt to recover the VM on its own before the tool recovers it (seconds, or 90s, 2m); recovery seen earlier ends the wait at once' -r
-complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l timeout -d 'After a new VMI appears or the tool\'s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l timeout -d 'After a new VMI appears or the tool\'s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered (at least 1s)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l grace-period -d 'Removed: the API server ignores a DELETE\'s grace period for VMIs (kept to say so)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l interval -d 'With --serial: the pause between two targets (e.g. 30s)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l dry-run -d 'client: validate and say what would happen; server: also send the delete with dryRun=All' -r -f -a "client\t'Validate only; send nothing that changes the cluster'
@@ -175,7 +175,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s v
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s V -l version -d 'Print version'
-complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l timeout -d 'How long to wait for the restored VMI to be Running and Ready' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l timeout -d 'How long to wait for the restored VMI to be Running and Ready (at least 1s)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -188,6 +188,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l request-timeout -d 'How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l allow-protected-namespace -d 'Allow a snapshot of kube-system, kube-public, kubevirt and openshift-*'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s A -l all-namespaces -d 'Look in all namespaces (list and the interactive picker)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -s v -l verbose -d 'Log API traffic and decisions to stderr (-vv for more)'
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand restore" -l insecure-skip-tls-verify -d 'Don\'t verify the API server\'s certificate (insecure, as kubectl)'

@@ -54,7 +54,7 @@ _arguments "${_arguments_options[@]}" : \
 '--seed=[Seed for --count/--percent\: the same seed picks the same VMIs (printed when not given)]:SEED:_default' \
 '--max-targets=[Refuse to hit more VMIs than this at once]:N:_default' \
 '--duration=[How long to wait for KubeVirt to recover the VM on its own before the tool recovers it (seconds, or 90s, 2m); recovery seen earlier ends the wait at once]:DURATION:_default' \
-'--timeout=[After a new VMI appears or the tool'\''s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered]:DURATION:_default' \
+'--timeout=[After a new VMI appears or the tool'\''s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered (at least 1s)]:DURATION:_default' \
 '--grace-period=[Removed\: the API server ignores a DELETE'\''s grace period for VMIs (kept to say so)]:SECONDS:_default' \
 '--interval=[With --serial\: the pause between two targets (e.g. 30s)]:DURATION:_default' \
 '--dry-run=[client\: validate and say what would happen; server\: also send the delete with dryRun=All]::MODE:((client\:"Validate only; send nothing that changes the cluster"
@@ -205,7 +205,7 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (restore)
 _arguments "${_arguments_options[@]}" : \
-'--timeout=[How long to wait for the restored VMI to be Running and Ready]:DURATION:_default' \
+'--timeout=[How long to wait for the restored VMI to be Running and Ready (at least 1s)]:DURATION:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
@@ -218,6 +218,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
 '--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \
 '--request-timeout=[How long one API request may take\: "0" for no limit, else 30s, 1m, ... (as kubectl)]:DURATION:_default' \
+'--allow-protected-namespace[Allow a snapshot of kube-system, kube-public, kubevirt and openshift-*]' \
 '-A[Look in all namespaces (list and the interactive picker)]' \
 '--all-namespaces[Look in all namespaces (list and the interactive picker)]' \
 '*-v[Log API traffic and decisions to stderr (-vv for more)]' \
