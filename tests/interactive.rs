@@ -243,3 +243,36 @@ fn a_second_sigint_exits_at_once_with_the_restore_command() {
     assert!(rest.contains("kubectl vmchaos restore '"), "{rest}");
     env.unblock(&ns, "stubborn");
 }
+
+/// Two Ctrl-C a moment apart, right when the first one makes the tool start a Manual VM: the
+/// `start` already sent is finished before the tool exits, so the VM comes back (it used to be
+/// abandoned halfway, leaving the VM down).
+#[test]
+fn two_sigints_at_once_still_finish_the_start_already_sent() {
+    let env = env_or_skip!();
+    let ns = env.namespace("twice-start");
+    let old = env.vm(&ns, "app", "Manual", &[]);
+    let mut child = env
+        .command(&["outage", "app", "-n", &ns, "--yes", "--duration", "10m"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("old VMI gone") {
+            break;
+        }
+    }
+    // Both signals from one shell: a millisecond or so apart.
+    let pid = child.id().to_string();
+    std::process::Command::new("sh")
+        .args(["-c", &format!("kill -INT {pid}; kill -INT {pid}")])
+        .status()
+        .unwrap();
+    let rest: String = lines.map_while(Result::ok).collect::<Vec<_>>().join("\n");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    // The VM was started: a new VMI comes up without anyone else's help.
+    env.wait_ready(&ns, "app", Some(&old), Duration::from_secs(60));
+    assert_eq!(env.run_strategy(&ns, "app"), "Manual");
+}
