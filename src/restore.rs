@@ -283,21 +283,22 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
         Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vmi_resource());
     let vms: Api<DynamicObject> =
         Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vm_resource());
-    let mut now = Now::default();
-    now.vmi = cluster
+    let vmi = cluster
         .bounded(vmis.get_opt(name))
         .await
         .map_err(|e| cluster.request_error(format!("get VMI {ns}/{name}"), e))?
         .as_ref()
         .map(Vmi::from_object);
-    if let SavedOwner::Vm { name: vm } = &owner {
-        now.vm = cluster
+    let vm = match &owner {
+        SavedOwner::Vm { name: vm } => cluster
             .bounded(vms.get_opt(vm))
             .await
             .map_err(|e| cluster.request_error(format!("get VM {ns}/{vm}"), e))?
             .as_ref()
-            .map(Vm::from_object);
-    }
+            .map(Vm::from_object),
+        _ => None,
+    };
+    let now = Now { vmi, vm };
     let plan = plan(&snap, &owner, &now)?;
     let mut done: Vec<String> = Vec::new();
     for step in &plan.steps {
