@@ -86,7 +86,9 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
     // Until the first step runs nothing has changed: a signal just ends the command.
     let prepared = tokio::select! {
         biased;
-        signal = signals.recv() => return Err(Error::Interrupted { signal }),
+        (signal, at_prompt) = async { (signals.recv().await, crate::prompt::at_prompt()) } => {
+            return Err(crate::prompt::interrupted(signal, at_prompt))
+        }
         prepared = prepare(global, args, term, &loaded) => prepared?,
     };
     let Prepared {
