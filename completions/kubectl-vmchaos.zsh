@@ -68,6 +68,9 @@ none\:"A real run"))' \
 '--probe-interval=[Time between two attempts of each probe]:DURATION:_default' \
 '--probe-timeout=[How long one attempt may take (default\: 4 x the interval, at most 1s)]:DURATION:_default' \
 '*--abort-if=[Stop the experiment (recover every target, exit 1) when this probe fails for longer than DURATION (default\: at its first failure), or when more than N other running VMIs in scope are not Ready (repeatable)\: SPEC\[,for=DURATION\] or unready=N]:CONDITION:_default' \
+'--prometheus=[Prometheus'\''s address for prom\: probes (a \`kubectl port-forward\` or an in-cluster Service), e.g. http\://127.0.0.1\:9090]:URL:_default' \
+'--prometheus-token=[Bearer token for Prometheus (e.g. \`\$(kubectl create token …)\` for a kube-rbac-proxy)]:TOKEN:_default' \
+'--prometheus-ca=[A PEM file of CAs that sign Prometheus'\''s https certificate (default\: the system'\''s roots)]:FILE:_files' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
@@ -75,7 +78,6 @@ none\:"A real run"))' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
 '-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
 '--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
-'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
 '--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
 '*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
 '--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \

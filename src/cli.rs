@@ -83,6 +83,9 @@ pub struct GlobalArgs {
     pub request_timeout: Duration,
 }
 
+// Parsed once per run: the size of the largest variant costs nothing, and boxing it would
+// ripple through every `Command::Outage(args)`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Delete a running VMI and follow its recovery, phase by phase, then print a summary
@@ -178,6 +181,39 @@ pub struct OutageArgs {
     /// scope are not Ready (repeatable): SPEC[,for=DURATION] or unready=N
     #[arg(long = "abort-if", value_name = "CONDITION")]
     pub abort_if: Vec<crate::probe::AbortIf>,
+    #[command(flatten)]
+    pub prometheus: Box<PrometheusArgs>,
+}
+
+/// Where Prometheus answers, for `prom:` probes.
+#[derive(Debug, Args, Default)]
+pub struct PrometheusArgs {
+    /// Prometheus's address for prom: probes (a `kubectl port-forward` or an in-cluster
+    /// Service), e.g. http://127.0.0.1:9090
+    #[arg(long = "prometheus", env = "PROMETHEUS_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// Bearer token for Prometheus (e.g. `$(kubectl create token …)` for a kube-rbac-proxy)
+    #[arg(
+        long = "prometheus-token",
+        env = "PROMETHEUS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// A PEM file of CAs that sign Prometheus's https certificate (default: the system's roots)
+    #[arg(long = "prometheus-ca", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
+impl PrometheusArgs {
+    /// `--prometheus` with its token and CA; None when not given.
+    pub fn server(&self) -> Result<Option<crate::probe::PromServer>, String> {
+        self.url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .map(|url| crate::probe::PromServer::new(url, self.token.clone(), self.ca.clone()))
+            .transpose()
+    }
 }
 
 impl OutageArgs {
@@ -188,7 +224,8 @@ impl OutageArgs {
             &self.abort_if,
             self.probe_interval,
             self.probe_timeout,
-        )
+        )?
+        .with_prometheus(self.prometheus.server()?)
     }
 }
 

@@ -30,6 +30,12 @@ pub enum Target {
         path: String,
         status: StatusRange,
     },
+    /// `prom:EXPR`: a PromQL expression that must have a result; `server` is filled from
+    /// `--prometheus` once the flags are resolved.
+    Prom {
+        query: String,
+        server: Option<super::prom::PromServer>,
+    },
 }
 
 impl Target {
@@ -75,7 +81,7 @@ pub struct SpecError {
 }
 
 const SYNTAX: &str = "tcp://HOST:PORT, http(s)://HOST[:PORT]/PATH[#status=200-399], \
-                      vmi:tcp:PORT or vmi:http:PORT/PATH";
+                      vmi:tcp:PORT, vmi:http:PORT/PATH or prom:PROMQL";
 
 fn error(text: &str, reason: impl Into<String>) -> SpecError {
     SpecError {
@@ -96,6 +102,20 @@ impl FromStr for ProbeSpec {
 
     fn from_str(text: &str) -> Result<ProbeSpec, SpecError> {
         let text = text.trim();
+        // PromQL may hold '#' and ','; it is taken whole.
+        if let Some(query) = text.strip_prefix("prom:") {
+            let query = query.trim();
+            if query.is_empty() {
+                return Err(error(text, "missing PromQL expression after prom:"));
+            }
+            return Ok(ProbeSpec {
+                text: text.to_string(),
+                target: Target::Prom {
+                    query: query.to_string(),
+                    server: None,
+                },
+            });
+        }
         let (body, fragment) = match text.split_once('#') {
             Some((body, fragment)) => (body, Some(fragment)),
             None => (text, None),
@@ -349,6 +369,28 @@ mod tests {
         assert!(reason("http://a/#code=200").contains("unknown option"));
         assert!(reason("http://u:p@a/").contains("passwords"));
         assert_eq!(reason("ftp://a:21"), "unknown kind of probe");
+    }
+
+    #[test]
+    fn prom_takes_the_whole_expression() {
+        assert_eq!(
+            parse("prom:sum(kubevirt_vmi_phase_count{phase=\"running\"}) >= 3 # comment"),
+            Target::Prom {
+                query: "sum(kubevirt_vmi_phase_count{phase=\"running\"}) >= 3 # comment".into(),
+                server: None
+            }
+        );
+        assert!(!parse("prom:up").follows_the_vmi());
+        assert!(reason("prom: ").contains("missing PromQL"));
+        assert_eq!(
+            "prom:up{job=\"a,b\"} == 1,for=5s"
+                .parse::<AbortIf>()
+                .unwrap(),
+            AbortIf::ProbeFails {
+                probe: "prom:up{job=\"a,b\"} == 1".parse().unwrap(),
+                allowed: Duration::from_secs(5)
+            }
+        );
     }
 
     #[test]
