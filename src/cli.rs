@@ -167,7 +167,9 @@ pub struct OutageArgs {
     pub allow_protected_namespace: bool,
     /// Probe what users reach, before, during and after the outage (repeatable):
     /// tcp://HOST:PORT, http(s)://HOST[:PORT]/PATH[#status=200-399], vmi:tcp:PORT or
-    /// vmi:http:PORT/PATH (the target VMI's own address, followed as it is re-created)
+    /// vmi:http:PORT/PATH (the target VMI's own address, followed as it is re-created),
+    /// prom:PROMQL (passes while it has a result; needs --prometheus) or
+    /// alert:NAME|LABEL=VALUE[,...] (passes while no such alert fires)
     #[arg(long = "probe", value_name = "SPEC")]
     pub probes: Vec<crate::probe::ProbeSpec>,
     /// Time between two attempts of each probe
@@ -178,7 +180,8 @@ pub struct OutageArgs {
     pub probe_timeout: Option<Duration>,
     /// Stop the experiment (recover every target, exit 1) when this probe fails for longer than
     /// DURATION (default: at its first failure), or when more than N other running VMIs in
-    /// scope are not Ready (repeatable): SPEC[,for=DURATION] or unready=N
+    /// scope are not Ready (repeatable): SPEC[,for=DURATION] or unready=N; e.g.
+    /// alert:severity=critical aborts when a critical alert fires in Prometheus
     #[arg(long = "abort-if", value_name = "CONDITION")]
     pub abort_if: Vec<crate::probe::AbortIf>,
     #[command(flatten)]

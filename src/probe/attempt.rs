@@ -35,6 +35,8 @@ pub enum FailureKind {
     NoResult,
     /// Prometheus could not be reached or refused the query: the check failed, not the VM.
     Prometheus,
+    /// An `alert:` probe: a matching alert fires.
+    AlertFiring,
 }
 
 impl fmt::Display for FailureKind {
@@ -48,6 +50,7 @@ impl fmt::Display for FailureKind {
             FailureKind::Broken => f.write_str("broken connection"),
             FailureKind::NoResult => f.write_str("empty result"),
             FailureKind::Prometheus => f.write_str("Prometheus error"),
+            FailureKind::AlertFiring => f.write_str("alert firing"),
         }
     }
 }
@@ -133,9 +136,14 @@ pub async fn attempt(target: &Target, cx: &Context<'_>) -> (Option<String>, Resu
             }
             Err(f) => (None, Err(f)),
         },
-        Target::Prom { query, server } => match server {
+        Target::Prom {
+            query,
+            alerts,
+            server,
+        } => match server {
             Some(server) => {
-                let result = super::prom::query(server, query, cx.prom_tls, cx.timeout).await;
+                let result =
+                    super::prom::query(server, query, *alerts, cx.prom_tls, cx.timeout).await;
                 (Some(server.url.clone()), result)
             }
             None => (

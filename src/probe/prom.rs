@@ -165,6 +165,7 @@ fn encode(value: &str) -> String {
 pub async fn query(
     server: &PromServer,
     expr: &str,
+    alerts: bool,
     tls: Option<&Arc<rustls::ClientConfig>>,
     timeout: Duration,
 ) -> Result<(), Failure> {
@@ -209,7 +210,11 @@ pub async fn query(
             .await
             .map_err(|_| no_answer())??
     };
-    evaluate(&server.url, status, &body)
+    if alerts {
+        evaluate_alerts(&server.url, status, &body)
+    } else {
+        evaluate(&server.url, status, &body)
+    }
 }
 
 async fn get<S>(
@@ -278,8 +283,8 @@ struct Data {
     result: serde_json::Value,
 }
 
-/// The verdict on one answer of `/api/v1/query` (pure, for tests).
-pub(crate) fn evaluate(url: &str, status: u16, body: &[u8]) -> Result<(), Failure> {
+/// The `data` of a successful answer, or why there is none.
+fn data(url: &str, status: u16, body: &[u8]) -> Result<Data, Failure> {
     let prom = |detail: String| failure(FailureKind::Prometheus, detail);
     let answer: Answer = serde_json::from_slice(body).map_err(|_| {
         let text = String::from_utf8_lossy(&body[..body.len().min(200)])
@@ -296,9 +301,15 @@ pub(crate) fn evaluate(url: &str, status: u16, body: &[u8]) -> Result<(), Failur
             answer.error.as_deref().unwrap_or("no reason given")
         )));
     }
-    let Some(data) = answer.data else {
-        return Err(prom(format!("Prometheus at {url} answered without data")));
-    };
+    answer
+        .data
+        .ok_or_else(|| prom(format!("Prometheus at {url} answered without data")))
+}
+
+/// The verdict on one answer of `/api/v1/query` (pure, for tests).
+pub(crate) fn evaluate(url: &str, status: u16, body: &[u8]) -> Result<(), Failure> {
+    let prom = |detail: String| failure(FailureKind::Prometheus, detail);
+    let data = data(url, status, body)?;
     match (data.result_type.as_str(), &data.result) {
         ("vector" | "matrix", serde_json::Value::Array(series)) if series.is_empty() => {
             Err(failure(
@@ -325,6 +336,38 @@ pub(crate) fn evaluate(url: &str, status: u16, body: &[u8]) -> Result<(), Failur
             "Prometheus at {url} answered an unknown result type {other:?}"
         ))),
     }
+}
+
+/// An `alert:` probe's verdict: no series passes; firing alerts fail it, each named as
+/// `NAME{labels}` (without `alertname` and `alertstate`), sorted.
+pub(crate) fn evaluate_alerts(url: &str, status: u16, body: &[u8]) -> Result<(), Failure> {
+    let data = data(url, status, body)?;
+    let series = data.result.as_array().cloned().unwrap_or_default();
+    if series.is_empty() {
+        return Ok(());
+    }
+    let mut firing: Vec<String> = series
+        .iter()
+        .map(|s| {
+            let metric = s["metric"].as_object().cloned().unwrap_or_default();
+            let name = metric
+                .get("alertname")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?")
+                .to_string();
+            let labels: Vec<String> = metric
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "alertstate" | "__name__"))
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect();
+            format!("{name}{{{}}}", labels.join(","))
+        })
+        .collect();
+    firing.sort();
+    Err(failure(
+        FailureKind::AlertFiring,
+        format!("firing: {}", firing.join(", ")),
+    ))
 }
 
 #[cfg(test)]
@@ -394,5 +437,26 @@ mod tests {
         let html = evaluate(url, 404, b"<html>not found</html>").unwrap_err();
         assert_eq!(html.kind, FailureKind::Prometheus);
         assert!(html.detail.contains("404"), "{html}");
+    }
+
+    #[test]
+    fn an_alert_probe_passes_while_none_fires_and_names_those_that_do() {
+        let url = "http://p:9090";
+        let none = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        assert_eq!(evaluate_alerts(url, 200, none), Ok(()));
+        let two = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"__name__":"ALERTS","alertname":"VMIDown","alertstate":"firing","name":"db","severity":"critical"},"value":[1,"1"]},
+            {"metric":{"__name__":"ALERTS","alertname":"AppSlow","alertstate":"firing"},"value":[1,"1"]}]}}"#;
+        let e = evaluate_alerts(url, 200, two).unwrap_err();
+        assert_eq!(e.kind, FailureKind::AlertFiring);
+        assert_eq!(
+            e.detail,
+            "firing: AppSlow{}, VMIDown{name=db,severity=critical}"
+        );
+        let bad = br#"{"status":"error","errorType":"bad_data","error":"x"}"#;
+        assert_eq!(
+            evaluate_alerts(url, 400, bad).unwrap_err().kind,
+            FailureKind::Prometheus
+        );
     }
 }

@@ -82,6 +82,11 @@ impl SteadyStateError {
                  PromQL expression: nothing was deleted"
                     .into()
             }
+            Some(FailureKind::AlertFiring) => {
+                "an alert it watches fires already: narrow it with labels (alert:severity=\
+                 critical,namespace=NS), or run once the alert is resolved"
+                    .into()
+            }
             Some(FailureKind::NoResult) => {
                 "the expression has no result now: check it in Prometheus's own UI, and run the \
                  outage once it holds"
