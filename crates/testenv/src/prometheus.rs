@@ -32,6 +32,10 @@ impl Prometheus {
         self.port
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn log(&self) -> PathBuf {
         self.dir.join("prometheus.log")
     }
