@@ -150,3 +150,56 @@ fn an_alert_that_fires_during_the_outage_aborts_and_every_vm_recovers() {
         assert_ne!(&now, old, "{vm} recovered");
     }
 }
+
+#[test]
+fn krakens_alert_profile_aborts_a_run_step_and_its_targets_recover() {
+    let env = env_or_skip!();
+    if !env.simulated_only("a slow boot is staged by a simulator knob") {
+        return;
+    }
+    let Some(prom) = prometheus(&env) else { return };
+    let ns = env.namespace("prom-profile");
+    let old = env.vm(&ns, "db", "Always", &[(knobs::BOOT_DELAY, "6s")]);
+    let not_running = format!(r#"kubevirt_vmi_info{{namespace="{ns}",phase!="running"}}"#);
+    let running = format!(r#"kubevirt_vmi_info{{namespace="{ns}",name="db",phase="running"}}"#);
+    wait_scraped(&prom, &running);
+    wait_scraped(&prom, &format!("absent({not_running})"));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "outage.yaml",
+        format!(
+            "scenarios:\n  - name: db down\n    scenario: kubevirt_vm_outage\n    parameters:\n      \
+             vm_name: db\n      namespace: {ns}\n      timeout: 120\n"
+        ),
+    );
+    write(
+        "alerts.yaml",
+        format!(
+            "- expr: up == 0\n  description: a scrape target is down\n  severity: warning\n\
+             - expr: {not_running}\n  description: a VMI is not running\n  severity: critical\n"
+        ),
+    );
+    write(
+        "config.yaml",
+        format!(
+            "kraken:\n  chaos_scenarios:\n    - kubevirt_vm_outage:\n        - outage.yaml\n\
+             performance_monitoring:\n  prometheus_url: {}\n  enable_alerts: True\n  \
+             alert_profile: alerts.yaml\n  capture_metrics: False\n",
+            prom.url()
+        ),
+    );
+    let config = dir.path().join("config.yaml");
+    let out = env.run(&["run", "-f", config.to_str().unwrap(), "--yes", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = json(&out);
+    let text = doc.to_string();
+    assert!(
+        text.contains(r#"aborted: alert_profile \"a VMI is not running\""#),
+        "{doc:#}"
+    );
+    assert!(text.contains("1 critical alert(s)"), "{doc:#}");
+    let now = env.wait_ready(&ns, "db", Some(&old), Duration::from_secs(60));
+    assert_ne!(now, old);
+    assert_eq!(env.run_strategy(&ns, "db"), "Always");
+}
