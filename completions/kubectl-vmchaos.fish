@@ -67,10 +67,13 @@ json\t''
 yaml\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l save-dir -d 'Where to save the VMI\'s manifest before deleting it (default: the user\'s state directory)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l report -d 'Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR (checked before anything changes; never written by a dry run)' -r -F
-complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe -d 'Probe what users reach, before, during and after the outage (repeatable): tcp://HOST:PORT, http(s)://HOST[:PORT]/PATH[#status=200-399], vmi:tcp:PORT or vmi:http:PORT/PATH (the target VMI\'s own address, followed as it is re-created)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe -d 'Probe what users reach, before, during and after the outage (repeatable): tcp://HOST:PORT, http(s)://HOST[:PORT]/PATH[#status=200-399], vmi:tcp:PORT or vmi:http:PORT/PATH (the target VMI\'s own address, followed as it is re-created), prom:PROMQL (passes while it has a result; needs --prometheus) or alert:NAME|LABEL=VALUE[,...] (passes while no such alert fires)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe-interval -d 'Time between two attempts of each probe' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l probe-timeout -d 'How long one attempt may take (default: 4 x the interval, at most 1s)' -r
-complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l abort-if -d 'Stop the experiment (recover every target, exit 1) when this probe fails for longer than DURATION (default: at its first failure), or when more than N other running VMIs in scope are not Ready (repeatable): SPEC[,for=DURATION] or unready=N' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l abort-if -d 'Stop the experiment (recover every target, exit 1) when this probe fails for longer than DURATION (default: at its first failure), or when more than N other running VMIs in scope are not Ready (repeatable): SPEC[,for=DURATION] or unready=N; e.g. alert:severity=critical aborts when a critical alert fires in Prometheus' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l prometheus -d 'Prometheus\'s address for prom: probes (a `kubectl port-forward` or an in-cluster Service), e.g. http://127.0.0.1:9090' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l prometheus-token -d 'Bearer token for Prometheus (e.g. `$(kubectl create token …)` for a kube-rbac-proxy)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l prometheus-ca -d 'A PEM file of CAs that sign Prometheus\'s https certificate (default: the system\'s roots)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -78,7 +81,6 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 always\t''
 never\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
-complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r

@@ -64,10 +64,13 @@ none\:"A real run"))' \
 '--output=[Summary format\: text (a table), json or yaml (one document on stdout)]:FORMAT:(text json yaml)' \
 '--save-dir=[Where to save the VMI'\''s manifest before deleting it (default\: the user'\''s state directory)]:DIR:_files' \
 '--report=[Write report.json, junit.xml, report.md, timeline.svg and report.html into DIR (checked before anything changes; never written by a dry run)]:DIR:_files' \
-'*--probe=[Probe what users reach, before, during and after the outage (repeatable)\: tcp\://HOST\:PORT, http(s)\://HOST\[\:PORT\]/PATH\[#status=200-399\], vmi\:tcp\:PORT or vmi\:http\:PORT/PATH (the target VMI'\''s own address, followed as it is re-created)]:SPEC:_default' \
+'*--probe=[Probe what users reach, before, during and after the outage (repeatable)\: tcp\://HOST\:PORT, http(s)\://HOST\[\:PORT\]/PATH\[#status=200-399\], vmi\:tcp\:PORT or vmi\:http\:PORT/PATH (the target VMI'\''s own address, followed as it is re-created), prom\:PROMQL (passes while it has a result; needs --prometheus) or alert\:NAME|LABEL=VALUE\[,...\] (passes while no such alert fires)]:SPEC:_default' \
 '--probe-interval=[Time between two attempts of each probe]:DURATION:_default' \
 '--probe-timeout=[How long one attempt may take (default\: 4 x the interval, at most 1s)]:DURATION:_default' \
-'*--abort-if=[Stop the experiment (recover every target, exit 1) when this probe fails for longer than DURATION (default\: at its first failure), or when more than N other running VMIs in scope are not Ready (repeatable)\: SPEC\[,for=DURATION\] or unready=N]:CONDITION:_default' \
+'*--abort-if=[Stop the experiment (recover every target, exit 1) when this probe fails for longer than DURATION (default\: at its first failure), or when more than N other running VMIs in scope are not Ready (repeatable)\: SPEC\[,for=DURATION\] or unready=N; e.g. alert\:severity=critical aborts when a critical alert fires in Prometheus]:CONDITION:_default' \
+'--prometheus=[Prometheus'\''s address for prom\: probes (a \`kubectl port-forward\` or an in-cluster Service), e.g. http\://127.0.0.1\:9090]:URL:_default' \
+'--prometheus-token=[Bearer token for Prometheus (e.g. \`\$(kubectl create token …)\` for a kube-rbac-proxy)]:TOKEN:_default' \
+'--prometheus-ca=[A PEM file of CAs that sign Prometheus'\''s https certificate (default\: the system'\''s roots)]:FILE:_files' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
@@ -75,7 +78,6 @@ none\:"A real run"))' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
 '-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
 '--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
-'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
 '--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
 '*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
 '--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \

@@ -84,6 +84,9 @@ pub struct GlobalArgs {
     pub request_timeout: Duration,
 }
 
+// Parsed once per run: the size of the largest variant costs nothing, and boxing it would
+// ripple through every `Command::Outage(args)`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Delete a running VMI and follow its recovery, phase by phase, then print a summary
@@ -169,7 +172,9 @@ pub struct OutageArgs {
     pub allow_protected_namespace: bool,
     /// Probe what users reach, before, during and after the outage (repeatable):
     /// tcp://HOST:PORT, http(s)://HOST[:PORT]/PATH[#status=200-399], vmi:tcp:PORT or
-    /// vmi:http:PORT/PATH (the target VMI's own address, followed as it is re-created)
+    /// vmi:http:PORT/PATH (the target VMI's own address, followed as it is re-created),
+    /// prom:PROMQL (passes while it has a result; needs --prometheus) or
+    /// alert:NAME|LABEL=VALUE[,...] (passes while no such alert fires)
     #[arg(long = "probe", value_name = "SPEC")]
     pub probes: Vec<crate::probe::ProbeSpec>,
     /// Time between two attempts of each probe
@@ -180,9 +185,43 @@ pub struct OutageArgs {
     pub probe_timeout: Option<Duration>,
     /// Stop the experiment (recover every target, exit 1) when this probe fails for longer than
     /// DURATION (default: at its first failure), or when more than N other running VMIs in
-    /// scope are not Ready (repeatable): SPEC[,for=DURATION] or unready=N
+    /// scope are not Ready (repeatable): SPEC[,for=DURATION] or unready=N; e.g.
+    /// alert:severity=critical aborts when a critical alert fires in Prometheus
     #[arg(long = "abort-if", value_name = "CONDITION")]
     pub abort_if: Vec<crate::probe::AbortIf>,
+    #[command(flatten)]
+    pub prometheus: Box<PrometheusArgs>,
+}
+
+/// Where Prometheus answers, for `prom:` probes.
+#[derive(Debug, Args, Default)]
+pub struct PrometheusArgs {
+    /// Prometheus's address for prom: probes (a `kubectl port-forward` or an in-cluster
+    /// Service), e.g. http://127.0.0.1:9090
+    #[arg(long = "prometheus", env = "PROMETHEUS_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// Bearer token for Prometheus (e.g. `$(kubectl create token …)` for a kube-rbac-proxy)
+    #[arg(
+        long = "prometheus-token",
+        env = "PROMETHEUS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// A PEM file of CAs that sign Prometheus's https certificate (default: the system's roots)
+    #[arg(long = "prometheus-ca", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
+impl PrometheusArgs {
+    /// `--prometheus` with its token and CA; None when not given.
+    pub fn server(&self) -> Result<Option<crate::probe::PromServer>, String> {
+        self.url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .map(|url| crate::probe::PromServer::new(url, self.token.clone(), self.ca.clone()))
+            .transpose()
+    }
 }
 
 impl OutageArgs {
@@ -193,7 +232,8 @@ impl OutageArgs {
             &self.abort_if,
             self.probe_interval,
             self.probe_timeout,
-        )
+        )?
+        .with_prometheus(self.prometheus.server()?)
     }
 }
 

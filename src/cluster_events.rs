@@ -57,10 +57,27 @@ impl EventObject {
         }
     }
 
-    /// What an outage's Events are about: the owner VM when there is one (it outlives the
-    /// deleted VMI, so its Events stay together), else the VMI itself.
+    /// What an outage's Events are about: the owner that outlives the deleted VMI, so that
+    /// `kubectl describe` of what the user cares about lists them — the VM, or the VMI replica
+    /// set (its replacement has another name and UID) — else the VMI itself.
     pub fn of_target(vmi: &DynamicObject, vm: Option<&DynamicObject>) -> Self {
-        Self::of(vm.unwrap_or(vmi))
+        if let Some(vm) = vm {
+            return Self::of(vm);
+        }
+        let replica_set =
+            vmi.metadata.owner_references.iter().flatten().find(|o| {
+                o.controller == Some(true) && o.kind == "VirtualMachineInstanceReplicaSet"
+            });
+        match replica_set {
+            Some(owner) => EventObject {
+                api_version: owner.api_version.clone(),
+                kind: owner.kind.clone(),
+                namespace: vmi.metadata.namespace.clone().unwrap_or_default(),
+                name: owner.name.clone(),
+                uid: owner.uid.clone(),
+            },
+            None => Self::of(vmi),
+        }
     }
 
     fn describe(&self) -> String {
@@ -228,6 +245,27 @@ mod tests {
             name: "db-0".into(),
             uid: "1234".into(),
         }
+    }
+
+    #[test]
+    fn a_replica_set_vmi_s_events_go_on_its_replica_set() {
+        let vmi: DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+            "metadata": {"name": "webx7k2p", "namespace": "prod", "uid": "vmi-1",
+                "ownerReferences": [{"apiVersion": "kubevirt.io/v1",
+                    "kind": "VirtualMachineInstanceReplicaSet", "name": "web", "uid": "rs-1",
+                    "controller": true}]},
+        }))
+        .unwrap();
+        let object = EventObject::of_target(&vmi, None);
+        assert_eq!(
+            (
+                object.kind.as_str(),
+                object.name.as_str(),
+                object.uid.as_str()
+            ),
+            ("VirtualMachineInstanceReplicaSet", "web", "rs-1")
+        );
     }
 
     #[test]

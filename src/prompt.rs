@@ -60,8 +60,47 @@ pub fn picker_rows(targets: &[Target]) -> Vec<String> {
         .collect()
 }
 
+/// Whether a prompt (a confirmation or a picker) waits for the user right now.
+static AT_PROMPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// While a prompt is shown (dropping it says it is gone).
+struct Prompting;
+
+impl Prompting {
+    fn start() -> Self {
+        AT_PROMPT.store(true, std::sync::atomic::Ordering::SeqCst);
+        Prompting
+    }
+}
+
+impl Drop for Prompting {
+    fn drop(&mut self) {
+        AT_PROMPT.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Whether a prompt is shown now: ask it where the signal is received, before `select!` drops
+/// the prompt's future.
+pub fn at_prompt() -> bool {
+    AT_PROMPT.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Ctrl-C arrived: at a prompt it declines (exit 2, nothing changed, as the README says), on a
+/// line of its own and with the cursor shown again; elsewhere it interrupts.
+pub fn interrupted(signal: crate::signals::Signal, at_prompt: bool) -> Error {
+    if at_prompt {
+        let term = console::Term::stderr();
+        let _ = term.show_cursor();
+        let _ = term.write_line("");
+        Error::Declined
+    } else {
+        Error::Interrupted { signal }
+    }
+}
+
 /// Fuzzy-pick a running VMI; None when the user pressed Esc.
 pub async fn pick(rows: Vec<Target>) -> Result<Option<Target>> {
+    let _prompting = Prompting::start();
     let items = picker_rows(&rows);
     let choice = tokio::task::spawn_blocking(move || {
         FuzzySelect::with_theme(&ColorfulTheme::default())
@@ -84,6 +123,7 @@ pub async fn pick(rows: Vec<Target>) -> Result<Option<Target>> {
 
 /// Yes/no, default no.
 pub async fn confirm(question: String) -> Result<bool> {
+    let _prompting = Prompting::start();
     tokio::task::spawn_blocking(move || {
         Confirm::with_theme(&ColorfulTheme::default())
             .with_prompt(question)
@@ -115,6 +155,8 @@ pub enum PickerKey {
 #[derive(Debug, Clone)]
 pub struct Picker {
     lines: Vec<String>,
+    /// What the filter matches: each row's NAMESPACE/NAME (not its node, owner or plan).
+    names: Vec<String>,
     selectable: Vec<bool>,
     reasons: Vec<Option<String>>,
     filter: String,
@@ -135,6 +177,10 @@ impl Picker {
     pub fn new(rows: &[Target]) -> Self {
         Picker {
             lines: picker_rows(rows),
+            names: rows
+                .iter()
+                .map(|r| format!("{}/{}", r.namespace, r.name).to_lowercase())
+                .collect(),
             selectable: rows.iter().map(|r| r.is_candidate()).collect(),
             reasons: rows
                 .iter()
@@ -147,13 +193,15 @@ impl Picker {
         }
     }
 
-    /// Row indexes matching the filter: its letters appear in the row in order, ignoring case.
+    /// Row indexes matching the filter: its letters appear in the row's NAMESPACE/NAME in
+    /// order, ignoring case (a fuzzy finder's rule, on names only: typing `web` never picks
+    /// `vm-always` for the letters of its owner or plan).
     pub fn visible(&self) -> Vec<usize> {
         let needle: Vec<char> = self.filter.to_lowercase().chars().collect();
         (0..self.lines.len())
             .filter(|&i| {
                 let mut want = needle.iter().peekable();
-                for c in self.lines[i].to_lowercase().chars() {
+                for c in self.names[i].chars() {
                     if want.peek() == Some(&&c) {
                         want.next();
                     }
@@ -273,6 +321,7 @@ impl Picker {
 
 /// Pick one or more running VMIs (refused ones are shown, not pickable); None on Esc/Ctrl-C.
 pub async fn pick_many(rows: Vec<Target>) -> Result<Option<Vec<Target>>> {
+    let _prompting = Prompting::start();
     let picker = Picker::new(&rows);
     let picked = tokio::task::spawn_blocking(move || run_picker(picker))
         .await
@@ -406,6 +455,10 @@ mod tests {
         let mut p = Picker::new(&rows());
         typed(&mut p, "crl");
         assert_eq!(p.visible(), [3]);
+        // Only names count: every row says "node", so that matches nothing here.
+        let mut p = Picker::new(&rows());
+        typed(&mut p, "node");
+        assert_eq!(p.visible(), Vec::<usize>::new());
     }
 
     #[test]

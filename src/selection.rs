@@ -641,6 +641,25 @@ impl SelectionArgs {
     }
 }
 
+/// `NAME` or `NAMESPACE/NAME`, each part there: `/db-0` would look in a namespace named "".
+pub fn check_names(names: &[String]) -> Result<()> {
+    for given in names {
+        let bad = match given.split_once('/') {
+            Some((ns, name)) => ns.is_empty() || name.is_empty() || name.contains('/'),
+            None => given.is_empty(),
+        };
+        if bad {
+            return Err(Error::usage(
+                format!(
+                    "{given:?} is not a VMI name: give NAME, or NAMESPACE/NAME with both parts"
+                ),
+                "e.g. `db-0 -n prod` or `prod/db-0`",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The chosen targets, and the named VMI's objects when it was read on its own.
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -655,6 +674,7 @@ pub struct Resolved {
 /// read with GETs (the VMI and its VM); a replica of a set or pool, several names or flags list
 /// the scope (or the named VMIs' namespace), matching the selector.
 pub async fn resolve(cluster: &crate::cluster::Cluster, args: &SelectionArgs) -> Result<Resolved> {
+    check_names(&args.names)?;
     if let Some((namespace, name)) = args.single_name() {
         let read = cluster
             .bounded(crate::targets::read_one(&cluster.client, &namespace, &name))
@@ -851,6 +871,13 @@ mod tests {
             }),
             ..row(ns, name)
         }
+    }
+
+    #[test]
+    fn a_name_needs_both_parts_around_its_slash() {
+        let ok = |n: &str| check_names(&[n.to_string()]).is_ok();
+        assert!(ok("db-0") && ok("prod/db-0"));
+        assert!(!ok("/db-0") && !ok("prod/") && !ok("a/b/c") && !ok(""));
     }
 
     fn args() -> SelectionArgs {

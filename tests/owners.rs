@@ -97,6 +97,20 @@ fn two_vmis_of_one_replica_set_each_follow_their_own_replacement() {
     assert!(now
         .iter()
         .all(|v| v.name != vmis[0].name && v.name != vmis[1].name));
+    // Their Events are on the replica set, where `kubectl describe vmirs web` shows them.
+    let out = env.kubectl(&[
+        "get",
+        "events",
+        "-n",
+        &ns,
+        "--field-selector",
+        "involvedObject.kind=VirtualMachineInstanceReplicaSet,involvedObject.name=web",
+        "-o",
+        "jsonpath={.items[*].reason}",
+    ]);
+    let reasons = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(reasons.matches("OutageStarted").count(), 2, "{reasons}");
+    assert_eq!(reasons.matches("Recovered").count(), 2, "{reasons}");
 }
 
 #[test]

@@ -625,3 +625,34 @@ fn ctrl_c_during_a_step_recovers_it_and_stops_the_game_day() {
         "reports are written for an interrupted run"
     );
 }
+
+/// The README's example files run as they are against the sandbox's `demo` namespace.
+#[test]
+fn the_shipped_kraken_examples_run_against_the_demo_namespace() {
+    let env = env_or_skip!();
+    env.cluster().ensure_namespace("demo");
+    env.vm("demo", "vm-always", "Always", &[]);
+    env.vm("demo", "vm-manual", "Manual", &[]);
+    let root = env!("CARGO_MANIFEST_DIR");
+    for file in [
+        "examples/kraken/scenarios/kubevirt/kubevirt-vm-outage.yaml",
+        "examples/kraken/config.yaml",
+    ] {
+        let path = format!("{root}/{file}");
+        let out = env.run(&[
+            "run",
+            "-f",
+            &path,
+            "--skip-unsupported",
+            "--dry-run",
+            "-o",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            text.contains("vm-always") && text.contains("vm-manual"),
+            "{file}: {text}"
+        );
+    }
+}

@@ -7,6 +7,7 @@
 //! game day, so here every unknown key, wrong type and bad value is an error naming the file and
 //! the line.
 
+pub mod alerts;
 pub mod node;
 
 use std::{
@@ -39,6 +40,8 @@ pub struct Loaded {
     /// Things in the files that are Kraken's own and that this tool reads past, one sentence
     /// each ("config.yaml line 40: cerberus is Kraken's own: not used by kubectl-vmchaos").
     pub ignored: Vec<String>,
+    /// A config's `performance_monitoring` alert profile (with `enable_alerts: True`).
+    pub alerts: Option<alerts::AlertProfile>,
 }
 
 #[derive(Debug, Clone)]
@@ -345,9 +348,11 @@ fn parse_into(
     match (key("kraken"), key("scenarios")) {
         (Some(kraken), None) => {
             config(file, base, &kraken.1, loaded)?;
-            for (k, _) in top {
+            for (k, v) in top {
                 let name = key_name(file, k)?;
-                if name != "kraken" {
+                if name == "performance_monitoring" {
+                    alerts::performance_monitoring(file, base, v, loaded)?;
+                } else if name != "kraken" {
                     loaded.ignored.push(format!(
                         "{} line {}: {name} is Kraken's own: not used by kubectl-vmchaos",
                         file.display(),

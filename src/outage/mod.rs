@@ -65,9 +65,9 @@ pub async fn run_resolved(
     // Until the first DELETE nothing has changed: a signal just ends the command.
     let prepared = tokio::select! {
         biased;
-        signal = signals.recv() => {
+        (signal, at_prompt) = async { (signals.recv().await, crate::prompt::at_prompt()) } => {
             reporter.flush();
-            return Err(Error::Interrupted { signal });
+            return Err(crate::prompt::interrupted(signal, at_prompt));
         }
         prepared = prepare(global, &config, reporter) => prepared?,
     };

@@ -87,7 +87,7 @@ impl AbortRule {
                     probe: track.spec.text.clone(),
                     failed_for,
                     allowed,
-                    failure: track.last_failure()?.failure.clone()?,
+                    failure: track.last_real_failure()?.failure.clone()?,
                 })
             }
             AbortRule::Unready { max } => (unready.len() > max).then(|| AbortReason::Unready {

@@ -31,6 +31,12 @@ pub enum FailureKind {
     NoAddress,
     /// Connected, then the connection broke, the TLS handshake failed, or the answer wasn't HTTP.
     Broken,
+    /// A `prom:` query returned nothing (no series, or a false comparison).
+    NoResult,
+    /// Prometheus could not be reached or refused the query: the check failed, not the VM.
+    Prometheus,
+    /// An `alert:` probe: a matching alert fires.
+    AlertFiring,
 }
 
 impl fmt::Display for FailureKind {
@@ -42,6 +48,9 @@ impl fmt::Display for FailureKind {
             FailureKind::Unreachable => f.write_str("unreachable"),
             FailureKind::NoAddress => f.write_str("no address yet"),
             FailureKind::Broken => f.write_str("broken connection"),
+            FailureKind::NoResult => f.write_str("empty result"),
+            FailureKind::Prometheus => f.write_str("Prometheus error"),
+            FailureKind::AlertFiring => f.write_str("alert firing"),
         }
     }
 }
@@ -59,14 +68,14 @@ impl fmt::Display for Failure {
     }
 }
 
-fn failure(kind: FailureKind, detail: impl Into<String>) -> Failure {
+pub(super) fn failure(kind: FailureKind, detail: impl Into<String>) -> Failure {
     Failure {
         kind,
         detail: detail.into(),
     }
 }
 
-fn human(d: Duration) -> String {
+pub(super) fn human(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{}ms", d.as_millis())
     } else {
@@ -80,6 +89,8 @@ pub struct Context<'a> {
     pub vmi_address: Option<&'a str>,
     pub timeout: Duration,
     pub tls: &'a Arc<rustls::ClientConfig>,
+    /// For `prom:` probes on an https:// Prometheus (its CA, or the system's roots).
+    pub prom_tls: Option<&'a Arc<rustls::ClientConfig>>,
 }
 
 /// Runs one attempt; Ok(address probed) or the failure (with the address in its detail).
@@ -125,10 +136,28 @@ pub async fn attempt(target: &Target, cx: &Context<'_>) -> (Option<String>, Resu
             }
             Err(f) => (None, Err(f)),
         },
+        Target::Prom {
+            query,
+            alerts,
+            server,
+        } => match server {
+            Some(server) => {
+                let result =
+                    super::prom::query(server, query, *alerts, cx.prom_tls, cx.timeout).await;
+                (Some(server.url.clone()), result)
+            }
+            None => (
+                None,
+                Err(failure(
+                    FailureKind::Prometheus,
+                    "no Prometheus to ask: give --prometheus URL or set PROMETHEUS_URL",
+                )),
+            ),
+        },
     }
 }
 
-fn show(host: &str, port: u16) -> String {
+pub(super) fn show(host: &str, port: u16) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -138,7 +167,7 @@ fn show(host: &str, port: u16) -> String {
 
 /// Resolves (names: each attempt, as a client would) and connects to the first address that
 /// answers.
-async fn connect(
+pub(super) async fn connect(
     host: &str,
     port: u16,
     deadline: Instant,

@@ -12,6 +12,7 @@
 
 mod abort;
 mod attempt;
+mod prom;
 mod runner;
 mod spec;
 mod steady;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 pub use abort::{AbortReason, AbortRule};
 pub use attempt::{Failure, FailureKind};
+pub use prom::PromServer;
 pub use runner::{spawn_probers, ProbeSample, ProbeTiming, Probers};
 pub use spec::{AbortIf, ProbeSpec, SpecError, StatusRange, Target};
 pub use steady::{check_steady, steady_state, SteadyStateError};
@@ -77,6 +79,31 @@ impl ProbeOptions {
             abort,
             timing: ProbeTiming::new(interval, timeout),
         })
+    }
+
+    /// Points every `prom:` probe at `server`; an error when one needs it and none is given.
+    pub fn with_prometheus(mut self, server: Option<PromServer>) -> Result<ProbeOptions, String> {
+        for probe in &mut self.probes {
+            if let Target::Prom { server: s, .. } = &mut probe.target {
+                match &server {
+                    Some(server) => {
+                        if server.is_tls() {
+                            server.tls_config()?;
+                        }
+                        *s = Some(server.clone())
+                    }
+                    None => {
+                        return Err(format!(
+                            "probe {} needs a Prometheus to ask: give --prometheus URL (a \
+                             `kubectl port-forward` address or an in-cluster Service) or set \
+                             PROMETHEUS_URL",
+                            probe.text
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(self)
     }
 
     /// No probes and no abort rules.

@@ -106,6 +106,14 @@ pub fn spawn_probers(
             .with_no_client_auth(),
         )
     };
+    // Every prom: probe asks the same server (--prometheus); its CA file was checked already.
+    let prom_tls = probes.iter().find_map(|p| match &p.target {
+        Target::Prom {
+            server: Some(server),
+            ..
+        } if server.is_tls() => server.tls_config().map_err(|e| tracing::warn!("{e}")).ok(),
+        _ => None,
+    });
     let mut tasks = JoinSet::new();
     for (index, spec) in probes.iter().enumerate() {
         tasks.spawn(run_prober(
@@ -115,6 +123,7 @@ pub fn spawn_probers(
             vmi_address.clone(),
             samples.clone(),
             tls.clone(),
+            prom_tls.clone(),
         ));
     }
     Probers { tasks }
@@ -127,6 +136,7 @@ async fn run_prober(
     vmi_address: watch::Receiver<Option<String>>,
     samples: mpsc::UnboundedSender<ProbeSample>,
     tls: Arc<tokio_rustls::rustls::ClientConfig>,
+    prom_tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 ) {
     let mut ticks = tokio::time::interval(timing.interval);
     // A starved runtime skips attempts rather than bunching them up.
@@ -136,11 +146,16 @@ async fn run_prober(
         tokio::select! {
             _ = ticks.tick() => {
                 let address = vmi_address.borrow().clone();
-                let (target, tls) = (&target, &tls);
+                let (target, tls, prom_tls) = (&target, &tls, prom_tls.as_ref());
                 in_flight.push(async move {
                     let at = Instant::now();
                     let wall = SystemTime::now();
-                    let cx = Context { vmi_address: address.as_deref(), timeout: timing.timeout, tls };
+                    let cx = Context {
+                        vmi_address: address.as_deref(),
+                        timeout: timing.timeout,
+                        tls,
+                        prom_tls,
+                    };
                     let (address, result) = attempt(target, &cx).await;
                     ProbeSample {
                         probe: index,

@@ -30,6 +30,15 @@ pub enum Target {
         path: String,
         status: StatusRange,
     },
+    /// `prom:EXPR`: a PromQL expression that must have a result; `server` is filled from
+    /// `--prometheus` once the flags are resolved.
+    Prom {
+        query: String,
+        /// `alert:…`: `query` selects `ALERTS`, and the probe passes while it is empty (no
+        /// matching alert fires); a firing one fails it as `AlertFiring`, named.
+        alerts: bool,
+        server: Option<super::prom::PromServer>,
+    },
 }
 
 impl Target {
@@ -75,7 +84,8 @@ pub struct SpecError {
 }
 
 const SYNTAX: &str = "tcp://HOST:PORT, http(s)://HOST[:PORT]/PATH[#status=200-399], \
-                      vmi:tcp:PORT or vmi:http:PORT/PATH";
+                      vmi:tcp:PORT, vmi:http:PORT/PATH, prom:PROMQL or \
+                      alert:NAME|LABEL=VALUE[,…]";
 
 fn error(text: &str, reason: impl Into<String>) -> SpecError {
     SpecError {
@@ -96,6 +106,31 @@ impl FromStr for ProbeSpec {
 
     fn from_str(text: &str) -> Result<ProbeSpec, SpecError> {
         let text = text.trim();
+        if let Some(filter) = text.strip_prefix("alert:") {
+            return Ok(ProbeSpec {
+                text: text.to_string(),
+                target: Target::Prom {
+                    query: alert_selector(text, filter)?,
+                    alerts: true,
+                    server: None,
+                },
+            });
+        }
+        // PromQL may hold '#' and ','; it is taken whole.
+        if let Some(query) = text.strip_prefix("prom:") {
+            let query = query.trim();
+            if query.is_empty() {
+                return Err(error(text, "missing PromQL expression after prom:"));
+            }
+            return Ok(ProbeSpec {
+                text: text.to_string(),
+                target: Target::Prom {
+                    query: query.to_string(),
+                    alerts: false,
+                    server: None,
+                },
+            });
+        }
         let (body, fragment) = match text.split_once('#') {
             Some((body, fragment)) => (body, Some(fragment)),
             None => (text, None),
@@ -169,6 +204,36 @@ impl FromStr for ProbeSpec {
             target,
         })
     }
+}
+
+/// `alert:NAME` or `alert:LABEL=VALUE[,LABEL=VALUE…]` (e.g. `alert:severity=critical`): passes
+/// while no such alert fires: the selector `ALERTS{alertstate="firing",…}`.
+fn alert_selector(text: &str, filter: &str) -> Result<String, SpecError> {
+    let filter = filter.trim();
+    if filter.is_empty() {
+        return Err(error(
+            text,
+            "missing alert name or LABEL=VALUE after alert: (e.g. alert:severity=critical)",
+        ));
+    }
+    let label_name = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with(|c: char| c.is_ascii_digit())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let mut matchers = vec![r#"alertstate="firing""#.to_string()];
+    for part in filter.split(',') {
+        let (label, value) = match part.split_once('=') {
+            Some((label, value)) => (label.trim(), value.trim()),
+            None => ("alertname", part.trim()),
+        };
+        if !label_name(label) {
+            return Err(error(text, format!("{label:?} is not a label name")));
+        }
+        let value = value.replace('\\', "\\\\").replace('"', "\\\"");
+        matchers.push(format!("{label}=\"{value}\""));
+    }
+    Ok(format!("ALERTS{{{}}}", matchers.join(",")))
 }
 
 fn parse_status(text: &str, fragment: &str) -> Result<StatusRange, SpecError> {
@@ -349,6 +414,52 @@ mod tests {
         assert!(reason("http://a/#code=200").contains("unknown option"));
         assert!(reason("http://u:p@a/").contains("passwords"));
         assert_eq!(reason("ftp://a:21"), "unknown kind of probe");
+    }
+
+    #[test]
+    fn prom_takes_the_whole_expression() {
+        assert_eq!(
+            parse("prom:sum(kubevirt_vmi_phase_count{phase=\"running\"}) >= 3 # comment"),
+            Target::Prom {
+                query: "sum(kubevirt_vmi_phase_count{phase=\"running\"}) >= 3 # comment".into(),
+                alerts: false,
+                server: None
+            }
+        );
+        assert!(!parse("prom:up").follows_the_vmi());
+        let Target::Prom { query, .. } = parse("alert:severity=critical, namespace=prod") else {
+            panic!()
+        };
+        assert_eq!(
+            query,
+            r#"ALERTS{alertstate="firing",severity="critical",namespace="prod"}"#
+        );
+        let Target::Prom { query, .. } = parse("alert:KubeVirtVMINotRunning") else {
+            panic!()
+        };
+        assert_eq!(
+            query,
+            r#"ALERTS{alertstate="firing",alertname="KubeVirtVMINotRunning"}"#
+        );
+        assert!(reason("alert:").contains("missing alert name"));
+        assert!(reason("alert:sev-erity=x").contains("not a label name"));
+        assert_eq!(
+            "alert:severity=critical,for=2s".parse::<AbortIf>().unwrap(),
+            AbortIf::ProbeFails {
+                probe: "alert:severity=critical".parse().unwrap(),
+                allowed: Duration::from_secs(2)
+            }
+        );
+        assert!(reason("prom: ").contains("missing PromQL"));
+        assert_eq!(
+            "prom:up{job=\"a,b\"} == 1,for=5s"
+                .parse::<AbortIf>()
+                .unwrap(),
+            AbortIf::ProbeFails {
+                probe: "prom:up{job=\"a,b\"} == 1".parse().unwrap(),
+                allowed: Duration::from_secs(5)
+            }
+        );
     }
 
     #[test]

@@ -76,6 +76,22 @@ impl SteadyStateError {
             Some(FailureKind::NoAddress) => {
                 "the VMI reports no IP address in status.interfaces: use a fixed address".into()
             }
+            Some(FailureKind::Prometheus) => {
+                "check --prometheus (a `kubectl port-forward -n monitoring svc/prometheus \
+                 9090` address, or the Service's in-cluster URL), the token and the CA, and the \
+                 PromQL expression: nothing was deleted"
+                    .into()
+            }
+            Some(FailureKind::AlertFiring) => {
+                "an alert it watches fires already: narrow it with labels (alert:severity=\
+                 critical,namespace=NS), or run once the alert is resolved"
+                    .into()
+            }
+            Some(FailureKind::NoResult) => {
+                "the expression has no result now: check it in Prometheus's own UI, and run the \
+                 outage once it holds"
+                    .into()
+            }
             Some(FailureKind::Broken) | None => {
                 "check that the service is healthy before the outage, then run again".into()
             }

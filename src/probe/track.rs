@@ -6,7 +6,21 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use super::{attempt::Failure, runner::ProbeSample, spec::ProbeSpec};
+use super::{
+    attempt::{Failure, FailureKind},
+    runner::ProbeSample,
+    spec::ProbeSpec,
+};
+
+/// An attempt that could not check anything (Prometheus unreachable, or refusing the query):
+/// neither a success nor a failure of the VM. It breaks a steady state, never counts as
+/// downtime, and never fires an abort rule.
+fn unknown(sample: &ProbeSample) -> bool {
+    sample
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.kind == FailureKind::Prometheus)
+}
 
 /// When an attempt started, on both clocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +87,13 @@ pub struct ProbeReport {
     pub ready_to_success_ms: Option<u64>,
     /// Why it failed first (kind and detail).
     pub failure: Option<Failure>,
+    /// `prom:`/`alert:` attempts that could not ask Prometheus (not counted as failures).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub prometheus_errors: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn rfc3339(stamp: Option<Stamp>) -> Option<String> {
@@ -111,13 +132,18 @@ impl ProbeTrack {
     pub fn failed_attempts(&self, since: Option<Instant>) -> usize {
         self.samples
             .iter()
-            .filter(|s| !s.ok() && since.is_none_or(|t| s.at >= t))
+            .filter(|s| !s.ok() && !unknown(s) && since.is_none_or(|t| s.at >= t))
             .count()
     }
 
-    /// The latest attempt's verdict; None before the first one.
+    /// The latest verdict (attempts that could not check anything left out); None before the
+    /// first one.
     pub fn is_passing(&self) -> Option<bool> {
-        self.samples.last().map(ProbeSample::ok)
+        self.samples
+            .iter()
+            .rev()
+            .find(|s| !unknown(s))
+            .map(ProbeSample::ok)
     }
 
     /// Successes since the latest failure.
@@ -129,6 +155,11 @@ impl ProbeTrack {
         self.samples.iter().rev().find(|s| !s.ok())
     }
 
+    /// The latest failure that says something about the VM (not a Prometheus error).
+    pub fn last_real_failure(&self) -> Option<&ProbeSample> {
+        self.samples.iter().rev().find(|s| !s.ok() && !unknown(s))
+    }
+
     /// The first success of an attempt started at or after `t` (e.g. the VMI's Ready: the gap
     /// between KubeVirt's view and the users').
     pub fn first_success_after(&self, t: Instant) -> Option<&ProbeSample> {
@@ -138,7 +169,13 @@ impl ProbeTrack {
     /// How long the probe has been failing (since the first failed attempt of the current run
     /// of failures); None while it passes.
     pub fn failing_for(&self, now: Instant) -> Option<Duration> {
-        let streak = self.samples.iter().rev().take_while(|s| !s.ok()).last()?;
+        let streak = self
+            .samples
+            .iter()
+            .rev()
+            .filter(|s| !unknown(s))
+            .take_while(|s| !s.ok())
+            .last()?;
         Some(now.saturating_duration_since(streak.at))
     }
 
@@ -147,7 +184,7 @@ impl ProbeTrack {
         let mut outages: Vec<Outage> = Vec::new();
         let mut last_success = None;
         let mut open: Option<Outage> = None;
-        for sample in &self.samples {
+        for sample in self.samples.iter().filter(|s| !unknown(s)) {
             match (&sample.failure, open.as_mut()) {
                 (None, Some(_)) => {
                     let mut done = open.take().expect("matched Some");
@@ -196,6 +233,7 @@ impl ProbeTrack {
             first_success_after: rfc3339(outage.as_ref().and_then(|o| o.first_success)),
             ready_to_success_ms: ready_to_success,
             failure: outage.map(|o| o.first),
+            prometheus_errors: self.samples.iter().filter(|s| unknown(s)).count(),
         }
     }
 
@@ -239,6 +277,7 @@ pub(crate) mod tests {
             let kind = match c {
                 '+' => None,
                 'r' => Some(FailureKind::Refused),
+                'p' => Some(FailureKind::Prometheus),
                 _ => Some(FailureKind::TimedOut),
             };
             track.record(sample(0, t0 + ms(250 * i as u64), kind));
@@ -301,6 +340,31 @@ pub(crate) mod tests {
             (quiet.downtime_ms, quiet.ready_to_success_ms),
             (None, Some(0))
         );
+    }
+
+    #[test]
+    fn prometheus_errors_are_no_verdict_on_the_vm() {
+        let t0 = Instant::now();
+        // Refused at 750 and 1000 ms, back at 1250 ms; Prometheus unreachable at 500, 1500
+        // and 1750 ms.
+        let t = track(t0, "++prr+pp");
+        let o = t.outage_after(t0).unwrap();
+        assert_eq!(o.last_success.unwrap().at, t0 + ms(250));
+        assert_eq!((o.failed_attempts, o.downtime(t0)), (2, ms(1000)));
+        assert_eq!(t.failed_attempts(None), 2);
+        assert_eq!(t.is_passing(), Some(true), "the last real verdict");
+        assert_eq!(t.failing_for(t0 + ms(2000)), None, "no abort on them");
+        assert_eq!(t.successes_in_a_row(), 0, "but no steady state either");
+        assert_eq!(
+            track(t0, "rp").last_real_failure().unwrap().at,
+            t0,
+            "an abort names the VM's failure"
+        );
+        let r = t.report(t0, None, t0 + ms(2000));
+        assert_eq!((r.prometheus_errors, r.failed_attempts), (3, 2));
+        assert_eq!(track(t0, "+pp").failing_for(t0 + ms(900)), None);
+        let json = serde_json::to_value(track(t0, "+r+").report(t0, None, t0)).unwrap();
+        assert!(json.get("prometheusErrors").is_none(), "{json}");
     }
 
     #[test]

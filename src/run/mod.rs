@@ -83,10 +83,13 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
     for line in &loaded.ignored {
         eprintln!("note: {line}");
     }
+    let guards = alert_guards(&loaded)?;
     // Until the first step runs nothing has changed: a signal just ends the command.
     let prepared = tokio::select! {
         biased;
-        signal = signals.recv() => return Err(Error::Interrupted { signal }),
+        (signal, at_prompt) = async { (signals.recv().await, crate::prompt::at_prompt()) } => {
+            return Err(crate::prompt::interrupted(signal, at_prompt))
+        }
         prepared = prepare(global, args, term, &loaded) => prepared?,
     };
     let Prepared {
@@ -99,10 +102,20 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         args: RunnerArgs::from(args),
         term: *term,
         cluster: cluster.clone(),
+        guards,
     };
     refuse_runner(&planned, &runner)?;
 
     let mut notes: Vec<String> = loaded.ignored.clone();
+    notes.extend(loaded.alerts.as_ref().map(|p| {
+        let critical = p.rules.iter().filter(|r| r.aborts()).count();
+        format!(
+            "alert profile {}: {critical} critical alert(s) abort any step as soon as they fire; \
+             {} other(s) not watched",
+            p.file.display(),
+            p.rules.len() - critical
+        )
+    }));
     notes.push(format!(
         "targets picked with --seed {seed} (the same seed picks the same VMIs)"
     ));
@@ -411,6 +424,24 @@ struct Engine {
     args: RunnerArgs,
     term: Terminal,
     cluster: Cluster,
+    /// The config's alert profile, as abort conditions of every step.
+    guards: ProbeOptions,
+}
+
+/// The critical alerts of a config's alert profile as abort conditions (none without one).
+fn alert_guards(loaded: &Loaded) -> Result<ProbeOptions> {
+    let Some(profile) = &loaded.alerts else {
+        return Ok(ProbeOptions::none());
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    profile
+        .probe_options(env("PROMETHEUS_URL"), env("PROMETHEUS_TOKEN"))
+        .map_err(|e| {
+            Error::usage(
+                e,
+                "set performance_monitoring.prometheus_url in the config, or PROMETHEUS_URL",
+            )
+        })
 }
 
 impl StepRunner for Engine {
@@ -484,7 +515,7 @@ impl Engine {
             allow_protected_namespace: self.args.allow_protected_namespace,
             keep_down: step.keep_down,
             serial_interval: None,
-            probes: ProbeOptions::none(),
+            probes: self.guards.clone(),
         };
         let renderer: Box<dyn crate::events::Renderer> =
             if self.term.spinners(self.args.no_progress) {

@@ -49,6 +49,7 @@ mod kubevirt;
 pub use kubevirt::{vm_pool_resource, vm_resource, vmi_resource, vmirs_resource};
 mod launcher_pod;
 mod log;
+mod metrics;
 pub mod node_agent;
 mod pool;
 mod registration;
@@ -127,6 +128,7 @@ impl Default for SimConfig {
 /// everything too (without waiting).
 pub struct Sim {
     port: u16,
+    metrics_port: u16,
     tasks: Vec<JoinHandle<()>>,
     guest_network: guest::address::Claim,
 }
@@ -142,11 +144,14 @@ pub async fn start(client: kube::Client, mut config: SimConfig) -> anyhow::Resul
     config.guest_network = Some(claim.network);
     let config = Arc::new(config);
     let (port, server) = subresources::serve(config.listen, client.clone(), log.clone()).await?;
+    let (metrics_port, metrics) = metrics::serve(client.clone()).await?;
     let mut sim = Sim {
         port,
+        metrics_port,
         tasks: vec![server],
         guest_network: claim,
     };
+    sim.tasks.extend(metrics);
     sim.tasks.push(tokio::spawn(guest::run(
         client.clone(),
         config.clone(),
@@ -197,6 +202,12 @@ impl Sim {
     /// The HTTPS port of the subresource server.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `http://127.0.0.1:PORT/metrics`: KubeVirt's `kubevirt_vmi_*` metrics for
+    /// every VMI (phase counts, per-VMI info and readiness), for a Prometheus to scrape.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
     }
 
     /// The /16 of 127.0.0.0/8 the VMI and front addresses come from (127.X.0.0).

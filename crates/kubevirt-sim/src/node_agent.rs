@@ -60,10 +60,17 @@ const RESYNC: Duration = Duration::from_secs(10);
 /// A running node agent; dropping it stops it (and its guests) too.
 pub struct NodeAgent {
     tasks: Vec<JoinHandle<()>>,
+    metrics_port: u16,
     guest_network: guest::address::Claim,
 }
 
 impl NodeAgent {
+    /// The port of `http://127.0.0.1:PORT/metrics` (KubeVirt's `kubevirt_vmi_*` metrics, as
+    /// virt-handler exports them).
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
+    }
+
     /// The /16 of 127.0.0.0/8 the pods' (and so the VMIs') addresses come from.
     pub fn guest_network(&self) -> std::net::Ipv4Addr {
         self.guest_network.network
@@ -103,7 +110,8 @@ pub async fn start(client: Client, mut config: SimConfig) -> anyhow::Result<Node
             .await
             .with_context(|| format!("failed to register the Node {node}"))?;
     }
-    let tasks = vec![
+    let (metrics_port, metrics) = crate::metrics::serve(client.clone()).await?;
+    let mut tasks = vec![
         tokio::spawn(heartbeats(client.clone(), config.nodes.clone())),
         tokio::spawn(guest::run(
             client.clone(),
@@ -113,9 +121,11 @@ pub async fn start(client: Client, mut config: SimConfig) -> anyhow::Result<Node
         )),
         tokio::spawn(run(client, config, log, claim.network)),
     ];
+    tasks.extend(metrics);
     tracing::info!("node agent running for {:?}", tasks.len());
     Ok(NodeAgent {
         tasks,
+        metrics_port,
         guest_network: claim,
     })
 }

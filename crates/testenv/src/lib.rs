@@ -30,6 +30,7 @@ mod genuine;
 mod kubevirt;
 mod pki;
 mod prereqs;
+pub mod prometheus;
 mod start;
 mod watchdog;
 
@@ -54,6 +55,7 @@ pub use kubevirt::{CrdSource, KUBEVIRT_NAMESPACE, KUBEVIRT_VERSION};
 pub use kubevirt_sim::{knobs, SimConfig};
 pub use pki::RESTRICTED_USERS;
 use prereqs::Binaries;
+pub use prometheus::{Prometheus, VMI_NOT_RUNNING_ALERT};
 pub use start::{Builder, StartError, Timings};
 
 /// How long fixtures wait for a VMI to become Running and Ready.
@@ -219,6 +221,54 @@ impl Cluster {
     /// The full stack in a temporary directory; see `Builder` for the options.
     pub fn builder() -> Builder {
         Builder::default()
+    }
+
+    /// The port of KubeVirt's `kubevirt_vmi_*` metrics (`http://127.0.0.1:PORT/metrics`),
+    /// served by the simulator or the genuine tier's node agent; None without either.
+    pub fn metrics_port(&self) -> Option<u16> {
+        let processes = self.processes.lock().unwrap_or_else(|e| e.into_inner());
+        processes
+            .sim
+            .as_ref()
+            .map(kubevirt_sim::Sim::metrics_port)
+            .or_else(|| {
+                processes
+                    .node_agent
+                    .as_ref()
+                    .map(kubevirt_sim::node_agent::NodeAgent::metrics_port)
+            })
+    }
+
+    /// A real Prometheus of this test's own, scraping this cluster's `kubevirt_vmi_*` metrics
+    /// every second, with the rule file's one alert ([`VMI_NOT_RUNNING_ALERT`]); it stops when
+    /// dropped. None (after saying how to get it) when `prometheus` is not installed, except
+    /// under `CI=true`, where that panics; panics when it does not start.
+    pub fn start_prometheus(&self) -> Option<Prometheus> {
+        let program = match prometheus::binary() {
+            Ok(p) => p,
+            Err(missing) => {
+                skip_or_panic(&missing);
+                return None;
+            }
+        };
+        let port = self
+            .metrics_port()
+            .expect("start_prometheus needs the simulator or the node agent");
+        let dir = self.dir.join(format!(
+            "prometheus-{}",
+            self.next.fetch_add(1, Ordering::Relaxed)
+        ));
+        let watch = |pid| {
+            let mut processes = self.processes.lock().unwrap_or_else(|e| e.into_inner());
+            match processes.watchdog.as_mut() {
+                Some(watchdog) => watchdog.watch(pid),
+                None => Ok(()),
+            }
+        };
+        Some(
+            prometheus::start(&program, &dir, port, watch)
+                .unwrap_or_else(|e| panic!("testenv: Prometheus: {e:?}")),
+        )
     }
 
     /// `https://127.0.0.1:<port>`

@@ -104,11 +104,16 @@ fn the_sandbox_serves_the_demo_until_sigterm() {
     }
     let pids: Vec<u32> = numbers(&dir.path().join("pids"));
     let ports: Vec<u16> = numbers(&dir.path().join("ports"));
+    let prom = usize::from(testenv::prometheus::binary().is_ok());
     assert_eq!(
         (pids.len(), ports.len()),
-        (3, 4),
-        "etcd, kube-apiserver, watchdog; + the simulator's port"
+        (3 + prom, 4 + prom),
+        "etcd, kube-apiserver, watchdog; + the simulator's port; + Prometheus when installed"
     );
+    if prom == 1 {
+        let url = std::fs::read_to_string(dir.path().join("prometheus-url")).unwrap();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    }
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -241,10 +246,12 @@ fn the_genuine_sandbox_serves_the_demo_and_stops_everything() {
     let mut sandbox = start_with(dir.path(), true, &["--genuine"]);
     let pids: Vec<u32> = numbers(&dir.path().join("pids"));
     let ports: Vec<u16> = numbers(&dir.path().join("ports"));
+    let prom = usize::from(testenv::prometheus::binary().is_ok());
     assert_eq!(
         (pids.len(), ports.len()),
-        (6, 5),
-        "etcd, kube-apiserver, watchdog and 3 supervisors; + virt-api's and virt-controller's ports"
+        (6 + prom, 5 + prom),
+        "etcd, kube-apiserver, watchdog and 3 supervisors; + virt-api's and virt-controller's \
+         ports; + Prometheus when installed"
     );
     let log = std::fs::read_to_string(dir.path().join("sandbox.log")).unwrap();
     assert!(

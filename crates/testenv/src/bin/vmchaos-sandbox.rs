@@ -132,6 +132,30 @@ fn run() -> Result<()> {
         create_demo(&cluster)?;
         print_addresses(&cluster)?;
     }
+    // A real Prometheus scraping KubeVirt's kubevirt_vmi_* metrics, for prom: and alert: probes
+    // (when Debian's prometheus is installed; scripts/install-deps installs it).
+    let prometheus = match (
+        cluster.metrics_port(),
+        testenv::prometheus::binary().is_ok(),
+    ) {
+        (Some(_), true) => cluster.start_prometheus(),
+        _ => None,
+    };
+    if let Some(prom) = &prometheus {
+        std::fs::write(dir.join("prometheus-url"), prom.url())?;
+        let mut ports: String = std::fs::read_to_string(dir.join("ports"))?;
+        ports.push_str(&format!("{}\n", prom.port()));
+        std::fs::write(dir.join("ports"), ports)?;
+        let mut pids: String = std::fs::read_to_string(dir.join("pids"))?;
+        pids.extend(prom.pid().map(|p| format!("{p}\n")));
+        std::fs::write(dir.join("pids"), pids)?;
+        println!(
+            "Prometheus at {} (scrapes kubevirt_vmi_* every 1s; alert {}): --prometheus {}",
+            prom.url(),
+            testenv::VMI_NOT_RUNNING_ALERT,
+            prom.url()
+        );
+    }
     println!(
         "sandbox ready in {:.1?}; files in {}",
         started.elapsed(),
@@ -158,6 +182,7 @@ fn run() -> Result<()> {
     })?;
     println!("stopping");
     let _ = std::fs::remove_file(dir.join("ready"));
+    drop(prometheus);
     cluster.stop();
     Ok(())
 }
