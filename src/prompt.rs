@@ -8,6 +8,12 @@ use crate::{
 };
 
 fn prompt_error(e: dialoguer::Error) -> Error {
+    // Ctrl-C can reach the prompt's read first (EINTR) rather than the signal handler: it
+    // declines all the same.
+    let dialoguer::Error::IO(io) = &e;
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        return interrupted(crate::signals::Signal::Interrupt, true);
+    }
     Error::usage(
         format!("the prompt failed: {e}"),
         "name the VMI and pass --yes to run without prompts",
@@ -332,6 +338,9 @@ pub async fn pick_many(rows: Vec<Target>) -> Result<Option<Vec<Target>>> {
             )
         })?
         .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return interrupted(crate::signals::Signal::Interrupt, true);
+            }
             Error::usage(
                 format!("the prompt failed: {e}"),
                 "name the VMIs on the command line, and pass --yes to run without prompts",
