@@ -81,6 +81,7 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 always\t''
 never\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -s s -l server -d 'The API server\'s URL, instead of the kubeconfig\'s' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l token -d 'Bearer token for the API server, instead of the kubeconfig user\'s credentials' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l as -d 'Act as this user (impersonation, as kubectl --as)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l as-group -d 'Act as this group; repeat for several (needs --as)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l tls-server-name -d 'The name to verify the API server\'s certificate against (and send as SNI)' -r

@@ -78,6 +78,7 @@ none\:"A real run"))' \
 '--color=[When to use colours (NO_COLOR is honoured by "auto")]:WHEN:(auto always never)' \
 '-s+[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
 '--server=[The API server'\''s URL, instead of the kubeconfig'\''s]:URL:_default' \
+'--token=[Bearer token for the API server, instead of the kubeconfig user'\''s credentials]:TOKEN:_default' \
 '--as=[Act as this user (impersonation, as kubectl --as)]:USER:_default' \
 '*--as-group=[Act as this group; repeat for several (needs --as)]:GROUP:_default' \
 '--tls-server-name=[The name to verify the API server'\''s certificate against (and send as SNI)]:NAME:_default' \

@@ -198,10 +198,17 @@ pub struct OutageArgs {
 pub struct PrometheusArgs {
     /// Prometheus's address for prom: probes (a `kubectl port-forward` or an in-cluster
     /// Service), e.g. http://127.0.0.1:9090
-    #[arg(long = "prometheus", env = "PROMETHEUS_URL", value_name = "URL")]
+    // Explicit ids: a field named `token` would take the id of the global --token and hide it.
+    #[arg(
+        id = "prometheus_url",
+        long = "prometheus",
+        env = "PROMETHEUS_URL",
+        value_name = "URL"
+    )]
     pub url: Option<String>,
     /// Bearer token for Prometheus (e.g. `$(kubectl create token …)` for a kube-rbac-proxy)
     #[arg(
+        id = "prometheus_token",
         long = "prometheus-token",
         env = "PROMETHEUS_TOKEN",
         value_name = "TOKEN",
@@ -209,7 +216,7 @@ pub struct PrometheusArgs {
     )]
     pub token: Option<String>,
     /// A PEM file of CAs that sign Prometheus's https certificate (default: the system's roots)
-    #[arg(long = "prometheus-ca", value_name = "FILE")]
+    #[arg(id = "prometheus_ca", long = "prometheus-ca", value_name = "FILE")]
     pub ca: Option<PathBuf>,
 }
 
@@ -501,6 +508,21 @@ pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn the_global_token_is_not_shadowed_by_prometheus_token() {
+        let cli = Cli::try_parse_from([
+            "kubectl-vmchaos",
+            "outage",
+            "db-0",
+            "--token",
+            "t1",
+            "--prometheus-token",
+            "t2",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.token.as_deref(), Some("t1"));
+    }
 
     #[test]
     fn request_timeout_reads_like_kubectl() {
