@@ -4,13 +4,17 @@ use std::collections::BTreeSet;
 
 use crate::rules::FileOperation;
 
-/// What scripts/release puts into every archive.
-pub fn archive_contents(exe: &str) -> Vec<String> {
-    vec![
-        exe.into(),
-        "LICENSE".into(),
-        "completions/kubectl_complete-vmchaos".into(),
-    ]
+/// The files scripts/release packs into the archive for `os` (tests/krew.rs holds this against
+/// the real archives): the completion helper is a shell script, so not on Windows.
+pub fn archive_contents(os: &str) -> Vec<String> {
+    let mut files = vec!["LICENSE".to_owned(), "README.md".to_owned()];
+    if os == "windows" {
+        files.push("kubectl-vmchaos.exe".into());
+    } else {
+        files.push("completions/kubectl_complete-vmchaos".into());
+        files.push("kubectl-vmchaos".into());
+    }
+    files
 }
 
 /// krew's file operations on an extracted archive: a `from` naming an entry moves it (to "."

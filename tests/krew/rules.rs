@@ -7,9 +7,10 @@ use serde::Deserialize;
 use crate::install::{archive_contents, install};
 
 pub const API_VERSION: &str = "krew.googlecontainertools.github.com/v1alpha2";
+/// What the old hand-kept manifest carried for archives nobody had built: never valid.
 pub const PLACEHOLDER_SHA256: &str =
     "0000000000000000000000000000000000000000000000000000000000000000";
-/// The platforms the issue asks for; each must be selected by exactly one entry.
+/// The platforms a release serves; each must be selected by exactly one entry.
 pub const REQUIRED: [(&str, &str); 5] = [
     ("linux", "amd64"),
     ("linux", "arm64"),
@@ -137,8 +138,9 @@ pub struct PolicyRule {
 // ---------------------------------------------------------------------------------------------
 // The rules
 
-/// Every rule the manifest breaks, one line each (empty: valid).
-pub fn problems(p: &Plugin, cargo_version: &str) -> Vec<String> {
+/// Every rule the manifest breaks, one line each (empty: valid). `required`: the platforms it
+/// must serve (a release: all of [`REQUIRED`]; what scripts/release renders here: its own).
+pub fn problems(p: &Plugin, cargo_version: &str, required: &[(&str, &str)]) -> Vec<String> {
     let mut out = Vec::new();
     let s = &p.spec;
     if p.api_version != API_VERSION {
@@ -192,6 +194,7 @@ pub fn problems(p: &Plugin, cargo_version: &str) -> Vec<String> {
     if !s.description.contains("KubeVirt") {
         out.push("spec.description doesn't say it needs KubeVirt".into());
     }
+    out.extend(description_problems(&s.description));
     for (field, text) in [("description", &s.description), ("caveats", &s.caveats)] {
         if let Some(line) = long_line(text, 80) {
             out.push(format!(
@@ -200,7 +203,51 @@ pub fn problems(p: &Plugin, cargo_version: &str) -> Vec<String> {
         }
     }
     out.extend(caveats_problems(&s.caveats, &s.version));
-    out.extend(platforms_problems(s));
+    out.extend(platforms_problems(s, required));
+    out
+}
+
+/// The description must say what the tool does today with each kind of owner (README, "What
+/// happens, phase by phase"): a Halted VM's VMI is refused, never started and halted again.
+pub fn description_problems(description: &str) -> Vec<String> {
+    let text = description.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = Vec::new();
+    for (words, what) in [
+        (
+            "Always or Once: KubeVirt re-creates",
+            "Always/Once VMs are re-created by KubeVirt",
+        ),
+        ("RerunOnFailure or Manual", "RerunOnFailure and Manual VMs"),
+        (
+            "the tool starts the VM (virt-api's start)",
+            "the tool starts RerunOnFailure/Manual VMs",
+        ),
+        (
+            "Standalone VMI: the tool re-creates it from the saved manifest",
+            "standalone VMIs are re-created from the saved manifest",
+        ),
+        (
+            "VirtualMachineInstanceReplicaSet: the tool follows the replacement",
+            "replica-set VMIs are followed",
+        ),
+        (
+            "Halted VM (or running: false): refused",
+            "Halted VMs are refused",
+        ),
+    ] {
+        if !text.contains(words) {
+            out.push(format!(
+                "spec.description doesn't say that {what} ({words:?})"
+            ));
+        }
+    }
+    for stale in ["back to Halted", "sets a Halted", "Halted, or no owner"] {
+        if text.contains(stale) {
+            out.push(format!(
+                "spec.description still describes the Halted path that no longer exists ({stale:?})"
+            ));
+        }
+    }
     out
 }
 
@@ -223,7 +270,7 @@ pub fn caveats_problems(caveats: &str, version: &str) -> Vec<String> {
     out
 }
 
-pub fn platforms_problems(s: &Spec) -> Vec<String> {
+pub fn platforms_problems(s: &Spec, required: &[(&str, &str)]) -> Vec<String> {
     let mut out = Vec::new();
     if s.platforms.is_empty() {
         out.push("spec.platforms is empty".into());
@@ -270,13 +317,13 @@ pub fn platforms_problems(s: &Spec) -> Vec<String> {
                 "spec.platforms {hits:?} have overlapping selectors for {os}/{arch}"
             ));
         }
-        if hits.is_empty() && REQUIRED.contains(&(os, arch)) {
+        if hits.is_empty() && required.contains(&(os, arch)) {
             out.push(format!("no spec.platforms entry for {os}/{arch}"));
         }
     }
     let mut seen = BTreeSet::new();
     for pl in &s.platforms {
-        if pl.sha256 != PLACEHOLDER_SHA256 && !seen.insert(&pl.sha256) {
+        if !seen.insert(&pl.sha256) {
             out.push(format!("two platforms have the same sha256 {}", pl.sha256));
         }
     }
@@ -362,6 +409,9 @@ pub fn platform_problems(pl: &Platform, os: &str, arch: &str, version: &str) -> 
             pl.sha256
         ));
     }
+    if pl.sha256 == PLACEHOLDER_SHA256 {
+        out.push("sha256 is the all-zero placeholder, not an archive's digest".into());
+    }
     let exe = if os == "windows" {
         "kubectl-vmchaos.exe"
     } else {
@@ -381,7 +431,7 @@ pub fn platform_problems(pl: &Platform, os: &str, arch: &str, version: &str) -> 
         }
     }
     if out.is_empty() {
-        match install(&archive_contents(exe), pl.files.as_deref()) {
+        match install(&archive_contents(os), pl.files.as_deref()) {
             Err(e) => out.push(e),
             Ok(installed) => {
                 if !installed.contains(&pl.bin) {
@@ -453,31 +503,6 @@ pub fn is_sha256(s: &str) -> bool {
 pub fn long_line(text: &str, max: usize) -> Option<&str> {
     text.lines()
         .find(|l| l.chars().count() > max && l.trim().contains(' '))
-}
-
-/// The placeholder sha256 must be marked as such on its line, and only there.
-pub fn sha256_marking_problems(manifest_text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (n, line) in manifest_text.lines().enumerate() {
-        let Some(rest) = line.trim_start().strip_prefix("sha256:") else {
-            continue;
-        };
-        let value = rest.split_whitespace().next().unwrap_or("");
-        let marked = rest.contains("# placeholder: filled by");
-        if value == PLACEHOLDER_SHA256 && !marked {
-            out.push(format!(
-                "line {}: placeholder sha256 without the \"# placeholder: filled by\" comment",
-                n + 1
-            ));
-        }
-        if value != PLACEHOLDER_SHA256 && marked {
-            out.push(format!(
-                "line {}: a real sha256 still marked as a placeholder",
-                n + 1
-            ));
-        }
-    }
-    out
 }
 
 /// Every `<group> <resource>: <verbs>` line of the caveats must say exactly what the shipped
