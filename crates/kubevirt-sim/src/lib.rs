@@ -129,7 +129,7 @@ impl Default for SimConfig {
 pub struct Sim {
     port: u16,
     metrics_port: u16,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Tasks,
     guest_network: guest::address::Claim,
 }
 
@@ -148,17 +148,17 @@ pub async fn start(client: kube::Client, mut config: SimConfig) -> anyhow::Resul
     let mut sim = Sim {
         port,
         metrics_port,
-        tasks: vec![server],
+        tasks: Tasks(vec![server]),
         guest_network: claim,
     };
-    sim.tasks.extend(metrics);
-    sim.tasks.push(tokio::spawn(guest::run(
+    sim.tasks.0.extend(metrics);
+    sim.tasks.0.push(tokio::spawn(guest::run(
         client.clone(),
         config.clone(),
         log.clone(),
         sim.guest_network.network,
     )));
-    sim.tasks.push(tokio::spawn(vm_controller::run(
+    sim.tasks.0.push(tokio::spawn(vm_controller::run(
         client.clone(),
         log.clone(),
     )));
@@ -166,17 +166,19 @@ pub async fn start(client: kube::Client, mut config: SimConfig) -> anyhow::Resul
     // VM and VMI CRDs only) runs the rest.
     if served(&client, &kubevirt::vmirs_resource()).await {
         sim.tasks
+            .0
             .push(tokio::spawn(replica_set::run(client.clone(), log.clone())));
     } else {
         tracing::info!("VirtualMachineInstanceReplicaSet not served: no replica set controller");
     }
     if served(&client, &kubevirt::vm_pool_resource()).await {
         sim.tasks
+            .0
             .push(tokio::spawn(pool::run(client.clone(), log.clone())));
     } else {
         tracing::info!("VirtualMachinePool not served: no VM pool controller");
     }
-    sim.tasks.push(tokio::spawn(vmi_controller::run(
+    sim.tasks.0.push(tokio::spawn(vmi_controller::run(
         client.clone(),
         config.clone(),
         log,
@@ -216,8 +218,17 @@ impl Sim {
     }
 
     /// Stops controllers and the server. The registration stays (see [`unregister`]).
-    pub async fn stop(mut self) {
-        let tasks = std::mem::take(&mut self.tasks);
+    pub async fn stop(self) {
+        self.tasks.stop().await;
+    }
+}
+
+/// Background tasks that end together: aborted when dropped, aborted and awaited by `stop`.
+pub(crate) struct Tasks(pub(crate) Vec<JoinHandle<()>>);
+
+impl Tasks {
+    pub(crate) async fn stop(mut self) {
+        let tasks = std::mem::take(&mut self.0);
         for task in &tasks {
             task.abort();
         }
@@ -227,9 +238,9 @@ impl Sim {
     }
 }
 
-impl Drop for Sim {
+impl Drop for Tasks {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in &self.0 {
             task.abort();
         }
     }

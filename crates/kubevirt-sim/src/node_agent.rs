@@ -38,7 +38,7 @@ use kube::{
     Client, ResourceExt,
 };
 use serde_json::{json, Value};
-use tokio::{task::JoinHandle, time::Instant};
+use tokio::time::Instant;
 
 use crate::{
     api_code, guest, knobs,
@@ -59,7 +59,7 @@ const RESYNC: Duration = Duration::from_secs(10);
 
 /// A running node agent; dropping it stops it (and its guests) too.
 pub struct NodeAgent {
-    tasks: Vec<JoinHandle<()>>,
+    tasks: crate::Tasks,
     metrics_port: u16,
     guest_network: guest::address::Claim,
 }
@@ -76,22 +76,8 @@ impl NodeAgent {
         self.guest_network.network
     }
 
-    pub async fn stop(mut self) {
-        let tasks = std::mem::take(&mut self.tasks);
-        for task in &tasks {
-            task.abort();
-        }
-        for task in tasks {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for NodeAgent {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
+    pub async fn stop(self) {
+        self.tasks.stop().await;
     }
 }
 
@@ -124,7 +110,7 @@ pub async fn start(client: Client, mut config: SimConfig) -> anyhow::Result<Node
     tasks.extend(metrics);
     tracing::info!("node agent running for {:?}", tasks.len());
     Ok(NodeAgent {
-        tasks,
+        tasks: crate::Tasks(tasks),
         metrics_port,
         guest_network: claim,
     })
