@@ -5,7 +5,7 @@ mod common;
 
 use std::{
     io::{BufRead, BufReader},
-    process::Stdio,
+    process::{Output, Stdio},
     time::Duration,
 };
 
@@ -154,6 +154,33 @@ fn serial_takes_the_targets_down_one_after_the_other() {
     );
 }
 
+/// Runs the tool with `args`, sends `signal` once `gone` old VMIs are gone, and returns its
+/// output and the progress lines after the signal (for assertion messages).
+fn signalled_after_gone(env: &Env, args: &[&str], gone: usize, signal: &str) -> (Output, String) {
+    let mut child = env
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = 0;
+    for line in lines.by_ref() {
+        if line.unwrap().contains("old VMI gone") {
+            seen += 1;
+            if seen == gone {
+                break;
+            }
+        }
+    }
+    std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    (child.wait_with_output().unwrap(), rest.join("\n"))
+}
+
 #[test]
 fn ctrl_c_in_the_middle_of_a_fleet_brings_every_target_back() {
     let env = env_or_skip!();
@@ -162,41 +189,21 @@ fn ctrl_c_in_the_middle_of_a_fleet_brings_every_target_back() {
         .iter()
         .map(|n| env.vm(&ns, n, "Manual", &[]))
         .collect();
-    let mut child = env
-        .command(&[
-            "outage",
-            "m1",
-            "m2",
-            "m3",
-            "-n",
-            &ns,
-            "--yes",
-            "-o",
-            "json",
-            "--duration",
-            "10m",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut gone = 0;
-    for line in lines.by_ref() {
-        if line.unwrap().contains("old VMI gone") {
-            gone += 1;
-            if gone == 3 {
-                break;
-            }
-        }
-    }
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", rest.join("\n"));
+    let args = [
+        "outage",
+        "m1",
+        "m2",
+        "m3",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "10m",
+    ];
+    let (out, rest) = signalled_after_gone(&env, &args, 3, "-INT");
+    assert_eq!(out.status.code(), Some(130), "{rest}");
     let doc = json(&out);
     assert_eq!(doc["interrupted"], true);
     for (name, old) in ["m1", "m2", "m3"].iter().zip(&uids) {
@@ -216,41 +223,21 @@ fn sigterm_brings_every_kept_down_vm_back_and_exits_143() {
         .iter()
         .map(|n| env.vm(&ns, n, "Always", &[]))
         .collect();
-    let mut child = env
-        .command(&[
-            "outage",
-            "db-0",
-            "db-1",
-            "-n",
-            &ns,
-            "--yes",
-            "-o",
-            "json",
-            "--duration",
-            "10m",
-            "--keep-down",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut gone = 0;
-    for line in lines.by_ref() {
-        if line.unwrap().contains("old VMI gone") {
-            gone += 1;
-            if gone == 2 {
-                break;
-            }
-        }
-    }
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(143), "{}", rest.join("\n"));
+    let args = [
+        "outage",
+        "db-0",
+        "db-1",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "10m",
+        "--keep-down",
+    ];
+    let (out, rest) = signalled_after_gone(&env, &args, 2, "-TERM");
+    assert_eq!(out.status.code(), Some(143), "{rest}");
     let doc = json(&out);
     assert_eq!(doc["interrupted"], true);
     for (name, old) in ["db-0", "db-1"].iter().zip(&uids) {
