@@ -4,6 +4,7 @@
 
 use std::{collections::HashMap, future::Future, time::Duration};
 
+use backon::{ExponentialBuilder, Retryable};
 use kube::api::DynamicObject;
 use tokio::{
     sync::mpsc,
@@ -508,19 +509,23 @@ where
     let give_up = now
         .checked_add(retry_for.min(Duration::from_secs(365 * 86_400)))
         .unwrap_or(now);
-    let mut pause = Duration::from_millis(250);
-    loop {
-        match bounded(timeout, request()).await {
-            // No answer, or one that says "try again": the API server restarting answers 503.
-            Err(Failure::NoAnswer(_) | Failure::Api(429 | 503 | 504, _))
-                if Instant::now() + pause < give_up =>
-            {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(MAX_RETRY_PAUSE);
-            }
-            other => return other,
-        }
-    }
+    (|| bounded(timeout, request()))
+        .retry(retry_pauses())
+        .sleep(tokio::time::sleep)
+        // No answer, or one that says "try again": the API server restarting answers 503.
+        .when(|f| matches!(f, Failure::NoAnswer(_) | Failure::Api(429 | 503 | 504, _)))
+        // Never sleep past the time the run may take.
+        .adjust(move |_, pause| pause.filter(|p| Instant::now() + *p < give_up))
+        .await
+}
+
+/// 250 ms, doubling, at most `MAX_RETRY_PAUSE`, for as long as `retried` allows.
+fn retry_pauses() -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(250))
+        .with_factor(2.0)
+        .with_max_delay(MAX_RETRY_PAUSE)
+        .without_max_times()
 }
 
 /// The shell's own events before the core runs (used by the outage command).
@@ -531,6 +536,64 @@ pub fn targets_event(names: Vec<String>) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A status answer the API server gives while it restarts.
+    fn unavailable() -> kube::Error {
+        kube::Error::Api(Box::new(
+            kube::core::Status::failure("restarting", "ServiceUnavailable").with_code(503),
+        ))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn recovery_requests_are_retried_with_doubling_pauses_until_they_answer() {
+        let start = Instant::now();
+        let mut calls = Vec::new();
+        let result = retried(Duration::from_secs(1), Duration::from_secs(60), || {
+            calls.push(start.elapsed());
+            let n = calls.len();
+            async move {
+                if n < 4 {
+                    Err(unavailable())
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert!(matches!(result, Ok(4)), "{result:?}");
+        let ms: Vec<u128> = calls.iter().map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [0, 250, 750, 1750], "250 ms, doubling");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_stop_at_the_run_s_limit_and_never_on_a_refusal() {
+        let start = Instant::now();
+        let result: Result<(), Failure> =
+            retried(Duration::from_secs(1), Duration::from_secs(5), || async {
+                Err(unavailable())
+            })
+            .await;
+        assert!(matches!(result, Err(Failure::Api(503, _))), "{result:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(start.elapsed() >= Duration::from_millis(250 + 500 + 1000 + 2000));
+        let mut calls = 0;
+        let refused: Result<(), Failure> =
+            retried(Duration::from_secs(1), Duration::from_secs(60), || {
+                calls += 1;
+                async {
+                    Err(kube::Error::Api(Box::new(
+                        kube::core::Status::failure("no", "Forbidden").with_code(403),
+                    )))
+                }
+            })
+            .await;
+        assert!(matches!(refused, Err(Failure::Api(403, _))));
+        assert_eq!(calls, 1, "a refusal is an answer: not retried");
+    }
 
     fn boom() -> Input {
         panic!("instant overflow")

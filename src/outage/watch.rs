@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use futures::StreamExt;
 use kube::{
     api::{Api, DynamicObject, ListParams, WatchEvent, WatchParams},
@@ -21,6 +22,16 @@ const WATCH_SECONDS: u32 = 30;
 /// No event and no end of stream for this long: the connection is dead.
 const SILENCE: Duration = Duration::from_secs(WATCH_SECONDS as u64 + 10);
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
+
+/// 200 ms after the first failure of a streak, doubling up to `MAX_BACKOFF`, for as long as the
+/// run lasts.
+fn backoff() -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(200))
+        .with_factor(2.0)
+        .with_max_delay(MAX_BACKOFF)
+        .without_max_times()
+}
 
 /// What the watch tells the shell.
 #[derive(Debug)]
@@ -71,6 +82,7 @@ pub fn spawn(
             request_timeout,
             tx,
             failures: 0,
+            backoff: None,
             replay_until: None,
         };
         watch.run().await;
@@ -84,6 +96,8 @@ struct NamespaceWatch {
     request_timeout: Duration,
     tx: mpsc::UnboundedSender<WatchMsg>,
     failures: u32,
+    /// The pauses of the current streak of failures (a fresh one after the watch works again).
+    backoff: Option<ExponentialBackoff>,
     /// After trouble, the resumed watch first replays what was missed: those events are not
     /// live, and their steps are timed from the server's timestamps.
     replay_until: Option<tokio::time::Instant>,
@@ -122,9 +136,12 @@ impl NamespaceWatch {
                             error,
                         });
                     }
-                    let backoff = Duration::from_millis(100 * 2u64.pow(self.failures.min(6)))
-                        .min(MAX_BACKOFF);
-                    tokio::time::sleep(backoff).await;
+                    let pause = self
+                        .backoff
+                        .get_or_insert_with(|| backoff().build())
+                        .next()
+                        .unwrap_or(MAX_BACKOFF);
+                    tokio::time::sleep(pause).await;
                 }
             }
             if self.tx.is_closed() {
@@ -134,6 +151,7 @@ impl NamespaceWatch {
     }
 
     fn healthy(&mut self) {
+        self.backoff = None;
         if self.failures > 0 {
             self.failures = 0;
             let _ = self.tx.send(WatchMsg::Restored {
