@@ -501,20 +501,6 @@ impl Cluster {
         }
     }
 
-    /// One API call, bounded by --request-timeout, its failure in the user's words.
-    pub async fn call<T>(
-        &self,
-        action: impl Into<String>,
-        request: impl Future<Output = kube::Result<T>>,
-    ) -> Result<T> {
-        let action = action.into();
-        match self.within(request).await {
-            Some(Ok(value)) => Ok(value),
-            Some(Err(e)) => Err(self.request_error(action, e)),
-            None => Err(self.timed_out(action)),
-        }
-    }
-
     /// `future` bounded by --request-timeout: None when it ran out.
     pub async fn within<F: Future>(&self, future: F) -> Option<F::Output> {
         within(self.request_timeout, future).await

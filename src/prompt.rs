@@ -1,6 +1,6 @@
 //! The interactive picker and the confirmation prompt, on stderr. Only called on a terminal.
 
-use dialoguer::{theme::ColorfulTheme, Confirm, FuzzySelect};
+use dialoguer::{theme::ColorfulTheme, Confirm};
 
 use crate::{
     error::{Error, Result},
@@ -102,29 +102,6 @@ pub fn interrupted(signal: crate::signals::Signal, at_prompt: bool) -> Error {
     } else {
         Error::Interrupted { signal }
     }
-}
-
-/// Fuzzy-pick a running VMI; None when the user pressed Esc.
-pub async fn pick(rows: Vec<Target>) -> Result<Option<Target>> {
-    let _prompting = Prompting::start();
-    let items = picker_rows(&rows);
-    let choice = tokio::task::spawn_blocking(move || {
-        FuzzySelect::with_theme(&ColorfulTheme::default())
-            .with_prompt("VMI to delete (type to filter, Esc to cancel)")
-            .items(&items)
-            .default(0)
-            .max_length(15)
-            .interact_opt()
-    })
-    .await
-    .map_err(|e| {
-        Error::usage(
-            format!("the prompt failed: {e}"),
-            "name the VMI on the command line",
-        )
-    })?
-    .map_err(prompt_error)?;
-    Ok(choice.map(|i| rows[i].clone()))
 }
 
 /// Yes/no, default no.

@@ -50,6 +50,7 @@ pub enum Step {
     Unsupported(UnsupportedStep),
 }
 
+#[cfg(test)]
 impl Step {
     pub fn name(&self) -> &str {
         match self {
@@ -210,6 +211,7 @@ pub fn load(
 }
 
 /// Parses one file's text. `base` is the folder a config's scenario paths are relative to.
+#[cfg(test)]
 pub fn parse(file: &Path, text: &str, base: &Path) -> Result<Loaded, KrakenError> {
     let mut loaded = Loaded::default();
     parse_into(file, text, base, &mut loaded)?;
