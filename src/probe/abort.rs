@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{attempt::Failure, track::ProbeTrack};
+use super::{failure::Failure, track::ProbeTrack};
 
 /// A resolved abort condition.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,86 +2,19 @@
 //! kept-alive connection would hide that new users are refused). Failures are classified the
 //! way an operator reads them: refused, timed out, wrong status, unreachable, no address yet.
 
-use std::{fmt, io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use http_body_util::Empty;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use tokio::{
-    net::TcpStream,
-    time::{timeout_at, Instant},
-};
+use tokio::time::{timeout_at, Instant};
 use tokio_rustls::rustls::{self, pki_types::ServerName};
 
-use super::spec::{StatusRange, Target};
-
-/// Why an attempt failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum FailureKind {
-    /// The host answered, but nothing listens on the port (or a Service has no endpoints).
-    Refused,
-    /// No answer within the per-attempt timeout.
-    TimedOut,
-    /// An HTTP answer outside the expected statuses.
-    WrongStatus(u16),
-    /// No route to the host, or its name does not resolve.
-    Unreachable,
-    /// A `vmi:` probe while the VMI has no IP address (it is gone, or not running yet).
-    NoAddress,
-    /// Connected, then the connection broke, the TLS handshake failed, or the answer wasn't HTTP.
-    Broken,
-    /// A `prom:` query returned nothing (no series, or a false comparison).
-    NoResult,
-    /// Prometheus could not be reached or refused the query: the check failed, not the VM.
-    Prometheus,
-    /// An `alert:` probe: a matching alert fires.
-    AlertFiring,
-}
-
-impl fmt::Display for FailureKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FailureKind::Refused => f.write_str("refused"),
-            FailureKind::TimedOut => f.write_str("timed out"),
-            FailureKind::WrongStatus(code) => write!(f, "wrong status {code}"),
-            FailureKind::Unreachable => f.write_str("unreachable"),
-            FailureKind::NoAddress => f.write_str("no address yet"),
-            FailureKind::Broken => f.write_str("broken connection"),
-            FailureKind::NoResult => f.write_str("empty result"),
-            FailureKind::Prometheus => f.write_str("Prometheus error"),
-            FailureKind::AlertFiring => f.write_str("alert firing"),
-        }
-    }
-}
-
-/// A failed attempt: the kind, and a sentence with the address and what happened.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Failure {
-    pub kind: FailureKind,
-    pub detail: String,
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.detail)
-    }
-}
-
-pub(super) fn failure(kind: FailureKind, detail: impl Into<String>) -> Failure {
-    Failure {
-        kind,
-        detail: detail.into(),
-    }
-}
-
-pub(super) fn human(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
+use super::{
+    failure::{failure, human, show, Failure, FailureKind},
+    net::connect,
+    spec::{StatusRange, Target},
+};
 
 /// What one attempt needs besides the target.
 pub struct Context<'a> {
@@ -155,70 +88,6 @@ pub async fn attempt(target: &Target, cx: &Context<'_>) -> (Option<String>, Resu
             ),
         },
     }
-}
-
-pub(super) fn show(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Resolves (names: each attempt, as a client would) and connects to the first address that
-/// answers.
-pub(super) async fn connect(
-    host: &str,
-    port: u16,
-    deadline: Instant,
-    timeout: Duration,
-) -> Result<TcpStream, Failure> {
-    let shown = show(host, port);
-    let timed_out = |what: &str| {
-        failure(
-            FailureKind::TimedOut,
-            format!("{what} {shown} timed out after {}", human(timeout)),
-        )
-    };
-    let addresses: Vec<SocketAddr> = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => match timeout_at(deadline, tokio::net::lookup_host((host, port))).await {
-            Err(_) => return Err(timed_out("resolving")),
-            Ok(Err(e)) => {
-                return Err(failure(
-                    FailureKind::Unreachable,
-                    format!("cannot resolve {host}: {e}"),
-                ))
-            }
-            Ok(Ok(addresses)) => addresses.collect(),
-        },
-    };
-    let mut last = failure(FailureKind::Unreachable, format!("{host} has no address"));
-    for address in addresses {
-        match timeout_at(deadline, TcpStream::connect(address)).await {
-            Err(_) => return Err(timed_out("connecting to")),
-            Ok(Ok(stream)) => return Ok(stream),
-            Ok(Err(e)) => last = io_failure(&e, &format!("connecting to {shown}")),
-        }
-    }
-    Err(last)
-}
-
-fn io_failure(e: &io::Error, what: &str) -> Failure {
-    use io::ErrorKind as K;
-    let kind = match e.kind() {
-        K::ConnectionRefused => FailureKind::Refused,
-        K::TimedOut => FailureKind::TimedOut,
-        K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable | K::NetworkDown => {
-            FailureKind::Unreachable
-        }
-        _ => FailureKind::Broken,
-    };
-    let said = match kind {
-        FailureKind::Refused => "connection refused".to_string(),
-        _ => e.to_string(),
-    };
-    failure(kind, format!("{what}: {said}"))
 }
 
 /// GET `path` on a new connection (TLS when `tls`), `Connection: close`; only the status counts.
@@ -314,30 +183,12 @@ where
     Ok(response.map_err(broken)?.status().as_u16())
 }
 
-/// Platform roots (the system's trust store), for `https://` probes.
-pub fn tls_config() -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for cert in native.certs {
-        let _ = roots.add(cert);
-    }
-    if roots.is_empty() {
-        tracing::warn!(
-            "no trusted root certificates found on this machine: https probes will fail"
-        );
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports TLS 1.2 and 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io;
+
     use super::*;
+    use crate::probe::net::io_failure;
 
     #[test]
     fn io_errors_map_to_what_an_operator_reads() {

@@ -12,6 +12,8 @@
 
 mod abort;
 mod attempt;
+mod failure;
+mod net;
 mod prom;
 mod runner;
 mod spec;
@@ -21,7 +23,7 @@ mod track;
 use std::time::Duration;
 
 pub use abort::{AbortReason, AbortRule};
-pub use attempt::{Failure, FailureKind};
+pub use failure::{Failure, FailureKind};
 pub use prom::PromServer;
 pub use runner::{spawn_probers, ProbeSample, ProbeTiming, Probers};
 pub use spec::{AbortIf, ProbeSpec, SpecError, StatusRange, Target};

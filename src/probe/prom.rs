@@ -11,7 +11,10 @@ use hyper_util::rt::TokioIo;
 use tokio::time::{timeout_at, Instant};
 use tokio_rustls::rustls::{self, pki_types::ServerName};
 
-use super::attempt::{connect, failure, human, show, Failure, FailureKind};
+use super::{
+    failure::{failure, human, show, Failure, FailureKind},
+    net::connect,
+};
 
 /// Where Prometheus answers (`--prometheus`, `PROMETHEUS_URL`), and how to authenticate.
 #[derive(Clone, PartialEq, Eq)]
@@ -115,7 +118,7 @@ impl PromServer {
     /// The TLS configuration for this server: its CA file, else the system's roots.
     pub fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, String> {
         let Some(ca) = &self.ca else {
-            return Ok(super::attempt::tls_config());
+            return Ok(super::net::tls_config());
         };
         use rustls::pki_types::{pem::PemObject, CertificateDer};
         let pem =

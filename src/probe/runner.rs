@@ -16,7 +16,9 @@ use tokio::{
 };
 
 use super::{
-    attempt::{attempt, tls_config, Context, Failure},
+    attempt::{attempt, Context},
+    failure::Failure,
+    net::tls_config,
     spec::{ProbeSpec, Target},
 };
 

@@ -5,7 +5,7 @@ use std::fmt;
 use tokio::{sync::mpsc, time::Instant};
 
 use super::{
-    attempt::{Failure, FailureKind},
+    failure::{Failure, FailureKind},
     runner::ProbeSample,
     track::ProbeTrack,
 };

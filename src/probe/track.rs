@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::{
-    attempt::{Failure, FailureKind},
+    failure::{Failure, FailureKind},
     runner::ProbeSample,
     spec::ProbeSpec,
 };
@@ -250,7 +250,7 @@ impl ProbeTrack {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::probe::attempt::FailureKind;
+    use crate::probe::failure::FailureKind;
 
     pub fn sample(probe: usize, at: Instant, kind: Option<FailureKind>) -> ProbeSample {
         ProbeSample {

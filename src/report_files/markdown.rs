@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::{aggregate_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS};
+use super::cells::{
+    aggregate_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS,
+};
 use crate::{
     render::verdicts,
     report::{GameDayReport, StepStatus},
