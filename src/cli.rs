@@ -84,6 +84,24 @@ pub struct GlobalArgs {
     pub request_timeout: Duration,
 }
 
+impl GlobalArgs {
+    /// The flags the cluster layer needs, and nothing of clap.
+    pub fn connection(&self) -> crate::cluster::Connection {
+        crate::cluster::Connection {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+            server: self.server.clone(),
+            token: self.token.clone(),
+            as_user: self.as_user.clone(),
+            as_group: self.as_group.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+            tls_server_name: self.tls_server_name.clone(),
+            request_timeout: self.request_timeout,
+        }
+    }
+}
+
 // Parsed once per run: the size of the largest variant costs nothing, and boxing it would
 // ripple through every `Command::Outage(args)`.
 #[allow(clippy::large_enum_variant)]

@@ -18,10 +18,23 @@ use kube::{
 };
 use secrecy::SecretString;
 
-use crate::{
-    cli::GlobalArgs,
-    error::{Error, Result},
-};
+use crate::error::{Error, Result};
+
+/// Where and as whom to connect: kubectl's global flags, resolved by the command layer
+/// (`cli::GlobalArgs::connection`).
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub kubeconfig: Option<std::path::PathBuf>,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub as_user: Option<String>,
+    pub as_group: Vec<String>,
+    pub insecure_skip_tls_verify: bool,
+    pub tls_server_name: Option<String>,
+    pub request_timeout: Duration,
+}
 
 const USER_AGENT: &str = concat!("kubectl-vmchaos/", env!("CARGO_PKG_VERSION"));
 
@@ -54,7 +67,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds the client without sending anything: the first request is the caller's.
 /// `connect_timeout` bounds the TCP connect (and is itself bounded by --request-timeout).
-pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<Cluster> {
+pub async fn connect(global: &Connection, connect_timeout: Duration) -> Result<Cluster> {
     if let Some(ns) = &global.namespace {
         check_namespace(ns)?;
     }
@@ -222,7 +235,7 @@ pub const TOKEN_FLAG_USER: &str = "(the token given with --token)";
 
 /// kubectl's command-line overrides, applied on top of the kubeconfig. Returns who the
 /// requests act as.
-fn apply_overrides(config: &mut Config, global: &GlobalArgs, user: String) -> Result<String> {
+fn apply_overrides(config: &mut Config, global: &Connection, user: String) -> Result<String> {
     if let Some(server) = &global.server {
         config.cluster_url = server_uri(server)?;
     }
@@ -258,7 +271,7 @@ fn apply_overrides(config: &mut Config, global: &GlobalArgs, user: String) -> Re
 }
 
 /// The kubeconfig the flags and the environment point at; None when there is none at all.
-fn load_kubeconfig(global: &GlobalArgs) -> Result<Option<Kubeconfig>> {
+fn load_kubeconfig(global: &Connection) -> Result<Option<Kubeconfig>> {
     if let Some(path) = &global.kubeconfig {
         // An explicit --kubeconfig must exist, as with kubectl.
         return read_file(path).map(Some);
@@ -430,7 +443,7 @@ fn context_names(kubeconfig: &Kubeconfig) -> String {
 }
 
 /// Every context name in the kubeconfig the flags point at (for completion).
-pub fn context_names_for(global: &GlobalArgs) -> Vec<String> {
+pub fn context_names_for(global: &Connection) -> Vec<String> {
     match load_kubeconfig(global) {
         Ok(Some(k)) => k.contexts.into_iter().map(|c| c.name).collect(),
         _ => Vec::new(),

@@ -168,7 +168,7 @@ async fn complete_flag_value(
         "--kubeconfig" | "--save-dir" | "-f" | "--filename" | "--report" => (Vec::new(), FILES),
         "--seed" => (Vec::new(), NO_FILES),
         "--context" => (
-            cluster::context_names_for(global)
+            cluster::context_names_for(&global.connection())
                 .into_iter()
                 .filter(|c| c.starts_with(current))
                 .collect(),
@@ -225,7 +225,9 @@ fn flags(subcommand: Option<&str>, prefix: &str) -> Vec<String> {
 
 async fn vmi_names(global: &GlobalArgs, prefix: &str) -> Vec<String> {
     let lookup = async {
-        let cluster = cluster::connect(global, CLUSTER_TIMEOUT).await.ok()?;
+        let cluster = cluster::connect(&global.connection(), CLUSTER_TIMEOUT)
+            .await
+            .ok()?;
         let scope = if global.all_namespaces {
             None
         } else {
@@ -258,7 +260,9 @@ async fn vmi_names(global: &GlobalArgs, prefix: &str) -> Vec<String> {
 
 async fn namespaces(global: &GlobalArgs, prefix: &str) -> Vec<String> {
     let lookup = async {
-        let cluster = cluster::connect(global, CLUSTER_TIMEOUT).await.ok()?;
+        let cluster = cluster::connect(&global.connection(), CLUSTER_TIMEOUT)
+            .await
+            .ok()?;
         let api: Api<Namespace> = Api::all(cluster.client);
         api.list(&ListParams::default()).await.ok()
     };

@@ -217,7 +217,7 @@ fn error_document(error: &Error, format: cli::OutputFormat) -> String {
 }
 
 async fn list(cli: &Cli, format: ListFormat, selector: Option<&str>) -> Result<Exit, Error> {
-    let cluster = cluster::connect(&cli.global, Duration::from_secs(10)).await?;
+    let cluster = cluster::connect(&cli.global.connection(), Duration::from_secs(10)).await?;
     let scope = if cli.global.all_namespaces {
         None
     } else {

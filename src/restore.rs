@@ -277,7 +277,7 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
     if global.context.is_none() && meta.context != "in-cluster" {
         global.context = Some(meta.context.clone());
     }
-    let cluster = cluster::connect(&global, Duration::from_secs(10)).await?;
+    let cluster = cluster::connect(&global.connection(), Duration::from_secs(10)).await?;
     let (ns, name) = (meta.namespace.as_str(), meta.name.as_str());
     let vmis: Api<DynamicObject> =
         Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vmi_resource());

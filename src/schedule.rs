@@ -86,7 +86,7 @@ pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
                 ),
             ));
         }
-        let cluster = cluster::connect(global, Duration::from_secs(10)).await?;
+        let cluster = cluster::connect(&global.connection(), Duration::from_secs(10)).await?;
         return if args.delete {
             delete(&cluster, &args.name).await
         } else {
@@ -101,7 +101,7 @@ pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
     };
     cron::validate(cron)?;
     let outage = parse_outage_args(&args.outage)?;
-    let cluster = cluster::connect(global, Duration::from_secs(10)).await?;
+    let cluster = cluster::connect(&global.connection(), Duration::from_secs(10)).await?;
     let namespace = cluster.namespace.clone();
     if is_protected_namespace(&namespace) && !outage.allow_protected_namespace {
         return Err(Error::ProtectedNamespace { namespace });

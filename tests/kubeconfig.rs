@@ -553,14 +553,14 @@ fn a_refusing_server_is_failed_to_reach() {
 fn a_frozen_connection_is_found_by_the_http2_pings() {
     let Some(kc) = setup() else { return };
     let proxy = kc.cluster.fault_proxy();
-    let global = kubectl_vmchaos::cli::GlobalArgs {
+    let connection = kubectl_vmchaos::cluster::Connection {
         kubeconfig: Some(kc.cluster.kubeconfig_to("admin", &proxy.url(), None)),
         request_timeout: Duration::ZERO,
         ..Default::default()
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (elapsed, result) = runtime.block_on(async {
-        let cluster = kubectl_vmchaos::cluster::connect(&global, Duration::from_secs(10))
+        let cluster = kubectl_vmchaos::cluster::connect(&connection, Duration::from_secs(10))
             .await
             .unwrap();
         // One connection, up and used.

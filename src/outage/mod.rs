@@ -129,10 +129,11 @@ async fn prepare(
         }
     }
     reporter.start(Phase::Connect, "reading the kubeconfig");
-    let cluster = match cluster::connect(global, std::time::Duration::from_secs(10)).await {
-        Ok(c) => c,
-        Err(e) => return fail(reporter, e),
-    };
+    let cluster =
+        match cluster::connect(&global.connection(), std::time::Duration::from_secs(10)).await {
+            Ok(c) => c,
+            Err(e) => return fail(reporter, e),
+        };
     reporter.progress(format!("asking {} for its version", cluster.server));
     let version = match cluster.bounded(cluster.client.apiserver_version()).await {
         Ok(v) => v.git_version,

@@ -150,7 +150,7 @@ async fn prepare(
     loaded: &Loaded,
 ) -> Result<Prepared> {
     let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
-    let cluster = cluster::connect(global, Duration::from_secs(10)).await?;
+    let cluster = cluster::connect(&global.connection(), Duration::from_secs(10)).await?;
     let scopes: Vec<Option<String>> = match resolve::namespaces_to_list(&loaded.steps) {
         Some(names) => names.into_iter().map(Some).collect(),
         None => vec![None],
