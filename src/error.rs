@@ -92,6 +92,12 @@ pub enum Error {
         context: String,
         user: String,
     },
+    #[error("failed to {action}: cannot renew the credentials of context {context}: {reason}")]
+    Credentials {
+        action: String,
+        context: String,
+        reason: String,
+    },
     #[error("KubeVirt is not installed in {context}: the API server does not serve kubevirt.io/v1 virtualmachineinstances")]
     KubeVirtMissing { context: String },
     #[error("KubeVirt's subresources (subresources.kubevirt.io/v1) are not served in {context}: the tool could not start a VM")]
@@ -205,6 +211,10 @@ impl Error {
             Error::Unauthorized { context, user, .. } => format!(
                 "log in again, or fix user {user}'s credentials in the kubeconfig (token, tokenFile, \
                  client certificate, exec plugin); `kubectl --context {context} auth whoami` shows the same"
+            ),
+            Error::Credentials { context, .. } => format!(
+                "fix the kubeconfig user's credential plugin or token file; `kubectl --context \
+                 {context} auth whoami` renews them the same way"
             ),
             Error::KubeVirtMissing { .. } => {
                 "install KubeVirt (or OpenShift Virtualization), or pick the right cluster with --context".into()
@@ -386,6 +396,9 @@ fn transport(err: &kube::Error) -> String {
     while let Some(cause) = source {
         if cause.is::<tower::timeout::error::Elapsed>() {
             return "no answer within --request-timeout".into();
+        }
+        if let Some(renew) = cause.downcast_ref::<crate::credentials::RenewError>() {
+            return renew.to_string();
         }
         if let Some(tls) = find_tls_error(cause) {
             parts.push(tls_words(tls));

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod cluster;
 pub mod cluster_events;
 pub mod complete;
+pub mod credentials;
 pub mod error;
 pub mod events;
 pub mod kraken;
