@@ -284,6 +284,24 @@ impl Error {
     }
 }
 
+/// serde-saphyr's message as one sentence of ours: without its "line L column C:" prefix (the
+/// caller names the line), its source excerpt, and its advice to programmers ("use
+/// from_str_multiple").
+pub fn yaml_words(e: &serde_saphyr::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let message = match first.split_once(": ") {
+        Some((at, rest)) if at.starts_with("line ") => rest,
+        _ => first,
+    };
+    if message.starts_with("multiple YAML documents detected") {
+        return "a second YAML document (after a `---` line): the file must hold exactly one"
+            .into();
+    }
+    message.to_string()
+}
+
 /// The HTTP status of an API error, if the server answered with one.
 pub fn api_code(err: &kube::Error) -> Option<u16> {
     match err {
