@@ -578,3 +578,63 @@ fn reports_are_never_overwritten_unless_asked_and_a_dry_run_creates_nothing() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn the_time_axis_reaches_past_every_bar_and_probe_colours_have_a_legend() {
+    let svg = report_files::svg(&game_day(), &probes());
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let num = |n: roxmltree::Node, a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok());
+    let last_tick = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("line"))
+        .filter_map(|n| num(n, "x1"))
+        .fold(0.0, f64::max);
+    let stage_colours = ["#f59e0b", "#dc2626", "#7c3aed", "#2563eb", "#16a34a"];
+    let bar_end = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("height") == Some("16"))
+        .filter(|n| stage_colours.contains(&n.attribute("fill").unwrap_or_default()))
+        .filter_map(|n| Some(num(n, "x")? + num(n, "width")?))
+        .fold(0.0, f64::max);
+    assert!(bar_end > 0.0);
+    assert!(
+        last_tick >= bar_end,
+        "last tick at x={last_tick}, a bar ends at x={bar_end}"
+    );
+    assert!(svg.contains(">probe passing</text>") && svg.contains(">probe failing</text>"));
+}
+
+#[test]
+fn a_single_outage_s_report_has_its_end_and_a_probe_table() {
+    use kubectl_vmchaos::{probe::ProbeReport, report::RunReport};
+    let mut r = target(
+        "prod",
+        "db-0",
+        0,
+        [Some(400), Some(900), Some(3000), Some(3400)],
+        Exit::Recovered,
+    );
+    r.probes = vec![ProbeReport {
+        probe: "tcp 10.0.0.4:5432".into(),
+        downtime_ms: Some(4100),
+        still_failing: false,
+        failed_attempts: 16,
+        attempts: 40,
+        last_success_before: None,
+        first_failure: None,
+        first_success_after: None,
+        ready_to_success_ms: Some(700),
+        failure: None,
+        prometheus_errors: 0,
+    }];
+    let day = RunReport::Single(Box::new(r)).game_day("outage prod/db-0".into());
+    assert!(day.finished_at.is_some());
+    let md = report_files::markdown(&day);
+    assert!(!md.contains("finished: —"), "{md}");
+    assert!(
+        md.contains("| prod/db-0 | tcp 10.0.0.4:5432 | 4.10s | 16 / 40 | — | 700ms |"),
+        "{md}"
+    );
+    let html = report_files::html(&day, "");
+    assert!(html.contains("<td>tcp 10.0.0.4:5432</td>"), "{html}");
+}

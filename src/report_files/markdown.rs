@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::{aggregate_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS};
+use super::{
+    aggregate_rows, probe_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, PROBE_COLUMNS,
+    TARGET_COLUMNS,
+};
 use crate::report::{GameDayReport, StepStatus};
 
 /// A table cell: pipes and line breaks would break the table.
@@ -76,6 +79,10 @@ pub fn markdown(r: &GameDayReport) -> String {
         let rows: Vec<[String; 10]> = f.targets.iter().map(target_cells).collect();
         table(&mut s, TARGET_COLUMNS, &rows);
         s.push_str("Times are from each target's delete.\n\n");
+        let probes = probe_rows(&f.targets);
+        if !probes.is_empty() {
+            table(&mut s, PROBE_COLUMNS, &probes);
+        }
         for t in &f.targets {
             let _ = writeln!(
                 s,

@@ -339,6 +339,41 @@ fn target_cells(r: &Report) -> [String; 10] {
     ]
 }
 
+/// One row per probe of each target: what the users saw.
+const PROBE_COLUMNS: [&str; 6] = [
+    "VMI",
+    "probe",
+    "downtime",
+    "attempts (failed / all)",
+    "first failure",
+    "Ready → first success",
+];
+
+fn probe_rows(targets: &[Report]) -> Vec<[String; 6]> {
+    targets
+        .iter()
+        .flat_map(|r| {
+            r.probes.iter().map(move |p| {
+                let downtime = match (p.downtime_ms, p.still_failing) {
+                    (_, true) => format!("{} (still failing)", ms(p.downtime_ms)),
+                    (None, false) => "none".into(),
+                    (Some(d), false) => ms(Some(d)),
+                };
+                [
+                    format!("{}/{}", r.target.namespace, r.target.name),
+                    p.probe.clone(),
+                    downtime,
+                    format!("{} / {}", p.failed_attempts, p.attempts),
+                    p.failure
+                        .as_ref()
+                        .map_or("—".into(), |f| format!("{}: {}", f.kind, f.detail)),
+                    ms(p.ready_to_success_ms),
+                ]
+            })
+        })
+        .collect()
+}
+
 const AGGREGATE_COLUMNS: [&str; 6] = ["from the delete to", "targets", "min", "p50", "p95", "max"];
 
 fn aggregate_rows(a: &crate::report::Aggregates) -> Vec<[String; 6]> {
