@@ -513,7 +513,12 @@ impl Core {
                 if self.mode == Mode::Going && self.runs.iter().all(|r| r.state == State::Planned) {
                     let count = if self.config.serial_interval.is_some() {
                         for t in 1..self.runs.len() {
-                            emit(&mut fx, t, Duration::ZERO, TargetEvent::Queued { after: None });
+                            emit(
+                                &mut fx,
+                                t,
+                                Duration::ZERO,
+                                TargetEvent::Queued { after: None },
+                            );
                         }
                         1
                     } else {
