@@ -87,10 +87,23 @@ impl TimelineProbe {
 /// last success before the outage, down from the first failure to the first success after it,
 /// up after that (or down to the end while still failing).
 pub fn probe_tracks(run: &crate::report::RunReport) -> Vec<TimelineProbe> {
+    tracks_of(run.targets())
+}
+
+/// The probe tracks of every step of a game day (`run -f`), as [`probe_tracks`].
+pub fn game_day_probe_tracks(day: &GameDayReport) -> Vec<TimelineProbe> {
+    tracks_of(
+        day.steps
+            .iter()
+            .flat_map(|s| s.fleet.iter().flat_map(|f| &f.targets)),
+    )
+}
+
+fn tracks_of<'a>(targets: impl IntoIterator<Item = &'a Report>) -> Vec<TimelineProbe> {
     let when = |t: &Option<String>| t.as_deref().and_then(|t| humantime::parse_rfc3339(t).ok());
     let end = SystemTime::now();
     let mut tracks = Vec::new();
-    for r in run.targets() {
+    for r in targets {
         let start = when(&r.injected_at);
         for p in &r.probes {
             let mut samples: Vec<(SystemTime, bool)> = Vec::new();

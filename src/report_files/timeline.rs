@@ -449,8 +449,10 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
                 );
                 if let Some(origin) = l.origin_unix_ms {
                     for iv in &p.intervals {
-                        let from = iv.start_unix_ms.saturating_sub(origin);
-                        let to = iv.end_unix_ms.saturating_sub(origin).max(from);
+                        // A track runs until the report was written: keep it on the axis.
+                        let axis_end = span as u64;
+                        let from = iv.start_unix_ms.saturating_sub(origin).min(axis_end);
+                        let to = iv.end_unix_ms.saturating_sub(origin).clamp(from, axis_end);
                         let _ = writeln!(
                             s,
                             r#"<rect x="{:.1}" y="{}" width="{:.1}" height="8" fill="{}"><title>{}</title></rect>"#,
