@@ -167,7 +167,8 @@ impl Renewing {
             });
         };
         token.generation = current.generation + 1;
-        tracing::debug!(
+        tracing::info!(
+            target: crate::request_log::TARGET,
             "renewed the credentials ({}){}",
             self.source.name(),
             token

@@ -54,7 +54,7 @@ fn slow_vm(env: &Env, ns: &str, name: &str) -> String {
     uid
 }
 
-fn outage(env: &Env, kubeconfig: &Path, ns: &str, name: &str) -> Child {
+fn outage(env: &Env, kubeconfig: &Path, ns: &str, name: &str, extra: &[&str]) -> Child {
     env.cluster()
         .command(BIN.as_ref(), kubeconfig)
         .args([
@@ -68,6 +68,7 @@ fn outage(env: &Env, kubeconfig: &Path, ns: &str, name: &str) -> Child {
             "--timeout",
             "3m",
         ])
+        .args(extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -113,7 +114,7 @@ fn an_exec_plugins_short_lived_tokens_are_renewed_during_a_long_outage() {
             "interactiveMode": "Never"
         }}),
     );
-    let out = outage(&env, &kubeconfig, &ns, "db")
+    let out = outage(&env, &kubeconfig, &ns, "db", &["-v"])
         .wait_with_output()
         .unwrap();
     assert_recovered(&out);
@@ -130,6 +131,12 @@ fn an_exec_plugins_short_lived_tokens_are_renewed_during_a_long_outage() {
     // tool next needed one, so the plugin ran again and the API server took its new token.
     assert!(runs >= 2, "the plugin ran {runs} times");
     assert!(accepted >= 2, "the API server accepted {accepted} tokens");
+    // -v says so among the requests.
+    assert!(
+        stderr(&out).contains("renewed the credentials (the credential plugin"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -141,7 +148,7 @@ fn a_token_file_rotated_during_the_outage_is_read_again() {
     let file = dir.path().join("token");
     std::fs::write(&file, "vmchaos-file-first\n").unwrap();
     let kubeconfig = kubeconfig(&env, dir.path(), json!({"tokenFile": file}));
-    let child = outage(&env, &kubeconfig, &ns, "web");
+    let child = outage(&env, &kubeconfig, &ns, "web", &[]);
     // Once the VMI is gone, the token is rotated: the new one in the file, the old one revoked.
     let deadline = Instant::now() + Duration::from_secs(60);
     while env.uid(&ns, "web").as_deref() == Some(old.as_str()) && Instant::now() < deadline {
