@@ -8,7 +8,8 @@
 //! - a 401 renews at once (the plugin runs again unless another request already renewed; the
 //!   file is read again unless it was read after the request left) and the request is sent once
 //!   more with the new token, so a token that expired in flight doesn't fail a recovery
-//!   request (client-go renews for the next request only).
+//!   request (client-go renews for the next request only). Authentication comes before the
+//!   API server does anything, so sending a DELETE or a POST again after a 401 is safe.
 //!
 //! Each renewal is bounded by --request-timeout (30 s when that is 0): a plugin that hangs is
 //! killed, and the request fails with [`RenewError`], which says so. Renewals never use the
