@@ -26,10 +26,14 @@ fn get(cluster: &Cluster, ns: &str, name: &str, vm: bool) -> DynamicObject {
     cluster.block_on(api.get(name)).unwrap()
 }
 
+/// The tool's Events about the object with this UID (on the genuine tier, KubeVirt's own
+/// controllers record theirs on the same objects: SuccessfulCreate, SuccessfulDelete).
 fn events_about(cluster: &Cluster, ns: &str, uid: &str) -> Vec<Event> {
     let api: Api<Event> = Api::namespaced(cluster.client(), ns);
     let params = ListParams::default().fields(&format!("involvedObject.uid={uid}"));
-    cluster.block_on(api.list(&params)).unwrap().items
+    let mut events = cluster.block_on(api.list(&params)).unwrap().items;
+    events.retain(|e| e.source.as_ref().and_then(|s| s.component.as_deref()) == Some(COMPONENT));
+    events
 }
 
 #[test]
