@@ -5,6 +5,7 @@ pub mod cli;
 pub mod cluster;
 pub mod cluster_events;
 pub(crate) mod complete;
+pub(crate) mod credentials;
 pub mod error;
 pub mod events;
 pub(crate) mod kraken;
@@ -134,8 +135,9 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                 Err(e) => Err(e),
                 Ok(()) => run::run(&cli.global, args, &term).await.map(|mut report| {
                     if let Some(dir) = args.report.as_deref().filter(|_| !dry_run) {
+                        let probes = report_files::game_day_probe_tracks(&report);
                         if let Err(why) =
-                            write_report_files(dir, &report, &[], args.overwrite, color_err)
+                            write_report_files(dir, &report, &probes, args.overwrite, color_err)
                         {
                             report.reports_not_written(&why);
                         }

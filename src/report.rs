@@ -147,7 +147,10 @@ impl RunReport {
                 server: r.server.clone(),
                 dry_run: r.dry_run.clone(),
                 started_at: r.injected_at.clone(),
-                finished_at: None,
+                // Written as the run ends: the single outage's end is now.
+                finished_at: Some(
+                    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+                ),
                 interrupted: r.interrupted,
                 selection: None,
                 targets: vec![(**r).clone()],

@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::cells::{
-    aggregate_rows, escape, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS,
+use super::{
+    aggregate_rows, escape, probe_rows, restore_commands, target_cells, AGGREGATE_COLUMNS,
+    PROBE_COLUMNS, TARGET_COLUMNS,
 };
 use crate::{
     error::Exit,
@@ -130,6 +131,10 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
         );
         let rows: Vec<[String; 10]> = f.targets.iter().map(target_cells).collect();
         table(&mut s, TARGET_COLUMNS, &rows, Some(9));
+        let probes = probe_rows(&f.targets);
+        if !probes.is_empty() {
+            table(&mut s, PROBE_COLUMNS, &probes, None);
+        }
         s.push_str("<ul>\n");
         for t in &f.targets {
             let _ = write!(

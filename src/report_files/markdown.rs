@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::cells::{
-    aggregate_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS,
+use super::{
+    aggregate_rows, probe_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, PROBE_COLUMNS,
+    TARGET_COLUMNS,
 };
 use crate::{
     render::verdicts,
@@ -86,6 +87,10 @@ pub fn markdown(r: &GameDayReport) -> String {
         let rows: Vec<[String; 10]> = f.targets.iter().map(target_cells).collect();
         table(&mut s, TARGET_COLUMNS, &rows);
         s.push_str("Times are from each target's delete.\n\n");
+        let probes = probe_rows(&f.targets);
+        if !probes.is_empty() {
+            table(&mut s, PROBE_COLUMNS, &probes);
+        }
         for t in &f.targets {
             let _ = writeln!(
                 s,
