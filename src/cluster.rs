@@ -18,6 +18,7 @@ use kube::{
 };
 use secrecy::SecretString;
 
+pub use crate::bounded::{bounded, within, DEFAULT_REQUEST_TIMEOUT};
 use crate::error::{Error, Result};
 
 /// Where and as whom to connect: kubectl's global flags, resolved by the command layer
@@ -61,9 +62,6 @@ pub struct Cluster {
     /// `Duration::ZERO` means no limit ("0", as kubectl).
     pub request_timeout: Duration,
 }
-
-/// The default bound on one request.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds the client without sending anything: the first request is the caller's.
 /// `connect_timeout` bounds the TCP connect (and is itself bounded by --request-timeout).
@@ -461,29 +459,6 @@ pub fn context_names_for(global: &Connection) -> Vec<String> {
     match load_kubeconfig(global) {
         Ok(Some(k)) => k.contexts.into_iter().map(|c| c.name).collect(),
         _ => Vec::new(),
-    }
-}
-
-/// `future` bounded by `limit` (`Duration::ZERO`: no limit, as kubectl's --request-timeout):
-/// None when it ran out.
-pub async fn within<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
-    match limit {
-        Duration::ZERO => Some(future.await),
-        limit => tokio::time::timeout(limit, future).await.ok(),
-    }
-}
-
-/// One request bounded by `limit`; running out reads as the client's own timeout, so
-/// `Cluster::request_error` says TimedOut and `error::describe` names --request-timeout.
-pub async fn bounded<T>(
-    limit: Duration,
-    request: impl Future<Output = kube::Result<T>>,
-) -> kube::Result<T> {
-    match within(limit, request).await {
-        Some(r) => r,
-        None => Err(kube::Error::Service(Box::new(
-            tower::timeout::error::Elapsed::new(),
-        ))),
     }
 }
 

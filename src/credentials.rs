@@ -110,7 +110,7 @@ impl Renewing {
     /// Fetches the first token (the plugin may use the terminal, as kubectl's does), bounded by
     /// `limit` (`Duration::ZERO`: no limit, as --request-timeout 0).
     pub async fn start(source: Source, limit: Duration) -> Result<First, RenewError> {
-        let fetched = match crate::cluster::within(limit, fetch(&source, true, None)).await {
+        let fetched = match crate::bounded::within(limit, fetch(&source, true, None)).await {
             Some(fetched) => fetched?,
             None => return Err(not_answered(&source, limit)),
         };
@@ -118,7 +118,7 @@ impl Renewing {
             return Ok(First::Certificate);
         };
         let limit = match limit {
-            Duration::ZERO => crate::cluster::DEFAULT_REQUEST_TIMEOUT,
+            Duration::ZERO => crate::bounded::DEFAULT_REQUEST_TIMEOUT,
             limit => limit,
         };
         Ok(First::Renewing(Arc::new(Renewing {

@@ -1,6 +1,7 @@
 //! kubectl-vmchaos: chaos tests for KubeVirt VMs. `main.rs` parses and calls [`run`]; all logic
 //! lives here so tests can reach it.
 
+mod bounded;
 pub mod cli;
 pub mod cluster;
 pub mod cluster_events;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{escape, observed_ms};
+use super::cells::{escape, observed_ms};
 use crate::{
     error::Exit,
     render::verdicts,

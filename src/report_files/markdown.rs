@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{
+use super::cells::{
     aggregate_rows, probe_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, PROBE_COLUMNS,
     TARGET_COLUMNS,
 };

@@ -4,7 +4,10 @@
 
 use std::{fmt::Write as _, time::UNIX_EPOCH};
 
-use super::{escape, ms, parse_time, TimelineProbe};
+use super::{
+    cells::{escape, ms, parse_time},
+    probes::TimelineProbe,
+};
 use crate::{
     error::Exit,
     report::{GameDayReport, Report, StepStatus},
