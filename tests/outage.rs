@@ -138,11 +138,13 @@ fn halted_and_running_false_are_refused_and_nothing_changes() {
         let out = env.outage(&ns, name, &["--duration", "1s"]);
         assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
         let err = stderr(&out);
-        // Refused by the plan, or (if KubeVirt was quicker) no longer Running: refused either way.
+        // Refused by the plan, or (if KubeVirt was quicker) no longer Running, or already gone:
+        // refused either way.
         assert!(
             err.contains("KubeVirt is already stopping this VMI")
                 || err.contains("being deleted")
-                || err.contains("not Running"),
+                || err.contains("not Running")
+                || err.contains(&format!("no VMI named {name}")),
             "{name}: {err}"
         );
         if err.contains("already stopping") {
