@@ -64,6 +64,9 @@ pub struct Report {
     /// `--probe`: user-visible downtime per probe (users served again decides "recovered").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<crate::probe::ProbeReport>,
+    /// `--alerts`: the alerts firing before the delete and those that fired since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::probe::AlertsReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     #[serde(skip)]
@@ -110,6 +113,14 @@ pub fn exit_without_reports(exit: Exit) -> Exit {
 }
 
 impl RunReport {
+    /// `--alerts`: the run's record, on the document that is printed.
+    pub fn set_alerts(&mut self, alerts: Option<crate::probe::AlertsReport>) {
+        match self {
+            RunReport::Single(r) => r.alerts = alerts,
+            RunReport::Fleet(f) => f.alerts = alerts,
+        }
+    }
+
     /// The reports could not be written (`why`): the document says so, and its exit code is the
     /// command's (see [`exit_without_reports`]).
     pub fn reports_not_written(&mut self, why: &str) {
@@ -156,6 +167,7 @@ impl RunReport {
                 selection: None,
                 targets: vec![(**r).clone()],
                 aggregates: Aggregates::of(std::slice::from_ref(r)),
+                alerts: r.alerts.clone(),
                 verdict: r.verdict.clone(),
                 exit_code: r.exit_code,
                 notes: Vec::new(),
@@ -200,6 +212,9 @@ pub struct FleetReport {
     pub selection: Option<crate::selection::Selection>,
     pub targets: Vec<Report>,
     pub aggregates: Aggregates,
+    /// `--alerts`: one watch for the whole run (the targets' own documents have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::probe::AlertsReport>,
     pub verdict: String,
     pub exit_code: u8,
     #[serde(skip_serializing_if = "Vec::is_empty")]

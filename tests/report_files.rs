@@ -83,6 +83,7 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         group: None,
         warnings: Vec::new(),
         probes: Vec::new(),
+        alerts: None,
         notes: Vec::new(),
         exit,
     }
@@ -98,6 +99,7 @@ fn fleet(targets: Vec<Report>, start: u64, end: u64, exit: Exit) -> FleetReport 
         interrupted: false,
         selection: None,
         aggregates: Aggregates::of(&targets),
+        alerts: None,
         verdict: format!("{} target(s)", targets.len()),
         exit_code: exit.code(),
         notes: vec!["vm_name web-1 is matched against the whole name; Kraken's prefix match would also have picked prod/web-10".into()],

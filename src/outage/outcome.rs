@@ -59,6 +59,7 @@ fn base(cluster: &Cluster, t: &Target) -> Report {
         group: None,
         warnings: t.plan.warnings().iter().map(|w| w.describe()).collect(),
         probes: Vec::new(),
+        alerts: None,
         notes: Vec::new(),
         exit: Exit::Recovered,
     }
@@ -282,6 +283,7 @@ pub fn combine(
         selection: choice.selection.clone(),
         targets: reports,
         aggregates,
+        alerts: None,
         verdict,
         exit_code: 0,
         notes: Vec::new(),

@@ -516,6 +516,7 @@ impl Engine {
             keep_down: step.keep_down,
             serial_interval: None,
             probes: self.guards.clone(),
+            alerts: None,
         };
         let renderer: Box<dyn crate::events::Renderer> =
             if self.term.spinners(self.args.no_progress) {
@@ -578,6 +579,7 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         group: None,
         warnings: Vec::new(),
         probes: Vec::new(),
+        alerts: None,
         notes: e.hint().into_iter().collect(),
         exit,
     }
@@ -622,6 +624,7 @@ pub fn fleet_report(
         interrupted: matches!(exit, Exit::Interrupted | Exit::Terminated),
         selection: None,
         aggregates,
+        alerts: None,
         targets,
         verdict,
         exit_code: exit.code(),

@@ -229,6 +229,7 @@ mod tests {
                 recovered: usize::from(exit == Exit::Recovered),
                 ..Aggregates::default()
             },
+            alerts: None,
             verdict: String::new(),
             exit_code: exit.code(),
             notes: Vec::new(),
