@@ -224,9 +224,22 @@ fn alerts_that_fire_during_the_outage_are_listed_and_those_firing_before_are_not
         &prom,
         &format!(r#"kubevirt_vmi_info{{namespace="{ns}",name="db",phase="running"}}"#),
     );
-    wait_scraped(&prom, &format!(r#"ALERTS{{alertstate="firing",namespace="{ns}",name="stuck"}}"#));
+    // An alert is its labels, `phase` among them: wait until stuck's is the Scheduling one only.
+    wait_scraped(
+        &prom,
+        &format!(
+            r#"ALERTS{{alertstate="firing",namespace="{ns}",name="stuck",phase="scheduling"}}"#
+        ),
+    );
+    wait_scraped(
+        &prom,
+        &format!(r#"absent(ALERTS{{namespace="{ns}",name="stuck",phase!="scheduling"}})"#),
+    );
     // db's own first boot fired the alert: wait until it is resolved.
-    wait_scraped(&prom, &format!(r#"absent(ALERTS{{namespace="{ns}",name="db"}})"#));
+    wait_scraped(
+        &prom,
+        &format!(r#"absent(ALERTS{{namespace="{ns}",name="db"}})"#),
+    );
     let dir = tempfile::tempdir().unwrap();
     let reports = dir.path().join("reports");
     let selector = format!("--alerts=namespace={ns}");
@@ -256,7 +269,10 @@ fn alerts_that_fire_during_the_outage_are_listed_and_those_firing_before_are_not
     assert!(!new.is_empty(), "the slow boot fired the alert: {doc:#}");
     for alert in new {
         assert_eq!(alert["name"], VMI_NOT_RUNNING_ALERT, "{doc:#}");
-        assert_eq!(alert["labels"]["name"], "db", "only db's alerts are new: {doc:#}");
+        assert_eq!(
+            alert["labels"]["name"], "db",
+            "only db's alerts are new: {doc:#}"
+        );
         assert_eq!(alert["labels"]["severity"], "critical", "{doc:#}");
         assert!(alert["firstSeenMs"].is_u64(), "{doc:#}");
         assert!(alert["stillFiring"].is_boolean(), "{doc:#}");
@@ -271,15 +287,20 @@ fn alerts_that_fire_during_the_outage_are_listed_and_those_firing_before_are_not
         serde_json::from_str(&std::fs::read_to_string(reports.join("report.json")).unwrap())
             .unwrap();
     assert_eq!(
-        game_day["steps"][0]["fleet"]["alerts"]["new"],
-        alerts["new"],
+        game_day["steps"][0]["fleet"]["alerts"]["new"], alerts["new"],
         "{game_day:#}"
     );
     let markdown = std::fs::read_to_string(reports.join("report.md")).unwrap();
-    assert!(markdown.contains("Alerts: ") && markdown.contains("name=db"), "{markdown}");
+    assert!(
+        markdown.contains("Alerts: ") && markdown.contains("name=db"),
+        "{markdown}"
+    );
     let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
     assert!(
-        junit.contains(&format!(r#"<property name="alerts.new" value="{}"/>"#, new.len())),
+        junit.contains(&format!(
+            r#"<property name="alerts.new" value="{}"/>"#,
+            new.len()
+        )),
         "{junit}"
     );
     let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
@@ -301,7 +322,10 @@ fn alerts_that_fire_during_the_outage_are_listed_and_those_firing_before_are_not
     assert_eq!(items[0]["type"], "Warning");
     assert_eq!(items[0]["involvedObject"]["kind"], "VirtualMachine");
     let message = items[0]["message"].as_str().unwrap();
-    assert!(message.contains(VMI_NOT_RUNNING_ALERT) && message.contains("name=db"), "{message}");
+    assert!(
+        message.contains(VMI_NOT_RUNNING_ALERT) && message.contains("name=db"),
+        "{message}"
+    );
     assert!(!message.contains("name=stuck"), "{message}");
 }
 
@@ -311,12 +335,19 @@ fn alerts_without_a_reachable_prometheus_stop_before_anything_is_deleted() {
     let ns = env.namespace("alerts-unreachable");
     let uid = env.vm(&ns, "db", "Always", &[]);
     // Nothing listens on port 9 (discard) here.
-    let out = env.outage(&ns, "db", &["--prometheus", "http://127.0.0.1:9", "--alerts"]);
+    let out = env.outage(
+        &ns,
+        "db",
+        &["--prometheus", "http://127.0.0.1:9", "--alerts"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("firing alerts could not be read"), "{err}");
     assert!(err.contains("http://127.0.0.1:9 unreachable"), "{err}");
-    assert!(err.contains("--prometheus"), "the hint names the flag: {err}");
+    assert!(
+        err.contains("--prometheus"),
+        "the hint names the flag: {err}"
+    );
     assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
     // No Prometheus at all: a usage error before connecting anywhere.
     let out = env.outage(&ns, "db", &["--alerts=severity=critical"]);
@@ -324,10 +355,21 @@ fn alerts_without_a_reachable_prometheus_stop_before_anything_is_deleted() {
     assert!(stderr(&out).contains("PROMETHEUS_URL"), "{}", stderr(&out));
     // The selector after a space is not a VMI name: the hint says to join it with '='.
     let out = env.run(&[
-        "outage", "db", "-n", &ns, "--yes", "--prometheus", "http://127.0.0.1:9", "--alerts",
+        "outage",
+        "db",
+        "-n",
+        &ns,
+        "--yes",
+        "--prometheus",
+        "http://127.0.0.1:9",
+        "--alerts",
         "severity=critical",
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--alerts=severity=critical"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--alerts=severity=critical"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
 }

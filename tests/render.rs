@@ -272,12 +272,19 @@ fn alerts_report() -> kubectl_vmchaos::probe::AlertsReport {
     AlertsReport {
         selector: "namespace=prod".into(),
         query: r#"ALERTS{alertstate="firing",namespace="prod"}"#.into(),
-        before: vec![alert("DiskFilling", &[("namespace", "prod"), ("severity", "warning")])],
+        before: vec![alert(
+            "DiskFilling",
+            &[("namespace", "prod"), ("severity", "warning")],
+        )],
         new: vec![
             NewAlert {
                 alert: alert(
                     "KubeVirtVMINotRunning",
-                    &[("name", "db-0"), ("namespace", "prod"), ("severity", "critical")],
+                    &[
+                        ("name", "db-0"),
+                        ("namespace", "prod"),
+                        ("severity", "critical"),
+                    ],
                 ),
                 first_seen_ms: 1520,
                 first_seen_at: "2026-11-25T05:00:01.520Z".into(),

@@ -75,9 +75,9 @@ impl OutageConfig {
         let probes = args.probe_options().map_err(|e| {
             Error::usage(e, "see `kubectl vmchaos outage --help` for the probe flags")
         })?;
-        let alerts = args.alert_options().map_err(|e| {
-            Error::usage(e, "see `kubectl vmchaos outage --help` for --alerts")
-        })?;
+        let alerts = args
+            .alert_options()
+            .map_err(|e| Error::usage(e, "see `kubectl vmchaos outage --help` for --alerts"))?;
         // `--alerts severity=critical` (a space, not `=`) leaves the selector as a VMI name.
         if let (Some(a), Some(name)) = (&alerts, t.names.iter().find(|n| n.contains('='))) {
             if a.selector.text.is_empty() {

@@ -71,7 +71,11 @@ pub struct Alert {
 
 impl fmt::Display for Alert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let labels: Vec<String> = self.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         write!(f, "{}{{{}}}", self.name, labels.join(","))
     }
 }
@@ -175,9 +179,7 @@ pub(crate) fn parse_firing(url: &str, status: u16, body: &[u8]) -> Result<Vec<Al
                 name: metric.get("alertname").map(text).unwrap_or_default(),
                 labels: metric
                     .iter()
-                    .filter(|(k, _)| {
-                        !matches!(k.as_str(), "alertname" | "alertstate" | "__name__")
-                    })
+                    .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "alertstate" | "__name__"))
                     .map(|(k, v)| (k.clone(), text(v)))
                     .collect(),
             }
@@ -232,8 +234,7 @@ impl AlertRecord {
             Ok(firing) => {
                 for alert in &firing {
                     if !self.before.contains(alert) && !self.new.contains_key(alert) {
-                        self.new
-                            .insert(alert.clone(), Seen { since_delete, wall });
+                        self.new.insert(alert.clone(), Seen { since_delete, wall });
                     }
                 }
                 self.last = Some(firing);
@@ -342,7 +343,10 @@ impl AlertWatch {
     /// Every target is done: keep watching for the settle, ask a last time, and report.
     /// `cut_short` (e.g. Ctrl-C) ends the settle at once. Bounded by the settle and one
     /// question's timeout.
-    pub async fn finish(mut self, cut_short: impl std::future::Future<Output = ()>) -> AlertsReport {
+    pub async fn finish(
+        mut self,
+        cut_short: impl std::future::Future<Output = ()>,
+    ) -> AlertsReport {
         let _ = self.stop.send(false);
         let mut task = self.task.take().expect("finished once");
         let joined = tokio::select! {
@@ -451,7 +455,10 @@ mod tests {
             r#"ALERTS{alertstate="firing",alertname="KubeVirtVMINotRunning"}"#
         );
         let bad = "sev-erity=x".parse::<AlertSelector>().unwrap_err();
-        assert!(bad.contains("not a label name") && bad.contains("--alerts="), "{bad}");
+        assert!(
+            bad.contains("not a label name") && bad.contains("--alerts="),
+            "{bad}"
+        );
     }
 
     #[test]
@@ -466,7 +473,10 @@ mod tests {
         .unwrap_err();
         assert!(none.contains("PROMETHEUS_URL"), "{none}");
         let o = options(Duration::from_secs(30));
-        assert_eq!((o.interval, o.timeout), (Duration::from_secs(1), Duration::from_secs(1)));
+        assert_eq!(
+            (o.interval, o.timeout),
+            (Duration::from_secs(1), Duration::from_secs(1))
+        );
         let long = AlertOptions::new(
             "".parse().unwrap(),
             Some(o.server.clone()),
@@ -495,7 +505,9 @@ mod tests {
         assert_eq!(alerts[1].to_string(), "VMIDown{name=db,severity=critical}");
         let refused = br#"{"status":"error","errorType":"bad_data","error":"x"}"#;
         assert_eq!(
-            parse_firing("http://p:9090", 400, refused).unwrap_err().kind,
+            parse_firing("http://p:9090", 400, refused)
+                .unwrap_err()
+                .kind,
             FailureKind::Prometheus
         );
     }
@@ -513,11 +525,7 @@ mod tests {
         let (d, w) = at(2000);
         record.observe(d, w, Ok(vec![old.clone(), down.clone()]));
         let (d, w) = at(3000);
-        record.observe(
-            d,
-            w,
-            Err(failure(FailureKind::Prometheus, "unreachable")),
-        );
+        record.observe(d, w, Err(failure(FailureKind::Prometheus, "unreachable")));
         let (d, w) = at(4000);
         record.observe(d, w, Ok(vec![down.clone(), late.clone()]));
         let (d, w) = at(5000);

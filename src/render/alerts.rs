@@ -69,6 +69,12 @@ pub fn section(report: &AlertsReport) -> Vec<String> {
             }
         ));
     }
+    if !report.before.is_empty() {
+        lines.push(format!(
+            "firing before the delete: {}",
+            names(&report.before)
+        ));
+    }
     if report.errors > 0 {
         lines.push(format!(
             "{} of {} questions could not reach Prometheus{}",
