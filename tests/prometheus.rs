@@ -112,9 +112,6 @@ fn prometheus_unreachable_stops_before_anything_is_deleted() {
 #[test]
 fn an_alert_that_fires_during_the_outage_aborts_and_every_vm_recovers() {
     let env = env_or_skip!();
-    if !env.simulated_only("a slow boot is staged by a simulator knob") {
-        return;
-    }
     let Some(prom) = prometheus(&env) else { return };
     let ns = env.namespace("prom-alert");
     // The re-created VMI stays Pending/Scheduling/Scheduled for 6 s: the alert fires.
@@ -138,10 +135,18 @@ fn an_alert_that_fires_during_the_outage_aborts_and_every_vm_recovers() {
             &prom.url(),
             "--abort-if",
             &guard,
+            &format!("--alerts=namespace={ns}"),
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = json(&out);
+    // One alert watch for the fleet: on its document, not on each target's.
+    let new = doc["alerts"]["new"].as_array().expect("the fleet's alerts");
+    assert!(
+        new.iter().any(|a| a["labels"]["name"] == "a"),
+        "the alert that aborted the run is listed: {doc:#}"
+    );
+    assert!(doc["targets"][0].get("alerts").is_none(), "{doc:#}");
     let text = doc["targets"].to_string();
     assert!(text.contains(&format!("aborted: {guard}")), "{doc:#}");
     assert!(
@@ -158,9 +163,6 @@ fn an_alert_that_fires_during_the_outage_aborts_and_every_vm_recovers() {
 #[test]
 fn krakens_alert_profile_aborts_a_run_step_and_its_targets_recover() {
     let env = env_or_skip!();
-    if !env.simulated_only("a slow boot is staged by a simulator knob") {
-        return;
-    }
     let Some(prom) = prometheus(&env) else { return };
     let ns = env.namespace("prom-profile");
     let old = env.vm(&ns, "db", "Always", &[(knobs::BOOT_DELAY, "6s")]);
@@ -211,9 +213,6 @@ fn krakens_alert_profile_aborts_a_run_step_and_its_targets_recover() {
 #[test]
 fn alerts_that_fire_during_the_outage_are_listed_and_those_firing_before_are_not_new() {
     let env = env_or_skip!();
-    if !env.simulated_only("a slow boot and a VMI stuck in Scheduling are simulator knobs") {
-        return;
-    }
     let Some(prom) = prometheus(&env) else { return };
     let ns = env.namespace("prom-alerts");
     // The re-created VMI stays Pending/Scheduling/Scheduled for 6 s: the alert fires for it.
