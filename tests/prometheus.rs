@@ -56,7 +56,7 @@ fn a_prom_probe_fails_while_the_vmi_is_gone_and_recovers_and_one_that_holds_pass
     let ns = env.namespace("prom-probe");
     env.vm(&ns, "db", "Always", &[]);
     let running = format!(r#"kubevirt_vmi_info{{namespace="{ns}",name="db",phase="running"}}"#);
-    wait_scraped(&prom, &running);
+    wait_scraped(prom, &running);
     let holds = r#"up{job="kubevirt"} == 1"#;
     let out = env.outage(
         &ns,
@@ -118,11 +118,11 @@ fn an_alert_that_fires_during_the_outage_aborts_and_every_vm_recovers() {
     let a = env.vm(&ns, "a", "Always", &[(knobs::BOOT_DELAY, "6s")]);
     let b = env.vm(&ns, "b", "Manual", &[]);
     wait_scraped(
-        &prom,
+        prom,
         &format!(r#"kubevirt_vmi_info{{namespace="{ns}",name="a",phase="running"}}"#),
     );
     // a's own first boot fired the alert: wait until it is resolved.
-    wait_scraped(&prom, &format!(r#"absent(ALERTS{{namespace="{ns}"}})"#));
+    wait_scraped(prom, &format!(r#"absent(ALERTS{{namespace="{ns}"}})"#));
     let guard = format!("alert:{VMI_NOT_RUNNING_ALERT},namespace={ns}");
     let out = env.outage(
         &ns,
@@ -168,8 +168,8 @@ fn krakens_alert_profile_aborts_a_run_step_and_its_targets_recover() {
     let old = env.vm(&ns, "db", "Always", &[(knobs::BOOT_DELAY, "6s")]);
     let not_running = format!(r#"kubevirt_vmi_info{{namespace="{ns}",phase!="running"}}"#);
     let running = format!(r#"kubevirt_vmi_info{{namespace="{ns}",name="db",phase="running"}}"#);
-    wait_scraped(&prom, &running);
-    wait_scraped(&prom, &format!("absent({not_running})"));
+    wait_scraped(prom, &running);
+    wait_scraped(prom, &format!("absent({not_running})"));
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
     write(
@@ -220,23 +220,23 @@ fn alerts_that_fire_during_the_outage_are_listed_and_those_firing_before_are_not
     // Never Running: its alert fires before the delete, and is not the outage's doing.
     env.vmi(&ns, "stuck", &[(knobs::STUCK_IN, "Scheduling")]);
     wait_scraped(
-        &prom,
+        prom,
         &format!(r#"kubevirt_vmi_info{{namespace="{ns}",name="db",phase="running"}}"#),
     );
     // An alert is its labels, `phase` among them: wait until stuck's is the Scheduling one only.
     wait_scraped(
-        &prom,
+        prom,
         &format!(
             r#"ALERTS{{alertstate="firing",namespace="{ns}",name="stuck",phase="scheduling"}}"#
         ),
     );
     wait_scraped(
-        &prom,
+        prom,
         &format!(r#"absent(ALERTS{{namespace="{ns}",name="stuck",phase!="scheduling"}})"#),
     );
     // db's own first boot fired the alert: wait until it is resolved.
     wait_scraped(
-        &prom,
+        prom,
         &format!(r#"absent(ALERTS{{namespace="{ns}",name="db"}})"#),
     );
     let dir = tempfile::tempdir().unwrap();

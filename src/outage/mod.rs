@@ -81,11 +81,14 @@ pub async fn run_resolved(
             alerts,
             choice,
         } => {
+            let checks = Checks {
+                probing: probing.map(|p| *p),
+                alerts_before: alerts,
+            };
             execute(
                 &cluster,
                 targets,
-                probing.map(|p| *p),
-                alerts,
+                checks,
                 &choice,
                 &config,
                 reporter,
@@ -545,16 +548,26 @@ async fn dry_run(
     ))
 }
 
+/// What watches the outage besides the VMIs' own states.
+struct Checks {
+    probing: Option<Probing>,
+    /// `--alerts`: the matching alerts firing before the delete.
+    alerts_before: Option<Vec<Alert>>,
+}
+
 async fn execute(
     cluster: &Cluster,
     targets: Vec<Target>,
-    mut probing: Option<Probing>,
-    alerts_before: Option<Vec<Alert>>,
+    checks: Checks,
     choice: &outcome::Choice,
     config: &OutageConfig,
     reporter: &mut Reporter,
     signals: &mut Signals,
 ) -> Result<RunReport> {
+    let Checks {
+        mut probing,
+        alerts_before,
+    } = checks;
     // One list per namespace: the freshest manifests to save, the VMIs that exist before
     // anything is deleted, and the version each namespace's watch starts from.
     reporter.start(Phase::Snapshot, "saving the VMIs' manifests");
