@@ -440,6 +440,104 @@ mod tests {
         .unwrap()
     }
 
+    /// A Prometheus that answers every query with `alerts` firing; counts the questions.
+    async fn fake_prometheus(
+        alerts: &'static str,
+    ) -> (PromServer, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = asked.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let body = format!(
+                        r#"{{"status":"success","data":{{"resultType":"vector","result":[{alerts}]}}}}"#
+                    );
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: \
+                         {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        let server = PromServer::new(&format!("http://127.0.0.1:{port}"), None, None).unwrap();
+        (server, asked)
+    }
+
+    #[tokio::test]
+    async fn the_watch_asks_until_finished_and_a_cut_short_settle_ends_at_once() {
+        let (server, asked) = fake_prometheus(
+            r#"{"metric":{"__name__":"ALERTS","alertname":"VMIDown","alertstate":"firing","name":"db"},"value":[1,"1"]}"#,
+        )
+        .await;
+        let options = AlertOptions {
+            server,
+            // Ten minutes of settle: only the cut short ends it within the guard below.
+            ..options(AlertOptions::MAX_SETTLE)
+        };
+        let watch = AlertWatch::start(options, vec![alert("Old", &[])]);
+        // The first question is at once; wait for it.
+        while asked.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let report = tokio::time::timeout(Duration::from_secs(60), watch.finish(async {}))
+            .await
+            .expect("a cut-short settle ends after one last question");
+        assert_eq!(report.before, [alert("Old", &[])]);
+        assert_eq!(report.new.len(), 1, "{report:?}");
+        assert_eq!(report.new[0].alert.to_string(), "VMIDown{name=db}");
+        assert!(report.new[0].still_firing, "the last question saw it");
+        assert!(report.questions >= 2, "{report:?}");
+        assert_eq!(report.errors, 0, "{report:?}");
+        assert_eq!(report.settle_ms, 600_000);
+    }
+
+    #[tokio::test]
+    async fn a_watch_that_cannot_reach_prometheus_counts_errors_and_still_ends() {
+        // Nothing listens on port 9 (discard) here.
+        let options = AlertOptions {
+            server: PromServer::new("http://127.0.0.1:9", None, None).unwrap(),
+            ..options(Duration::ZERO)
+        };
+        let watch = AlertWatch::start(options, Vec::new());
+        let report = tokio::time::timeout(
+            Duration::from_secs(60),
+            watch.finish(std::future::pending()),
+        )
+        .await
+        .expect("no settle: one last question, then the report");
+        assert!(report.new.is_empty());
+        assert!(
+            report.errors >= 1 && report.errors == report.questions,
+            "{report:?}"
+        );
+        assert!(
+            report
+                .last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("unreachable"),
+            "{report:?}"
+        );
+    }
+
     #[test]
     fn the_selector_is_the_alert_matcher_and_empty_means_every_alert() {
         let all: AlertSelector = "".parse().unwrap();
