@@ -302,6 +302,11 @@ fn alerts_that_fire_during_the_outage_are_listed_and_those_firing_before_are_not
         )),
         "{junit}"
     );
+    let svg = std::fs::read_to_string(reports.join("timeline.svg")).unwrap();
+    assert!(
+        svg.contains(&format!("alert {VMI_NOT_RUNNING_ALERT}{{")),
+        "a mark per new alert: {svg}"
+    );
     let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
     assert!(html.contains("<strong>Alerts</strong>"), "{html}");
     // And a Warning Event on the VM names them.
