@@ -307,28 +307,9 @@ async fn prepare(
         Some(Box::new(probing))
     };
 
-    // `--alerts`: what fires before the delete is not the outage's doing.
-    let alerts = match &config.alerts {
-        None => None,
-        Some(options) => {
-            reporter.start(
-                Phase::Probes,
-                format!("asking {} for the firing alerts", options.server.url),
-            );
-            match options.firing().await {
-                Ok(before) => {
-                    reporter.finish(crate::render::alerts::before(
-                        &options.selector.text,
-                        &before,
-                    ));
-                    Some(before)
-                }
-                Err(e) => return fail(reporter, alerts_unreadable(&e)),
-            }
-        }
-    };
-
     if let Some(mode) = config.dry_run {
+        // A dry run checks that Prometheus answers, too.
+        alerts_before(config, reporter).await?;
         let report = dry_run(&cluster, &targets, mode, &choice, reporter).await?;
         return Ok(Prepared::DryRun(report));
     }
@@ -363,6 +344,8 @@ async fn prepare(
             return Err(Error::Declined);
         }
     }
+    // After the confirmation, which may take a while: what fires now is not the outage's doing.
+    let alerts = alerts_before(config, reporter).await?;
     Ok(Prepared::Go {
         cluster: Box::new(cluster),
         targets,
@@ -370,6 +353,30 @@ async fn prepare(
         alerts,
         choice: Box::new(choice),
     })
+}
+
+/// `--alerts`: the matching alerts firing now, before anything is deleted.
+async fn alerts_before(
+    config: &OutageConfig,
+    reporter: &mut Reporter,
+) -> Result<Option<Vec<Alert>>> {
+    let Some(options) = &config.alerts else {
+        return Ok(None);
+    };
+    reporter.start(
+        Phase::Probes,
+        format!("asking {} for the firing alerts", options.server.url),
+    );
+    match options.firing().await {
+        Ok(before) => {
+            reporter.finish(crate::render::alerts::before(
+                &options.selector.text,
+                &before,
+            ));
+            Ok(Some(before))
+        }
+        Err(e) => fail(reporter, alerts_unreadable(&e)),
+    }
 }
 
 /// Prometheus could not say which alerts fire before the delete: nothing is changed.
