@@ -112,6 +112,8 @@ yaml\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l seed -d 'Seed for picking kill_count targets among the matching VMIs (printed by every run, so a dry run and the real run can pick the same ones)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l save-dir -d 'Where to save each VMI\'s manifest before deleting it (default: the user\'s state directory)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l max-targets -d 'Refuse a step that hits more VMIs than this at once' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l alerts -d 'List, for each step, the Prometheus alerts that newly fire during and after it (as outage\'s --alerts; Prometheus: the config\'s performance_monitoring.prometheus_url, else PROMETHEUS_URL)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l alerts-settle -d 'With --alerts: after each step\'s targets are back, keep watching this long (at most 10m)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r

@@ -119,6 +119,8 @@ none\:"A real run"))' \
 '--seed=[Seed for picking kill_count targets among the matching VMIs (printed by every run, so a dry run and the real run can pick the same ones)]:N:_default' \
 '--save-dir=[Where to save each VMI'\''s manifest before deleting it (default\: the user'\''s state directory)]:DIR:_files' \
 '--max-targets=[Refuse a step that hits more VMIs than this at once]:N:_default' \
+'--alerts=[List, for each step, the Prometheus alerts that newly fire during and after it (as outage'\''s --alerts; Prometheus\: the config'\''s performance_monitoring.prometheus_url, else PROMETHEUS_URL)]::SELECTOR:_default' \
+'--alerts-settle=[With --alerts\: after each step'\''s targets are back, keep watching this long (at most 10m)]:DURATION:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \

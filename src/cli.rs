@@ -326,6 +326,20 @@ pub struct RunArgs {
     /// VirtualMachinePool at once
     #[arg(long)]
     pub allow_full_outage: bool,
+    /// List, for each step, the Prometheus alerts that newly fire during and after it (as
+    /// outage's --alerts; Prometheus: the config's performance_monitoring.prometheus_url, else
+    /// PROMETHEUS_URL)
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_name = "SELECTOR"
+    )]
+    pub alerts: Option<crate::probe::AlertSelector>,
+    /// With --alerts: after each step's targets are back, keep watching this long (at most 10m)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "alerts")]
+    pub alerts_settle: Option<Duration>,
 }
 
 /// Choosing the targets of an outage (see `selection.rs`).

@@ -121,6 +121,14 @@ impl RunReport {
         }
     }
 
+    /// `--alerts`: the run's record.
+    pub fn alerts(&self) -> Option<crate::probe::AlertsReport> {
+        match self {
+            RunReport::Single(r) => r.alerts.clone(),
+            RunReport::Fleet(f) => f.alerts.clone(),
+        }
+    }
+
     /// The reports could not be written (`why`): the document says so, and its exit code is the
     /// command's (see [`exit_without_reports`]).
     pub fn reports_not_written(&mut self, why: &str) {

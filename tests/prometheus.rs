@@ -196,9 +196,26 @@ fn krakens_alert_profile_aborts_a_run_step_and_its_targets_recover() {
         ),
     );
     let config = dir.path().join("config.yaml");
-    let out = env.run(&["run", "-f", config.to_str().unwrap(), "--yes", "-o", "json"]);
+    let alerts = format!("--alerts=namespace={ns}");
+    let out = env.run(&[
+        "run",
+        "-f",
+        config.to_str().unwrap(),
+        "--yes",
+        "-o",
+        "json",
+        &alerts,
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc = json(&out);
+    // --alerts on run: the step's watch asks the config's Prometheus.
+    let new = doc["steps"][0]["fleet"]["alerts"]["new"]
+        .as_array()
+        .expect("the step's alerts");
+    assert!(
+        new.iter().any(|a| a["labels"]["name"] == "db"),
+        "the step's outage fired the alert: {doc:#}"
+    );
     let text = doc.to_string();
     assert!(
         text.contains(r#"aborted: alert_profile \"a VMI is not running\""#),
@@ -372,6 +389,33 @@ fn alerts_without_a_reachable_prometheus_stop_before_anything_is_deleted() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("--alerts=severity=critical"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
+    // run -f --alerts: the same check before any step runs.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("outage.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "scenarios:\n  - name: db down\n    scenario: kubevirt_vm_outage\n    parameters:\n      \
+             vm_name: db\n      namespace: {ns}\n"
+        ),
+    )
+    .unwrap();
+    let run = ["run", "-f", scenario.to_str().unwrap(), "--yes", "--alerts"];
+    let out = env.run(&run);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("PROMETHEUS_URL"), "{}", stderr(&out));
+    let out = env
+        .command(&run)
+        .env("PROMETHEUS_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("http://127.0.0.1:9 unreachable"),
         "{}",
         stderr(&out)
     );

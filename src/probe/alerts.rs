@@ -293,6 +293,35 @@ pub struct AlertsReport {
     pub settle_ms: u64,
 }
 
+impl AlertsReport {
+    /// The records of several watches of one step (one per namespace it runs in): every alert
+    /// once, new ones in the order first seen, questions and errors added up.
+    pub fn merge(reports: Vec<AlertsReport>) -> Option<AlertsReport> {
+        let mut all = reports.into_iter();
+        let mut merged = all.next()?;
+        for r in all {
+            for alert in r.before {
+                if !merged.before.contains(&alert) {
+                    merged.before.push(alert);
+                }
+            }
+            for new in r.new {
+                if !merged.new.iter().any(|n| n.alert == new.alert) {
+                    merged.new.push(new);
+                }
+            }
+            merged.questions += r.questions;
+            merged.errors += r.errors;
+            merged.last_error = r.last_error.or(merged.last_error);
+        }
+        merged.before.sort();
+        merged
+            .new
+            .sort_by(|a, b| (&a.first_seen_at, &a.alert).cmp(&(&b.first_seen_at, &b.alert)));
+        Some(merged)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAlert {
@@ -536,6 +565,36 @@ mod tests {
                 .contains("unreachable"),
             "{report:?}"
         );
+    }
+
+    #[test]
+    fn a_step_s_watches_merge_into_one_record() {
+        let o = options(Duration::ZERO);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let (a, b, old) = (alert("A", &[]), alert("B", &[]), alert("Old", &[]));
+        let mut one = AlertRecord::new(vec![old.clone()]);
+        one.observe(
+            Duration::from_secs(3),
+            t0 + Duration::from_secs(3),
+            Ok(vec![b.clone()]),
+        );
+        let mut two = AlertRecord::new(vec![old.clone()]);
+        two.observe(
+            Duration::from_secs(1),
+            t0 + Duration::from_secs(1),
+            Ok(vec![a.clone()]),
+        );
+        two.observe(
+            Duration::from_secs(2),
+            t0 + Duration::from_secs(2),
+            Err(failure(FailureKind::Prometheus, "down")),
+        );
+        let merged = AlertsReport::merge(vec![one.report(&o), two.report(&o)]).unwrap();
+        assert_eq!(merged.before, [old]);
+        let new: Vec<&Alert> = merged.new.iter().map(|n| &n.alert).collect();
+        assert_eq!(new, [&a, &b], "in the order first seen");
+        assert_eq!((merged.questions, merged.errors), (3, 1));
+        assert_eq!(AlertsReport::merge(Vec::new()), None);
     }
 
     #[test]
