@@ -148,7 +148,10 @@ fn an_alert_that_fires_during_the_outage_aborts_and_every_vm_recovers() {
     );
     assert!(doc["targets"][0].get("alerts").is_none(), "{doc:#}");
     let text = doc["targets"].to_string();
-    assert!(text.contains(&format!("aborted: {guard}")), "{doc:#}");
+    assert!(
+        text.contains(&format!("ABORTED ({guard} failed")),
+        "{doc:#}"
+    );
     assert!(
         doc.to_string()
             .contains(&format!("firing: {VMI_NOT_RUNNING_ALERT}")),
@@ -218,7 +221,7 @@ fn krakens_alert_profile_aborts_a_run_step_and_its_targets_recover() {
     );
     let text = doc.to_string();
     assert!(
-        text.contains(r#"aborted: alert_profile \"a VMI is not running\""#),
+        text.contains(r#"ABORTED (alert_profile \"a VMI is not running\" failed"#),
         "{doc:#}"
     );
     assert!(text.contains("1 critical alert(s)"), "{doc:#}");
