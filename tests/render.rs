@@ -511,6 +511,15 @@ fn summary_table_with_new_alerts_and_prometheus_errors() {
     assert_eq!(doc["alerts"]["before"][0]["name"], "DiskFilling");
     assert_eq!(doc["alerts"]["new"][1]["stillFiring"], true);
     assert_eq!(doc["alerts"]["errors"], 2);
+    // Without a settle, an alert still firing right after recovery may be Prometheus' lag.
+    let mut hasty = alerts_report();
+    hasty.settle_ms = 0;
+    r.alerts = Some(hasty);
+    let text = summary::render(&r, OutputFormat::Text, false);
+    assert!(
+        text.contains("--alerts-settle 1m watches them resolve"),
+        "{text}"
+    );
     // No alert watch: no section, no key.
     let plain = summary::render(&report(), OutputFormat::Text, false);
     assert!(!plain.contains("alerts"), "{plain}");
@@ -522,7 +531,7 @@ fn fleet_summary_lists_the_run_s_alerts_once() {
         unreachable!()
     };
     let mut quiet = alerts_report();
-    quiet.new.clear();
+    quiet.new.truncate(0);
     quiet.errors = 0;
     f.alerts = Some(quiet);
     insta::assert_snapshot!(summary::render_run(

@@ -420,16 +420,18 @@ async fn finish_alerts(
     if let Some(message) = crate::render::alerts::event_message(&report) {
         let mut seen = Vec::new();
         for object in objects {
-            if seen.contains(&object) {
-                continue;
+            if !seen.contains(&object) {
+                seen.push(object);
             }
-            seen.push(object);
-            let kind = crate::cluster_events::EventKind::AlertsFiring;
-            if let Some(warning) =
-                crate::cluster_events::record(&cluster.client, object, kind, message.clone()).await
-            {
-                reporter.note(warning);
-            }
+        }
+        // One Event per object, all at once: each is bounded, so all of them are.
+        let kind = crate::cluster_events::EventKind::AlertsFiring;
+        let recorded = futures::future::join_all(seen.into_iter().map(|object| {
+            crate::cluster_events::record(&cluster.client, object, kind, message.clone())
+        }))
+        .await;
+        for warning in recorded.into_iter().flatten() {
+            reporter.note(warning);
         }
     }
     report

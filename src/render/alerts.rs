@@ -69,6 +69,13 @@ pub fn section(report: &AlertsReport) -> Vec<String> {
             }
         ));
     }
+    if report.settle_ms == 0 && report.new.iter().any(|n| n.still_firing) {
+        lines.push(
+            "(still firing right after recovery: Prometheus scrapes and evaluates with a lag; \
+             --alerts-settle 1m watches them resolve)"
+                .to_string(),
+        );
+    }
     if !report.before.is_empty() {
         lines.push(format!(
             "firing before the delete: {}",
