@@ -11,6 +11,7 @@
 //!   sample, tick and VMI change.
 
 mod abort;
+mod alerts;
 mod attempt;
 mod failure;
 mod net;
@@ -23,6 +24,9 @@ mod track;
 use std::time::Duration;
 
 pub use abort::{AbortReason, AbortRule};
+pub use alerts::{
+    Alert, AlertOptions, AlertRecord, AlertSelector, AlertWatch, AlertsReport, NewAlert,
+};
 pub use failure::{Failure, FailureKind};
 pub use prom::PromServer;
 pub use runner::{spawn_probers, ProbeSample, ProbeTiming, Probers};
