@@ -23,6 +23,14 @@ impl Renderer for Silent {
     fn event(&mut self, _: &Event) {}
 }
 
+/// How a summary is printed (`-o`): a table for people, or one JSON/YAML document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Yaml,
+}
+
 /// `12ms`, `1.84s`, `2m05s`: short and exact enough for a recovery.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();

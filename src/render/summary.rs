@@ -4,9 +4,8 @@ use std::fmt::Write as _;
 
 use console::Style;
 
-use super::{format_duration, verdicts};
+use super::{format_duration, verdicts, Format as OutputFormat};
 use crate::{
-    cli::OutputFormat,
     error::Exit,
     kubevirt::Recovery,
     report::{FleetReport, Report, RunReport, Stats},

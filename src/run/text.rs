@@ -6,9 +6,8 @@ use console::Style;
 
 use super::resolve::PlannedStep;
 use crate::{
-    cli::OutputFormat,
     error::Exit,
-    render::{format_duration, verdicts},
+    render::{format_duration, verdicts, Format as OutputFormat},
     report::{GameDayReport, StepStatus},
 };
 
