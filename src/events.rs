@@ -10,6 +10,8 @@ use crate::kubevirt::Recovery;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     OldTerminating { finalizers: Vec<String> },
+    /// `--fault crash`: KubeVirt set the old VMI `Failed` (its launcher is gone).
+    OldFailed,
     OldGone,
     NewCreated { name: String, uid: String },
     Phase { phase: String },
@@ -91,6 +93,8 @@ pub enum TargetEvent {
     Deleted {
         uid: String,
         node: Option<String>,
+        /// `--fault crash`: the virt-launcher pod deleted with no grace period.
+        launcher: Option<String>,
     },
     /// The API server refused the DELETE: nothing changed for this target.
     DeleteRefused {

@@ -41,6 +41,7 @@ fn report() -> Report {
         run_strategy: Some("Always".into()),
         replica_set: None,
         pool: None,
+        fault: kubectl_vmchaos::plan::Fault::Delete,
         expected_recovery: Recovery::Automatic,
         recovery: Recovery::Automatic,
         recovered: true,
@@ -61,6 +62,7 @@ fn report() -> Report {
         injected_at: Some("2026-11-25T05:00:00.000Z".into()),
         timing_sources: Default::default(),
         timings: Timings {
+            failed_ms: None,
             gone_ms: Some(312),
             created_ms: Some(318),
             scheduling_ms: Some(820),
@@ -92,6 +94,7 @@ fn summary_table_when_not_recovered() {
     r.recovery = Recovery::None;
     r.after = None;
     r.timings = Timings {
+        failed_ms: None,
         gone_ms: Some(300),
         ..Timings::default()
     };
@@ -157,6 +160,7 @@ fn plain_progress_lines() {
             TargetEvent::Deleted {
                 uid: "11111111-aaaa".into(),
                 node: Some("node-a".into()),
+                launcher: None,
             },
         ),
         target(
@@ -216,6 +220,7 @@ fn fleet() -> RunReport {
     slow.recovery = Recovery::None;
     slow.after = None;
     slow.timings = Timings {
+        failed_ms: None,
         gone_ms: Some(290),
         ..Timings::default()
     };

@@ -35,6 +35,7 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         run_strategy: Some("Always".into()),
         replica_set: None,
         pool: None,
+        fault: kubectl_vmchaos::plan::Fault::Delete,
         expected_recovery: Recovery::Automatic,
         recovery: if recovered {
             Recovery::Automatic
@@ -58,6 +59,7 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         }),
         injected_at: Some(at(injected_ms)),
         timings: Timings {
+            failed_ms: None,
             gone_ms: gone,
             created_ms: created,
             scheduling_ms: None,

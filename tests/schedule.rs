@@ -79,7 +79,7 @@ fn granted(role: &Value) -> BTreeSet<(String, String, String)> {
 /// What the pre-flight checks for these plans, plus the reads before it (one target: get the VMI
 /// and its VM; several: also list VMIs and VMs) and `create events`.
 fn expected(recoveries: &[Recovery], owned_by_vm: bool) -> BTreeSet<(String, String, String)> {
-    let mut set: BTreeSet<_> = required_permissions(recoveries, false)
+    let mut set: BTreeSet<_> = required_permissions(recoveries, false, kubectl_vmchaos::plan::Fault::Delete)
         .into_iter()
         .map(|p| {
             let resource = match p.subresource {

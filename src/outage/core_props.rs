@@ -68,6 +68,7 @@ fn spec(t: usize, plan: Plan) -> TargetSpec {
         replica_set_uid: (plan == Plan::Follow).then(|| "rs".to_string()),
         keep_down: (plan == Plan::KeepDown).then(|| "Always".to_string()),
         finalizers: vec![],
+        launcher: None,
         probed: false,
     }
 }

@@ -267,6 +267,7 @@ fn spec(case: &Case) -> TargetSpec {
         replica_set_uid: (case.plan == Plan::Follow).then(|| "rs".to_string()),
         keep_down: (case.plan == Plan::KeepDown).then(|| "Always".to_string()),
         finalizers: vec![],
+        launcher: None,
         probed: false,
     }
 }

@@ -13,12 +13,13 @@ use crate::{
     error::Exit,
     events::Outcome,
     kubevirt::Recovery,
+    plan::Fault,
     render::{format_duration, words},
     report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef},
     snapshot,
 };
 
-fn base(cluster: &Cluster, t: &Target) -> Report {
+fn base(cluster: &Cluster, t: &Target, fault: Fault) -> Report {
     let owner = |kind: &str| {
         t.vmi
             .owner
@@ -37,6 +38,7 @@ fn base(cluster: &Cluster, t: &Target) -> Report {
         run_strategy: t.vm.as_ref().map(|v| v.run_strategy.as_str().to_string()),
         replica_set: owner("VirtualMachineInstanceReplicaSet"),
         pool: t.vm.as_ref().and_then(|v| v.pool.clone()),
+        fault,
         expected_recovery: t.plan.recovery(),
         recovery: Recovery::None,
         recovered: false,
@@ -64,14 +66,21 @@ fn base(cluster: &Cluster, t: &Target) -> Report {
     }
 }
 
-pub fn dry_run_report(cluster: &Cluster, t: &Target, mode: &str) -> Report {
-    let mut r = base(cluster, t);
+pub fn dry_run_report(cluster: &Cluster, t: &Target, mode: &str, fault: Fault) -> Report {
+    let mut r = base(cluster, t, fault);
     r.dry_run = Some(mode.into());
+    let action = match &t.launcher {
+        Some(pod) => format!(
+            "would crash VMI {}/{} (uid {}) by deleting its virt-launcher pod {pod} with no grace period",
+            t.vmi.namespace, t.vmi.name, t.vmi.uid
+        ),
+        None => format!(
+            "would delete VMI {}/{} (uid {})",
+            t.vmi.namespace, t.vmi.name, t.vmi.uid
+        ),
+    };
     r.verdict = format!(
-        "DRY RUN ({mode}): would delete VMI {}/{} (uid {}); plan: {}; nothing was changed",
-        t.vmi.namespace,
-        t.vmi.name,
-        t.vmi.uid,
+        "DRY RUN ({mode}): {action}; plan: {}; nothing was changed",
         t.plan.recovery().describe()
     );
     r.set_exit(Exit::Recovered);
@@ -87,7 +96,7 @@ pub fn report(
     signal: Option<Signal>,
     probes: Vec<crate::probe::ProbeReport>,
 ) -> Report {
-    let mut r = base(cluster, t);
+    let mut r = base(cluster, t, config.fault);
     r.probes = probes;
     r.snapshot = Some(snapshot_dir.to_path_buf());
     r.injected_at = run

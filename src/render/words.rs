@@ -18,6 +18,7 @@ pub fn step(step: &Step) -> String {
                 finalizers.join(", ")
             )
         }
+        Step::OldFailed => "old VMI Failed (its launcher is gone)".into(),
         Step::OldGone => "old VMI gone".into(),
         Step::NewCreated { name, uid } => format!("new VMI {name} created (uid {uid})"),
         Step::Phase { phase } => phase.clone(),
@@ -72,8 +73,20 @@ pub fn target_event(what: &TargetEvent) -> Option<String> {
         TargetEvent::KeptDown { vm, from } => {
             format!("runStrategy of VM {vm} switched from {from} to Manual: KubeVirt keeps it down")
         }
-        TargetEvent::Deleted { uid, node } => format!(
+        TargetEvent::Deleted {
+            uid,
+            node,
+            launcher: None,
+        } => format!(
             "deleted VMI (uid {uid}) on {}",
+            node.as_deref().unwrap_or("an unknown node")
+        ),
+        TargetEvent::Deleted {
+            uid,
+            node,
+            launcher: Some(pod),
+        } => format!(
+            "crashed VMI (uid {uid}) on {}: its virt-launcher pod {pod} deleted with no grace period",
             node.as_deref().unwrap_or("an unknown node")
         ),
         TargetEvent::DeleteRefused { reason } => format!("the API server refused the delete: {reason}"),

@@ -514,6 +514,7 @@ impl Engine {
             save_dir: self.args.save_dir.clone(),
             allow_protected_namespace: self.args.allow_protected_namespace,
             keep_down: step.keep_down,
+            fault: crate::plan::Fault::Delete,
             serial_interval: None,
             probes: self.guards.clone(),
         };
@@ -556,6 +557,7 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         run_strategy: t.run_strategy.clone(),
         replica_set: None,
         pool: None,
+        fault: crate::plan::Fault::Delete,
         expected_recovery: t.expected_recovery,
         recovery: Recovery::None,
         recovered: false,
