@@ -510,9 +510,11 @@ pub async fn check_permissions(
             return Err(Error::Forbidden {
                 user: cluster.user.clone(),
                 verb: p.verb.into(),
-                resource: match p.subresource {
-                    Some(s) => format!("{}/{s}.{}", p.resource, p.group),
-                    None => format!("{}.{}", p.resource, p.group),
+                resource: match (p.subresource, p.group) {
+                    (None, "") => p.resource.to_string(),
+                    (Some(s), "") => format!("{}/{s}", p.resource),
+                    (Some(s), group) => format!("{}/{s}.{group}", p.resource),
+                    (None, group) => format!("{}.{group}", p.resource),
                 },
                 namespace: namespace.into(),
                 reason,
