@@ -110,6 +110,7 @@ fn summary_json_has_the_documented_keys() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     for key in [
         "target",
+        "fault",
         "expectedRecovery",
         "recovery",
         "recovered",
@@ -192,6 +193,49 @@ fn plain_progress_lines() {
     // Phase durations depend on the machine: redact them.
     let text = regex_lite_redact(&text);
     assert!(!text.contains('\u{1b}'), "no control codes in plain mode");
+    insta::assert_snapshot!(text);
+}
+
+/// `--fault crash`: the fault names the launcher pod, and the timeline shows the VMI Failed.
+#[test]
+fn plain_progress_lines_of_a_crash() {
+    let buf = Buffer::default();
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+    let renderer = PlainLines::with_clock(Box::new(buf.clone()), Box::new(move || start));
+    let mut reporter = Reporter::new(Box::new(renderer) as Box<dyn Renderer>);
+    let target = |ms: u64, what: TargetEvent| Event::Target {
+        target: 0,
+        at: Duration::from_millis(ms),
+        what,
+    };
+    reporter.emit(&Event::Targets {
+        names: vec!["prod/db-0".into()],
+    });
+    reporter.start(Phase::Inject, "crashing");
+    for e in [
+        target(
+            3,
+            TargetEvent::Deleted {
+                uid: "11111111-aaaa".into(),
+                node: Some("node-a".into()),
+                launcher: Some("virt-launcher-db-0-x7k2p".into()),
+            },
+        ),
+        target(
+            3,
+            TargetEvent::Waiting {
+                recovery: Recovery::Start,
+                vm: Some("db-0".into()),
+                wait: Duration::from_secs(60),
+            },
+        ),
+        target(41, TargetEvent::Step(Step::OldFailed)),
+    ] {
+        reporter.emit(&e);
+    }
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let text = regex_lite_redact(&text);
+    assert!(text.contains("old VMI Failed"), "{text}");
     insta::assert_snapshot!(text);
 }
 

@@ -426,7 +426,14 @@ async fn dry_run(
     if mode == DryRun::Server {
         reporter.start(
             Phase::Inject,
-            "sending the delete (and the tool's start) with dryRun=All",
+            match config.fault {
+                crate::plan::Fault::Delete => {
+                    "sending the delete (and the tool's start) with dryRun=All"
+                }
+                crate::plan::Fault::Crash => {
+                    "sending the launcher pods' delete (and the tool's start) with dryRun=All"
+                }
+            },
         );
         for t in targets {
             let (ns, name) = (&t.vmi.namespace, &t.vmi.name);
@@ -611,7 +618,13 @@ async fn execute(
             .map(|t| format!("{}/{}", t.vmi.namespace, t.vmi.name))
             .collect(),
     ));
-    reporter.start(Phase::Inject, "deleting");
+    reporter.start(
+        Phase::Inject,
+        match config.fault {
+            crate::plan::Fault::Delete => "deleting",
+            crate::plan::Fault::Crash => "crashing (launcher pods deleted with no grace period)",
+        },
+    );
     shell::drive(&mut core, &mut armed, &mut probing, reporter, signals).await;
     drop(armed);
     reporter.flush();
