@@ -141,6 +141,8 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s
 wide\t''
 json\t''
 yaml\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l fault -d 'Show the recovery plans for this fault: delete (the VMI) or crash (its launcher pod)' -r -f -a "delete\t''
+crash\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -163,6 +165,8 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s o
 wide\t''
 json\t''
 yaml\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l fault -d 'Show the recovery plans for this fault: delete (the VMI) or crash (its launcher pod)' -r -f -a "delete\t''
+crash\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r

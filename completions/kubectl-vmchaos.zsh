@@ -155,6 +155,7 @@ _arguments "${_arguments_options[@]}" : \
 '--selector=[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
 '-o+[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--output=[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
+'--fault=[Show the recovery plans for this fault\: delete (the VMI) or crash (its launcher pod)]:FAULT:(delete crash)' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
@@ -184,6 +185,7 @@ _arguments "${_arguments_options[@]}" : \
 '--selector=[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
 '-o+[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--output=[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
+'--fault=[Show the recovery plans for this fault\: delete (the VMI) or crash (its launcher pod)]:FAULT:(delete crash)' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \

@@ -345,6 +345,9 @@ pub struct ListArgs {
     /// Output format: a table, a wider table, json or yaml
     #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table, value_name = "FORMAT")]
     pub output: ListFormat,
+    /// Show the recovery plans for this fault: delete (the VMI) or crash (its launcher pod)
+    #[arg(long, value_enum, default_value_t = FaultArg::Delete, value_name = "FAULT")]
+    pub fault: FaultArg,
 }
 
 #[derive(Debug, Args)]

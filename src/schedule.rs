@@ -293,7 +293,8 @@ async fn resolve_targets(
         false,
         namespace,
         outage.allow_protected_namespace,
-    );
+    )
+    .with_fault(outage.fault.resolve());
     let by_flags = t.selector.is_some() || t.all || t.count.is_some() || t.percent.is_some();
     if by_flags {
         // Each run chooses among the VMIs that match then; the Role covers every one that

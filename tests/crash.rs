@@ -114,6 +114,22 @@ fn once_is_refused_and_keep_down_holds_a_crashed_always_vm_down() {
     let ns = env.namespace("crash-once");
     let once = env.vm(&ns, "once", "Once", &[]);
     let kept = env.vm(&ns, "kept", "Always", &[]);
+    // `list --fault crash` shows the same plans: Once refused, Always automatic.
+    let out = env.run(&["list", "-n", &ns, "--fault", "crash", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = json(&out);
+    let row = |name: &str| {
+        rows.as_array()
+            .and_then(|r| r.iter().find(|r| r["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not listed: {rows:#}"))
+    };
+    assert_eq!(row("once")["expectedRecovery"], "none", "{rows:#}");
+    assert!(
+        row("once")["refused"].as_str().unwrap_or("").contains("Once"),
+        "{rows:#}"
+    );
+    assert_eq!(row("kept")["expectedRecovery"], "automatic", "{rows:#}");
     let out = env.outage(&ns, "once", &["--fault", "crash"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);

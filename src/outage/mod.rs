@@ -155,7 +155,8 @@ async fn prepare(
         global.all_namespaces,
         &cluster.namespace,
         config.allow_protected_namespace,
-    );
+    )
+    .with_fault(config.fault);
     // Names, flags or the picker: the same engine chooses, with every guard.
     let resolved = if !config.chosen_by_flags && config.names.is_empty() {
         match pick(&cluster, &sel, reporter).await? {
@@ -386,6 +387,7 @@ async fn pick(
         namespace: sel.scope.namespace(),
         selector: None,
         running_only: true,
+        fault: sel.fault,
     };
     let rows = match cluster
         .bounded(targets::list_with(&cluster.client, &query))
