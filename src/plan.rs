@@ -460,7 +460,10 @@ mod tests {
         // A Failed Manual VMI stays until start (virt-api: stop that UID, then start).
         assert_eq!(crash(Some(&vm("Manual")), &vmi), go(Recovery::Start));
         let once = crash(Some(&vm("Once")), &vmi);
-        assert_eq!(once.refusal().map(Refusal::short), Some("Once: a crash stays down"));
+        assert_eq!(
+            once.refusal().map(Refusal::short),
+            Some("Once: a crash stays down")
+        );
         assert!(once.refusal().unwrap().hint().contains("--fault delete"));
         assert_eq!(crash(None, &running()), go(Recovery::Recreate));
         assert_eq!(
@@ -469,7 +472,9 @@ mod tests {
         );
         // Refusals that do not depend on the fault stay.
         assert_eq!(
-            crash(Some(&vm("Halted")), &vmi).refusal().map(Refusal::short),
+            crash(Some(&vm("Halted")), &vmi)
+                .refusal()
+                .map(Refusal::short),
             Some("VM halted")
         );
         assert_eq!(

@@ -1313,7 +1313,11 @@ mod tests {
     /// VMIs and VMs and get any owner VM.
     #[test]
     fn a_listing_run_may_list() {
-        let lists = rules(&permissions_for(&[target(None)], preflight::How::default(), true));
+        let lists = rules(&permissions_for(
+            &[target(None)],
+            preflight::How::default(),
+            true,
+        ));
         let text = serde_json::to_string(&lists).unwrap();
         assert!(
             text.contains(r#""resources":["virtualmachineinstances"],"verbs":["get","list","delete","watch","create"]"#),
@@ -1352,7 +1356,11 @@ mod tests {
             == Some(&["subresources.kubevirt.io".to_string()][..])
             && r.resources.as_deref() == Some(&["virtualmachines/start".to_string()][..])
             && r.verbs == ["update"]));
-        let standalone = rules(&permissions_for(&[target(None)], preflight::How::default(), false));
+        let standalone = rules(&permissions_for(
+            &[target(None)],
+            preflight::How::default(),
+            false,
+        ));
         assert!(!serde_json::to_string(&standalone)
             .unwrap()
             .contains("\"virtualmachines\""));
@@ -1366,9 +1374,11 @@ mod tests {
             fault: crate::plan::Fault::Crash,
         };
         let crashed = rules(&permissions_for(&[target(None)], crash, false));
-        assert!(crashed.iter().any(|r| r.api_groups.as_deref() == Some(&[String::new()][..])
-            && r.resources.as_deref() == Some(&["pods".to_string()][..])
-            && r.verbs == ["list", "delete"]));
+        assert!(crashed
+            .iter()
+            .any(|r| r.api_groups.as_deref() == Some(&[String::new()][..])
+                && r.resources.as_deref() == Some(&["pods".to_string()][..])
+                && r.verbs == ["list", "delete"]));
     }
 
     #[test]

@@ -87,9 +87,10 @@ fn a_crashed_fleet_recovers_each_target_by_kubevirts_rules_for_a_failed_vmi() {
     // RerunOnFailure: KubeVirt restarted it; only Manual needed the tool's start.
     let starts = tool_requests(&env, &ns, "virtualmachines", "update");
     assert!(
-        starts
-            .iter()
-            .all(|e| e["requestURI"].as_str().unwrap_or("").contains("/manual/start")),
+        starts.iter().all(|e| e["requestURI"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/manual/start")),
         "{starts:#?}"
     );
     // The fault was five launcher pods deleted with no grace; the only VMI the tool deleted is
@@ -126,7 +127,10 @@ fn once_is_refused_and_keep_down_holds_a_crashed_always_vm_down() {
     };
     assert_eq!(row("once")["expectedRecovery"], "none", "{rows:#}");
     assert!(
-        row("once")["refused"].as_str().unwrap_or("").contains("Once"),
+        row("once")["refused"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Once"),
         "{rows:#}"
     );
     assert_eq!(row("kept")["expectedRecovery"], "automatic", "{rows:#}");
@@ -181,9 +185,18 @@ fn dry_runs_and_a_missing_pod_permission_change_nothing() {
         "kubevirt.io",
         "virtualmachineinstances",
     );
-    env.grant(&ns, "alice", &["get", "list"], "kubevirt.io", "virtualmachines");
+    env.grant(
+        &ns,
+        "alice",
+        &["get", "list"],
+        "kubevirt.io",
+        "virtualmachines",
+    );
     env.grant(&ns, "alice", &["list"], "", "pods");
-    let out = env.run_as("alice", &["outage", "db", "-n", &ns, "--yes", "--fault", "crash"]);
+    let out = env.run_as(
+        "alice",
+        &["outage", "db", "-n", &ns, "--yes", "--fault", "crash"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("cannot delete pods"), "{err}");

@@ -353,10 +353,7 @@ impl Run {
 
     /// The tool may act now: never before, the old VMI down, nothing replacing it.
     fn may_act(&self) -> Option<Recovery> {
-        if self.action != Action::None
-            || !self.old_down()
-            || self.tracker.current().is_some()
-        {
+        if self.action != Action::None || !self.old_down() || self.tracker.current().is_some() {
             return None;
         }
         self.tool_recovers()

@@ -488,8 +488,8 @@ impl World {
                 // A crashed VMI still Failed: virt-api's start stops it first; the tool deletes
                 // a standalone one before it re-creates it.
                 let old = format!("old-{t}");
-                let failed_old = !b.action_fails
-                    && self.vmis.get(&old).is_some_and(|v| v.phase == "Failed");
+                let failed_old =
+                    !b.action_fails && self.vmis.get(&old).is_some_and(|v| v.phase == "Failed");
                 if failed_old {
                     self.at(ms, Ev::Vanish(old.clone()));
                 }

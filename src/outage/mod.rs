@@ -448,7 +448,13 @@ async fn dry_run(
                 ),
                 None => (
                     cluster
-                        .bounded(actions::delete_vmi(&cluster.client, ns, name, &t.vmi.uid, true))
+                        .bounded(actions::delete_vmi(
+                            &cluster.client,
+                            ns,
+                            name,
+                            &t.vmi.uid,
+                            true,
+                        ))
                         .await,
                     format!("delete VMI {ns}/{name} (dry run)"),
                 ),

@@ -196,14 +196,7 @@ pub async fn resolve_target(
 pub fn target_from(read: crate::targets::Read, how: How) -> Result<Target> {
     let vmi = read.vmi();
     let (namespace, name) = (vmi.namespace.clone(), vmi.name.clone());
-    target_with_plan(
-        &namespace,
-        &name,
-        read.object,
-        vmi,
-        read.vm_object,
-        how,
-    )
+    target_with_plan(&namespace, &name, read.object, vmi, read.vm_object, how)
 }
 
 fn target_with_plan(
@@ -550,7 +543,11 @@ mod tests {
 
     #[test]
     fn permissions_follow_the_plans() {
-        let auto = required_permissions(&[Recovery::Automatic, Recovery::Follow], false, plan::Fault::Delete);
+        let auto = required_permissions(
+            &[Recovery::Automatic, Recovery::Follow],
+            false,
+            plan::Fault::Delete,
+        );
         assert_eq!(
             summarize(&auto),
             "delete, list, watch virtualmachineinstances"

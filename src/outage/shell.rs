@@ -428,9 +428,9 @@ fn perform(
                 };
                 let result = match result {
                     // A launcher pod already gone: the VMI can't be brought down this way.
-                    Err(Failure::Api(404, _)) if s.launcher.is_some() => DeleteResult::Refused(
-                        "its virt-launcher pod was already gone".into(),
-                    ),
+                    Err(Failure::Api(404, _)) if s.launcher.is_some() => {
+                        DeleteResult::Refused("its virt-launcher pod was already gone".into())
+                    }
                     Ok(()) => DeleteResult::Accepted,
                     // Gone already: it is down all the same.
                     Err(Failure::Api(404, _)) => DeleteResult::Accepted,

@@ -426,7 +426,10 @@ mod tests {
             ..vmi("old", "Running", true)
         };
         assert_eq!(t.old_seen(&terminating, Duration::ZERO).len(), 1);
-        assert!(t.old_seen(&terminating, Duration::ZERO).is_empty(), "said once");
+        assert!(
+            t.old_seen(&terminating, Duration::ZERO).is_empty(),
+            "said once"
+        );
         assert!(!t.running() && !t.old_gone());
     }
 

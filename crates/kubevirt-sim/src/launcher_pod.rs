@@ -22,7 +22,10 @@ pub async fn exists(client: &Client, namespace: &str, vmi_uid: &str) -> kube::Re
     let list = pods
         .list(&ListParams::default().labels(&selector(vmi_uid)))
         .await?;
-    Ok(list.items.iter().any(|p| p.metadata.deletion_timestamp.is_none()))
+    Ok(list
+        .items
+        .iter()
+        .any(|p| p.metadata.deletion_timestamp.is_none()))
 }
 
 /// The labels that identify a VMI's launcher pod.

@@ -999,9 +999,17 @@ mod tests {
     fn a_vanished_launcher_fails_only_a_live_vmi_not_being_deleted() {
         for phase in [Phase::Scheduled, Phase::Running] {
             assert!(fails_without_launcher(Some(phase), false), "{phase:?}");
-            assert!(!fails_without_launcher(Some(phase), true), "{phase:?} deleted");
+            assert!(
+                !fails_without_launcher(Some(phase), true),
+                "{phase:?} deleted"
+            );
         }
-        for phase in [Phase::Pending, Phase::Scheduling, Phase::Succeeded, Phase::Failed] {
+        for phase in [
+            Phase::Pending,
+            Phase::Scheduling,
+            Phase::Succeeded,
+            Phase::Failed,
+        ] {
             assert!(!fails_without_launcher(Some(phase), false), "{phase:?}");
         }
         assert!(!fails_without_launcher(None, false));

@@ -159,7 +159,14 @@ impl VmiController {
         launcher_pod::exists(&self.client, &namespace, &uid)
             .await
             .map(|exists| !exists)
-            .map_err(|e| Error::new("look for the launcher pod of", &namespace, &vmi.name_any(), e))
+            .map_err(|e| {
+                Error::new(
+                    "look for the launcher pod of",
+                    &namespace,
+                    &vmi.name_any(),
+                    e,
+                )
+            })
     }
 
     fn next_step(&self, vmi: &DynamicObject, launcher_gone: bool) -> (Step, Timing) {

@@ -438,7 +438,9 @@ fn a_launcher_deleted_with_no_grace_fails_the_vmi_and_manual_leaves_it_until_sta
     assert_eq!(cluster.vmi_uid(&ns, "db"), Some(uid.clone()));
     let (code, body) = call(cluster, &ns, "db", "start", "{}");
     assert!(code < 300, "start: {code} {body}");
-    let new = cluster.wait_vmi_ready(&ns, "db", Some(&uid), TIMEOUT).unwrap();
+    let new = cluster
+        .wait_vmi_ready(&ns, "db", Some(&uid), TIMEOUT)
+        .unwrap();
     assert_ne!(new, uid);
 }
 
@@ -452,13 +454,15 @@ fn a_crash_is_restarted_by_kubevirt_under_always_and_rerun_on_failure() {
     crash(cluster, &ns, &always);
     crash(cluster, &ns, &rerun);
     for (name, uid) in [("always", &always), ("rerun", &rerun)] {
-        let new = cluster.wait_vmi_ready(&ns, name, Some(uid), TIMEOUT).unwrap();
+        let new = cluster
+            .wait_vmi_ready(&ns, name, Some(uid), TIMEOUT)
+            .unwrap();
         assert_ne!(&new, uid);
         assert_deleted_why(cluster, &ns, name, uid, "finished");
         if logs_decisions(cluster) {
-            let failed = events(cluster, &ns, name)
-                .into_iter()
-                .any(|e| e["event"] == "phase" && e["uid"] == uid.as_str() && e["phase"] == "Failed");
+            let failed = events(cluster, &ns, name).into_iter().any(|e| {
+                e["event"] == "phase" && e["uid"] == uid.as_str() && e["phase"] == "Failed"
+            });
             assert!(failed, "{name}: the crashed VMI was Failed first");
         }
     }
