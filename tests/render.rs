@@ -87,6 +87,17 @@ fn summary_table() {
     insta::assert_snapshot!(summary::render(&report(), OutputFormat::Text, false));
 }
 
+/// `--fault crash`: the summary says which fault ran, and the timeline starts at Failed.
+#[test]
+fn summary_table_of_a_crash() {
+    let mut r = report();
+    r.fault = kubectl_vmchaos::plan::Fault::Crash;
+    r.timings.failed_ms = Some(41);
+    let text = summary::render(&r, OutputFormat::Text, false);
+    assert!(text.contains("Failed 41ms · gone"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
 #[test]
 fn summary_table_when_not_recovered() {
     let mut r = report();
