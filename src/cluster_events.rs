@@ -15,7 +15,13 @@ use kube::{
     Client,
 };
 
-use crate::{error::api_code, kubevirt};
+use crate::{
+    error::api_code,
+    events::{Outcome, TargetEvent},
+    kubevirt::{self, Recovery},
+    render::{format_duration, words},
+    report::Timings,
+};
 
 /// `reportingComponent` and `source.component` of every Event the tool records.
 pub const COMPONENT: &str = "kubectl-vmchaos";
@@ -25,6 +31,68 @@ const MESSAGE_LIMIT: usize = 1024;
 
 /// An Event is a side note: it never holds up the outage for longer than this.
 const RECORD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The Event a target event is worth, in words (None: not worth one). `vmi`: the target's
+/// name; `plan`: how it comes back; `at`: since the delete.
+pub fn describe(
+    vmi: &str,
+    plan: Recovery,
+    at: Duration,
+    what: &TargetEvent,
+    timings: &Timings,
+) -> Option<(EventKind, String)> {
+    let plan = plan.as_str();
+    let ms = |v: Option<u64>| v.map_or("—".to_string(), |v| format!("{v}ms"));
+    Some(match what {
+        TargetEvent::Deleted {
+            uid,
+            launcher: None,
+            ..
+        } => (
+            EventKind::OutageStarted,
+            format!("kubectl-vmchaos deleted VMI {vmi} (uid {uid}) for a chaos test; plan: {plan}"),
+        ),
+        TargetEvent::Deleted {
+            uid,
+            launcher: Some(pod),
+            ..
+        } => (
+            EventKind::OutageStarted,
+            format!(
+                "kubectl-vmchaos crashed VMI {vmi} (uid {uid}) for a chaos test: deleted its virt-launcher pod {pod} with no grace period; plan: {plan}"
+            ),
+        ),
+        TargetEvent::Acted { .. } => (
+            EventKind::ToolRecovered,
+            format!(
+                "kubectl-vmchaos brought VMI {vmi} back itself ({plan}) {} after the delete",
+                format_duration(at)
+            ),
+        ),
+        TargetEvent::Done { outcome, .. } => {
+            let kind = match outcome {
+                Outcome::Recovered => EventKind::Recovered,
+                Outcome::NotRecovered(_) | Outcome::Aborted { .. } => EventKind::NotRecovered,
+                Outcome::Failed(_) => EventKind::ToolFailed,
+                Outcome::Interrupted { .. } => EventKind::Interrupted,
+                // Nothing was deleted: nothing to tell the cluster.
+                Outcome::NotDeleted(_) => return None,
+            };
+            (
+                kind,
+                format!(
+                    "VMI {vmi}: {} (plan {plan}; gone {}, created {}, Running {}, Ready {})",
+                    words::outcome(outcome),
+                    ms(timings.gone_ms),
+                    ms(timings.created_ms),
+                    ms(timings.running_ms),
+                    ms(timings.ready_ms)
+                ),
+            )
+        }
+        _ => return None,
+    })
+}
 
 /// The object an Event is about: the VM, or the standalone VMI (`involvedObject`, with its uid so
 /// `kubectl describe` of that very object lists it).
@@ -77,6 +145,23 @@ impl EventObject {
                 uid: owner.uid.clone(),
             },
             None => Self::of(vmi),
+        }
+    }
+
+    /// Where an Event goes once the target has a replacement (`name`, `uid`): a standalone VMI
+    /// comes back as a new object (the tool re-creates it, same name, new UID), and `kubectl
+    /// describe vmi` lists only the Events of the UID it shows, so what follows the delete goes
+    /// on the re-created VMI. A VM's or replica set's Events stay on them.
+    pub fn after_replacement(&self, replacement: Option<(&str, &str)>) -> Self {
+        match replacement {
+            Some((name, uid)) if self.kind == "VirtualMachineInstance" && !uid.is_empty() => {
+                EventObject {
+                    name: name.to_string(),
+                    uid: uid.to_string(),
+                    ..self.clone()
+                }
+            }
+            _ => self.clone(),
         }
     }
 
@@ -311,6 +396,21 @@ mod tests {
         assert!(cut.len() <= MESSAGE_LIMIT);
         assert!(cut.ends_with("..."));
         assert_eq!(truncate("short".into()), "short");
+    }
+
+    #[test]
+    fn a_standalone_vmi_s_later_events_go_on_the_re_created_vmi() {
+        let vmi = EventObject {
+            kind: "VirtualMachineInstance".into(),
+            uid: "old".into(),
+            ..vm()
+        };
+        let moved = vmi.after_replacement(Some(("db-0", "new")));
+        assert_eq!((moved.name.as_str(), moved.uid.as_str()), ("db-0", "new"));
+        assert_eq!(moved.kind, "VirtualMachineInstance");
+        assert_eq!(vmi.after_replacement(None), vmi);
+        // A VM keeps its Events: it outlives its VMIs.
+        assert_eq!(vm().after_replacement(Some(("db-0", "new"))), vm());
     }
 
     #[test]

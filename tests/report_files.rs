@@ -3,16 +3,18 @@
 //! librsvg (Debian's librsvg2-bin, installed by scripts/install-deps) and the pixels decoded.
 //! No cluster needed.
 
-use std::{collections::HashSet, path::PathBuf, process::Command};
+use std::{collections::HashSet, path::PathBuf, process::Command, time::Duration};
 
 use kubectl_vmchaos::{
     error::Exit,
+    events::NotRecovered,
     kubevirt::Recovery,
     report::{
         Aggregates, Endpoint, FleetReport, GameDayReport, Report, StepReport, StepStatus,
         TargetRef, Timings,
     },
     report_files::{self, timeline, ProbeInterval, TimelineProbe},
+    verdict::{FleetVerdict, GameDayVerdict, Judged, Verdict},
 };
 
 /// `at` seconds after 2026-11-25T10:00:00Z.
@@ -71,26 +73,35 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         snapshot: Some(PathBuf::from(format!("/tmp/snap/{name}"))),
         restore_command: (!recovered)
             .then(|| format!("kubectl vmchaos restore /tmp/snap/{name} --context game")),
-        verdict: match exit {
-            Exit::Recovered => format!(
-                "RECOVERED: Running and Ready {}ms after the delete",
-                ready.unwrap_or(0)
-            ),
-            Exit::NotRecovered => {
-                "NOT RECOVERED: no new VMI within --duration 1m + --timeout 5m <&\"'>".into()
-            }
-            _ => "TOOL FAILED after the delete: start refused".into(),
-        },
-        exit_code: exit.code(),
+        result: Judged::new(match exit {
+            Exit::Recovered => Verdict::Recovered {
+                by: Recovery::Automatic,
+                planned: Recovery::Automatic,
+                replaced_by: None,
+                ready_after: ready.map(Duration::from_millis),
+                probe_downtime: None,
+                strategy_not_restored: false,
+            },
+            // Characters every format must escape, in a phase name.
+            Exit::NotRecovered => Verdict::NotRecovered {
+                why: NotRecovered::NotRunning {
+                    phase: "<&\"'>".into(),
+                },
+                duration: Duration::from_secs(60),
+                timeout: Duration::from_secs(300),
+            },
+            _ => Verdict::ToolFailed {
+                reason: "start refused".into(),
+            },
+        }),
         group: None,
         warnings: Vec::new(),
         probes: Vec::new(),
         notes: Vec::new(),
-        exit,
     }
 }
 
-fn fleet(targets: Vec<Report>, start: u64, end: u64, exit: Exit) -> FleetReport {
+fn fleet(targets: Vec<Report>, start: u64, end: u64) -> FleetReport {
     FleetReport {
         context: "game".into(),
         server: "https://127.0.0.1:6443".into(),
@@ -100,11 +111,13 @@ fn fleet(targets: Vec<Report>, start: u64, end: u64, exit: Exit) -> FleetReport 
         interrupted: false,
         selection: None,
         aggregates: Aggregates::of(&targets),
-        verdict: format!("{} target(s)", targets.len()),
-        exit_code: exit.code(),
+        result: Judged::new(FleetVerdict::of(
+            targets.iter().map(|t| &t.result),
+            None,
+            None,
+        )),
         notes: vec!["vm_name web-1 is matched against the whole name; Kraken's prefix match would also have picked prod/web-10".into()],
         targets,
-        exit,
     }
 }
 
@@ -156,7 +169,6 @@ fn game_day() -> GameDayReport {
         ],
         0,
         5400,
-        Recovered,
     );
     let db = fleet(
         vec![
@@ -184,25 +196,23 @@ fn game_day() -> GameDayReport {
         ],
         7000,
         16000,
-        NotRecovered,
     );
+    let steps = vec![
+        step("node stop <&> \"start\"", 3, StepStatus::Skipped, None),
+        step("web tier", 8, StepStatus::Ran, Some(web)),
+        step("db", 16, StepStatus::Ran, Some(db)),
+        step("after db", 24, StepStatus::NotRun, None),
+    ];
     GameDayReport {
         context: "game".into(),
         server: "https://127.0.0.1:6443".into(),
         started_at: Some(at(0)),
         finished_at: Some(at(16000)),
-        steps: vec![
-            step("node stop <&> \"start\"", 3, StepStatus::Skipped, None),
-            step("web tier", 8, StepStatus::Ran, Some(web)),
-            step("db", 16, StepStatus::Ran, Some(db)),
-            step("after db", 24, StepStatus::NotRun, None),
-        ],
-        verdict: "TOOL FAILED: 4 of 6 target(s) recovered".into(),
-        exit_code: 3,
+        result: Judged::new(GameDayVerdict::of(&steps, false)),
+        steps,
         notes: vec![
             "config.yaml line 18: cerberus is Kraken's own: not used by kubectl-vmchaos".into(),
         ],
-        exit: FailedAfterInject,
     }
 }
 
@@ -287,7 +297,7 @@ fn junit_is_well_formed_and_shaped_for_ci_servers() {
     assert_eq!(failure(1).attribute("type"), Some("NotRecovered"));
     assert_eq!(
         failure(1).attribute("message"),
-        Some("NOT RECOVERED: no new VMI within --duration 1m + --timeout 5m <&\"'>")
+        Some("NOT RECOVERED: the new VMI is still <&\"'> (not Running) (--duration 1m + --timeout 5m)")
     );
     assert!(failure(1)
         .text()
@@ -441,7 +451,10 @@ fn markdown_is_a_write_up() {
         md.starts_with("# Game day: 2026-11-25T10:00:00.000Z\n"),
         "{md}"
     );
-    assert!(md.contains("**TOOL FAILED: 4 of 6 target(s) recovered** (exit code 3)"));
+    assert!(
+        md.contains("**TOOL FAILED: 4 of 6 targets recovered; see \"db\"; 1 step skipped; 1 step not run** (exit code 3)"),
+        "{md}"
+    );
     assert!(md.contains(
         "| 1 | node stop <&> \"start\" | `node_stop_start_scenario` | game.yaml:3 | skipped: "
     ));
@@ -451,7 +464,7 @@ fn markdown_is_a_write_up() {
         md.contains("| Ready | 3 | 3.40s | 4.78s | 5.20s | 5.20s |"),
         "{md}"
     );
-    assert!(md.contains("--timeout 5m <&\"'>"));
+    assert!(md.contains("the new VMI is still <&\"'> (not Running)"));
     assert!(md.contains("![Every outage on one time axis](timeline.svg)"));
     assert!(md.contains("kubectl vmchaos restore /tmp/snap/db-1 --context game   # db/db-1"));
     assert!(md.contains("- config.yaml line 18: cerberus is Kraken's own"));
@@ -579,4 +592,117 @@ fn reports_are_never_overwritten_unless_asked_and_a_dry_run_creates_nothing() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn the_time_axis_reaches_past_every_bar_and_probe_colours_have_a_legend() {
+    let svg = report_files::svg(&game_day(), &probes());
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let num = |n: roxmltree::Node, a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok());
+    let last_tick = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("line"))
+        .filter_map(|n| num(n, "x1"))
+        .fold(0.0, f64::max);
+    let stage_colours = ["#f59e0b", "#dc2626", "#7c3aed", "#2563eb", "#16a34a"];
+    let bar_end = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("height") == Some("16"))
+        .filter(|n| stage_colours.contains(&n.attribute("fill").unwrap_or_default()))
+        .filter_map(|n| Some(num(n, "x")? + num(n, "width")?))
+        .fold(0.0, f64::max);
+    assert!(bar_end > 0.0);
+    assert!(
+        last_tick >= bar_end,
+        "last tick at x={last_tick}, a bar ends at x={bar_end}"
+    );
+    assert!(svg.contains(">probe passing</text>") && svg.contains(">probe failing</text>"));
+}
+
+#[test]
+fn a_single_outage_s_report_has_its_end_and_a_probe_table() {
+    use kubectl_vmchaos::{probe::ProbeReport, report::RunReport};
+    let mut r = target(
+        "prod",
+        "db-0",
+        0,
+        [Some(400), Some(900), Some(3000), Some(3400)],
+        Exit::Recovered,
+    );
+    r.probes = vec![ProbeReport {
+        probe: "tcp 10.0.0.4:5432".into(),
+        downtime_ms: Some(4100),
+        still_failing: false,
+        failed_attempts: 16,
+        attempts: 40,
+        last_success_before: None,
+        first_failure: None,
+        first_success_after: None,
+        ready_to_success_ms: Some(700),
+        failure: None,
+        prometheus_errors: 0,
+    }];
+    let day = RunReport::Single(Box::new(r)).game_day("outage prod/db-0".into());
+    assert!(day.finished_at.is_some());
+    let md = report_files::markdown(&day);
+    assert!(!md.contains("finished: —"), "{md}");
+    assert!(
+        md.contains("| prod/db-0 | tcp 10.0.0.4:5432 | 4.10s | 16 / 40 | — | 700ms |"),
+        "{md}"
+    );
+    let html = report_files::html(&day, "");
+    assert!(html.contains("<td>tcp 10.0.0.4:5432</td>"), "{html}");
+}
+
+#[test]
+fn a_game_day_s_recovered_probe_stays_green_to_the_end_of_the_axis() {
+    use kubectl_vmchaos::probe::ProbeReport;
+    let mut day = game_day();
+    // web-2 (deleted at 15 ms): its probe failed from 20 ms and passed again at 5.1 s.
+    day.steps[1].fleet.as_mut().unwrap().targets[1].probes = vec![ProbeReport {
+        probe: "tcp 10.0.0.4:22".into(),
+        downtime_ms: Some(5100),
+        still_failing: false,
+        failed_attempts: 20,
+        attempts: 30,
+        last_success_before: Some(at(0)),
+        first_failure: Some(at(20)),
+        first_success_after: Some(at(5100)),
+        ready_to_success_ms: Some(300),
+        failure: None,
+        prometheus_errors: 0,
+    }];
+    let tracks = report_files::game_day_probe_tracks(&day);
+    assert_eq!(tracks.len(), 1);
+    let oks: Vec<bool> = tracks[0].intervals.iter().map(|i| i.ok).collect();
+    assert_eq!(oks, [true, false, true]);
+    let svg = report_files::svg(&day, &tracks);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let width = |fill: &str| {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("height") == Some("8"))
+            .filter(|n| n.attribute("fill") == Some(fill))
+            .filter_map(|n| n.attribute("width")?.parse::<f64>().ok())
+            .collect::<Vec<_>>()
+    };
+    // After passing again it stays green through the rest of the game day (not one pixel),
+    // and no track runs off the axis.
+    let green = width("#86efac");
+    assert!(green.iter().any(|w| *w > 100.0), "{green:?}");
+    let last_tick = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("line"))
+        .filter_map(|n| n.attribute("x1")?.parse::<f64>().ok())
+        .fold(0.0, f64::max);
+    let track_end = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("height") == Some("8"))
+        .filter_map(|n| {
+            Some(
+                n.attribute("x")?.parse::<f64>().ok()?
+                    + n.attribute("width")?.parse::<f64>().ok()?,
+            )
+        })
+        .fold(0.0, f64::max);
+    assert!(track_end <= last_tick + 0.5, "{track_end} > {last_tick}");
 }

@@ -15,8 +15,9 @@ use tokio::time::Instant;
 
 use super::tracker::{Step, Tracker};
 use crate::{
-    events::{Event, NotRecovered, Outcome, TargetEvent},
+    events::{Event, NotDeleted, NotRecovered, Outcome, TargetEvent},
     kubevirt::{Recovery, Timestamp, Vmi},
+    probe::AbortReason,
 };
 
 pub type TargetId = usize;
@@ -65,11 +66,7 @@ pub struct CoreConfig {
     pub serial_interval: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Interrupt,
-    Terminate,
-}
+pub use crate::signals::Signal;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteResult {
@@ -133,7 +130,7 @@ pub enum Input {
     },
     /// An abort condition fired: recover everything still down, then stop.
     Abort {
-        reason: String,
+        reason: AbortReason,
     },
     /// A deadline passed (see `next_deadline`).
     Tick,
@@ -413,8 +410,8 @@ pub struct Core {
     claimed: HashSet<String>,
     mode: Mode,
     signal: Option<Signal>,
-    /// An abort condition fired (the reason, in words).
-    abort: Option<String>,
+    /// An abort condition fired, and why.
+    abort: Option<AbortReason>,
     /// `--serial`: when the next target goes.
     next_serial: Option<Instant>,
     /// Replacements a target gave back (its DELETE never happened): another's to claim.
@@ -461,8 +458,8 @@ impl Core {
         self.signal
     }
 
-    pub fn aborted(&self) -> Option<&str> {
-        self.abort.as_deref()
+    pub fn aborted(&self) -> Option<&AbortReason> {
+        self.abort.as_ref()
     }
 
     /// An abort or a signal came: nothing more may be deleted or switched.
@@ -517,6 +514,14 @@ impl Core {
             Input::Begin => {
                 if self.mode == Mode::Going && self.runs.iter().all(|r| r.state == State::Planned) {
                     let count = if self.config.serial_interval.is_some() {
+                        for t in 1..self.runs.len() {
+                            emit(
+                                &mut fx,
+                                t,
+                                Duration::ZERO,
+                                TargetEvent::Queued { after: None },
+                            );
+                        }
                         1
                     } else {
                         self.runs.len()
@@ -607,7 +612,7 @@ impl Core {
             Input::Abort { reason } => {
                 if self.mode == Mode::Going {
                     self.abort = Some(reason);
-                    self.halt(now, "aborted before the delete", &mut fx);
+                    self.halt(now, NotDeleted::AbortedFirst, &mut fx);
                 }
             }
             Input::Tick => {}
@@ -700,16 +705,21 @@ impl Core {
             Err(reason) => {
                 run.strategy = Strategy::Untouched;
                 if switching {
-                    self.settle(t, Outcome::NotDeleted(reason), now, fx);
+                    self.settle(
+                        t,
+                        Outcome::NotDeleted(NotDeleted::SwitchFailed(reason)),
+                        now,
+                        fx,
+                    );
                 }
             }
         }
     }
 
-    fn halted_before_delete(&self) -> String {
+    fn halted_before_delete(&self) -> NotDeleted {
         match (&self.abort, self.signal) {
-            (Some(_), None) => "aborted before the delete".into(),
-            _ => "interrupted before the delete".into(),
+            (Some(_), None) => NotDeleted::AbortedFirst,
+            _ => NotDeleted::InterruptedFirst,
         }
     }
 
@@ -764,10 +774,11 @@ impl Core {
                 }
                 if stopped_early {
                     // Nothing was deleted after all.
-                    self.runs[t].state = State::Settled(Outcome::NotDeleted(reason));
+                    self.runs[t].state =
+                        State::Settled(Outcome::NotDeleted(NotDeleted::Refused(reason)));
                     self.release_claim(t);
                 } else {
-                    self.settle(t, Outcome::NotDeleted(reason), now, fx);
+                    self.settle(t, Outcome::NotDeleted(NotDeleted::Refused(reason)), now, fx);
                 }
             }
             DeleteResult::Unknown(reason) => {
@@ -898,7 +909,7 @@ impl Core {
             return;
         }
         self.signal = Some(signal);
-        self.halt(now, "interrupted before the delete", fx);
+        self.halt(now, NotDeleted::InterruptedFirst, fx);
     }
 
     /// A second signal: stop waiting, report the state as last seen.
@@ -909,7 +920,7 @@ impl Core {
             let outcome = match &self.runs[t].state {
                 State::Settled(_) => continue,
                 State::Planned | State::Switching => {
-                    Outcome::NotDeleted("interrupted before the delete".into())
+                    Outcome::NotDeleted(NotDeleted::InterruptedFirst)
                 }
                 _ => Outcome::Interrupted {
                     running: self.runs[t].tracker.running(),
@@ -920,7 +931,7 @@ impl Core {
     }
 
     /// Ctrl-C or an abort: delete nothing more, recover what is down at once, wait briefly.
-    fn halt(&mut self, now: Instant, planned_why: &str, fx: &mut Vec<Effect>) {
+    fn halt(&mut self, now: Instant, planned_why: NotDeleted, fx: &mut Vec<Effect>) {
         let wait = later(now, self.config.interrupt_wait.min(self.config.timeout));
         let until = match self.mode {
             Mode::Halting { until } => until.min(wait),
@@ -930,7 +941,7 @@ impl Core {
         self.next_serial = None;
         for t in 0..self.runs.len() {
             if self.runs[t].state == State::Planned {
-                self.settle(t, Outcome::NotDeleted(planned_why.into()), now, fx);
+                self.settle(t, Outcome::NotDeleted(planned_why.clone()), now, fx);
             }
             // A kept-down VM: putting its runStrategy back is the quickest way back (KubeVirt
             // re-creates it), and leaves nothing to undo.
@@ -1030,9 +1041,7 @@ impl Core {
                     if uncertain && !run.tracker.old_gone() && !run.tracker.old_terminating_seen() {
                         return self.settle(
                             t,
-                            Outcome::NotDeleted(
-                                "the DELETE's answer was lost and the VMI was never deleted".into(),
-                            ),
+                            Outcome::NotDeleted(NotDeleted::AnswerLost),
                             now,
                             fx,
                         );
@@ -1148,8 +1157,13 @@ impl Core {
             },
         );
         if let Some(interval) = self.config.serial_interval {
-            if self.mode == Mode::Going && self.runs.iter().any(|r| r.state == State::Planned) {
+            let next = self.runs.iter().position(|r| r.state == State::Planned);
+            if let (Mode::Going, Some(next)) = (self.mode, next) {
                 self.next_serial = Some(later(now, interval));
+                if !interval.is_zero() {
+                    let after = Some(interval);
+                    emit(fx, next, Duration::ZERO, TargetEvent::Queued { after });
+                }
             }
         }
     }

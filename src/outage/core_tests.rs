@@ -605,6 +605,15 @@ fn serial_runs_one_target_at_a_time() {
         .filter(|e| matches!(e, Effect::Delete { .. }))
         .collect();
     assert_eq!(deletes, vec![&Effect::Delete { target: 0 }]);
+    // The second is said to wait for its turn, not to be deleted.
+    let queued = |fx: &[Effect], after: Option<Duration>| {
+        fx.contains(&Effect::Emit(Event::Target {
+            target: 1,
+            at: Duration::ZERO,
+            what: TargetEvent::Queued { after },
+        }))
+    };
+    assert!(queued(&fx, None), "{fx:?}");
     // The first one recovers: the second follows 2 s later, not before.
     let t = |ms: u64| start + MS * ms as u32;
     core.handle(
@@ -622,6 +631,7 @@ fn serial_runs_one_target_at_a_time() {
         t(100),
     );
     assert!(!fx.iter().any(|e| matches!(e, Effect::Delete { .. })));
+    assert!(queued(&fx, Some(Duration::from_secs(2))), "{fx:?}");
     assert_eq!(core.next_deadline(), Some(t(2_100)));
     let fx = core.handle(Input::Tick, t(2_100));
     assert!(fx.contains(&Effect::Delete { target: 1 }));
@@ -673,7 +683,7 @@ fn a_refused_delete_changes_nothing_and_puts_a_kept_down_strategy_back() {
     assert!(core.done());
     assert_eq!(
         core.runs()[0].outcome().cloned(),
-        Some(Outcome::NotDeleted("forbidden".into()))
+        Some(Outcome::NotDeleted(NotDeleted::Refused("forbidden".into())))
     );
 }
 
@@ -782,7 +792,10 @@ fn an_abort_during_the_keep_down_switch_deletes_nothing_and_puts_the_strategy_ba
     assert!(matches!(fx[0], Effect::SetStrategy { restore: false, .. }));
     let fx = core.handle(
         Input::Abort {
-            reason: "probe tcp://db:5432 failed".into(),
+            reason: AbortReason::Unready {
+                max: 0,
+                vmis: vec!["prod/db-1".into()],
+            },
         },
         start,
     );
@@ -808,7 +821,7 @@ fn an_abort_during_the_keep_down_switch_deletes_nothing_and_puts_the_strategy_ba
     assert!(core.done());
     assert_eq!(
         core.runs()[0].outcome().cloned(),
-        Some(Outcome::NotDeleted("aborted before the delete".into()))
+        Some(Outcome::NotDeleted(NotDeleted::AbortedFirst))
     );
 }
 
@@ -979,7 +992,10 @@ fn deletes(fx: &[Effect]) -> usize {
 fn an_abort_or_a_signal_while_the_keep_down_switch_is_in_flight_deletes_nothing() {
     for halt in [
         Input::Abort {
-            reason: "probe tcp://db:5432 failed".into(),
+            reason: AbortReason::Unready {
+                max: 0,
+                vmis: vec!["prod/db-1".into()],
+            },
         },
         Input::Signal(Signal::Interrupt),
         Input::Signal(Signal::Terminate),

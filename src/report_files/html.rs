@@ -4,10 +4,12 @@
 use std::fmt::Write as _;
 
 use super::{
-    aggregate_rows, escape, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS,
+    aggregate_rows, escape, probe_rows, restore_commands, target_cells, AGGREGATE_COLUMNS,
+    PROBE_COLUMNS, TARGET_COLUMNS,
 };
 use crate::{
     error::Exit,
+    render::verdicts,
     report::{GameDayReport, StepStatus},
 };
 
@@ -69,7 +71,7 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
         escape(&title)
     );
     let _ = writeln!(s, "<h1>{}</h1>", escape(&title));
-    let class = match r.exit {
+    let class = match r.exit() {
         Exit::Recovered => "ok",
         Exit::NotRecovered | Exit::FailedAfterInject => "bad",
         _ => "meh",
@@ -77,8 +79,8 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
     let _ = writeln!(
         s,
         "<p><span class=\"verdict {class}\">{}</span> <span class=\"muted\">exit code {}</span></p>",
-        escape(&r.verdict),
-        r.exit_code
+        escape(&verdicts::game_day_verdict(&r.result.verdict)),
+        r.exit().code()
     );
     let _ = writeln!(
         s,
@@ -103,7 +105,7 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
                 _ => "—".into(),
             };
             let outcome = match (&step.status, &step.fleet) {
-                (StepStatus::Ran, Some(f)) => f.verdict.clone(),
+                (StepStatus::Ran, Some(f)) => verdicts::fleet_verdict(&f.result.verdict),
                 (StepStatus::Skipped, _) => {
                     format!("skipped: {}", step.reason.as_deref().unwrap_or_default())
                 }
@@ -123,13 +125,16 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
         let _ = writeln!(s, "<h2>Step {}: {}</h2>", i + 1, escape(&step.name));
         let _ = writeln!(
             s,
-            "<p>{} <span class=\"muted\">— from {} to {}; times are from each target's delete</span></p>",
-            escape(&f.verdict),
+            "<p class=\"muted\">From {} to {}; times are from each target's delete</p>",
             escape(f.started_at.as_deref().unwrap_or("—")),
             escape(f.finished_at.as_deref().unwrap_or("—"))
         );
         let rows: Vec<[String; 10]> = f.targets.iter().map(target_cells).collect();
         table(&mut s, TARGET_COLUMNS, &rows, Some(9));
+        let probes = probe_rows(&f.targets);
+        if !probes.is_empty() {
+            table(&mut s, PROBE_COLUMNS, &probes, None);
+        }
         s.push_str("<ul>\n");
         for t in &f.targets {
             let _ = write!(
@@ -137,7 +142,7 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
                 "<li><code>{}/{}</code>: {}",
                 escape(&t.target.namespace),
                 escape(&t.target.name),
-                escape(&t.verdict)
+                escape(&verdicts::verdict(&t.result.verdict))
             );
             for n in t.warnings.iter().chain(&t.notes) {
                 let _ = write!(s, "<br><span class=\"muted\">{}</span>", escape(n));

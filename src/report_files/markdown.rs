@@ -3,8 +3,14 @@
 
 use std::fmt::Write as _;
 
-use super::{aggregate_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS};
-use crate::report::{GameDayReport, StepStatus};
+use super::{
+    aggregate_rows, probe_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, PROBE_COLUMNS,
+    TARGET_COLUMNS,
+};
+use crate::{
+    render::verdicts,
+    report::{GameDayReport, StepStatus},
+};
 
 /// A table cell: pipes and line breaks would break the table.
 fn cell(text: &str) -> String {
@@ -28,7 +34,12 @@ pub fn markdown(r: &GameDayReport) -> String {
         "# Game day: {}\n",
         r.started_at.as_deref().unwrap_or("(not started)")
     );
-    let _ = writeln!(s, "**{}** (exit code {})\n", r.verdict, r.exit_code);
+    let _ = writeln!(
+        s,
+        "**{}** (exit code {})\n",
+        verdicts::game_day_verdict(&r.result.verdict),
+        r.exit().code()
+    );
     let _ = writeln!(s, "- context: `{}` ({})", r.context, r.server);
     let _ = writeln!(s, "- started: {}", r.started_at.as_deref().unwrap_or("—"));
     let _ = writeln!(s, "- finished: {}", r.finished_at.as_deref().unwrap_or("—"));
@@ -46,7 +57,7 @@ pub fn markdown(r: &GameDayReport) -> String {
                 _ => "—".into(),
             };
             let outcome = match (&step.status, &step.fleet) {
-                (StepStatus::Ran, Some(f)) => f.verdict.clone(),
+                (StepStatus::Ran, Some(f)) => verdicts::fleet_verdict(&f.result.verdict),
                 (StepStatus::Skipped, _) => {
                     format!("skipped: {}", step.reason.as_deref().unwrap_or_default())
                 }
@@ -66,23 +77,27 @@ pub fn markdown(r: &GameDayReport) -> String {
     for (i, step) in r.steps.iter().enumerate() {
         let Some(f) = &step.fleet else { continue };
         let _ = writeln!(s, "## Step {}: {}\n", i + 1, step.name);
+        // The step's verdict is in the steps table above: here, only when it ran.
         let _ = writeln!(
             s,
-            "{} — from {} to {}.\n",
-            f.verdict,
+            "From {} to {}.\n",
             f.started_at.as_deref().unwrap_or("—"),
             f.finished_at.as_deref().unwrap_or("—")
         );
         let rows: Vec<[String; 10]> = f.targets.iter().map(target_cells).collect();
         table(&mut s, TARGET_COLUMNS, &rows);
         s.push_str("Times are from each target's delete.\n\n");
+        let probes = probe_rows(&f.targets);
+        if !probes.is_empty() {
+            table(&mut s, PROBE_COLUMNS, &probes);
+        }
         for t in &f.targets {
             let _ = writeln!(
                 s,
                 "- `{}/{}`: {}{}",
                 t.target.namespace,
                 t.target.name,
-                t.verdict,
+                verdicts::verdict(&t.result.verdict),
                 t.injected_at
                     .as_deref()
                     .map(|at| format!(" (deleted at {at})"))

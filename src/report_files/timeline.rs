@@ -142,8 +142,8 @@ pub fn layout(report: &GameDayReport) -> Layout {
                 }
                 _ => None,
             };
-            let (outcome, ok) = match (r.exit, r.timings.ready_ms) {
-                _ if r.dry_run.is_some() && r.exit == Exit::Recovered => ("dry run".into(), true),
+            let (outcome, ok) = match (r.exit(), r.timings.ready_ms) {
+                _ if r.dry_run.is_some() && r.exit() == Exit::Recovered => ("dry run".into(), true),
                 (Exit::Recovered, Some(ready)) => (format!("Ready {}", ms(Some(ready))), true),
                 (Exit::Recovered, None) => ("recovered".into(), true),
                 (Exit::NotRecovered, _) => ("NOT RECOVERED".into(), false),
@@ -225,6 +225,8 @@ fn tick_label(ms_at: u64, tick: u64) -> String {
     }
 }
 
+const PROBE_OK: &str = "#86efac";
+const PROBE_FAILING: &str = "#fca5a5";
 const WIDTH: f64 = 1100.0;
 const LABEL_W: f64 = 250.0;
 const OUTCOME_W: f64 = 150.0;
@@ -247,8 +249,11 @@ fn clip(text: &str, max: usize) -> String {
 pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
     let l = layout(report);
     let plot_w = WIDTH - LABEL_W - OUTCOME_W - 20.0;
-    // Leave room right of the longest bar for Ready's marker.
-    let span = (l.span_ms as f64 * 1.04).max(1.0);
+    // Leave room right of the longest bar for Ready's marker, and end the axis on a tick so
+    // the scale reaches past every bar.
+    let wanted = ((l.span_ms as f64 * 1.04) as u64).max(1);
+    let tick = tick_ms(wanted);
+    let span = (wanted.div_ceil(tick) * tick) as f64;
     let x = |at: u64| LABEL_W + (at as f64 / span) * plot_w;
     let probes_of = |r: &Row| -> Vec<&TimelineProbe> {
         probes
@@ -268,7 +273,8 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
                 + if g.rows.is_empty() { 6.0 } else { 0.0 }
         })
         .sum();
-    let top = 104.0;
+    // A second legend line for the probe tracks' colours.
+    let top = if probes.is_empty() { 104.0 } else { 120.0 };
     let height = top + rows_h + 46.0;
     let mut s = String::new();
     let _ = writeln!(
@@ -287,7 +293,9 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
     let _ = writeln!(
         s,
         r##"<text x="16" y="46" fill="#4b5563">{}</text>"##,
-        escape(&report.verdict)
+        escape(&crate::render::verdicts::game_day_verdict(
+            &report.result.verdict
+        ))
     );
     // Legend.
     let mut lx = 16.0;
@@ -307,9 +315,26 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
         );
         lx += 18.0 + text.len() as f64 * 6.1 + 14.0;
     }
+    if !probes.is_empty() {
+        lx = 16.0;
+        for (color, words) in [
+            (PROBE_OK, "probe passing"),
+            (PROBE_FAILING, "probe failing"),
+        ] {
+            let _ = writeln!(
+                s,
+                r#"<rect x="{lx}" y="78" width="14" height="8" fill="{color}"><title>{words}</title></rect>"#
+            );
+            let _ = writeln!(
+                s,
+                r##"<text x="{}" y="86.5" fill="#374151" font-size="11">{words}</text>"##,
+                lx + 18.0
+            );
+            lx += 18.0 + words.len() as f64 * 6.1 + 14.0;
+        }
+    }
     let bottom = top + rows_h;
     // Grid and time scale.
-    let tick = tick_ms(span as u64);
     let mut at = 0;
     while (at as f64) <= span {
         let gx = x(at);
@@ -426,15 +451,17 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
                 );
                 if let Some(origin) = l.origin_unix_ms {
                     for iv in &p.intervals {
-                        let from = iv.start_unix_ms.saturating_sub(origin);
-                        let to = iv.end_unix_ms.saturating_sub(origin).max(from);
+                        // A track runs until the report was written: keep it on the axis.
+                        let axis_end = span as u64;
+                        let from = iv.start_unix_ms.saturating_sub(origin).min(axis_end);
+                        let to = iv.end_unix_ms.saturating_sub(origin).clamp(from, axis_end);
                         let _ = writeln!(
                             s,
                             r#"<rect x="{:.1}" y="{}" width="{:.1}" height="8" fill="{}"><title>{}</title></rect>"#,
                             x(from),
                             y + 1.0,
                             (x(to) - x(from)).max(1.0),
-                            if iv.ok { "#86efac" } else { "#fca5a5" },
+                            if iv.ok { PROBE_OK } else { PROBE_FAILING },
                             escape(&format!(
                                 "{}: {} from {} to {}",
                                 p.label,

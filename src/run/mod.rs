@@ -38,6 +38,7 @@ use crate::{
     settings::Terminal,
     signals::Signals,
     targets::{self, Target},
+    verdict::{Decides, FleetVerdict, Judged, Verdict},
 };
 
 /// The outage's own defaults, for steps that leave `duration` or `timeout` out.
@@ -469,7 +470,7 @@ impl StepRunner for Engine {
             let batch = self.namespace(step, ns, &targets).await;
             let stop = batch
                 .iter()
-                .any(|r| matches!(r.exit, Exit::Interrupted | Exit::Terminated));
+                .any(|r| matches!(r.exit(), Exit::Interrupted | Exit::Terminated));
             reports.extend(batch);
             if stop {
                 break;
@@ -541,10 +542,18 @@ impl Engine {
 
 /// A target the outage stopped on with an error: nothing changed unless it says otherwise.
 fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Error) -> Report {
-    let exit = e.exit();
-    let verdict = match exit {
-        Exit::FailedAfterInject => format!("TOOL FAILED after the delete: {e}"),
-        _ => format!("NOT HIT: {e}"),
+    let verdict = match e {
+        Error::Interrupted { signal } => Verdict::NotHit {
+            reason: e.to_string(),
+            signal: Some(*signal),
+        },
+        _ if e.exit() == Exit::FailedAfterInject => Verdict::ToolFailed {
+            reason: e.to_string(),
+        },
+        _ => Verdict::NotHit {
+            reason: e.to_string(),
+            signal: None,
+        },
     };
     Report {
         target: TargetRef {
@@ -575,13 +584,11 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         timing_sources: Default::default(),
         snapshot: None,
         restore_command: None,
-        verdict,
-        exit_code: exit.code(),
+        result: Judged::new(verdict),
         group: None,
         warnings: Vec::new(),
         probes: Vec::new(),
         notes: e.hint().into_iter().collect(),
-        exit,
     }
 }
 
@@ -592,42 +599,20 @@ pub fn fleet_report(
     started_at: String,
     targets: Vec<Report>,
 ) -> FleetReport {
-    let exit = if targets.is_empty() {
-        Exit::NothingChanged
-    } else {
-        Exit::worst(targets.iter().map(|r| r.exit))
-    };
-    let aggregates = Aggregates::of(&targets);
-    let verdict = match exit {
-        Exit::Recovered if dry_run.is_some() => {
-            format!("DRY RUN: {} target(s) checked", targets.len())
-        }
-        Exit::Recovered => format!("RECOVERED: {0} of {0} target(s)", targets.len()),
-        Exit::Interrupted | Exit::Terminated => format!(
-            "INTERRUPTED: {} of {} target(s) recovered",
-            aggregates.recovered,
-            targets.len()
-        ),
-        Exit::NothingChanged => "NOTHING CHANGED: no target could be hit".to_string(),
-        _ => format!(
-            "NOT RECOVERED: {} of {} target(s) recovered",
-            aggregates.recovered,
-            targets.len()
-        ),
-    };
+    let dry_run = dry_run.map(|d| format!("{d:?}").to_lowercase());
+    let verdict = FleetVerdict::of(targets.iter().map(|r| &r.result), None, dry_run.clone());
+    let exit = verdict.exit();
     FleetReport {
         context: cluster.context.clone(),
         server: cluster.server.clone(),
-        dry_run: dry_run.map(|d| format!("{d:?}").to_lowercase()),
+        dry_run,
         started_at: Some(started_at),
         finished_at: Some(now()),
         interrupted: matches!(exit, Exit::Interrupted | Exit::Terminated),
         selection: None,
-        aggregates,
+        aggregates: Aggregates::of(&targets),
         targets,
-        verdict,
-        exit_code: exit.code(),
+        result: Judged::new(verdict),
         notes: Vec::new(),
-        exit,
     }
 }
