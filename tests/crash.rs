@@ -202,3 +202,35 @@ fn dry_runs_and_a_missing_pod_permission_change_nothing() {
     assert!(err.contains("cannot delete pods"), "{err}");
     assert_eq!(env.uid(&ns, "db").as_deref(), Some(uid.as_str()));
 }
+
+/// Every crashed target ends recovered or with the command that brings it back: a Manual VM
+/// whose start fails is left Failed, and the printed `restore` starts it (stopping the Failed
+/// VMI) once virt-api accepts starts again.
+#[test]
+fn a_crashed_vm_whose_start_fails_is_brought_back_by_the_printed_restore() {
+    let env = env_or_skip!();
+    if !env.simulated_only("reject-start knob: virt-api answering 500 to start") {
+        return;
+    }
+    let ns = env.namespace("crash-restore");
+    let uid = env.vm(&ns, "broken", "Manual", &[]);
+    env.annotate_vm(&ns, "broken", testenv::knobs::REJECT_START, "true");
+    let out = env.outage(&ns, "broken", &["--fault", "crash", "--duration", "500ms"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["fault"], "crash", "{doc:#}");
+    let restore = doc["restoreCommand"].as_str().expect("a restore command");
+    assert!(
+        restore.starts_with("kubectl vmchaos restore '"),
+        "{restore}"
+    );
+    // Still the crashed VMI, Failed.
+    assert_eq!(env.uid(&ns, "broken").as_deref(), Some(uid.as_str()));
+    env.wait_phase(&ns, "broken", "Failed");
+    env.annotate_vm(&ns, "broken", testenv::knobs::REJECT_START, "false");
+    let snapshot = doc["snapshot"].as_str().unwrap();
+    let out = env.run(&["restore", snapshot, "--timeout", "1m"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(env.is_ready(&ns, "broken"));
+    assert_ne!(env.uid(&ns, "broken").as_deref(), Some(uid.as_str()));
+}
