@@ -194,6 +194,21 @@ pub struct OutageArgs {
     /// alert:severity=critical aborts when a critical alert fires in Prometheus
     #[arg(long = "abort-if", value_name = "CONDITION")]
     pub abort_if: Vec<crate::probe::AbortIf>,
+    /// List the Prometheus alerts that newly fire during and after the outage (needs
+    /// --prometheus): --alerts for every alert, --alerts=NAME or
+    /// --alerts=LABEL=VALUE[,...] to narrow them (e.g. --alerts=severity=critical)
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_name = "SELECTOR"
+    )]
+    pub alerts: Option<crate::probe::AlertSelector>,
+    /// With --alerts: after every target is back, keep watching this long for alerts whose
+    /// rule waits (`for:`) before firing (at most 10m)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "alerts")]
+    pub alerts_settle: Option<Duration>,
     #[command(flatten)]
     pub prometheus: Box<PrometheusArgs>,
 }
@@ -246,6 +261,22 @@ impl OutageArgs {
             self.probe_timeout,
         )?
         .with_prometheus(self.prometheus.server()?)
+    }
+
+    /// `--alerts` and `--alerts-settle`, with the Prometheus they ask; None without `--alerts`.
+    pub fn alert_options(&self) -> Result<Option<crate::probe::AlertOptions>, String> {
+        let Some(selector) = &self.alerts else {
+            return Ok(None);
+        };
+        let timing = crate::probe::ProbeTiming::new(self.probe_interval, self.probe_timeout);
+        crate::probe::AlertOptions::new(
+            selector.clone(),
+            self.prometheus.server()?,
+            timing.interval,
+            timing.timeout,
+            self.alerts_settle.unwrap_or_default(),
+        )
+        .map(Some)
     }
 }
 
@@ -300,6 +331,20 @@ pub struct RunArgs {
     /// VirtualMachinePool at once
     #[arg(long)]
     pub allow_full_outage: bool,
+    /// List, for each step, the Prometheus alerts that newly fire during and after it (as
+    /// outage's --alerts; Prometheus: the config's performance_monitoring.prometheus_url, else
+    /// PROMETHEUS_URL)
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_name = "SELECTOR"
+    )]
+    pub alerts: Option<crate::probe::AlertSelector>,
+    /// With --alerts: after each step's targets are back, keep watching this long (at most 10m)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "alerts")]
+    pub alerts_settle: Option<Duration>,
 }
 
 /// Choosing the targets of an outage (see `selection.rs`).

@@ -185,6 +185,8 @@ pub enum EventKind {
     ToolFailed,
     /// The run was interrupted after the delete.
     Interrupted,
+    /// `--alerts`: Prometheus alerts fired during or after the outage that did not fire before.
+    AlertsFiring,
 }
 
 impl EventKind {
@@ -196,6 +198,7 @@ impl EventKind {
             EventKind::ToolRecovered => "ToolRecovered",
             EventKind::ToolFailed => "ToolFailed",
             EventKind::Interrupted => "Interrupted",
+            EventKind::AlertsFiring => "AlertsFiring",
         }
     }
 
@@ -203,7 +206,10 @@ impl EventKind {
     pub fn event_type(self) -> &'static str {
         match self {
             EventKind::OutageStarted | EventKind::Recovered | EventKind::ToolRecovered => "Normal",
-            EventKind::NotRecovered | EventKind::ToolFailed | EventKind::Interrupted => "Warning",
+            EventKind::NotRecovered
+            | EventKind::ToolFailed
+            | EventKind::Interrupted
+            | EventKind::AlertsFiring => "Warning",
         }
     }
 
@@ -214,6 +220,7 @@ impl EventKind {
             EventKind::Recovered | EventKind::NotRecovered => "WaitForRecovery",
             EventKind::ToolRecovered | EventKind::ToolFailed => "RecoverVMI",
             EventKind::Interrupted => "Interrupt",
+            EventKind::AlertsFiring => "WatchAlerts",
         }
     }
 }

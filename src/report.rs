@@ -76,6 +76,9 @@ pub struct Report {
     /// `--probe`: user-visible downtime per probe (users served again decides "recovered").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<crate::probe::ProbeReport>,
+    /// `--alerts`: the alerts firing before the delete and those that fired since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::probe::AlertsReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -110,6 +113,22 @@ pub enum RunReport {
 }
 
 impl RunReport {
+    /// `--alerts`: the run's record, on the document that is printed.
+    pub fn set_alerts(&mut self, alerts: Option<crate::probe::AlertsReport>) {
+        match self {
+            RunReport::Single(r) => r.alerts = alerts,
+            RunReport::Fleet(f) => f.alerts = alerts,
+        }
+    }
+
+    /// `--alerts`: the run's record.
+    pub fn alerts(&self) -> Option<crate::probe::AlertsReport> {
+        match self {
+            RunReport::Single(r) => r.alerts.clone(),
+            RunReport::Fleet(f) => f.alerts.clone(),
+        }
+    }
+
     /// The reports could not be written (`why`): the document says so, and its exit code is the
     /// command's (see [`Judged::exit`]).
     pub fn reports_not_written(&mut self, why: &str) {
@@ -162,6 +181,7 @@ impl RunReport {
                 selection: None,
                 targets: vec![(**r).clone()],
                 aggregates: Aggregates::of(std::slice::from_ref(r)),
+                alerts: r.alerts.clone(),
                 result: Judged::new(FleetVerdict::of([&r.result], None, r.dry_run.clone())),
                 notes: Vec::new(),
             },
@@ -211,6 +231,9 @@ pub struct FleetReport {
     pub selection: Option<crate::selection::Selection>,
     pub targets: Vec<Report>,
     pub aggregates: Aggregates,
+    /// `--alerts`: one watch for the whole run (the targets' own documents have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::probe::AlertsReport>,
     /// `verdict`, `outcome` and `exitCode` (render::document).
     #[serde(flatten)]
     pub result: Judged<FleetVerdict>,

@@ -97,6 +97,7 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         group: None,
         warnings: Vec::new(),
         probes: Vec::new(),
+        alerts: None,
         notes: Vec::new(),
     }
 }
@@ -111,6 +112,7 @@ fn fleet(targets: Vec<Report>, start: u64, end: u64) -> FleetReport {
         interrupted: false,
         selection: None,
         aggregates: Aggregates::of(&targets),
+        alerts: None,
         result: Judged::new(FleetVerdict::of(
             targets.iter().map(|t| &t.result),
             None,
@@ -705,4 +707,71 @@ fn a_game_day_s_recovered_probe_stays_green_to_the_end_of_the_axis() {
         })
         .fold(0.0, f64::max);
     assert!(track_end <= last_tick + 0.5, "{track_end} > {last_tick}");
+}
+
+#[test]
+fn new_alerts_are_in_every_report_file_and_marked_on_the_timeline() {
+    use kubectl_vmchaos::probe::{Alert, AlertsReport, NewAlert};
+    let mut day = game_day();
+    let alert = Alert {
+        name: "KubeVirtVMINotRunning".into(),
+        labels: [("name", "db-1"), ("severity", "critical")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    let fleet = day.steps[2].fleet.as_mut().unwrap();
+    fleet.alerts = Some(AlertsReport {
+        selector: "severity=critical".into(),
+        query: r#"ALERTS{alertstate="firing",severity="critical"}"#.into(),
+        before: vec![],
+        new: vec![NewAlert {
+            alert,
+            first_seen_ms: 2000,
+            first_seen_at: at(9000),
+            still_firing: true,
+        }],
+        questions: 16,
+        errors: 1,
+        last_error: Some("Prometheus at http://p:9090 did not answer within 1s".into()),
+        settle_ms: 0,
+    });
+    let md = report_files::markdown(&day);
+    assert!(
+        md.contains(
+            "Alerts: 1 new since the delete (--alerts=severity=critical; none firing before)"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("- KubeVirtVMINotRunning{name=db-1,severity=critical}  +2s, still firing"),
+        "{md}"
+    );
+    let junit = report_files::junit(&day);
+    assert!(
+        junit.contains(r#"<property name="alerts.new" value="1"/>"#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"<property name="alerts.errors" value="1"/>"#),
+        "{junit}"
+    );
+    assert!(junit.contains("<system-out>alerts: 1 new since"), "{junit}");
+    assert_eq!(
+        junit.matches("alerts.new").count(),
+        1,
+        "only the step that watched alerts: {junit}"
+    );
+    let svg = report_files::svg(&day, &[]);
+    // 9 s after the game day's first delete.
+    assert!(
+        svg.contains("alert KubeVirtVMINotRunning{name=db-1,severity=critical} first firing at 9s"),
+        "{svg}"
+    );
+    let html = report_files::html(&day, &svg);
+    assert!(
+        html.contains("<strong>Alerts</strong>: 1 new since"),
+        "{html}"
+    );
+    assert!(html.contains("could not reach Prometheus"), "{html}");
 }

@@ -36,6 +36,8 @@ pub struct OutageConfig {
     pub serial_interval: Option<Duration>,
     /// `--probe`, `--abort-if` and their timing.
     pub probes: crate::probe::ProbeOptions,
+    /// `--alerts[=SELECTOR]` and `--alerts-settle`: the alerts the outage sets off.
+    pub alerts: Option<crate::probe::AlertOptions>,
 }
 
 impl OutageConfig {
@@ -83,6 +85,18 @@ impl OutageConfig {
         let probes = args.probe_options().map_err(|e| {
             Error::usage(e, "see `kubectl vmchaos outage --help` for the probe flags")
         })?;
+        let alerts = args
+            .alert_options()
+            .map_err(|e| Error::usage(e, "see `kubectl vmchaos outage --help` for --alerts"))?;
+        // `--alerts severity=critical` (a space, not `=`) leaves the selector as a VMI name.
+        if let (Some(a), Some(name)) = (&alerts, t.names.iter().find(|n| n.contains('='))) {
+            if a.selector.text.is_empty() {
+                return Err(Error::usage(
+                    format!("{name:?} is not a VMI name"),
+                    format!("to narrow --alerts, join them with '=': --alerts={name}"),
+                ));
+            }
+        }
         let mut names: Vec<String> = Vec::new();
         for n in &t.names {
             if !names.contains(n) {
@@ -111,6 +125,7 @@ impl OutageConfig {
             fault: args.fault.resolve(),
             serial_interval: args.serial.then(|| args.interval.unwrap_or(Duration::ZERO)),
             probes,
+            alerts,
         })
     }
 }

@@ -60,6 +60,7 @@ fn base(cluster: &Cluster, t: &Target, fault: Fault, verdict: Verdict) -> Report
         group: None,
         warnings: t.plan.warnings().iter().map(|w| w.describe()).collect(),
         probes: Vec::new(),
+        alerts: None,
         notes: Vec::new(),
     }
 }
@@ -204,6 +205,7 @@ pub fn combine(
         selection: choice.selection.clone(),
         aggregates: Aggregates::of(&reports),
         targets: reports,
+        alerts: None,
         result: Judged::new(verdict),
         notes: Vec::new(),
     }))

@@ -158,6 +158,22 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
                 None,
             );
         }
+        if let Some(alerts) = &f.alerts {
+            let mut lines = crate::render::alerts::section(alerts).into_iter();
+            let _ = writeln!(
+                s,
+                "<p><strong>Alerts</strong>: {}</p>",
+                escape(&lines.next().unwrap_or_default())
+            );
+            let rest: Vec<String> = lines.collect();
+            if !rest.is_empty() {
+                s.push_str("<ul>\n");
+                for line in &rest {
+                    let _ = writeln!(s, "<li><code>{}</code></li>", escape(line));
+                }
+                s.push_str("</ul>\n");
+            }
+        }
         if !f.notes.is_empty() {
             s.push_str("<ul class=\"muted\">\n");
             for n in &f.notes {

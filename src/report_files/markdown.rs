@@ -111,6 +111,18 @@ pub fn markdown(r: &GameDayReport) -> String {
         if f.targets.len() > 1 {
             table(&mut s, AGGREGATE_COLUMNS, &aggregate_rows(&f.aggregates));
         }
+        if let Some(alerts) = &f.alerts {
+            let mut lines = crate::render::alerts::section(alerts).into_iter();
+            let _ = writeln!(s, "Alerts: {}\n", lines.next().unwrap_or_default());
+            let mut any = false;
+            for line in lines {
+                let _ = writeln!(s, "- {line}");
+                any = true;
+            }
+            if any {
+                s.push('\n');
+            }
+        }
         if !f.notes.is_empty() {
             s.push_str("Notes:\n\n");
             for n in &f.notes {

@@ -82,6 +82,8 @@ pub struct Group {
     /// Why there are no rows (skipped, not run).
     pub reason: Option<String>,
     pub rows: Vec<Row>,
+    /// `--alerts`: each newly firing alert, at its first sighting (ms from the axis' zero).
+    pub alerts: Vec<(u64, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -159,10 +161,23 @@ pub fn layout(report: &GameDayReport) -> Layout {
                 ok,
             });
         }
+        let alerts = match (step.fleet.as_ref().and_then(|f| f.alerts.as_ref()), origin) {
+            (Some(a), Some(origin)) => a
+                .new
+                .iter()
+                .filter_map(|n| {
+                    let at = unix_ms(parse_time(Some(&n.first_seen_at))?).saturating_sub(origin);
+                    span = span.max(at);
+                    Some((at, n.alert.to_string()))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         groups.push(Group {
             title,
             reason,
             rows,
+            alerts,
         });
     }
     Layout {
@@ -383,6 +398,16 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
                 r##"<text x="{LABEL_W}" y="{}" fill="#9ca3af" font-style="italic">{}</text>"##,
                 y + 16.0,
                 escape(reason)
+            );
+        }
+        // Newly firing alerts: a mark on the step's title line at each first sighting.
+        for (at, name) in &g.alerts {
+            let ax = x(*at);
+            let _ = writeln!(
+                s,
+                r##"<path d="M{ax:.1} {} l5 -9 h-10 z" fill="#f97316"><title>{}</title></path>"##,
+                y + 20.0,
+                escape(&format!("alert {name} first firing at {}", ms(Some(*at))))
             );
         }
         y += GROUP_H;

@@ -85,6 +85,19 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         eprintln!("note: {line}");
     }
     let guards = alert_guards(&loaded)?;
+    let alerts = alert_watch(&loaded, args)?;
+    // Prometheus must answer before anything is deleted (each step reads its own before set).
+    if let Some(options) = &alerts {
+        if let Err(e) = options.firing().await {
+            return Err(Error::usage(
+                format!(
+                    "Prometheus error: the firing alerts could not be read before the run: {e}"
+                ),
+                "check performance_monitoring.prometheus_url in the config (or PROMETHEUS_URL); \
+                 nothing was changed",
+            ));
+        }
+    }
     // Until the first step runs nothing has changed: a signal just ends the command.
     let prepared = tokio::select! {
         biased;
@@ -104,6 +117,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         term: *term,
         cluster: cluster.clone(),
         guards,
+        alerts,
     };
     refuse_runner(&planned, &runner)?;
 
@@ -427,6 +441,38 @@ struct Engine {
     cluster: Cluster,
     /// The config's alert profile, as abort conditions of every step.
     guards: ProbeOptions,
+    /// `--alerts`: each step's watch.
+    alerts: Option<crate::probe::AlertOptions>,
+}
+
+/// `--alerts` of `run`: Prometheus is the config's `prometheus_url`, else `PROMETHEUS_URL`.
+fn alert_watch(loaded: &Loaded, args: &RunArgs) -> Result<Option<crate::probe::AlertOptions>> {
+    let Some(selector) = &args.alerts else {
+        return Ok(None);
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let profile = loaded.alerts.as_ref();
+    let url = profile
+        .and_then(|p| p.prometheus_url.clone())
+        .or_else(|| env("PROMETHEUS_URL"));
+    let token = profile
+        .and_then(|p| p.prometheus_bearer_token.clone())
+        .or_else(|| env("PROMETHEUS_TOKEN"));
+    let hint = "set performance_monitoring.prometheus_url in the config, or PROMETHEUS_URL";
+    let server = url
+        .map(|u| crate::probe::PromServer::new(&u, token, None))
+        .transpose()
+        .map_err(|e| Error::usage(e, hint))?;
+    let timing = crate::probe::ProbeTiming::default();
+    crate::probe::AlertOptions::new(
+        selector.clone(),
+        server,
+        timing.interval,
+        timing.timeout,
+        args.alerts_settle.unwrap_or_default(),
+    )
+    .map(Some)
+    .map_err(|e| Error::usage(e, hint))
 }
 
 /// The critical alerts of a config's alert profile as abort conditions (none without one).
@@ -455,6 +501,7 @@ impl StepRunner for Engine {
             }
         }
         let mut reports = Vec::new();
+        let mut alerts = Vec::new();
         for ns in namespaces {
             let targets: Vec<&Target> = step.targets.iter().filter(|t| t.namespace == ns).collect();
             eprintln!(
@@ -467,7 +514,8 @@ impl StepRunner for Engine {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let batch = self.namespace(step, ns, &targets).await;
+            let (batch, watched) = self.namespace(step, ns, &targets).await;
+            alerts.extend(watched);
             let stop = batch
                 .iter()
                 .any(|r| matches!(r.exit(), Exit::Interrupted | Exit::Terminated));
@@ -476,12 +524,20 @@ impl StepRunner for Engine {
                 break;
             }
         }
-        fleet_report(&self.cluster, self.args.dry_run, started, reports)
+        let mut fleet = fleet_report(&self.cluster, self.args.dry_run, started, reports);
+        fleet.alerts = crate::probe::AlertsReport::merge(alerts);
+        fleet
     }
 }
 
 impl Engine {
-    async fn namespace(&self, step: &ResolvedStep, ns: &str, targets: &[&Target]) -> Vec<Report> {
+    /// The step's targets in `ns`, and what its alert watch saw.
+    async fn namespace(
+        &self,
+        step: &ResolvedStep,
+        ns: &str,
+        targets: &[&Target],
+    ) -> (Vec<Report>, Option<crate::probe::AlertsReport>) {
         let global = GlobalArgs {
             namespace: Some(ns.to_string()),
             all_namespaces: false,
@@ -518,6 +574,7 @@ impl Engine {
             fault: crate::plan::Fault::Delete,
             serial_interval: None,
             probes: self.guards.clone(),
+            alerts: self.alerts.clone(),
         };
         let renderer: Box<dyn crate::events::Renderer> =
             if self.term.spinners(self.args.no_progress) {
@@ -531,11 +588,14 @@ impl Engine {
         let result = outage::run_resolved(&global, &config, &mut reporter).await;
         reporter.flush();
         match result {
-            Ok(run) => run.targets().into_iter().cloned().collect(),
-            Err(e) => targets
-                .iter()
-                .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
-                .collect(),
+            Ok(run) => (run.targets().into_iter().cloned().collect(), run.alerts()),
+            Err(e) => (
+                targets
+                    .iter()
+                    .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
+                    .collect(),
+                None,
+            ),
         }
     }
 }
@@ -588,6 +648,7 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         group: None,
         warnings: Vec::new(),
         probes: Vec::new(),
+        alerts: None,
         notes: e.hint().into_iter().collect(),
     }
 }
@@ -611,6 +672,7 @@ pub fn fleet_report(
         interrupted: matches!(exit, Exit::Interrupted | Exit::Terminated),
         selection: None,
         aggregates: Aggregates::of(&targets),
+        alerts: None,
         targets,
         result: Judged::new(verdict),
         notes: Vec::new(),
