@@ -14,6 +14,7 @@ pub mod plan;
 pub mod probe;
 pub mod prompt;
 pub mod render;
+pub mod repeat;
 pub mod report;
 pub mod report_files;
 mod request_log;

@@ -66,6 +66,9 @@ pub struct Report {
     pub probes: Vec<crate::probe::ProbeReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `--repeat` and `--baseline` (absent otherwise).
+    #[serde(flatten)]
+    pub series: crate::repeat::Series,
     #[serde(skip)]
     pub exit: Exit,
 }
@@ -154,11 +157,15 @@ impl RunReport {
                 finished_at: None,
                 interrupted: r.interrupted,
                 selection: None,
-                targets: vec![(**r).clone()],
+                targets: vec![Report {
+                    series: Default::default(),
+                    ..(**r).clone()
+                }],
                 aggregates: Aggregates::of(std::slice::from_ref(r)),
                 verdict: r.verdict.clone(),
                 exit_code: r.exit_code,
                 notes: Vec::new(),
+                series: r.series.clone(),
                 exit: r.exit,
             },
         };
@@ -171,6 +178,7 @@ impl RunReport {
             exit_code: fleet.exit_code,
             exit: fleet.exit,
             notes: Vec::new(),
+            series: Default::default(),
             steps: vec![StepReport {
                 name,
                 scenario: "kubevirt_vm_outage".into(),
@@ -204,6 +212,9 @@ pub struct FleetReport {
     pub exit_code: u8,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `--repeat` and `--baseline` (absent otherwise).
+    #[serde(flatten)]
+    pub series: crate::repeat::Series,
     #[serde(skip)]
     pub exit: Exit,
 }
@@ -292,6 +303,9 @@ pub struct GameDayReport {
     /// that picked the targets).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `--repeat` and `--baseline` (absent otherwise).
+    #[serde(flatten)]
+    pub series: crate::repeat::Series,
     #[serde(skip)]
     pub exit: Exit,
 }

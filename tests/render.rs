@@ -76,6 +76,7 @@ fn report() -> Report {
         warnings: vec![],
         probes: vec![],
         notes: vec![],
+        series: Default::default(),
         exit: Exit::Recovered,
     }
 }
@@ -237,6 +238,7 @@ fn fleet() -> RunReport {
         verdict: "NOT RECOVERED: 1 of 2 VMIs recovered".into(),
         exit_code: 1,
         notes: vec![],
+        series: Default::default(),
         exit: Exit::NotRecovered,
     }))
 }

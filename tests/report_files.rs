@@ -84,6 +84,7 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         warnings: Vec::new(),
         probes: Vec::new(),
         notes: Vec::new(),
+        series: Default::default(),
         exit,
     }
 }
@@ -102,6 +103,7 @@ fn fleet(targets: Vec<Report>, start: u64, end: u64, exit: Exit) -> FleetReport 
         exit_code: exit.code(),
         notes: vec!["vm_name web-1 is matched against the whole name; Kraken's prefix match would also have picked prod/web-10".into()],
         targets,
+        series: Default::default(),
         exit,
     }
 }
@@ -201,6 +203,7 @@ fn game_day() -> GameDayReport {
             "config.yaml line 18: cerberus is Kraken's own: not used by kubectl-vmchaos".into(),
         ],
         exit: FailedAfterInject,
+        series: Default::default(),
     }
 }
 

@@ -51,7 +51,11 @@ pub async fn run(
     reporter: &mut Reporter,
 ) -> Result<RunReport> {
     let config = OutageConfig::resolve(global, args, term)?;
-    run_resolved(global, &config, reporter).await
+    let mut report = crate::repeat::run(global, &config, reporter).await?;
+    if let (Some(judged), None) = (&config.baseline, config.dry_run) {
+        crate::repeat::judge(&mut report, &judged.baseline, judged.max_regression);
+    }
+    Ok(report)
 }
 
 /// An outage from a configuration already resolved (`run -f` builds one per step).

@@ -60,6 +60,7 @@ fn base(cluster: &Cluster, t: &Target) -> Report {
         warnings: t.plan.warnings().iter().map(|w| w.describe()).collect(),
         probes: Vec::new(),
         notes: Vec::new(),
+        series: Default::default(),
         exit: Exit::Recovered,
     }
 }
@@ -285,6 +286,7 @@ pub fn combine(
         verdict,
         exit_code: 0,
         notes: Vec::new(),
+        series: Default::default(),
         exit,
     };
     fleet.exit_code = exit.code();

@@ -5,6 +5,7 @@ mod phases;
 mod plain;
 mod spinners;
 pub mod summary;
+pub mod trials;
 pub mod words;
 
 pub use plain::PlainLines;

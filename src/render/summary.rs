@@ -129,6 +129,7 @@ fn fleet_table(f: &FleetReport, color: bool) -> String {
         Exit::NotRecovered | Exit::FailedAfterInject => style(Style::new().red().bold()),
         _ => style(Style::new().yellow().bold()),
     };
+    out.push_str(&super::trials::text(&f.series));
     let _ = writeln!(out, "  verdict  {}", verdict_style.apply_to(&f.verdict));
     out
 }
@@ -256,6 +257,7 @@ fn table(r: &Report, color: bool) -> String {
     if let Some(cmd) = &r.restore_command {
         row("restore", cmd.clone());
     }
+    out.push_str(&super::trials::text(&r.series));
     let _ = writeln!(
         out,
         "  {:<12} {}",

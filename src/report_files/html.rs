@@ -160,6 +160,11 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
             }
             s.push_str("</ul>\n");
         }
+        series(&mut s, &f.series);
+    }
+    if !r.series.is_empty() {
+        s.push_str("<h2>Baseline</h2>\n");
+        series(&mut s, &r.series);
     }
     let restores = restore_commands(r);
     if !restores.is_empty() {
@@ -178,4 +183,17 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
     }
     s.push_str("</body>\n</html>\n");
     s
+}
+
+/// `--repeat` and `--baseline`: the trials, the statistics and the comparison, as the summary
+/// says them.
+fn series(s: &mut String, series: &crate::repeat::Series) {
+    if series.is_empty() {
+        return;
+    }
+    s.push_str("<pre>");
+    for line in crate::render::trials::series_lines(series) {
+        let _ = writeln!(s, "{}", escape(&line));
+    }
+    s.push_str("</pre>\n");
 }

@@ -103,6 +103,12 @@ pub fn markdown(r: &GameDayReport) -> String {
             }
             s.push('\n');
         }
+        s.push_str(&crate::render::trials::markdown(&f.series));
+    }
+    if !r.series.is_empty() {
+        s.push_str("## Baseline\n");
+        s.push_str(&crate::render::trials::markdown(&r.series));
+        s.push('\n');
     }
 
     s.push_str("## Timeline\n\n![Every outage on one time axis](timeline.svg)\n\n");

@@ -28,13 +28,13 @@ use crate::{
     kraken::{self, Loaded, Step},
     kubevirt::{self, Recovery},
     outage::{
-        self,
         report::{Aggregates, Endpoint, FleetReport, GameDayReport, Report, TargetRef},
         OutageConfig, Reporter,
     },
     probe::ProbeOptions,
     prompt,
     render::{PlainLines, Spinners},
+    report::RunReport,
     settings::Terminal,
     signals::Signals,
     targets::{self, Target},
@@ -61,6 +61,8 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
             "set namespace: in the scenario's parameters (a regex; default: default)",
         ));
     }
+    // The baseline is read before anything changes: a bad one is a usage error (exit 2).
+    let judged = crate::outage::config::Judged::resolve(&args.repeat)?;
     let mut signals = Signals::install();
     // Reading stdin may wait on a terminal or a pipe: Ctrl-C ends the command (nothing changed).
     let files = args.files.clone();
@@ -124,7 +126,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         signals.recv().now_or_never().is_some()
     })
     .await;
-    Ok(sequence::game_day(
+    let mut day = sequence::game_day(
         &cluster.context,
         &cluster.server,
         Some(started),
@@ -132,7 +134,11 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         steps,
         dry_run.is_some(),
         notes,
-    ))
+    );
+    if let (Some(judged), None) = (&judged, dry_run) {
+        crate::repeat::judge_game_day(&mut day, &judged.baseline, judged.max_regression);
+    }
+    Ok(day)
 }
 
 struct Prepared {
@@ -401,6 +407,7 @@ struct RunnerArgs {
     allow_protected_namespace: bool,
     max_targets: usize,
     allow_full_outage: bool,
+    repeat: Option<crate::repeat::RepeatPlan>,
 }
 
 impl From<&RunArgs> for RunnerArgs {
@@ -412,6 +419,7 @@ impl From<&RunArgs> for RunnerArgs {
             allow_protected_namespace: a.allow_protected_namespace,
             max_targets: a.max_targets,
             allow_full_outage: a.allow_full_outage,
+            repeat: crate::outage::config::repeat_plan(&a.repeat, a.interval),
         }
     }
 }
@@ -454,6 +462,8 @@ impl StepRunner for Engine {
             }
         }
         let mut reports = Vec::new();
+        let mut series = crate::repeat::Series::default();
+        let mut exits = Vec::new();
         for ns in namespaces {
             let targets: Vec<&Target> = step.targets.iter().filter(|t| t.namespace == ns).collect();
             eprintln!(
@@ -466,21 +476,41 @@ impl StepRunner for Engine {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let batch = self.namespace(step, ns, &targets).await;
-            let stop = batch
-                .iter()
-                .any(|r| matches!(r.exit, Exit::Interrupted | Exit::Terminated));
+            let (batch, batch_series, batch_exit) = self.namespace(step, ns, &targets).await;
+            let stop = matches!(batch_exit, Exit::Interrupted | Exit::Terminated);
             reports.extend(batch);
+            // A repeated batch's exit also counts what happened between its trials.
+            if !batch_series.trials.is_empty() {
+                exits.push(batch_exit);
+            }
+            series.absorb(batch_series);
             if stop {
                 break;
             }
         }
-        fleet_report(&self.cluster, self.args.dry_run, started, reports)
+        let mut fleet = fleet_report(&self.cluster, self.args.dry_run, started, reports);
+        let exit = Exit::worst(exits.into_iter().chain([fleet.exit]));
+        if exit != fleet.exit {
+            fleet.exit = exit;
+            fleet.exit_code = exit.code();
+            fleet.interrupted |= matches!(exit, Exit::Interrupted | Exit::Terminated);
+        }
+        fleet
+            .notes
+            .extend(series.stopped.iter().map(crate::render::trials::stopped));
+        fleet.series = series;
+        fleet
     }
 }
 
 impl Engine {
-    async fn namespace(&self, step: &ResolvedStep, ns: &str, targets: &[&Target]) -> Vec<Report> {
+    /// The namespace's reports (the last trial's, with `--repeat`) and its trials.
+    async fn namespace(
+        &self,
+        step: &ResolvedStep,
+        ns: &str,
+        targets: &[&Target],
+    ) -> (Vec<Report>, crate::repeat::Series, Exit) {
         let global = GlobalArgs {
             namespace: Some(ns.to_string()),
             all_namespaces: false,
@@ -516,6 +546,8 @@ impl Engine {
             keep_down: step.keep_down,
             serial_interval: None,
             probes: self.guards.clone(),
+            repeat: self.args.repeat,
+            baseline: None,
         };
         let renderer: Box<dyn crate::events::Renderer> =
             if self.term.spinners(self.args.no_progress) {
@@ -526,14 +558,25 @@ impl Engine {
                 Box::new(PlainLines::new(Box::new(std::io::stderr())))
             };
         let mut reporter = Reporter::new(renderer);
-        let result = outage::run_resolved(&global, &config, &mut reporter).await;
+        let result = crate::repeat::run(&global, &config, &mut reporter).await;
         reporter.flush();
         match result {
-            Ok(run) => run.targets().into_iter().cloned().collect(),
-            Err(e) => targets
-                .iter()
-                .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
-                .collect(),
+            Ok(run) => {
+                let series = match &run {
+                    RunReport::Single(r) => r.series.clone(),
+                    RunReport::Fleet(f) => f.series.clone(),
+                };
+                let exit = run.exit();
+                (run.targets().into_iter().cloned().collect(), series, exit)
+            }
+            Err(e) => (
+                targets
+                    .iter()
+                    .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
+                    .collect(),
+                Default::default(),
+                e.exit(),
+            ),
         }
     }
 }
@@ -579,6 +622,7 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         warnings: Vec::new(),
         probes: Vec::new(),
         notes: e.hint().into_iter().collect(),
+        series: Default::default(),
         exit,
     }
 }
@@ -626,6 +670,7 @@ pub fn fleet_report(
         verdict,
         exit_code: exit.code(),
         notes: Vec::new(),
+        series: Default::default(),
         exit,
     }
 }

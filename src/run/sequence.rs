@@ -186,6 +186,7 @@ pub fn game_day(
         steps,
         exit_code: exit.code(),
         notes,
+        series: Default::default(),
         exit,
     }
 }
@@ -232,6 +233,7 @@ mod tests {
             verdict: String::new(),
             exit_code: exit.code(),
             notes: Vec::new(),
+            series: Default::default(),
             exit,
         }
     }

@@ -156,6 +156,9 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
                 for n in &f.notes {
                     let _ = writeln!(out, "    {} {n}", dim.apply_to("note:"));
                 }
+                for line in crate::render::trials::series_lines(&f.series) {
+                    let _ = writeln!(out, "    {line}");
+                }
             }
             (StepStatus::Skipped, _) => {
                 let _ = writeln!(
@@ -180,6 +183,9 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
         Exit::Interrupted | Exit::Terminated | Exit::NothingChanged => yellow.apply_to(&r.verdict),
         _ => red.apply_to(&r.verdict),
     };
+    for line in crate::render::trials::series_lines(&r.series) {
+        let _ = writeln!(out, "  {line}");
+    }
     let _ = writeln!(out, "\n{verdict}");
     for s in &r.steps {
         for t in s.fleet.iter().flat_map(|f| &f.targets) {
