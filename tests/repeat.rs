@@ -1,0 +1,301 @@
+//! `--repeat N` and `--baseline FILE`: the real binary against the real API server and the
+//! simulated KubeVirt (boot times staged with the simulator's boot-delay knob).
+
+mod common;
+
+use std::{collections::BTreeMap, path::Path};
+
+use common::{json, stderr, Env};
+use serde_json::Value;
+use testenv::knobs::BOOT_DELAY;
+
+macro_rules! env_or_skip {
+    () => {
+        match Env::get() {
+            Some(env) => env,
+            None => return,
+        }
+    };
+}
+
+const FAST: &str = "300ms";
+const SLOW: &str = "5s";
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// Nearest rank, as the README defines it.
+fn nearest_rank(sorted: &[u64], p: f64) -> u64 {
+    let i = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+#[test]
+fn three_trials_of_a_fleet_give_per_target_statistics_in_every_output() {
+    let env = env_or_skip!();
+    let ns = env.namespace("repeat");
+    env.vm(&ns, "web-a", "Always", &[(BOOT_DELAY, FAST)]);
+    env.vm(&ns, "web-b", "Always", &[(BOOT_DELAY, FAST)]);
+    let set = env.running_replica_set(&ns, "rs", 2, &[(BOOT_DELAY, FAST)]);
+    let replica = set[0].name.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let report_dir = dir.path().join("reports");
+    let out = env.outage(
+        &ns,
+        "web-a",
+        &[
+            "web-b",
+            &replica,
+            "--duration",
+            "1s",
+            "--repeat",
+            "3",
+            "--interval",
+            "1s",
+            "--report",
+            report_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["exitCode"], 0, "{doc:#}");
+    let trials = doc["trials"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    assert_eq!(trials.len(), 3, "{doc:#}");
+    // Per subject, every trial's time to Ready (a replica set's VMIs are one subject).
+    let mut ready: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut replicas = Vec::new();
+    for (i, t) in trials.iter().enumerate() {
+        assert_eq!(t["trial"], i + 1);
+        assert_eq!(t["exitCode"], 0, "{t:#}");
+        let targets = t["targets"].as_array().unwrap();
+        assert_eq!(targets.len(), 3, "{t:#}");
+        for x in targets {
+            assert_eq!(x["recovered"], true, "{x:#}");
+            let key = match x["replicaSet"].as_str() {
+                Some(set) => {
+                    replicas.push(x["target"]["name"].as_str().unwrap().to_string());
+                    format!("replicaSet/{set}")
+                }
+                None => format!("vmi/{}", x["target"]["name"].as_str().unwrap()),
+            };
+            ready
+                .entry(key)
+                .or_default()
+                .push(x["timings"]["readyMs"].as_u64().unwrap());
+        }
+    }
+    // Each trial hit the VMI the previous one left: the set's replacement, by its new name.
+    assert_eq!(replicas[0], replica);
+    assert_ne!(replicas[1], replicas[0], "{doc:#}");
+    assert_ne!(replicas[2], replicas[1], "{doc:#}");
+    let stats = doc["statistics"].as_array().unwrap();
+    assert_eq!(stats.len(), 3, "{doc:#}");
+    for s in stats {
+        let key = format!(
+            "{}/{}",
+            s["kind"].as_str().unwrap(),
+            s["name"].as_str().unwrap()
+        );
+        let mut values = ready
+            .remove(&key)
+            .unwrap_or_else(|| panic!("{key}: {doc:#}"));
+        values.sort_unstable();
+        assert_eq!(
+            (s["hits"].as_u64(), s["recovered"].as_u64()),
+            (Some(3), Some(3))
+        );
+        let r = &s["ready"];
+        assert_eq!(r["count"], 3, "{key}");
+        assert_eq!(r["minMs"].as_u64(), Some(values[0]), "{key}");
+        assert_eq!(
+            r["p50Ms"].as_u64(),
+            Some(nearest_rank(&values, 0.5)),
+            "{key}"
+        );
+        assert_eq!(
+            r["p95Ms"].as_u64(),
+            Some(nearest_rank(&values, 0.95)),
+            "{key}"
+        );
+        assert_eq!(r["maxMs"].as_u64(), Some(values[2]), "{key}");
+        for figure in ["gone", "running"] {
+            assert_eq!(s[figure]["count"], 3, "{key} {figure}");
+        }
+    }
+    // The last trial's targets are today's documents' targets, still valid for old readers.
+    assert_eq!(doc["aggregates"]["recovered"], 3, "{doc:#}");
+    for name in ["web-a", "web-b"] {
+        assert!(env.is_ready(&ns, name), "{name}");
+    }
+
+    let day: Value = serde_json::from_str(&read(&report_dir, "report.json")).unwrap();
+    let fleet = &day["steps"][0]["fleet"];
+    assert_eq!(fleet["trials"].as_array().map(Vec::len), Some(3), "{day:#}");
+    assert_eq!(fleet["statistics"], doc["statistics"]);
+    for file in ["report.md", "report.html"] {
+        let text = read(&report_dir, file);
+        assert!(text.contains("3 trial(s)"), "{file}: {text}");
+        assert!(
+            text.contains("per target over the trials"),
+            "{file}: {text}"
+        );
+        assert!(text.contains(&format!("{ns}/vmirs/rs")), "{file}: {text}");
+    }
+}
+
+#[test]
+fn a_baseline_passes_regresses_on_slower_boots_and_lists_new_and_gone_targets() {
+    let env = env_or_skip!();
+    if !env.simulated_only("slower boots are staged with the simulator's boot-delay knob") {
+        return;
+    }
+    let ns = env.namespace("baseline");
+    env.vm(&ns, "db", "Always", &[(BOOT_DELAY, FAST)]);
+    env.vm(&ns, "old", "Always", &[(BOOT_DELAY, FAST)]);
+    env.vm(&ns, "new", "Always", &[(BOOT_DELAY, FAST)]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+
+    // A: fast boots, a fleet's -o json document.
+    let a = env.outage(&ns, "db", &["old", "--duration", "1s"]);
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    std::fs::write(path("a.json"), &a.stdout).unwrap();
+
+    // B: db boots slower: a regression (exit 1), named in every output; old is not hit.
+    env.annotate_template(&ns, "db", BOOT_DELAY, SLOW);
+    let b = env.run(&[
+        "outage",
+        "db",
+        "-n",
+        &ns,
+        "--yes",
+        "--duration",
+        "1s",
+        "--baseline",
+        &path("a.json"),
+        "--max-regression",
+        "20%",
+        "--report",
+        &path("b"),
+    ]);
+    let text = String::from_utf8_lossy(&b.stdout).into_owned();
+    assert_eq!(b.status.code(), Some(1), "{text}\n{}", stderr(&b));
+    assert!(text.contains("REGRESSION"), "{text}");
+    assert!(text.contains(&format!("{ns}/db")), "{text}");
+    assert!(
+        text.contains(&format!("not in this run (in the baseline): {ns}/old")),
+        "{text}"
+    );
+    let day: Value = serde_json::from_str(&read(&dir.path().join("b"), "report.json")).unwrap();
+    assert_eq!(day["exitCode"], 1, "{day:#}");
+    let comparison = &day["steps"][0]["fleet"]["baseline"];
+    let regressions = comparison["regressions"].as_array().unwrap();
+    assert!(
+        regressions
+            .iter()
+            .any(|r| r["name"] == "db" && r["figure"] == "ready" && r["kind"] == "vmi"),
+        "{comparison:#}"
+    );
+    assert_eq!(comparison["gone"][0]["name"], "old", "{comparison:#}");
+    assert!(
+        day["verdict"].as_str().unwrap().contains("REGRESSION"),
+        "{day:#}"
+    );
+    let junit = read(&dir.path().join("b"), "junit.xml");
+    assert!(junit.contains("type=\"Regression\""), "{junit}");
+    for file in ["report.md", "report.html"] {
+        let text = read(&dir.path().join("b"), file);
+        assert!(text.contains("REGRESSION"), "{file}: {text}");
+    }
+    assert!(
+        env.is_ready(&ns, "db"),
+        "the regression changes no recovery"
+    );
+
+    // C: fast again, against B's report.json (a game day): faster passes; new and gone are
+    // listed, not failed.
+    env.annotate_template(&ns, "db", BOOT_DELAY, FAST);
+    let c = env.outage(
+        &ns,
+        "db",
+        &[
+            "new",
+            "--duration",
+            "1s",
+            "--baseline",
+            &path("b/report.json"),
+        ],
+    );
+    assert_eq!(c.status.code(), Some(0), "{}", stderr(&c));
+    let doc = json(&c);
+    let comparison = &doc["baseline"];
+    assert_eq!(comparison["regressions"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(comparison["new"][0]["name"], "new", "{comparison:#}");
+    let db = &comparison["targets"][0];
+    assert_eq!(db["name"], "db", "{comparison:#}");
+    let ready = db["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["figure"] == "ready")
+        .unwrap_or_else(|| panic!("{comparison:#}"));
+    assert!(ready["changePercent"].as_f64().unwrap() < 0.0, "{ready:#}");
+    assert!(
+        ready["baselineMs"].as_u64() > ready["currentMs"].as_u64(),
+        "{ready:#}"
+    );
+}
+
+#[test]
+fn a_bad_baseline_or_repeat_changes_nothing() {
+    let env = env_or_skip!();
+    let ns = env.namespace("badbaseline");
+    let uid = env.vm(&ns, "db", "Always", &[(BOOT_DELAY, FAST)]);
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("pod.json");
+    std::fs::write(&pod, r#"{"kind": "Pod", "metadata": {"name": "x"}}"#).unwrap();
+    let missing = dir.path().join("missing.json");
+    for (extra, words) in [
+        (
+            vec!["--baseline", pod.to_str().unwrap()],
+            "is not a baseline",
+        ),
+        (
+            vec!["--baseline", missing.to_str().unwrap()],
+            "cannot read the baseline",
+        ),
+        (vec!["--repeat", "0"], "--repeat"),
+        (vec!["--repeat", "100000"], "--repeat"),
+        (
+            vec!["--baseline", pod.to_str().unwrap(), "--max-regression=-5"],
+            "--max-regression",
+        ),
+        (
+            vec![
+                "--baseline",
+                pod.to_str().unwrap(),
+                "--max-regression",
+                "5000x",
+            ],
+            "not a percentage",
+        ),
+        (vec!["--max-regression", "20"], "--baseline"),
+        (vec!["--interval", "1s"], "--interval"),
+        (
+            vec!["--repeat", "2", "--interval", "8d"],
+            "longest duration allowed",
+        ),
+    ] {
+        let out = env.outage(&ns, "db", &extra);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(words), "{extra:?}: {}", stderr(&out));
+    }
+    assert_eq!(
+        env.uid(&ns, "db").as_deref(),
+        Some(uid.as_str()),
+        "nothing was deleted"
+    );
+}
