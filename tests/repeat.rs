@@ -3,11 +3,17 @@
 
 mod common;
 
-use std::{collections::BTreeMap, path::Path};
+use std::{
+    collections::BTreeMap,
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Output, Stdio},
+    time::Duration,
+};
 
 use common::{json, stderr, Env};
 use serde_json::Value;
-use testenv::knobs::BOOT_DELAY;
+use testenv::knobs::{BOOT_DELAY, START_FAILURE};
 
 macro_rules! env_or_skip {
     () => {
@@ -298,4 +304,173 @@ fn a_bad_baseline_or_repeat_changes_nothing() {
         Some(uid.as_str()),
         "nothing was deleted"
     );
+}
+
+/// Runs the tool with `args` and calls `at` on each progress line until it returns true; then
+/// lets it finish. Returns its output and the progress lines after that moment.
+fn run_until(env: &Env, args: &[&str], mut at: impl FnMut(&str) -> bool) -> (Output, String) {
+    let mut child = env
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if at(&line.unwrap()) {
+            break;
+        }
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    (child.wait_with_output().unwrap(), rest.join("\n"))
+}
+
+fn kill(out_pid: u32, signal: &str) {
+    std::process::Command::new("kill")
+        .args([signal, &out_pid.to_string()])
+        .status()
+        .unwrap();
+}
+
+#[test]
+fn ctrl_c_between_trials_ends_the_repetition_with_the_trials_so_far() {
+    let env = env_or_skip!();
+    let ns = env.namespace("repeat-sigint");
+    env.vm(&ns, "db", "Always", &[(BOOT_DELAY, FAST)]);
+    let args = [
+        "outage",
+        "db",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "1s",
+        "--repeat",
+        "3",
+        "--interval",
+        "10m",
+    ];
+    let mut child = env
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("trial 2 of 3: waiting") {
+            break;
+        }
+    }
+    kill(child.id(), "-INT");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", rest.join("\n"));
+    let doc = json(&out);
+    assert_eq!(doc["interrupted"], true, "{doc:#}");
+    assert_eq!(doc["trials"].as_array().map(Vec::len), Some(1), "{doc:#}");
+    assert_eq!(doc["stopped"]["reason"], "signal", "{doc:#}");
+    assert_eq!(doc["statistics"][0]["hits"], 1, "{doc:#}");
+    assert!(env.is_ready(&ns, "db"));
+}
+
+#[test]
+fn sigterm_during_a_trial_recovers_it_and_keeps_the_earlier_trials() {
+    let env = env_or_skip!();
+    let ns = env.namespace("repeat-sigterm");
+    let first = env.vm(&ns, "db", "Always", &[(BOOT_DELAY, FAST)]);
+    let args = [
+        "outage",
+        "db",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "1s",
+        "--repeat",
+        "3",
+    ];
+    let mut child = env
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut gone = 0;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("trial 2 of 3: waiting") {
+            // Trial 2's VMI boots slowly: the signal comes while it is down.
+            env.annotate_template(&ns, "db", BOOT_DELAY, "6s");
+        }
+        if line.contains("old VMI gone") {
+            gone += 1;
+            if gone == 2 {
+                break;
+            }
+        }
+    }
+    kill(child.id(), "-TERM");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", rest.join("\n"));
+    let doc = json(&out);
+    assert_eq!(doc["interrupted"], true, "{doc:#}");
+    let trials = doc["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 2, "{doc:#}");
+    assert_eq!(trials[0]["exitCode"], 0, "{doc:#}");
+    assert_eq!(trials[1]["exitCode"], 143, "{doc:#}");
+    let now = env.wait_ready(&ns, "db", Some(&first), Duration::from_secs(60));
+    assert_ne!(now, first);
+}
+
+#[test]
+fn kubevirt_start_back_off_between_trials_is_warned_and_waited_for() {
+    let env = env_or_skip!();
+    if !env.simulated_only("the start back-off is staged with the simulator's start-failure knob") {
+        return;
+    }
+    let ns = env.namespace("repeat-backoff");
+    env.vm(&ns, "db", "Always", &[(BOOT_DELAY, FAST)]);
+    let args = [
+        "outage",
+        "db",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "1s",
+        "--repeat",
+        "2",
+        "--interval",
+        "2s",
+    ];
+    let (out, rest) = run_until(&env, &args, |line| {
+        if line.contains("trial 2 of 2: waiting") {
+            // Its VMIs failed before Running (staged): KubeVirt holds the next one back 6s.
+            env.annotate_vm(&ns, "db", START_FAILURE, "2,6s");
+            let deleted = env.kubectl(&["delete", "vmi", "db", "-n", &ns, "--wait=false"]);
+            assert!(deleted.status.success(), "{}", stderr(&deleted));
+            return true;
+        }
+        false
+    });
+    assert_eq!(out.status.code(), Some(0), "{rest}");
+    assert!(rest.contains("start back-off is in play for VM"), "{rest}");
+    let doc = json(&out);
+    assert_eq!(doc["trials"].as_array().map(Vec::len), Some(2), "{doc:#}");
+    let b = &doc["backOff"][0];
+    assert_eq!(
+        (b["vm"].as_str(), b["afterTrial"].as_u64()),
+        (Some("db"), Some(1)),
+        "{doc:#}"
+    );
+    assert_eq!(b["consecutiveFailCount"], 2, "{doc:#}");
 }

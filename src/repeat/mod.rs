@@ -273,21 +273,19 @@ async fn between(
     Between::Ready(back_off)
 }
 
-/// KubeVirt's record of VMIs that failed before Running (`status.startFailure`): it creates the
-/// VM's next VMI only after `retryAfterTimestamp`.
+/// KubeVirt's record of VMIs that failed before Running (`status.startFailure`), while it still
+/// holds the VM's next VMI back (read and judged as the planner does).
 fn start_back_off(ns: &str, vm: &str, obj: &DynamicObject) -> Option<BackOff> {
-    let failure = obj.data.get("status")?.get("startFailure")?;
+    let failure = kubevirt::Vm::from_object(obj).start_failure?;
+    if !crate::plan::backoff_active(&failure, kubevirt::Timestamp::now()) {
+        return None;
+    }
     Some(BackOff {
         after_trial: 0,
         namespace: ns.to_string(),
         vm: vm.to_string(),
-        consecutive_fail_count: failure
-            .get("consecutiveFailCount")
-            .and_then(serde_json::Value::as_u64),
-        retry_after: failure
-            .get("retryAfterTimestamp")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_string),
+        consecutive_fail_count: Some(failure.consecutive),
+        retry_after: failure.retry_after.map(|t| t.to_string()),
     })
 }
 
