@@ -474,3 +474,85 @@ fn kubevirt_start_back_off_between_trials_is_warned_and_waited_for() {
     );
     assert_eq!(b["consecutiveFailCount"], 2, "{doc:#}");
 }
+
+#[test]
+fn run_f_repeats_each_step_and_judges_the_game_day_against_a_baseline() {
+    let env = env_or_skip!();
+    let ns = env.namespace("repeat-run");
+    env.vm(&ns, "db", "Always", &[(BOOT_DELAY, FAST)]);
+    env.vm(&ns, "web", "Always", &[(BOOT_DELAY, FAST)]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("day.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "scenarios:\n  - name: db\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: db\n      namespace: {ns}\n  - name: web\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: web\n      namespace: {ns}\n"
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let first = dir.path().join("first");
+    let out = env.run(&[
+        "run",
+        "-f",
+        file,
+        "--yes",
+        "-o",
+        "json",
+        "--repeat",
+        "2",
+        "--interval",
+        "1s",
+        "--report",
+        first.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let day = json(&out);
+    for (i, name) in ["db", "web"].iter().enumerate() {
+        let fleet = &day["steps"][i]["fleet"];
+        assert_eq!(fleet["trials"].as_array().map(Vec::len), Some(2), "{day:#}");
+        assert_eq!(fleet["statistics"][0]["name"], *name, "{day:#}");
+        assert_eq!(fleet["statistics"][0]["hits"], 2, "{day:#}");
+    }
+    if !env.simulated_only("slower boots are staged with the simulator's boot-delay knob") {
+        return;
+    }
+    env.annotate_template(&ns, "web", BOOT_DELAY, SLOW);
+    let second = dir.path().join("second");
+    let baseline = first.join("report.json");
+    let out = env.run(&[
+        "run",
+        "-f",
+        file,
+        "--yes",
+        "-o",
+        "json",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--report",
+        second.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let day = json(&out);
+    let regressions = day["baseline"]["regressions"].as_array().unwrap();
+    assert_eq!(regressions.len(), 1, "{day:#}");
+    assert_eq!(
+        (
+            regressions[0]["name"].as_str(),
+            regressions[0]["figure"].as_str()
+        ),
+        (Some("web"), Some("ready")),
+        "{day:#}"
+    );
+    assert!(
+        day["verdict"].as_str().unwrap().contains("REGRESSION"),
+        "{day:#}"
+    );
+    let junit = read(&second, "junit.xml");
+    assert!(
+        junit.contains("<testsuite name=\"baseline\" tests=\"1\" failures=\"1\""),
+        "{junit}"
+    );
+    assert!(read(&second, "report.md").contains("REGRESSION"));
+    env.annotate_template(&ns, "web", BOOT_DELAY, FAST);
+}
