@@ -129,7 +129,7 @@ pub fn comparison_lines(c: &Comparison) -> Vec<String> {
     for t in &c.targets {
         for f in &t.figures {
             lines.push(format!(
-                "  {:<24} {:<14} {:>8}  baseline {:>8}  {:>8}{}",
+                "  {:<24} {:<14} {:>8}  (baseline {}, {}){}",
                 t.subject.label(),
                 figure(f.figure),
                 ms(f.current_ms),
@@ -180,7 +180,7 @@ pub fn series_lines(s: &Series) -> Vec<String> {
                 .collect();
             let lead = t.verdict.split(':').next().unwrap_or("");
             lines.push(format!(
-                "  trial {:<3} {lead}: {}",
+                "  trial {:<3} {lead} — {}",
                 t.trial,
                 figures.join(", ")
             ));
