@@ -155,9 +155,6 @@ fn three_trials_of_a_fleet_give_per_target_statistics_in_every_output() {
 #[test]
 fn a_baseline_passes_regresses_on_slower_boots_and_lists_new_and_gone_targets() {
     let env = env_or_skip!();
-    if !env.simulated_only("slower boots are staged with the simulator's boot-delay knob") {
-        return;
-    }
     let ns = env.namespace("baseline");
     env.vm(&ns, "db", "Always", &[(BOOT_DELAY, FAST)]);
     env.vm(&ns, "old", "Always", &[(BOOT_DELAY, FAST)]);
@@ -513,9 +510,6 @@ fn run_f_repeats_each_step_and_judges_the_game_day_against_a_baseline() {
         assert_eq!(fleet["trials"].as_array().map(Vec::len), Some(2), "{day:#}");
         assert_eq!(fleet["statistics"][0]["name"], *name, "{day:#}");
         assert_eq!(fleet["statistics"][0]["hits"], 2, "{day:#}");
-    }
-    if !env.simulated_only("slower boots are staged with the simulator's boot-delay knob") {
-        return;
     }
     env.annotate_template(&ns, "web", BOOT_DELAY, SLOW);
     let second = dir.path().join("second");
