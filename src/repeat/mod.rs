@@ -51,7 +51,8 @@ pub async fn run(
     reporter: &mut Reporter,
 ) -> Result<RunReport> {
     let plan = match config.repeat {
-        Some(plan) if config.dry_run.is_none() && plan.count > 1 => plan,
+        // A dry run changes nothing, so there is nothing to repeat.
+        Some(plan) if config.dry_run.is_none() => plan,
         _ => return outage::run_resolved(global, config, reporter).await,
     };
     let mut trials: Vec<Trial> = Vec::new();
