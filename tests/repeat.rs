@@ -59,6 +59,8 @@ fn three_trials_of_a_fleet_give_per_target_statistics_in_every_output() {
             "3",
             "--interval",
             "1s",
+            "--probe",
+            "vmi:tcp:2222",
             "--report",
             report_dir.to_str().unwrap(),
         ],
@@ -127,9 +129,30 @@ fn three_trials_of_a_fleet_give_per_target_statistics_in_every_output() {
             "{key}"
         );
         assert_eq!(r["maxMs"].as_u64(), Some(values[2]), "{key}");
-        for figure in ["gone", "running"] {
+        for figure in ["gone", "running", "userDowntime"] {
             assert_eq!(s[figure]["count"], 3, "{key} {figure}");
         }
+        // Each hit's user downtime is the longest of its probes' (one here).
+        let mut down: Vec<u64> = trials
+            .iter()
+            .flat_map(|t| t["targets"].as_array().unwrap())
+            .filter(|x| match s["kind"].as_str() {
+                Some("replicaSet") => x["replicaSet"] == s["name"],
+                _ => x["replicaSet"].is_null() && x["target"]["name"] == s["name"],
+            })
+            .map(|x| x["userDowntimeMs"].as_u64().unwrap())
+            .collect();
+        down.sort_unstable();
+        assert_eq!(
+            s["userDowntime"]["maxMs"].as_u64(),
+            down.last().copied(),
+            "{key}"
+        );
+        assert_eq!(
+            s["userDowntime"]["p50Ms"].as_u64(),
+            Some(nearest_rank(&down, 0.5)),
+            "{key}"
+        );
     }
     // The last trial's targets are today's documents' targets, still valid for old readers.
     assert_eq!(doc["aggregates"]["recovered"], 3, "{doc:#}");
