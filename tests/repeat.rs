@@ -13,7 +13,7 @@ use std::{
 
 use common::{json, stderr, Env};
 use serde_json::Value;
-use testenv::knobs::{BOOT_DELAY, START_FAILURE};
+use testenv::knobs::{BOOT_DELAY, NEVER_READY, START_FAILURE};
 
 macro_rules! env_or_skip {
     () => {
@@ -572,4 +572,48 @@ fn run_f_repeats_each_step_and_judges_the_game_day_against_a_baseline() {
     );
     assert!(read(&second, "report.md").contains("REGRESSION"));
     env.annotate_template(&ns, "web", BOOT_DELAY, FAST);
+}
+
+#[test]
+fn a_target_not_ready_again_between_trials_ends_the_repetition_with_exit_1() {
+    let env = env_or_skip!();
+    let ns = env.namespace("repeat-unready");
+    env.vm(&ns, "db", "Always", &[(BOOT_DELAY, FAST)]);
+    let args = [
+        "outage",
+        "db",
+        "-n",
+        &ns,
+        "--yes",
+        "-o",
+        "json",
+        "--duration",
+        "1s",
+        "--timeout",
+        "3s",
+        "--repeat",
+        "3",
+        "--interval",
+        "2s",
+    ];
+    let (out, rest) = run_until(&env, &args, |line| {
+        if line.contains("trial 2 of 3: waiting") {
+            // Something else takes db down, and its next VMI never gets Ready.
+            env.annotate_template(&ns, "db", NEVER_READY, "true");
+            let deleted = env.kubectl(&["delete", "vmi", "db", "-n", &ns, "--wait=false"]);
+            assert!(deleted.status.success(), "{}", stderr(&deleted));
+            return true;
+        }
+        false
+    });
+    assert_eq!(out.status.code(), Some(1), "{rest}");
+    let doc = json(&out);
+    assert_eq!(doc["trials"].as_array().map(Vec::len), Some(1), "{doc:#}");
+    assert_eq!(doc["trials"][0]["exitCode"], 0, "{doc:#}");
+    assert_eq!(doc["stopped"]["reason"], "notReadyAgain", "{doc:#}");
+    assert_eq!(doc["stopped"]["target"], format!("{ns}/db"), "{doc:#}");
+    assert!(
+        rest.contains("was not Running and Ready within --timeout 3s"),
+        "{rest}"
+    );
 }
