@@ -58,7 +58,10 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l duration -d 'How long to wait for KubeVirt to recover the VM on its own before the tool recovers it (seconds, or 90s, 2m); recovery seen earlier ends the wait at once' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l timeout -d 'After a new VMI appears or the tool\'s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered (at least 1s)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l grace-period -d 'Removed: the API server ignores a DELETE\'s grace period for VMIs (kept to say so)' -r
-complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l interval -d 'With --serial: the pause between two targets (e.g. 30s)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l interval -d 'With --serial: the pause between two targets; with --repeat: the pause between two trials (e.g. 30s)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l repeat -d 'Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l baseline -d 'An earlier run\'s `-o json` document or report.json: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l max-regression -d 'With --baseline: how much worse (percent, 0 to 10000) the p95 time to Ready or user downtime of a target may be [default: 20%]' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l dry-run -d 'client: validate and say what would happen; server: also send the delete with dryRun=All' -r -f -a "client\t'Validate only; send nothing that changes the cluster'
 server\t'Also send the DELETE with dryRun=All (proves admission and RBAC)'
 none\t'A real run'"
@@ -110,6 +113,10 @@ yaml\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l seed -d 'Seed for picking kill_count targets among the matching VMIs (printed by every run, so a dry run and the real run can pick the same ones)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l save-dir -d 'Where to save each VMI\'s manifest before deleting it (default: the user\'s state directory)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l max-targets -d 'Refuse a step that hits more VMIs than this at once' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l interval -d 'With --repeat: the pause between two trials of a step (e.g. 30s)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l repeat -d 'Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l baseline -d 'An earlier run\'s `-o json` document or report.json: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l max-regression -d 'With --baseline: how much worse (percent, 0 to 10000) the p95 time to Ready or user downtime of a target may be [default: 20%]' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
