@@ -392,6 +392,10 @@ fn ctrl_c_between_trials_ends_the_repetition_with_the_trials_so_far() {
     assert_eq!(doc["interrupted"], true, "{doc:#}");
     assert_eq!(doc["trials"].as_array().map(Vec::len), Some(1), "{doc:#}");
     assert_eq!(doc["stopped"]["reason"], "signal", "{doc:#}");
+    assert!(
+        doc["verdict"].as_str().unwrap().starts_with("INTERRUPTED"),
+        "{doc:#}"
+    );
     assert_eq!(doc["statistics"][0]["hits"], 1, "{doc:#}");
     assert!(env.is_ready(&ns, "db"));
 }
@@ -611,6 +615,13 @@ fn a_target_not_ready_again_between_trials_ends_the_repetition_with_exit_1() {
     assert_eq!(doc["trials"].as_array().map(Vec::len), Some(1), "{doc:#}");
     assert_eq!(doc["trials"][0]["exitCode"], 0, "{doc:#}");
     assert_eq!(doc["stopped"]["reason"], "notReadyAgain", "{doc:#}");
+    assert!(
+        doc["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("NOT RECOVERED"),
+        "{doc:#}"
+    );
     assert_eq!(doc["stopped"]["target"], format!("{ns}/db"), "{doc:#}");
     assert!(
         rest.contains("was not Running and Ready within --timeout 3s"),

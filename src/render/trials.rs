@@ -67,6 +67,18 @@ pub fn stopped(s: &Stopped) -> String {
     }
 }
 
+/// The run's verdict when the repetition stopped between trials (a failed trial's own verdict
+/// already says why).
+pub fn stopped_verdict(verdict: &str, s: &Stopped) -> String {
+    let lead = match s {
+        Stopped::TrialFailed { .. } => return verdict.to_string(),
+        Stopped::Signal { .. } => "INTERRUPTED",
+        Stopped::NotReadyAgain { .. } => "NOT RECOVERED",
+        Stopped::NotStarted { .. } => "STOPPED",
+    };
+    format!("{lead}: {}; the last trial: {verdict}", stopped(s))
+}
+
 fn stats(s: &Stats) -> String {
     format!(
         "min {} · p50 {} · p95 {} · max {}",

@@ -153,8 +153,13 @@ pub async fn run(
     let exit = Exit::worst(trials.iter().map(|t| t.exit).chain([extra_exit]));
     series.trials = trials;
     let stopped_words = series.stopped.as_ref().map(crate::render::trials::stopped);
+    let verdict = |v: &str| match &series.stopped {
+        Some(s) => crate::render::trials::stopped_verdict(v, s),
+        None => v.to_string(),
+    };
     match &mut run {
         RunReport::Single(r) => {
+            r.verdict = verdict(&r.verdict);
             if let Some(w) = stopped_words {
                 r.notes.push(w);
             }
@@ -163,6 +168,7 @@ pub async fn run(
             r.set_exit(exit);
         }
         RunReport::Fleet(f) => {
+            f.verdict = verdict(&f.verdict);
             if let Some(w) = stopped_words {
                 f.notes.push(w);
             }
