@@ -334,6 +334,16 @@ async fn prepare(
                     .join("\n")
             ),
         };
+        let question = match config.repeat {
+            Some(plan) if plan.count > 1 => {
+                format!(
+                    "{question}
+{}",
+                    crate::render::trials::repeat_question(plan.count)
+                )
+            }
+            _ => question,
+        };
         if !prompt::confirm(question).await? {
             return Err(Error::Declined);
         }

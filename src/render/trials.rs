@@ -29,6 +29,11 @@ pub fn figure(f: Figure) -> &'static str {
     }
 }
 
+/// Said in the confirmation: one answer covers every trial.
+pub fn repeat_question(count: u32) -> String {
+    format!("(--repeat {count}: {count} trials, each once every target is Running and Ready again; this answer covers them all)")
+}
+
 pub fn back_off(b: &BackOff) -> String {
     let count = b
         .consecutive_fail_count
