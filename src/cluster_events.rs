@@ -15,7 +15,13 @@ use kube::{
     Client,
 };
 
-use crate::{error::api_code, kubevirt};
+use crate::{
+    error::api_code,
+    events::{Outcome, TargetEvent},
+    kubevirt::{self, Recovery},
+    render::{format_duration, words},
+    report::Timings,
+};
 
 /// `reportingComponent` and `source.component` of every Event the tool records.
 pub const COMPONENT: &str = "kubectl-vmchaos";
@@ -25,6 +31,54 @@ const MESSAGE_LIMIT: usize = 1024;
 
 /// An Event is a side note: it never holds up the outage for longer than this.
 const RECORD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The Event a target event is worth, in words (None: not worth one). `vmi`: the target's
+/// name; `plan`: how it comes back; `at`: since the delete.
+pub fn describe(
+    vmi: &str,
+    plan: Recovery,
+    at: Duration,
+    what: &TargetEvent,
+    timings: &Timings,
+) -> Option<(EventKind, String)> {
+    let plan = plan.as_str();
+    let ms = |v: Option<u64>| v.map_or("—".to_string(), |v| format!("{v}ms"));
+    Some(match what {
+        TargetEvent::Deleted { uid, .. } => (
+            EventKind::OutageStarted,
+            format!("kubectl-vmchaos deleted VMI {vmi} (uid {uid}) for a chaos test; plan: {plan}"),
+        ),
+        TargetEvent::Acted { .. } => (
+            EventKind::ToolRecovered,
+            format!(
+                "kubectl-vmchaos brought VMI {vmi} back itself ({plan}) {} after the delete",
+                format_duration(at)
+            ),
+        ),
+        TargetEvent::Done { outcome, .. } => {
+            let kind = match outcome {
+                Outcome::Recovered => EventKind::Recovered,
+                Outcome::NotRecovered(_) | Outcome::Aborted { .. } => EventKind::NotRecovered,
+                Outcome::Failed(_) => EventKind::ToolFailed,
+                Outcome::Interrupted { .. } => EventKind::Interrupted,
+                // Nothing was deleted: nothing to tell the cluster.
+                Outcome::NotDeleted(_) => return None,
+            };
+            (
+                kind,
+                format!(
+                    "VMI {vmi}: {} (plan {plan}; gone {}, created {}, Running {}, Ready {})",
+                    words::outcome(outcome),
+                    ms(timings.gone_ms),
+                    ms(timings.created_ms),
+                    ms(timings.running_ms),
+                    ms(timings.ready_ms)
+                ),
+            )
+        }
+        _ => return None,
+    })
+}
 
 /// The object an Event is about: the VM, or the standalone VMI (`involvedObject`, with its uid so
 /// `kubectl describe` of that very object lists it).

@@ -151,6 +151,23 @@ pub enum TargetEvent {
     },
 }
 
+/// A probe started failing or passes again (for the live UI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeChange {
+    pub probe: String,
+    /// The target whose VMI a `vmi:` probe follows.
+    pub target: Option<usize>,
+    pub state: ProbeState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeState {
+    /// Why it fails (the attempt's detail).
+    Failing(String),
+    /// It passes again after this long down.
+    PassingAgain(std::time::Duration),
+}
+
 /// How a target's outage ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -163,9 +180,27 @@ pub enum Outcome {
     /// Ctrl-C / SIGTERM; `running` says whether a replacement was running at exit.
     Interrupted { running: bool },
     /// The DELETE never happened (refused, or interrupted before it): nothing changed.
-    NotDeleted(String),
+    NotDeleted(NotDeleted),
     /// An abort condition fired (`--abort-if`); `running` as for `Interrupted`.
-    Aborted { reason: String, running: bool },
+    Aborted {
+        reason: crate::probe::AbortReason,
+        running: bool,
+    },
+}
+
+/// Why a target was never deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotDeleted {
+    /// The API server refused the DELETE (its message).
+    Refused(String),
+    /// The runStrategy switch before the DELETE failed (the API server's message).
+    SwitchFailed(String),
+    /// Ctrl-C or SIGTERM came first.
+    InterruptedFirst,
+    /// An abort condition (`--abort-if`) fired first.
+    AbortedFirst,
+    /// The DELETE's answer was lost and the VMI was never deleted.
+    AnswerLost,
 }
 
 /// Why a target did not recover in time.

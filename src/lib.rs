@@ -26,6 +26,7 @@ pub mod settings;
 pub mod signals;
 pub mod snapshot;
 pub mod targets;
+pub mod verdict;
 
 use std::{io::Write, time::Duration};
 
@@ -142,7 +143,7 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                     }
                     let color = term.color(cli.global.color, term.stdout);
                     print_stdout(&run::text::summary(&report, args.output, color));
-                    report.exit
+                    report.exit()
                 }),
             }
         }

@@ -6,7 +6,11 @@ use std::{collections::BTreeMap, path::PathBuf};
 
 use serde::Serialize;
 
-use crate::{error::Exit, kubevirt::Recovery};
+use crate::{
+    error::Exit,
+    kubevirt::Recovery,
+    verdict::{FleetVerdict, GameDayVerdict, Judged, Verdict},
+};
 
 /// Milliseconds from the DELETE to each step of the recovery.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -54,8 +58,9 @@ pub struct Report {
     pub snapshot: Option<PathBuf>,
     /// The command that brings the VMI back, when it may still be needed.
     pub restore_command: Option<String>,
-    pub verdict: String,
-    pub exit_code: u8,
+    /// `verdict` (words), `outcome` (the same as data) and `exitCode` (render::document).
+    #[serde(flatten)]
+    pub result: Judged<Verdict>,
     /// The replica set or pool this VMI is one replica of, as the target choice saw it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<crate::targets::Group>,
@@ -69,8 +74,6 @@ pub struct Report {
     /// `--repeat` and `--baseline` (absent otherwise).
     #[serde(flatten)]
     pub series: crate::repeat::Series,
-    #[serde(skip)]
-    pub exit: Exit,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -90,9 +93,8 @@ pub struct Endpoint {
 }
 
 impl Report {
-    pub fn set_exit(&mut self, exit: Exit) {
-        self.exit = exit;
-        self.exit_code = exit.code();
+    pub fn exit(&self) -> Exit {
+        self.result.exit()
     }
 }
 
@@ -103,28 +105,18 @@ pub enum RunReport {
     Fleet(Box<FleetReport>),
 }
 
-/// The exit once `--report DIR` could not be written: the run went as it did, but the tool
-/// failed to leave what it promised (exit 3), unless the run had already failed.
-pub fn exit_without_reports(exit: Exit) -> Exit {
-    match exit {
-        Exit::Recovered => Exit::FailedAfterInject,
-        other => other,
-    }
-}
-
 impl RunReport {
     /// The reports could not be written (`why`): the document says so, and its exit code is the
-    /// command's (see [`exit_without_reports`]).
+    /// command's (see [`Judged::exit`]).
     pub fn reports_not_written(&mut self, why: &str) {
         let note = format!("the reports were not written: {why}");
         match self {
             RunReport::Single(r) => {
-                r.set_exit(exit_without_reports(r.exit));
+                r.result.reports_not_written = true;
                 r.notes.push(note);
             }
             RunReport::Fleet(f) => {
-                f.exit = exit_without_reports(f.exit);
-                f.exit_code = f.exit.code();
+                f.result.reports_not_written = true;
                 f.notes.push(note);
             }
         }
@@ -132,9 +124,13 @@ impl RunReport {
 
     pub fn exit(&self) -> Exit {
         match self {
-            RunReport::Single(r) => r.exit,
-            RunReport::Fleet(f) => f.exit,
+            RunReport::Single(r) => r.exit(),
+            RunReport::Fleet(f) => f.result.exit(),
         }
+    }
+
+    fn dry_run(&self) -> bool {
+        self.targets().iter().any(|r| r.dry_run.is_some())
     }
 
     /// Every target's report.
@@ -162,32 +158,40 @@ impl RunReport {
                     ..(**r).clone()
                 }],
                 aggregates: Aggregates::of(std::slice::from_ref(r)),
-                verdict: r.verdict.clone(),
-                exit_code: r.exit_code,
+                result: Judged {
+                    amends: r.result.amends.clone(),
+                    ..Judged::new(FleetVerdict::of([&r.result], None, r.dry_run.clone()))
+                },
                 notes: Vec::new(),
                 series: r.series.clone(),
-                exit: r.exit,
             },
         };
+        let steps = vec![StepReport {
+            name,
+            scenario: "kubevirt_vm_outage".into(),
+            file: None,
+            line: None,
+            status: StepStatus::Ran,
+            reason: None,
+            fleet: Some(fleet),
+        }];
         GameDayReport {
-            context: fleet.context.clone(),
-            server: fleet.server.clone(),
-            started_at: fleet.started_at.clone(),
-            finished_at: fleet.finished_at.clone(),
-            verdict: fleet.verdict.clone(),
-            exit_code: fleet.exit_code,
-            exit: fleet.exit,
+            context: steps[0]
+                .fleet
+                .as_ref()
+                .map(|f| f.context.clone())
+                .unwrap_or_default(),
+            server: steps[0]
+                .fleet
+                .as_ref()
+                .map(|f| f.server.clone())
+                .unwrap_or_default(),
+            started_at: steps[0].fleet.as_ref().and_then(|f| f.started_at.clone()),
+            finished_at: steps[0].fleet.as_ref().and_then(|f| f.finished_at.clone()),
+            result: Judged::new(GameDayVerdict::of(&steps, self.dry_run())),
             notes: Vec::new(),
             series: Default::default(),
-            steps: vec![StepReport {
-                name,
-                scenario: "kubevirt_vm_outage".into(),
-                file: None,
-                line: None,
-                status: StepStatus::Ran,
-                reason: None,
-                fleet: Some(fleet),
-            }],
+            steps,
         }
     }
 }
@@ -208,15 +212,20 @@ pub struct FleetReport {
     pub selection: Option<crate::selection::Selection>,
     pub targets: Vec<Report>,
     pub aggregates: Aggregates,
-    pub verdict: String,
-    pub exit_code: u8,
+    /// `verdict`, `outcome` and `exitCode` (render::document).
+    #[serde(flatten)]
+    pub result: Judged<FleetVerdict>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// `--repeat` and `--baseline` (absent otherwise).
     #[serde(flatten)]
     pub series: crate::repeat::Series,
-    #[serde(skip)]
-    pub exit: Exit,
+}
+
+impl FleetReport {
+    pub fn exit(&self) -> Exit {
+        self.result.exit()
+    }
 }
 
 /// Figures over every target of a fleet, in milliseconds since each target's DELETE.
@@ -279,10 +288,13 @@ impl Aggregates {
 }
 
 impl GameDayReport {
+    pub fn exit(&self) -> Exit {
+        self.result.exit()
+    }
+
     /// See [`RunReport::reports_not_written`].
     pub fn reports_not_written(&mut self, why: &str) {
-        self.exit = exit_without_reports(self.exit);
-        self.exit_code = self.exit.code();
+        self.result.reports_not_written = true;
         self.notes
             .push(format!("the reports were not written: {why}"));
     }
@@ -297,8 +309,9 @@ pub struct GameDayReport {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub steps: Vec<StepReport>,
-    pub verdict: String,
-    pub exit_code: u8,
+    /// `verdict`, `outcome` and `exitCode` (render::document).
+    #[serde(flatten)]
+    pub result: Judged<GameDayVerdict>,
     /// What the reader should know about the whole run (e.g. Kraken keys read past, the seed
     /// that picked the targets).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -306,8 +319,46 @@ pub struct GameDayReport {
     /// `--repeat` and `--baseline` (absent otherwise).
     #[serde(flatten)]
     pub series: crate::repeat::Series,
-    #[serde(skip)]
-    pub exit: Exit,
+}
+
+/// The reason of a step Ctrl-C stopped before it began.
+pub const INTERRUPTED_BEFORE_STEP: &str = "interrupted before this step";
+
+impl GameDayVerdict {
+    /// The whole run's verdict from its steps: nothing ran is 2; Ctrl-C between steps is 130;
+    /// else the most serious of the steps' exits.
+    pub fn of(steps: &[StepReport], dry_run: bool) -> GameDayVerdict {
+        let fleets: Vec<(&StepReport, &FleetReport)> = steps
+            .iter()
+            .filter_map(|s| s.fleet.as_ref().map(|f| (s, f)))
+            .collect();
+        let count = |status: StepStatus| steps.iter().filter(|s| s.status == status).count();
+        GameDayVerdict {
+            dry_run,
+            ran: fleets.len(),
+            targets: fleets.iter().map(|(_, f)| f.result.verdict.targets).sum(),
+            recovered: fleets.iter().map(|(_, f)| f.result.verdict.recovered).sum(),
+            running_again: fleets
+                .iter()
+                .map(|(_, f)| f.result.verdict.running_again)
+                .sum(),
+            failed: fleets
+                .iter()
+                .filter(|(_, f)| f.exit() != Exit::Recovered)
+                .map(|(s, _)| s.name.clone())
+                .collect(),
+            skipped: count(StepStatus::Skipped),
+            not_run: count(StepStatus::NotRun),
+            interrupted_between_steps: steps
+                .iter()
+                .any(|s| s.reason.as_deref() == Some(INTERRUPTED_BEFORE_STEP)),
+            worst: if fleets.is_empty() {
+                Exit::NothingChanged
+            } else {
+                Exit::worst(fleets.iter().map(|(_, f)| f.exit()))
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

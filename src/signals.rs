@@ -4,7 +4,14 @@
 
 use tokio::sync::mpsc;
 
-pub use crate::outage::core::Signal;
+/// Which signal stopped the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Ctrl-C (SIGINT).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
 
 pub struct Signals {
     rx: mpsc::UnboundedReceiver<Signal>,

@@ -425,9 +425,9 @@ fn a_front_address_probe_measures_the_downtime_the_simulator_logged() {
                 break reason;
             }
         };
-        let text = reason.to_string();
+        let text = kubectl_vmchaos::render::words::abort_reason(&reason);
         assert!(
-            text.starts_with(&format!("aborted: tcp://{other_front}:2222 failed for ")),
+            text.starts_with(&format!("tcp://{other_front}:2222 failed for ")),
             "{text}"
         );
         assert!(text.ends_with("connection refused)"), "{text}");

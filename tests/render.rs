@@ -13,8 +13,11 @@ use kubectl_vmchaos::{
     events::{Event, NotRecovered, Outcome, Phase, Renderer, Reporter, TargetEvent},
     kubevirt::Recovery,
     outage::tracker::Step,
+    probe::{AbortReason, ProbeReport},
     render::{summary, PlainLines},
     report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef, Timings},
+    signals::Signal,
+    verdict::{FleetVerdict, Judged, Verdict},
 };
 
 #[derive(Clone, Default)]
@@ -26,6 +29,14 @@ impl Write for Buffer {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+fn not_recovered() -> Verdict {
+    Verdict::NotRecovered {
+        why: NotRecovered::NoReplacement,
+        duration: Duration::from_secs(60),
+        timeout: Duration::from_secs(300),
     }
 }
 
@@ -70,14 +81,19 @@ fn report() -> Report {
         },
         snapshot: Some("/state/kubectl-vmchaos/snapshots/prod_db-0_20261125T050000000Z".into()),
         restore_command: None,
-        verdict: "RECOVERED: Running and Ready 2.02s after the delete; KubeVirt re-created it (as expected)".into(),
-        exit_code: 0,
+        result: Judged::new(Verdict::Recovered {
+            by: Recovery::Automatic,
+            planned: Recovery::Automatic,
+            replaced_by: None,
+            ready_after: Some(Duration::from_millis(2025)),
+            probe_downtime: None,
+            strategy_not_restored: false,
+        }),
         group: None,
         warnings: vec![],
         probes: vec![],
         notes: vec![],
         series: Default::default(),
-        exit: Exit::Recovered,
     }
 }
 
@@ -97,8 +113,7 @@ fn summary_table_when_not_recovered() {
         ..Timings::default()
     };
     r.restore_command = Some("kubectl vmchaos restore '/state/snap' --context 'game-day'".into());
-    r.verdict = "NOT RECOVERED: no new VMI appeared within --duration 1m + --timeout 5m".into();
-    r.set_exit(Exit::NotRecovered);
+    r.result = Judged::new(not_recovered());
     insta::assert_snapshot!(summary::render(&r, OutputFormat::Text, false));
 }
 
@@ -220,10 +235,9 @@ fn fleet() -> RunReport {
         gone_ms: Some(290),
         ..Timings::default()
     };
-    slow.verdict = "NOT RECOVERED: no new VMI appeared (--duration 1m + --timeout 5m)".into();
+    slow.result = Judged::new(not_recovered());
     slow.restore_command =
         Some("kubectl vmchaos restore '/state/prod_db-1' --context 'game-day'".into());
-    slow.set_exit(Exit::NotRecovered);
     let targets = vec![ok, slow];
     RunReport::Fleet(Box::new(FleetReport {
         context: "game-day".into(),
@@ -234,12 +248,14 @@ fn fleet() -> RunReport {
         interrupted: false,
         selection: None,
         aggregates: Aggregates::of(&targets),
+        result: Judged::new(FleetVerdict::of(
+            targets.iter().map(|t| &t.result),
+            None,
+            None,
+        )),
         targets,
-        verdict: "NOT RECOVERED: 1 of 2 VMIs recovered".into(),
-        exit_code: 1,
         notes: vec![],
         series: Default::default(),
-        exit: Exit::NotRecovered,
     }))
 }
 
@@ -258,6 +274,174 @@ fn fleet_summary_table_and_document() {
     assert_eq!(doc["aggregates"]["gone"]["count"], 2);
     assert_eq!(doc["exitCode"], 1);
     assert_eq!(run.exit(), Exit::NotRecovered);
+}
+
+fn fleet_of(targets: Vec<Report>, signal: Option<Signal>) -> RunReport {
+    RunReport::Fleet(Box::new(FleetReport {
+        context: "game-day".into(),
+        server: "https://127.0.0.1:6443".into(),
+        dry_run: None,
+        started_at: Some("2026-11-25T05:00:00.000Z".into()),
+        finished_at: Some("2026-11-25T05:06:00.000Z".into()),
+        interrupted: signal.is_some(),
+        selection: None,
+        aggregates: Aggregates::of(&targets),
+        result: Judged::new(FleetVerdict::of(
+            targets.iter().map(|t| &t.result),
+            signal,
+            None,
+        )),
+        targets,
+        notes: vec![],
+        series: Default::default(),
+    }))
+}
+
+fn named(name: &str, verdict: Verdict) -> Report {
+    let mut r = report();
+    r.target.name = name.into();
+    r.recovered = matches!(verdict, Verdict::Recovered { .. });
+    r.result = Judged::new(verdict);
+    r
+}
+
+#[test]
+fn an_aborted_target_says_the_rule_once_in_words_and_as_data() {
+    let aborted = Verdict::Aborted {
+        reason: AbortReason::Unready {
+            max: 0,
+            vmis: vec!["prod/web-1".into()],
+        },
+        running: true,
+    };
+    let single = named("db-0", aborted.clone());
+    let text = summary::render(&single, OutputFormat::Text, false);
+    assert!(
+        text.contains(
+            "ABORTED (1 other VMI is not Ready (more than 0): prod/web-1): the VMI is Running again"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("aborted: "), "{text}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&summary::render(&single, OutputFormat::Json, false)).unwrap();
+    assert_eq!(doc["outcome"]["kind"], "aborted");
+    assert_eq!(doc["outcome"]["cause"], "unready");
+    assert_eq!(doc["outcome"]["running"], true);
+    assert_eq!(doc["exitCode"], 1);
+    let run = fleet_of(vec![named("db-0", aborted), report()], None);
+    let table = summary::render_run(&run, OutputFormat::Text, false);
+    let row = table.lines().find(|l| l.contains("prod/db-0")).unwrap();
+    assert!(row.trim_end().ends_with("ABORTED"), "{table}");
+    assert!(!table.contains("ABORTED (aborted"), "{table}");
+}
+
+#[test]
+fn an_interrupted_fleet_counts_the_vmis_running_again() {
+    let interrupted = |name: &str| {
+        named(
+            name,
+            Verdict::Interrupted {
+                signal: Some(Signal::Interrupt),
+                running: true,
+            },
+        )
+    };
+    let run = fleet_of(
+        vec![interrupted("db-0"), interrupted("db-1"), report()],
+        Some(Signal::Interrupt),
+    );
+    assert_eq!(run.exit(), Exit::Interrupted);
+    let table = summary::render_run(&run, OutputFormat::Text, false);
+    assert!(
+        table.contains(
+            "verdict  INTERRUPTED: 3 of 3 VMIs Running again, 1 checked to the end as recovered"
+        ),
+        "{table}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&summary::render_run(&run, OutputFormat::Json, false)).unwrap();
+    assert_eq!(doc["exitCode"], 130);
+    assert_eq!(doc["outcome"]["kind"], "interrupted");
+    assert_eq!(doc["outcome"]["signal"], "SIGINT");
+    assert_eq!(doc["outcome"]["runningAgain"], 3);
+    assert_eq!(doc["targets"][0]["outcome"]["signal"], "SIGINT");
+}
+
+#[test]
+fn counts_are_pluralised() {
+    let one = fleet_of(vec![report()], None);
+    let text = summary::render_run(&one, OutputFormat::Text, false);
+    assert!(text.contains("RECOVERED: 1 of 1 VMI recovered"), "{text}");
+    let mut dry = fleet_of(vec![report()], None);
+    if let RunReport::Fleet(f) = &mut dry {
+        f.dry_run = Some("server".into());
+        f.result = Judged::new(FleetVerdict::of(
+            f.targets.iter().map(|t| &t.result),
+            None,
+            Some("server".into()),
+        ));
+    }
+    let text = summary::render_run(&dry, OutputFormat::Text, false);
+    assert!(
+        text.contains("DRY RUN (server): would delete 1 VMI; nothing was changed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_fleet_with_probes_shows_the_downtime_users_saw() {
+    let probe = |downtime_ms: Option<u64>, still_failing: bool| ProbeReport {
+        probe: "tcp://db:5432".into(),
+        downtime_ms,
+        still_failing,
+        failed_attempts: 3,
+        attempts: 20,
+        last_success_before: None,
+        first_failure: None,
+        first_success_after: None,
+        ready_to_success_ms: None,
+        failure: None,
+        prometheus_errors: 0,
+    };
+    let mut a = report();
+    a.probes = vec![probe(Some(2400), false), probe(Some(900), false)];
+    let mut b = named("db-1", not_recovered());
+    b.probes = vec![probe(Some(61_000), true)];
+    let table = summary::render_run(&fleet_of(vec![a, b], None), OutputFormat::Text, false);
+    assert!(table.contains("USERS DOWN"), "{table}");
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row("prod/db-0").contains(" 2.40s "), "{table}");
+    assert!(row("prod/db-1").contains(" 1m01s+ "), "{table}");
+    // Without probes the table keeps its columns.
+    let plain = summary::render_run(&fleet(), OutputFormat::Text, false);
+    assert!(!plain.contains("USERS DOWN"));
+}
+
+#[test]
+fn reports_not_written_make_a_recovered_run_exit_3_and_the_document_says_so() {
+    let mut run = RunReport::Single(Box::new(report()));
+    assert_eq!(run.exit(), Exit::Recovered);
+    run.reports_not_written("disk full");
+    assert_eq!(run.exit(), Exit::FailedAfterInject);
+    let doc: serde_json::Value =
+        serde_json::from_str(&summary::render_run(&run, OutputFormat::Json, false)).unwrap();
+    assert_eq!(doc["exitCode"], 3);
+    assert_eq!(
+        doc["outcome"]["kind"], "recovered",
+        "the outage itself recovered"
+    );
+    assert!(doc["notes"].to_string().contains("disk full"));
+    // A failed run keeps its own exit.
+    let mut failed = fleet();
+    failed.reports_not_written("disk full");
+    assert_eq!(failed.exit(), Exit::NotRecovered);
 }
 
 /// Three trials of db-0 (one of them slower), judged against a baseline where db-0 was faster
@@ -322,9 +506,16 @@ fn repeated() -> Report {
     };
     let now = Figures::from([(subject("db-0"), figures(6000, 3000))]);
     let comparison = compare(&baseline, &now, MaxRegression::DEFAULT);
-    r.verdict = kubectl_vmchaos::render::trials::regressed_verdict(&r.verdict, &comparison);
+    r.result.amends = kubectl_vmchaos::repeat::Amends {
+        stopped: None,
+        regressions: comparison
+            .regressions
+            .iter()
+            .map(|x| (x.subject.clone(), x.figure))
+            .collect(),
+        max_regression_percent: comparison.max_regression_percent,
+    };
     r.series.baseline = Some(comparison);
-    r.set_exit(Exit::NotRecovered);
     r
 }
 

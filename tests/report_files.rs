@@ -3,16 +3,18 @@
 //! librsvg (Debian's librsvg2-bin, installed by scripts/install-deps) and the pixels decoded.
 //! No cluster needed.
 
-use std::{collections::HashSet, path::PathBuf, process::Command};
+use std::{collections::HashSet, path::PathBuf, process::Command, time::Duration};
 
 use kubectl_vmchaos::{
     error::Exit,
+    events::NotRecovered,
     kubevirt::Recovery,
     report::{
         Aggregates, Endpoint, FleetReport, GameDayReport, Report, StepReport, StepStatus,
         TargetRef, Timings,
     },
     report_files::{self, timeline, ProbeInterval, TimelineProbe},
+    verdict::{FleetVerdict, GameDayVerdict, Judged, Verdict},
 };
 
 /// `at` seconds after 2026-11-25T10:00:00Z.
@@ -69,27 +71,36 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         snapshot: Some(PathBuf::from(format!("/tmp/snap/{name}"))),
         restore_command: (!recovered)
             .then(|| format!("kubectl vmchaos restore /tmp/snap/{name} --context game")),
-        verdict: match exit {
-            Exit::Recovered => format!(
-                "RECOVERED: Running and Ready {}ms after the delete",
-                ready.unwrap_or(0)
-            ),
-            Exit::NotRecovered => {
-                "NOT RECOVERED: no new VMI within --duration 1m + --timeout 5m <&\"'>".into()
-            }
-            _ => "TOOL FAILED after the delete: start refused".into(),
-        },
-        exit_code: exit.code(),
+        result: Judged::new(match exit {
+            Exit::Recovered => Verdict::Recovered {
+                by: Recovery::Automatic,
+                planned: Recovery::Automatic,
+                replaced_by: None,
+                ready_after: ready.map(Duration::from_millis),
+                probe_downtime: None,
+                strategy_not_restored: false,
+            },
+            // Characters every format must escape, in a phase name.
+            Exit::NotRecovered => Verdict::NotRecovered {
+                why: NotRecovered::NotRunning {
+                    phase: "<&\"'>".into(),
+                },
+                duration: Duration::from_secs(60),
+                timeout: Duration::from_secs(300),
+            },
+            _ => Verdict::ToolFailed {
+                reason: "start refused".into(),
+            },
+        }),
         group: None,
         warnings: Vec::new(),
         probes: Vec::new(),
         notes: Vec::new(),
         series: Default::default(),
-        exit,
     }
 }
 
-fn fleet(targets: Vec<Report>, start: u64, end: u64, exit: Exit) -> FleetReport {
+fn fleet(targets: Vec<Report>, start: u64, end: u64) -> FleetReport {
     FleetReport {
         context: "game".into(),
         server: "https://127.0.0.1:6443".into(),
@@ -99,12 +110,14 @@ fn fleet(targets: Vec<Report>, start: u64, end: u64, exit: Exit) -> FleetReport 
         interrupted: false,
         selection: None,
         aggregates: Aggregates::of(&targets),
-        verdict: format!("{} target(s)", targets.len()),
-        exit_code: exit.code(),
+        result: Judged::new(FleetVerdict::of(
+            targets.iter().map(|t| &t.result),
+            None,
+            None,
+        )),
         notes: vec!["vm_name web-1 is matched against the whole name; Kraken's prefix match would also have picked prod/web-10".into()],
         targets,
         series: Default::default(),
-        exit,
     }
 }
 
@@ -156,7 +169,6 @@ fn game_day() -> GameDayReport {
         ],
         0,
         5400,
-        Recovered,
     );
     let db = fleet(
         vec![
@@ -184,25 +196,23 @@ fn game_day() -> GameDayReport {
         ],
         7000,
         16000,
-        NotRecovered,
     );
+    let steps = vec![
+        step("node stop <&> \"start\"", 3, StepStatus::Skipped, None),
+        step("web tier", 8, StepStatus::Ran, Some(web)),
+        step("db", 16, StepStatus::Ran, Some(db)),
+        step("after db", 24, StepStatus::NotRun, None),
+    ];
     GameDayReport {
         context: "game".into(),
         server: "https://127.0.0.1:6443".into(),
         started_at: Some(at(0)),
         finished_at: Some(at(16000)),
-        steps: vec![
-            step("node stop <&> \"start\"", 3, StepStatus::Skipped, None),
-            step("web tier", 8, StepStatus::Ran, Some(web)),
-            step("db", 16, StepStatus::Ran, Some(db)),
-            step("after db", 24, StepStatus::NotRun, None),
-        ],
-        verdict: "TOOL FAILED: 4 of 6 target(s) recovered".into(),
-        exit_code: 3,
+        result: Judged::new(GameDayVerdict::of(&steps, false)),
+        steps,
         notes: vec![
             "config.yaml line 18: cerberus is Kraken's own: not used by kubectl-vmchaos".into(),
         ],
-        exit: FailedAfterInject,
         series: Default::default(),
     }
 }
@@ -288,7 +298,7 @@ fn junit_is_well_formed_and_shaped_for_ci_servers() {
     assert_eq!(failure(1).attribute("type"), Some("NotRecovered"));
     assert_eq!(
         failure(1).attribute("message"),
-        Some("NOT RECOVERED: no new VMI within --duration 1m + --timeout 5m <&\"'>")
+        Some("NOT RECOVERED: the new VMI is still <&\"'> (not Running) (--duration 1m + --timeout 5m)")
     );
     assert!(failure(1)
         .text()
@@ -442,7 +452,10 @@ fn markdown_is_a_write_up() {
         md.starts_with("# Game day: 2026-11-25T10:00:00.000Z\n"),
         "{md}"
     );
-    assert!(md.contains("**TOOL FAILED: 4 of 6 target(s) recovered** (exit code 3)"));
+    assert!(
+        md.contains("**TOOL FAILED: 4 of 6 targets recovered; see \"db\"; 1 step skipped; 1 step not run** (exit code 3)"),
+        "{md}"
+    );
     assert!(md.contains(
         "| 1 | node stop <&> \"start\" | `node_stop_start_scenario` | game.yaml:3 | skipped: "
     ));
@@ -452,7 +465,7 @@ fn markdown_is_a_write_up() {
         md.contains("| Ready | 3 | 3.40s | 4.78s | 5.20s | 5.20s |"),
         "{md}"
     );
-    assert!(md.contains("--timeout 5m <&\"'>"));
+    assert!(md.contains("the new VMI is still <&\"'> (not Running)"));
     assert!(md.contains("![Every outage on one time axis](timeline.svg)"));
     assert!(md.contains("kubectl vmchaos restore /tmp/snap/db-1 --context game   # db/db-1"));
     assert!(md.contains("- config.yaml line 18: cerberus is Kraken's own"));

@@ -168,15 +168,17 @@ fn an_abort_condition_in_a_fleet_recovers_everything_and_exits_1() {
         "did not stop at once"
     );
     let doc = json(&out);
-    assert!(
-        doc["verdict"].as_str().unwrap().contains("ABORTED")
-            || doc["targets"].to_string().contains("aborted: "),
-        "{doc:#}"
-    );
-    assert!(
-        doc["targets"].to_string().contains("aborted: tcp://"),
-        "{doc:#}"
-    );
+    // The rule that fired, said once (not "ABORTED (aborted: …"), and as data.
+    let targets = doc["targets"].to_string();
+    assert!(targets.contains("ABORTED (tcp://"), "{doc:#}");
+    assert!(!targets.contains("aborted: tcp://"), "{doc:#}");
+    let aborted = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["outcome"]["kind"] == "aborted");
+    let aborted = aborted.unwrap_or_else(|| panic!("no target with outcome kind aborted: {doc:#}"));
+    assert_eq!(aborted["outcome"]["cause"], "probeDown", "{doc:#}");
     for (vm, old) in [("a", &a), ("b", &b)] {
         let now = env.wait_ready(&ns, vm, Some(old), Duration::from_secs(60));
         assert_ne!(&now, old, "{vm} recovered by the tool");
@@ -272,9 +274,11 @@ fn abort_if_unready_stops_when_a_bystander_goes_down() {
         doc["verdict"]
             .as_str()
             .unwrap()
-            .contains("aborted: 1 other VMI is not Ready"),
+            .contains("ABORTED (1 other VMI is not Ready"),
         "{doc:#}"
     );
+    assert_eq!(doc["outcome"]["kind"], "aborted", "{doc:#}");
+    assert_eq!(doc["outcome"]["cause"], "unready", "{doc:#}");
     // The target was brought back at once, not after --duration.
     let now = env.wait_ready(&ns, "target", Some(&a), Duration::from_secs(60));
     assert_ne!(now, a);

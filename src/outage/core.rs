@@ -15,8 +15,9 @@ use tokio::time::Instant;
 
 use super::tracker::{Step, Tracker};
 use crate::{
-    events::{Event, NotRecovered, Outcome, TargetEvent},
+    events::{Event, NotDeleted, NotRecovered, Outcome, TargetEvent},
     kubevirt::{Recovery, Timestamp, Vmi},
+    probe::AbortReason,
 };
 
 pub type TargetId = usize;
@@ -63,11 +64,7 @@ pub struct CoreConfig {
     pub serial_interval: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Interrupt,
-    Terminate,
-}
+pub use crate::signals::Signal;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteResult {
@@ -131,7 +128,7 @@ pub enum Input {
     },
     /// An abort condition fired: recover everything still down, then stop.
     Abort {
-        reason: String,
+        reason: AbortReason,
     },
     /// A deadline passed (see `next_deadline`).
     Tick,
@@ -408,8 +405,8 @@ pub struct Core {
     claimed: HashSet<String>,
     mode: Mode,
     signal: Option<Signal>,
-    /// An abort condition fired (the reason, in words).
-    abort: Option<String>,
+    /// An abort condition fired, and why.
+    abort: Option<AbortReason>,
     /// `--serial`: when the next target goes.
     next_serial: Option<Instant>,
     /// Replacements a target gave back (its DELETE never happened): another's to claim.
@@ -456,8 +453,8 @@ impl Core {
         self.signal
     }
 
-    pub fn aborted(&self) -> Option<&str> {
-        self.abort.as_deref()
+    pub fn aborted(&self) -> Option<&AbortReason> {
+        self.abort.as_ref()
     }
 
     /// An abort or a signal came: nothing more may be deleted or switched.
@@ -602,7 +599,7 @@ impl Core {
             Input::Abort { reason } => {
                 if self.mode == Mode::Going {
                     self.abort = Some(reason);
-                    self.halt(now, "aborted before the delete", &mut fx);
+                    self.halt(now, NotDeleted::AbortedFirst, &mut fx);
                 }
             }
             Input::Tick => {}
@@ -695,16 +692,21 @@ impl Core {
             Err(reason) => {
                 run.strategy = Strategy::Untouched;
                 if switching {
-                    self.settle(t, Outcome::NotDeleted(reason), now, fx);
+                    self.settle(
+                        t,
+                        Outcome::NotDeleted(NotDeleted::SwitchFailed(reason)),
+                        now,
+                        fx,
+                    );
                 }
             }
         }
     }
 
-    fn halted_before_delete(&self) -> String {
+    fn halted_before_delete(&self) -> NotDeleted {
         match (&self.abort, self.signal) {
-            (Some(_), None) => "aborted before the delete".into(),
-            _ => "interrupted before the delete".into(),
+            (Some(_), None) => NotDeleted::AbortedFirst,
+            _ => NotDeleted::InterruptedFirst,
         }
     }
 
@@ -758,10 +760,11 @@ impl Core {
                 }
                 if stopped_early {
                     // Nothing was deleted after all.
-                    self.runs[t].state = State::Settled(Outcome::NotDeleted(reason));
+                    self.runs[t].state =
+                        State::Settled(Outcome::NotDeleted(NotDeleted::Refused(reason)));
                     self.release_claim(t);
                 } else {
-                    self.settle(t, Outcome::NotDeleted(reason), now, fx);
+                    self.settle(t, Outcome::NotDeleted(NotDeleted::Refused(reason)), now, fx);
                 }
             }
             DeleteResult::Unknown(reason) => {
@@ -892,7 +895,7 @@ impl Core {
             return;
         }
         self.signal = Some(signal);
-        self.halt(now, "interrupted before the delete", fx);
+        self.halt(now, NotDeleted::InterruptedFirst, fx);
     }
 
     /// A second signal: stop waiting, report the state as last seen.
@@ -903,7 +906,7 @@ impl Core {
             let outcome = match &self.runs[t].state {
                 State::Settled(_) => continue,
                 State::Planned | State::Switching => {
-                    Outcome::NotDeleted("interrupted before the delete".into())
+                    Outcome::NotDeleted(NotDeleted::InterruptedFirst)
                 }
                 _ => Outcome::Interrupted {
                     running: self.runs[t].tracker.running(),
@@ -914,7 +917,7 @@ impl Core {
     }
 
     /// Ctrl-C or an abort: delete nothing more, recover what is down at once, wait briefly.
-    fn halt(&mut self, now: Instant, planned_why: &str, fx: &mut Vec<Effect>) {
+    fn halt(&mut self, now: Instant, planned_why: NotDeleted, fx: &mut Vec<Effect>) {
         let wait = later(now, self.config.interrupt_wait.min(self.config.timeout));
         let until = match self.mode {
             Mode::Halting { until } => until.min(wait),
@@ -924,7 +927,7 @@ impl Core {
         self.next_serial = None;
         for t in 0..self.runs.len() {
             if self.runs[t].state == State::Planned {
-                self.settle(t, Outcome::NotDeleted(planned_why.into()), now, fx);
+                self.settle(t, Outcome::NotDeleted(planned_why.clone()), now, fx);
             }
             // A kept-down VM: putting its runStrategy back is the quickest way back (KubeVirt
             // re-creates it), and leaves nothing to undo.
@@ -1024,9 +1027,7 @@ impl Core {
                     if uncertain && !run.tracker.old_gone() && !run.tracker.old_terminating_seen() {
                         return self.settle(
                             t,
-                            Outcome::NotDeleted(
-                                "the DELETE's answer was lost and the VMI was never deleted".into(),
-                            ),
+                            Outcome::NotDeleted(NotDeleted::AnswerLost),
                             now,
                             fx,
                         );

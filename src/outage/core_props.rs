@@ -252,7 +252,10 @@ fn arbitrary_input(kind: u8, t: usize, a: u8, b: u8, plans: &[Plan]) -> Input {
             Signal::Terminate
         }),
         11 => Input::Abort {
-            reason: "probe failed".into(),
+            reason: AbortReason::Unready {
+                max: 0,
+                vmis: vec!["prod/db-1".into()],
+            },
         },
         12 => Input::Served { target: t },
         13 => Input::Relisted {
@@ -657,7 +660,10 @@ fn simulate(behaviours: &[Behaviour], o: &Outside) -> Result<Sim, TestCaseError>
         world.at(
             at,
             Ev::Outside(Input::Abort {
-                reason: "probe failed".into(),
+                reason: AbortReason::Unready {
+                    max: 0,
+                    vmis: vec!["prod/db-1".into()],
+                },
             }),
         );
     }

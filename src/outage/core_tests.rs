@@ -629,7 +629,7 @@ fn a_refused_delete_changes_nothing_and_puts_a_kept_down_strategy_back() {
     assert!(core.done());
     assert_eq!(
         core.runs()[0].outcome().cloned(),
-        Some(Outcome::NotDeleted("forbidden".into()))
+        Some(Outcome::NotDeleted(NotDeleted::Refused("forbidden".into())))
     );
 }
 
@@ -738,7 +738,10 @@ fn an_abort_during_the_keep_down_switch_deletes_nothing_and_puts_the_strategy_ba
     assert!(matches!(fx[0], Effect::SetStrategy { restore: false, .. }));
     let fx = core.handle(
         Input::Abort {
-            reason: "probe tcp://db:5432 failed".into(),
+            reason: AbortReason::Unready {
+                max: 0,
+                vmis: vec!["prod/db-1".into()],
+            },
         },
         start,
     );
@@ -764,7 +767,7 @@ fn an_abort_during_the_keep_down_switch_deletes_nothing_and_puts_the_strategy_ba
     assert!(core.done());
     assert_eq!(
         core.runs()[0].outcome().cloned(),
-        Some(Outcome::NotDeleted("aborted before the delete".into()))
+        Some(Outcome::NotDeleted(NotDeleted::AbortedFirst))
     );
 }
 
@@ -935,7 +938,10 @@ fn deletes(fx: &[Effect]) -> usize {
 fn an_abort_or_a_signal_while_the_keep_down_switch_is_in_flight_deletes_nothing() {
     for halt in [
         Input::Abort {
-            reason: "probe tcp://db:5432 failed".into(),
+            reason: AbortReason::Unready {
+                max: 0,
+                vmis: vec!["prod/db-1".into()],
+            },
         },
         Input::Signal(Signal::Interrupt),
         Input::Signal(Signal::Terminate),

@@ -10,15 +10,15 @@ use super::{
 };
 use crate::{
     cluster::Cluster,
-    error::Exit,
     events::Outcome,
     kubevirt::Recovery,
-    render::{format_duration, words},
+    render::words,
     report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef},
     snapshot,
+    verdict::{FleetVerdict, Judged, Verdict},
 };
 
-fn base(cluster: &Cluster, t: &Target) -> Report {
+fn base(cluster: &Cluster, t: &Target, verdict: Verdict) -> Report {
     let owner = |kind: &str| {
         t.vmi
             .owner
@@ -54,28 +54,24 @@ fn base(cluster: &Cluster, t: &Target) -> Report {
         timing_sources: Default::default(),
         snapshot: None,
         restore_command: None,
-        verdict: String::new(),
-        exit_code: 0,
+        result: Judged::new(verdict),
         group: None,
         warnings: t.plan.warnings().iter().map(|w| w.describe()).collect(),
         probes: Vec::new(),
         notes: Vec::new(),
         series: Default::default(),
-        exit: Exit::Recovered,
     }
 }
 
 pub fn dry_run_report(cluster: &Cluster, t: &Target, mode: &str) -> Report {
-    let mut r = base(cluster, t);
+    let verdict = Verdict::DryRun {
+        mode: mode.into(),
+        vmi: format!("{}/{}", t.vmi.namespace, t.vmi.name),
+        uid: t.vmi.uid.clone(),
+        plan: t.plan.recovery(),
+    };
+    let mut r = base(cluster, t, verdict);
     r.dry_run = Some(mode.into());
-    r.verdict = format!(
-        "DRY RUN ({mode}): would delete VMI {}/{} (uid {}); plan: {}; nothing was changed",
-        t.vmi.namespace,
-        t.vmi.name,
-        t.vmi.uid,
-        t.plan.recovery().describe()
-    );
-    r.set_exit(Exit::Recovered);
     r
 }
 
@@ -88,7 +84,49 @@ pub fn report(
     signal: Option<Signal>,
     probes: Vec<crate::probe::ProbeReport>,
 ) -> Report {
-    let mut r = base(cluster, t);
+    let current = run.tracker.current();
+    let recovery = match (run.acted(), current) {
+        (Some(a), Some(_)) => a,
+        (None, Some(_)) if t.plan.recovery() == Recovery::Follow => Recovery::Follow,
+        (None, Some(_)) => Recovery::Automatic,
+        (_, None) => Recovery::None,
+    };
+    let after = current.map(|c| Endpoint {
+        name: (c.name != t.vmi.name).then(|| c.name.clone()),
+        uid: c.uid.clone(),
+        node: c.node.clone(),
+        ip: c.ip.clone(),
+    });
+    let outcome = run
+        .outcome()
+        .cloned()
+        .unwrap_or(Outcome::Interrupted { running: false });
+    let planned = if config.keep_down && t.plan.recovery() == Recovery::Automatic {
+        Recovery::Start
+    } else {
+        t.plan.recovery()
+    };
+    let verdict = match outcome.clone() {
+        Outcome::Recovered => Verdict::Recovered {
+            by: recovery,
+            planned,
+            replaced_by: after.as_ref().and_then(|a| a.name.clone()),
+            ready_after: run.tracker.timings.ready_ms.map(Duration::from_millis),
+            probe_downtime: probe_downtime(&probes),
+            strategy_not_restored: matches!(run.strategy, Strategy::RestoreFailed(_)),
+        },
+        Outcome::NotRecovered(why) => Verdict::NotRecovered {
+            why,
+            duration: config.duration,
+            timeout: config.timeout,
+        },
+        Outcome::Failed(reason) => Verdict::ToolFailed { reason },
+        Outcome::Interrupted { running } => Verdict::Interrupted { signal, running },
+        Outcome::NotDeleted(why) => Verdict::NotDeleted(why),
+        Outcome::Aborted { reason, running } => Verdict::Aborted { reason, running },
+    };
+    let mut r = base(cluster, t, verdict);
+    r.interrupted = matches!(outcome, Outcome::Interrupted { .. });
     r.probes = probes;
     r.snapshot = Some(snapshot_dir.to_path_buf());
     r.injected_at = run
@@ -96,107 +134,10 @@ pub fn report(
         .map(|t| humantime::format_rfc3339_millis(t).to_string());
     r.timings = run.tracker.timings.clone();
     r.timing_sources = run.tracker.sources.clone();
-    let current = run.tracker.current();
-    r.after = current.map(|c| Endpoint {
-        name: (c.name != t.vmi.name).then(|| c.name.clone()),
-        uid: c.uid.clone(),
-        node: c.node.clone(),
-        ip: c.ip.clone(),
-    });
-    r.recovery = match (run.acted(), current) {
-        (Some(a), Some(_)) => a,
-        (None, Some(_)) if t.plan.recovery() == Recovery::Follow => Recovery::Follow,
-        (None, Some(_)) => Recovery::Automatic,
-        (_, None) => Recovery::None,
-    };
+    r.after = after;
+    r.recovery = recovery;
     r.notes = run.notes.iter().filter_map(words::target_event).collect();
-    let outcome = run
-        .outcome()
-        .cloned()
-        .unwrap_or(Outcome::Interrupted { running: false });
     r.recovered = outcome == Outcome::Recovered;
-    let limits = format!(
-        "--duration {} + --timeout {}",
-        format_duration(config.duration),
-        format_duration(config.timeout)
-    );
-    let expected = if config.keep_down && t.plan.recovery() == Recovery::Automatic {
-        Recovery::Start
-    } else {
-        t.plan.recovery()
-    };
-    let how = match r.recovery {
-        Recovery::Automatic => "KubeVirt re-created it",
-        Recovery::Start => "the tool started its VM",
-        Recovery::Recreate => "the tool re-created it",
-        Recovery::Follow => "its replica set replaced it",
-        Recovery::None => "nothing brought it back",
-    };
-    let (exit, verdict) = match &outcome {
-        Outcome::Recovered => {
-            let ready = r
-                .timings
-                .ready_ms
-                .map(|ms| format_duration(Duration::from_millis(ms)))
-                .unwrap_or_default();
-            let expectation = if r.recovery == expected {
-                "as planned".to_string()
-            } else {
-                format!("planned: {}", expected.describe())
-            };
-            let named = match r.after.as_ref().and_then(|a| a.name.as_ref()) {
-                Some(name) => format!(" as {name}"),
-                None => String::new(),
-            };
-            // With probes, users served again decides; without, Ready does.
-            let served = probe_downtime(&r.probes)
-                .map(|t| format!("users served again (probes; longest downtime {t}); "))
-                .unwrap_or_default();
-            (
-                Exit::Recovered,
-                format!("RECOVERED{named}: {served}Running and Ready {ready} after the delete; {how} ({expectation})"),
-            )
-        }
-        Outcome::NotRecovered(why) => (
-            Exit::NotRecovered,
-            format!("NOT RECOVERED: {} ({limits})", words::not_recovered(why)),
-        ),
-        Outcome::Failed(why) => (
-            Exit::FailedAfterInject,
-            format!("TOOL FAILED after the delete: {why}"),
-        ),
-        Outcome::Interrupted { running } => {
-            r.interrupted = true;
-            let state = if *running {
-                "the VMI is Running again"
-            } else {
-                "the VMI may still be down"
-            };
-            (
-                signal.map_or(Exit::Interrupted, Exit::from_signal),
-                format!("INTERRUPTED: {state}"),
-            )
-        }
-        Outcome::NotDeleted(why) => (
-            Exit::NothingChanged,
-            format!("NOT DELETED: {why}; nothing was changed"),
-        ),
-        Outcome::Aborted { reason, running } => {
-            let state = if *running {
-                "the VMI is Running again"
-            } else {
-                "the VMI may still be down"
-            };
-            (Exit::NotRecovered, format!("ABORTED ({reason}): {state}"))
-        }
-    };
-    let (exit, verdict) = match (&run.strategy, exit) {
-        (Strategy::RestoreFailed(_), Exit::Recovered) => (
-            Exit::FailedAfterInject,
-            format!("{verdict} — but the VM's runStrategy could not be put back (see notes)"),
-        ),
-        (_, e) => (e, verdict),
-    };
     // Only what would work is suggested: `restore` refuses a VMI that exists, and never
     // re-creates a replica set's VMI by hand.
     match run.comeback() {
@@ -221,8 +162,6 @@ pub fn report(
     if matches!(outcome, Outcome::NotDeleted(_)) && run.deleted_at.is_none() {
         r.snapshot = None;
     }
-    r.verdict = verdict;
-    r.set_exit(exit);
     r
 }
 
@@ -245,33 +184,13 @@ pub fn combine(
         let mut reports = reports;
         return RunReport::Single(Box::new(reports.remove(0)));
     }
-    let exit = Exit::worst(reports.iter().map(|r| r.exit));
-    let exit = match (signal, exit) {
-        (Some(s), _) => Exit::from_signal(s),
-        (None, e) => e,
-    };
-    let aggregates = Aggregates::of(&reports);
-    let verdict = match dry_run {
-        Some(mode) => format!(
-            "DRY RUN ({mode}): would delete {} VMIs; nothing was changed",
-            reports.len()
-        ),
-        None => {
-            let lead = match exit {
-                Exit::Recovered => "RECOVERED",
-                Exit::NotRecovered => "NOT RECOVERED",
-                Exit::FailedAfterInject => "TOOL FAILED",
-                Exit::Interrupted | Exit::Terminated => "INTERRUPTED",
-                Exit::NothingChanged => "NOTHING CHANGED",
-            };
-            format!(
-                "{lead}: {} of {} VMIs recovered",
-                aggregates.recovered, aggregates.targets
-            )
-        }
-    };
+    let verdict = FleetVerdict::of(
+        reports.iter().map(|r| &r.result),
+        signal,
+        dry_run.map(str::to_string),
+    );
     let started_at = reports.iter().filter_map(|r| r.injected_at.clone()).min();
-    let mut fleet = FleetReport {
+    RunReport::Fleet(Box::new(FleetReport {
         context: cluster.context.clone(),
         server: cluster.server.clone(),
         dry_run: dry_run.map(str::to_string),
@@ -281,22 +200,18 @@ pub fn combine(
         ),
         interrupted: signal.is_some(),
         selection: choice.selection.clone(),
+        aggregates: Aggregates::of(&reports),
         targets: reports,
-        aggregates,
-        verdict,
-        exit_code: 0,
+        result: Judged::new(verdict),
         notes: Vec::new(),
         series: Default::default(),
-        exit,
-    };
-    fleet.exit_code = exit.code();
-    RunReport::Fleet(Box::new(fleet))
+    }))
 }
 
 /// The longest user-visible downtime any probe of the target measured.
-fn probe_downtime(probes: &[crate::probe::ProbeReport]) -> Option<String> {
+fn probe_downtime(probes: &[crate::probe::ProbeReport]) -> Option<Duration> {
     let worst = probes.iter().map(|p| p.downtime_ms.unwrap_or(0)).max()?;
-    Some(format_duration(Duration::from_millis(worst)))
+    Some(Duration::from_millis(worst))
 }
 
 /// How the targets were chosen, for the documents.

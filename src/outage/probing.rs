@@ -12,6 +12,7 @@ use tokio::{
 };
 
 use super::core::{Core, TargetId};
+use crate::events::{ProbeChange, ProbeState};
 use crate::probe::{
     check_steady, spawn_probers, steady_state, AbortReason, AbortRule, ProbeOptions, ProbeReport,
     ProbeSample, ProbeTrack, Probers, SteadyStateError, STEADY_IN_A_ROW,
@@ -156,32 +157,30 @@ impl Probing {
         }
     }
 
-    /// Records a sample; returns a line for the live UI when a probe changes state.
-    pub fn record(&mut self, sample: ProbeSample, now: Instant) -> Option<String> {
+    /// Records a sample; returns the change when a probe starts failing or passes again.
+    pub fn record(&mut self, sample: ProbeSample, now: Instant) -> Option<ProbeChange> {
         let instance = self.instances.get_mut(sample.probe)?;
         let ok = sample.ok();
         let detail = sample.failure.as_ref().map(|f| f.detail.clone());
         instance.track.record(sample);
         let was = instance.passing.replace(ok);
-        let name = match instance.target {
-            Some(t) => format!("probe {} (target {})", instance.track.spec.text, t + 1),
-            None => format!("probe {}", instance.track.spec.text),
-        };
-        match (was, ok) {
-            (Some(true) | None, false) => {
-                Some(format!("{name}: failing ({})", detail.unwrap_or_default()))
-            }
-            (Some(false), true) => {
-                let down = instance
+        let change = match (was, ok) {
+            (Some(true) | None, false) => ProbeState::Failing(detail.unwrap_or_default()),
+            (Some(false), true) => ProbeState::PassingAgain(
+                instance
                     .track
                     .outages()
                     .last()
-                    .map(|o| crate::render::format_duration(o.downtime(now)))
-                    .unwrap_or_default();
-                Some(format!("{name}: passing again after {down} down"))
-            }
-            _ => None,
-        }
+                    .map(|o| o.downtime(now))
+                    .unwrap_or_default(),
+            ),
+            _ => return None,
+        };
+        Some(ProbeChange {
+            probe: instance.track.spec.text.clone(),
+            target: instance.target,
+            state: change,
+        })
     }
 
     /// Each `vmi:` probe follows its target's current VMI (the replacement once there is one).

@@ -19,10 +19,10 @@ use super::{
 };
 use crate::{
     cluster::Cluster,
-    cluster_events::{self, EventKind, EventObject},
+    cluster_events::{self, EventObject},
     error::describe,
+    events::TargetEvent,
     events::{Event, Reporter},
-    events::{Outcome, TargetEvent},
     render::{format_duration, words},
     signals::Signals,
 };
@@ -213,8 +213,11 @@ pub async fn drive(
             Some(input) = inflight.next(), if !inflight.is_empty() => input,
             sample = next_sample(probing) => {
                 if let Some(p) = probing.as_mut() {
-                    if let Some(line) = p.record(sample, Instant::now()) {
-                        reporter.note(line);
+                    if let Some(change) = p.record(sample, Instant::now()) {
+                        let vmi = change.target.and_then(|t| core.runs().get(t)).map(|r| {
+                            format!("{}/{}", r.spec.namespace, r.spec.name)
+                        });
+                        reporter.note(words::probe_change(&change, vmi.as_deref()));
                     }
                 }
                 Input::Tick
@@ -309,48 +312,14 @@ fn record_event(
     events: &mut JoinSet<Option<String>>,
 ) {
     let run = &core.runs()[target];
-    let plan = run.spec.effective_recovery().as_str();
-    let timings = &run.tracker.timings;
-    let ms = |v: Option<u64>| v.map_or("—".to_string(), |v| format!("{v}ms"));
-    let (kind, message) = match what {
-        TargetEvent::Deleted { uid, .. } => (
-            EventKind::OutageStarted,
-            format!(
-                "kubectl-vmchaos deleted VMI {} (uid {uid}) for a chaos test; plan: {plan}",
-                run.spec.name
-            ),
-        ),
-        TargetEvent::Acted { .. } => (
-            EventKind::ToolRecovered,
-            format!(
-                "kubectl-vmchaos brought VMI {} back itself ({plan}) {} after the delete",
-                run.spec.name,
-                format_duration(at)
-            ),
-        ),
-        TargetEvent::Done { outcome, .. } => {
-            let kind = match outcome {
-                Outcome::Recovered => EventKind::Recovered,
-                Outcome::NotRecovered(_) | Outcome::Aborted { .. } => EventKind::NotRecovered,
-                Outcome::Failed(_) => EventKind::ToolFailed,
-                Outcome::Interrupted { .. } => EventKind::Interrupted,
-                // Nothing was deleted: nothing to tell the cluster.
-                Outcome::NotDeleted(_) => return,
-            };
-            (
-                kind,
-                format!(
-                    "VMI {}: {} (plan {plan}; gone {}, created {}, Running {}, Ready {})",
-                    run.spec.name,
-                    words::outcome(outcome),
-                    ms(timings.gone_ms),
-                    ms(timings.created_ms),
-                    ms(timings.running_ms),
-                    ms(timings.ready_ms)
-                ),
-            )
-        }
-        _ => return,
+    let Some((kind, message)) = cluster_events::describe(
+        &run.spec.name,
+        run.spec.effective_recovery(),
+        at,
+        what,
+        &run.tracker.timings,
+    ) else {
+        return;
     };
     let client = armed.cluster.client.clone();
     let object = armed.event_objects[target].clone();
@@ -368,9 +337,7 @@ async fn next_sample(probing: &mut Option<Probing>) -> crate::probe::ProbeSample
 fn probe_input(core: &Core, probing: &Probing, now: Instant) -> Option<Input> {
     if core.aborted().is_none() && core.interrupted().is_none() && !core.done() {
         if let Some(reason) = probing.abort(now) {
-            return Some(Input::Abort {
-                reason: reason.to_string(),
-            });
+            return Some(Input::Abort { reason });
         }
     }
     core.runs().iter().enumerate().find_map(|(t, run)| {

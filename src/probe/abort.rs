@@ -2,7 +2,7 @@
 //! and `--abort-if unready=N`, resolved against the probe list and checked by a pure function
 //! the outage core calls on every sample, tick and VMI change.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -18,7 +18,7 @@ pub enum AbortRule {
 }
 
 /// Why the experiment stops at once.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AbortReason {
     ProbeDown {
         probe: String,
@@ -31,39 +31,6 @@ pub enum AbortReason {
         /// `namespace/name` of the VMIs that are not Ready.
         vmis: Vec<String>,
     },
-}
-
-impl fmt::Display for AbortReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AbortReason::ProbeDown {
-                probe,
-                failed_for,
-                failure,
-                ..
-            } => write!(
-                f,
-                "aborted: {probe} failed for {} ({})",
-                seconds(*failed_for),
-                failure.detail
-            ),
-            AbortReason::Unready { max, vmis } => write!(
-                f,
-                "aborted: {} other VMI{} not Ready (more than {max}): {}",
-                vmis.len(),
-                if vmis.len() == 1 { " is" } else { "s are" },
-                vmis.join(", ")
-            ),
-        }
-    }
-}
-
-fn seconds(d: Duration) -> String {
-    if d < Duration::from_secs(10) {
-        format!("{:.2}s", d.as_secs_f64())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
 }
 
 impl AbortRule {
@@ -128,8 +95,8 @@ mod tests {
         assert_eq!(rule.next_check(&tracks, t0 + ms(2500)), Some(t0 + ms(2501)));
         let reason = rule.check(&tracks, &[], t0 + ms(2600)).unwrap();
         assert_eq!(
-            reason.to_string(),
-            "aborted: tcp://db:5432 failed for 2.10s (refused)"
+            crate::render::words::abort_reason(&reason),
+            "tcp://db:5432 failed for 2.10s (refused)"
         );
         assert_eq!(rule.check(&[track(t0, "++rr+")], &[], t0 + ms(9000)), None);
         let strict = AbortRule::ProbeDown {
@@ -149,8 +116,8 @@ mod tests {
         assert_eq!(rule.check(&[], &["prod/db-1".into()], t0), None);
         let two = ["prod/db-1".to_string(), "prod/db-2".to_string()];
         assert_eq!(
-            rule.check(&[], &two, t0).unwrap().to_string(),
-            "aborted: 2 other VMIs are not Ready (more than 1): prod/db-1, prod/db-2"
+            crate::render::words::abort_reason(&rule.check(&[], &two, t0).unwrap()),
+            "2 other VMIs are not Ready (more than 1): prod/db-1, prod/db-2"
         );
     }
 }

@@ -6,6 +6,7 @@ mod plain;
 mod spinners;
 pub mod summary;
 pub mod trials;
+pub mod verdicts;
 pub mod words;
 
 pub use plain::PlainLines;

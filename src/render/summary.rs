@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use console::Style;
 
-use super::format_duration;
+use super::{format_duration, verdicts};
 use crate::{
     cli::OutputFormat,
     error::Exit,
@@ -41,19 +41,21 @@ fn styler(color: bool) -> impl Fn(Style) -> Style {
 /// One row per target, then the aggregates and the verdict.
 fn fleet_table(f: &FleetReport, color: bool) -> String {
     let style = styler(color);
-    let mut cells: Vec<Vec<String>> = vec![[
-        "TARGET", "PLAN", "RECOVERY", "GONE", "RUNNING", "READY", "NODE", "VERDICT",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()];
+    // With probes, the downtime users saw is the figure that matters.
+    let probed = f.targets.iter().any(|r| !r.probes.is_empty());
+    let mut head = vec!["TARGET", "PLAN", "RECOVERY", "GONE", "RUNNING", "READY"];
+    if probed {
+        head.push("USERS DOWN");
+    }
+    head.extend(["NODE", "VERDICT"]);
+    let mut cells: Vec<Vec<String>> = vec![head.iter().map(|s| s.to_string()).collect()];
     for r in &f.targets {
         let after = r.after.clone().unwrap_or_default();
         let target = match &after.name {
             Some(n) => format!("{}/{} → {n}", r.target.namespace, r.target.name),
             None => format!("{}/{}", r.target.namespace, r.target.name),
         };
-        cells.push(vec![
+        let mut row = vec![
             target,
             r.expected_recovery.as_str().to_string(),
             if r.dry_run.is_some() {
@@ -64,9 +66,15 @@ fn fleet_table(f: &FleetReport, color: bool) -> String {
             ms(r.timings.gone_ms),
             ms(r.timings.running_ms),
             ms(r.timings.ready_ms),
+        ];
+        if probed {
+            row.push(users_down(r));
+        }
+        row.extend([
             format!("{} → {}", or_dash(&r.before.node), or_dash(&after.node)),
-            r.verdict.split(':').next().unwrap_or("").to_string(),
+            verdicts::verdict_lead(&r.result.verdict).to_string(),
         ]);
+        cells.push(row);
     }
     let widths: Vec<usize> = (0..cells[0].len())
         .map(|i| {
@@ -124,13 +132,15 @@ fn fleet_table(f: &FleetReport, color: bool) -> String {
             let _ = writeln!(out, "  restore  {cmd}");
         }
     }
-    let verdict_style = match f.exit {
+    let verdict_style = match f.exit() {
         Exit::Recovered => style(Style::new().green().bold()),
         Exit::NotRecovered | Exit::FailedAfterInject => style(Style::new().red().bold()),
         _ => style(Style::new().yellow().bold()),
     };
     out.push_str(&super::trials::text(&f.series));
-    let _ = writeln!(out, "  verdict  {}", verdict_style.apply_to(&f.verdict));
+    let verdict =
+        super::trials::amended(verdicts::fleet_verdict(&f.result.verdict), &f.result.amends);
+    let _ = writeln!(out, "  verdict  {}", verdict_style.apply_to(verdict));
     out
 }
 
@@ -153,6 +163,21 @@ fn ms(v: Option<u64>) -> String {
     )
 }
 
+/// The longest downtime any probe of the target measured (`0ms`: never failed; `+` still
+/// failing at the end).
+fn users_down(r: &Report) -> String {
+    if r.probes.is_empty() {
+        return "—".into();
+    }
+    let worst = r.probes.iter().filter_map(|p| p.downtime_ms).max();
+    let still = r.probes.iter().any(|p| p.still_failing);
+    format!(
+        "{}{}",
+        ms(Some(worst.unwrap_or(0))),
+        if still { "+" } else { "" }
+    )
+}
+
 fn or_dash(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("—")
 }
@@ -166,7 +191,7 @@ fn table(r: &Report, color: bool) -> String {
         }
     };
     let label = style(Style::new().dim());
-    let verdict_style = match r.exit {
+    let verdict_style = match r.exit() {
         Exit::Recovered => style(Style::new().green().bold()),
         Exit::NotRecovered | Exit::FailedAfterInject => style(Style::new().red().bold()),
         _ => style(Style::new().yellow().bold()),
@@ -262,7 +287,10 @@ fn table(r: &Report, color: bool) -> String {
         out,
         "  {:<12} {}",
         label.apply_to("verdict"),
-        verdict_style.apply_to(&r.verdict)
+        verdict_style.apply_to(super::trials::amended(
+            verdicts::verdict(&r.result.verdict),
+            &r.result.amends,
+        ))
     );
     out
 }

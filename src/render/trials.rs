@@ -114,18 +114,26 @@ pub fn regression(r: &Regression, max_percent: f64) -> String {
     )
 }
 
-/// The run's verdict once a figure regressed against the baseline.
-pub fn regressed_verdict(verdict: &str, c: &Comparison) -> String {
-    let subjects: Vec<String> = c
-        .regressions
-        .iter()
-        .map(|r| format!("{} {}", r.subject.label(), figure(r.figure)))
-        .collect();
-    format!(
-        "REGRESSION against the baseline (more than {}% worse: {}); {verdict}",
-        c.max_regression_percent,
-        subjects.join(", ")
-    )
+/// A document's verdict words with what `--repeat` and `--baseline` add: why the trials
+/// stopped, and the regressions.
+pub fn amended(words: String, a: &crate::repeat::Amends) -> String {
+    let mut out = words;
+    if let Some((s, _)) = &a.stopped {
+        out = stopped_verdict(&out, s);
+    }
+    if !a.regressions.is_empty() {
+        let subjects: Vec<String> = a
+            .regressions
+            .iter()
+            .map(|(s, f)| format!("{} {}", s.label(), figure(*f)))
+            .collect();
+        out = format!(
+            "REGRESSION against the baseline (more than {}% worse: {}); {out}",
+            a.max_regression_percent,
+            subjects.join(", ")
+        );
+    }
+    out
 }
 
 fn listed(subjects: &[Subject]) -> String {

@@ -2,8 +2,9 @@
 //! summary's notes.
 
 use crate::{
-    events::{NotRecovered, Outcome, Step, TargetEvent},
+    events::{NotDeleted, NotRecovered, Outcome, ProbeChange, ProbeState, Step, TargetEvent},
     kubevirt::Recovery,
+    probe::AbortReason,
     render::format_duration,
 };
 
@@ -47,8 +48,63 @@ pub fn outcome(o: &Outcome) -> String {
         Outcome::Failed(why) => format!("tool failed: {why}"),
         Outcome::Interrupted { running: true } => "interrupted (Running again)".into(),
         Outcome::Interrupted { running: false } => "interrupted (may still be down)".into(),
-        Outcome::NotDeleted(why) => format!("not deleted: {why}"),
-        Outcome::Aborted { reason, .. } => reason.clone(),
+        Outcome::NotDeleted(why) => format!("not deleted: {}", not_deleted(why)),
+        Outcome::Aborted { reason, .. } => format!("aborted: {}", abort_reason(reason)),
+    }
+}
+
+pub fn not_deleted(why: &NotDeleted) -> String {
+    match why {
+        NotDeleted::Refused(reason) => reason.clone(),
+        NotDeleted::SwitchFailed(reason) => reason.clone(),
+        NotDeleted::InterruptedFirst => "interrupted before the delete".into(),
+        NotDeleted::AbortedFirst => "aborted before the delete".into(),
+        NotDeleted::AnswerLost => {
+            "the DELETE's answer was lost and the VMI was never deleted".into()
+        }
+    }
+}
+
+/// Why an abort condition (`--abort-if`) stopped the run.
+pub fn abort_reason(reason: &AbortReason) -> String {
+    match reason {
+        AbortReason::ProbeDown {
+            probe,
+            failed_for,
+            failure,
+            ..
+        } => format!(
+            "{probe} failed for {} ({})",
+            seconds(*failed_for),
+            failure.detail
+        ),
+        AbortReason::Unready { max, vmis } => format!(
+            "{} other {} not Ready (more than {max}): {}",
+            vmis.len(),
+            if vmis.len() == 1 {
+                "VMI is"
+            } else {
+                "VMIs are"
+            },
+            vmis.join(", ")
+        ),
+    }
+}
+
+fn seconds(d: std::time::Duration) -> String {
+    if d < std::time::Duration::from_secs(10) {
+        format!("{:.2}s", d.as_secs_f64())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// `1 VMI`, `3 VMIs`.
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 
@@ -114,4 +170,65 @@ pub fn target_event(what: &TargetEvent) -> Option<String> {
             (o, _) => outcome(o),
         },
     })
+}
+
+/// A probe starts failing or passes again; `vmi`: the VMI a `vmi:` probe follows.
+pub fn probe_change(change: &ProbeChange, vmi: Option<&str>) -> String {
+    let name = match vmi {
+        Some(vmi) => format!("probe {} (VMI {vmi})", change.probe),
+        None => format!("probe {}", change.probe),
+    };
+    match &change.state {
+        ProbeState::Failing(detail) => format!("{name}: failing ({detail})"),
+        ProbeState::PassingAgain(down) => {
+            format!(
+                "{name}: passing again after {} down",
+                format_duration(*down)
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vmi_probe_names_the_vmi_it_follows() {
+        let change = ProbeChange {
+            probe: "vmi:tcp:22".into(),
+            target: Some(2),
+            state: ProbeState::Failing("connection refused".into()),
+        };
+        assert_eq!(
+            probe_change(&change, Some("prod/db-2")),
+            "probe vmi:tcp:22 (VMI prod/db-2): failing (connection refused)"
+        );
+        let again = ProbeChange {
+            probe: "tcp://db:5432".into(),
+            target: None,
+            state: ProbeState::PassingAgain(std::time::Duration::from_millis(2400)),
+        };
+        assert_eq!(
+            probe_change(&again, None),
+            "probe tcp://db:5432: passing again after 2.40s down"
+        );
+    }
+
+    #[test]
+    fn an_abort_says_aborted_once() {
+        let o = Outcome::Aborted {
+            reason: AbortReason::Unready {
+                max: 1,
+                vmis: vec!["prod/a".into(), "prod/b".into()],
+            },
+            running: false,
+        };
+        assert_eq!(
+            outcome(&o),
+            "aborted: 2 other VMIs are not Ready (more than 1): prod/a, prod/b"
+        );
+        assert_eq!(count(1, "VMI"), "1 VMI");
+        assert_eq!(count(0, "step"), "0 steps");
+    }
 }

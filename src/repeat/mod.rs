@@ -29,6 +29,28 @@ use crate::{
     signals::{Signal, Signals},
 };
 
+/// What `--repeat` and `--baseline` add to a document's verdict, and so to its exit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Amends {
+    /// The repetition stopped between trials (a failed trial is the verdict itself): why, and
+    /// that stop's exit.
+    pub stopped: Option<(Stopped, Exit)>,
+    /// Figures worse than the baseline by more than `--max-regression` (exit 1).
+    pub regressions: Vec<(series::Subject, baseline::Figure)>,
+    pub max_regression_percent: f64,
+}
+
+impl Amends {
+    pub fn exit(&self) -> Option<Exit> {
+        let regressed = (!self.regressions.is_empty()).then_some(Exit::NotRecovered);
+        let stopped = self.stopped.as_ref().map(|(_, e)| *e);
+        match (stopped, regressed) {
+            (None, None) => None,
+            (a, b) => Some(Exit::worst(a.into_iter().chain(b))),
+        }
+    }
+}
+
 /// `--repeat N` with `--interval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RepeatPlan {
@@ -150,33 +172,25 @@ pub async fn run(
         unreachable!("the first trial either ran or returned its error");
     };
     series.statistics = series::statistics(&trials);
-    let exit = Exit::worst(trials.iter().map(|t| t.exit).chain([extra_exit]));
     series.trials = trials;
-    let stopped_words = series.stopped.as_ref().map(crate::render::trials::stopped);
-    let verdict = |v: &str| match &series.stopped {
-        Some(s) => crate::render::trials::stopped_verdict(v, s),
-        None => v.to_string(),
-    };
+    // A failed trial is the document's own verdict; a stop between trials amends it.
+    let stopped = series
+        .stopped
+        .clone()
+        .filter(|s| !matches!(s, Stopped::TrialFailed { .. }))
+        .map(|s| (s, extra_exit));
+    let interrupted = matches!(extra_exit, Exit::Interrupted | Exit::Terminated);
     match &mut run {
         RunReport::Single(r) => {
-            r.verdict = verdict(&r.verdict);
-            if let Some(w) = stopped_words {
-                r.notes.push(w);
-            }
-            r.interrupted |= matches!(exit, Exit::Interrupted | Exit::Terminated);
+            r.interrupted |= interrupted;
             r.series = series;
-            r.set_exit(exit);
+            r.result.amends.stopped = stopped;
         }
         RunReport::Fleet(f) => {
-            f.verdict = verdict(&f.verdict);
-            if let Some(w) = stopped_words {
-                f.notes.push(w);
-            }
-            f.interrupted |= matches!(exit, Exit::Interrupted | Exit::Terminated);
+            f.interrupted |= interrupted;
             f.selection = first_selection.or(f.selection.take());
             f.series = series;
-            f.exit = exit;
-            f.exit_code = exit.code();
+            f.result.amends.stopped = stopped;
         }
     }
     Ok(run)
@@ -324,24 +338,21 @@ pub fn judge(run: &mut RunReport, baseline: &Baseline, max: MaxRegression) {
         .and_then(|d| baseline::figures_of(&d))
         .unwrap_or_default();
     let comparison = baseline::compare(baseline, &current, max);
-    let regressed = !comparison.regressions.is_empty();
-    match run {
-        RunReport::Single(r) => {
-            if regressed {
-                r.verdict = crate::render::trials::regressed_verdict(&r.verdict, &comparison);
-                r.set_exit(Exit::worst([r.exit, Exit::NotRecovered]));
-            }
-            r.series.baseline = Some(comparison);
-        }
-        RunReport::Fleet(f) => {
-            if regressed {
-                f.verdict = crate::render::trials::regressed_verdict(&f.verdict, &comparison);
-                f.exit = Exit::worst([f.exit, Exit::NotRecovered]);
-                f.exit_code = f.exit.code();
-            }
-            f.series.baseline = Some(comparison);
-        }
-    }
+    let (amends, series) = match run {
+        RunReport::Single(r) => (&mut r.result.amends, &mut r.series),
+        RunReport::Fleet(f) => (&mut f.result.amends, &mut f.series),
+    };
+    amend(amends, &comparison);
+    series.baseline = Some(comparison);
+}
+
+fn amend(amends: &mut Amends, c: &baseline::Comparison) {
+    amends.regressions = c
+        .regressions
+        .iter()
+        .map(|r| (r.subject.clone(), r.figure))
+        .collect();
+    amends.max_regression_percent = c.max_regression_percent;
 }
 
 /// A game day judged against the baseline (every step's targets).
@@ -355,10 +366,6 @@ pub fn judge_game_day(
         .and_then(|d| baseline::figures_of(&d))
         .unwrap_or_default();
     let comparison = baseline::compare(baseline, &current, max);
-    if !comparison.regressions.is_empty() {
-        day.verdict = crate::render::trials::regressed_verdict(&day.verdict, &comparison);
-        day.exit = Exit::worst([day.exit, Exit::NotRecovered]);
-        day.exit_code = day.exit.code();
-    }
+    amend(&mut day.result.amends, &comparison);
     day.series.baseline = Some(comparison);
 }

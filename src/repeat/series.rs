@@ -89,8 +89,14 @@ pub struct TrialTarget {
 impl Trial {
     pub fn of(number: u32, run: &RunReport) -> Trial {
         let (started_at, verdict) = match run {
-            RunReport::Single(r) => (r.injected_at.clone(), r.verdict.clone()),
-            RunReport::Fleet(f) => (f.started_at.clone(), f.verdict.clone()),
+            RunReport::Single(r) => (
+                r.injected_at.clone(),
+                crate::render::verdicts::verdict(&r.result.verdict),
+            ),
+            RunReport::Fleet(f) => (
+                f.started_at.clone(),
+                crate::render::verdicts::fleet_verdict(&f.result.verdict),
+            ),
         };
         Trial {
             trial: number,

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::{
     error::Exit,
+    render::verdicts,
     report::{GameDayReport, StepStatus},
 };
 
@@ -69,7 +70,7 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
         escape(&title)
     );
     let _ = writeln!(s, "<h1>{}</h1>", escape(&title));
-    let class = match r.exit {
+    let class = match r.exit() {
         Exit::Recovered => "ok",
         Exit::NotRecovered | Exit::FailedAfterInject => "bad",
         _ => "meh",
@@ -77,8 +78,11 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
     let _ = writeln!(
         s,
         "<p><span class=\"verdict {class}\">{}</span> <span class=\"muted\">exit code {}</span></p>",
-        escape(&r.verdict),
-        r.exit_code
+        escape(&crate::render::trials::amended(
+            verdicts::game_day_verdict(&r.result.verdict),
+            &r.result.amends
+        )),
+        r.exit().code()
     );
     let _ = writeln!(
         s,
@@ -103,7 +107,10 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
                 _ => "—".into(),
             };
             let outcome = match (&step.status, &step.fleet) {
-                (StepStatus::Ran, Some(f)) => f.verdict.clone(),
+                (StepStatus::Ran, Some(f)) => crate::render::trials::amended(
+                    verdicts::fleet_verdict(&f.result.verdict),
+                    &f.result.amends,
+                ),
                 (StepStatus::Skipped, _) => {
                     format!("skipped: {}", step.reason.as_deref().unwrap_or_default())
                 }
@@ -123,8 +130,7 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
         let _ = writeln!(s, "<h2>Step {}: {}</h2>", i + 1, escape(&step.name));
         let _ = writeln!(
             s,
-            "<p>{} <span class=\"muted\">— from {} to {}; times are from each target's delete</span></p>",
-            escape(&f.verdict),
+            "<p class=\"muted\">From {} to {}; times are from each target's delete</p>",
             escape(f.started_at.as_deref().unwrap_or("—")),
             escape(f.finished_at.as_deref().unwrap_or("—"))
         );
@@ -137,7 +143,7 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
                 "<li><code>{}/{}</code>: {}",
                 escape(&t.target.namespace),
                 escape(&t.target.name),
-                escape(&t.verdict)
+                escape(&verdicts::verdict(&t.result.verdict))
             );
             for n in t.warnings.iter().chain(&t.notes) {
                 let _ = write!(s, "<br><span class=\"muted\">{}</span>", escape(n));

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::{escape, observed_ms};
 use crate::{
     error::Exit,
+    render::verdicts,
     report::{GameDayReport, Report, StepReport, StepStatus},
 };
 
@@ -15,14 +16,15 @@ fn seconds(ms: Option<u64>) -> String {
 }
 
 /// `(type, message)` of a target that failed, None when it passed.
-fn failure(r: &Report) -> Option<(&'static str, &str)> {
-    match r.exit {
-        Exit::Recovered => None,
-        Exit::NotRecovered => Some(("NotRecovered", &r.verdict)),
-        Exit::FailedAfterInject => Some(("ToolFailed", &r.verdict)),
-        Exit::Interrupted | Exit::Terminated => Some(("Interrupted", &r.verdict)),
-        Exit::NothingChanged => Some(("NotHit", &r.verdict)),
-    }
+fn failure(r: &Report) -> Option<(&'static str, String)> {
+    let kind = match r.exit() {
+        Exit::Recovered => return None,
+        Exit::NotRecovered => "NotRecovered",
+        Exit::FailedAfterInject => "ToolFailed",
+        Exit::Interrupted | Exit::Terminated => "Interrupted",
+        Exit::NothingChanged => "NotHit",
+    };
+    Some((kind, verdicts::verdict(&r.result.verdict)))
 }
 
 struct Counts {
@@ -126,7 +128,7 @@ pub fn junit(report: &GameDayReport) -> String {
                             let _ = writeln!(
                                 s,
                                 ">\n      <failure type=\"{kind}\" message=\"{}\">{}</failure>\n    </testcase>",
-                                escape(message),
+                                escape(&message),
                                 escape(&details.join("\n"))
                             );
                         }

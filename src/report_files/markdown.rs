@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 
 use super::{aggregate_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS};
-use crate::report::{GameDayReport, StepStatus};
+use crate::{
+    render::verdicts,
+    report::{GameDayReport, StepStatus},
+};
 
 /// A table cell: pipes and line breaks would break the table.
 fn cell(text: &str) -> String {
@@ -28,7 +31,15 @@ pub fn markdown(r: &GameDayReport) -> String {
         "# Game day: {}\n",
         r.started_at.as_deref().unwrap_or("(not started)")
     );
-    let _ = writeln!(s, "**{}** (exit code {})\n", r.verdict, r.exit_code);
+    let _ = writeln!(
+        s,
+        "**{}** (exit code {})\n",
+        crate::render::trials::amended(
+            verdicts::game_day_verdict(&r.result.verdict),
+            &r.result.amends
+        ),
+        r.exit().code()
+    );
     let _ = writeln!(s, "- context: `{}` ({})", r.context, r.server);
     let _ = writeln!(s, "- started: {}", r.started_at.as_deref().unwrap_or("—"));
     let _ = writeln!(s, "- finished: {}", r.finished_at.as_deref().unwrap_or("—"));
@@ -46,7 +57,10 @@ pub fn markdown(r: &GameDayReport) -> String {
                 _ => "—".into(),
             };
             let outcome = match (&step.status, &step.fleet) {
-                (StepStatus::Ran, Some(f)) => f.verdict.clone(),
+                (StepStatus::Ran, Some(f)) => crate::render::trials::amended(
+                    verdicts::fleet_verdict(&f.result.verdict),
+                    &f.result.amends,
+                ),
                 (StepStatus::Skipped, _) => {
                     format!("skipped: {}", step.reason.as_deref().unwrap_or_default())
                 }
@@ -66,10 +80,10 @@ pub fn markdown(r: &GameDayReport) -> String {
     for (i, step) in r.steps.iter().enumerate() {
         let Some(f) = &step.fleet else { continue };
         let _ = writeln!(s, "## Step {}: {}\n", i + 1, step.name);
+        // The step's verdict is in the steps table above: here, only when it ran.
         let _ = writeln!(
             s,
-            "{} — from {} to {}.\n",
-            f.verdict,
+            "From {} to {}.\n",
             f.started_at.as_deref().unwrap_or("—"),
             f.finished_at.as_deref().unwrap_or("—")
         );
@@ -82,7 +96,7 @@ pub fn markdown(r: &GameDayReport) -> String {
                 "- `{}/{}`: {}{}",
                 t.target.namespace,
                 t.target.name,
-                t.verdict,
+                verdicts::verdict(&t.result.verdict),
                 t.injected_at
                     .as_deref()
                     .map(|at| format!(" (deleted at {at})"))

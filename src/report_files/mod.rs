@@ -285,8 +285,8 @@ fn observed_ms(r: &Report) -> Option<u64> {
 /// What happened to a target, in one word for tables.
 fn outcome(r: &Report) -> &'static str {
     use crate::error::Exit;
-    match r.exit {
-        _ if r.dry_run.is_some() && r.exit == Exit::Recovered => "dry run",
+    match r.exit() {
+        _ if r.dry_run.is_some() && r.exit() == Exit::Recovered => "dry run",
         Exit::Recovered => "recovered",
         Exit::NotRecovered => "not recovered",
         Exit::FailedAfterInject => "tool failed",

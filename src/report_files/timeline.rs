@@ -142,8 +142,8 @@ pub fn layout(report: &GameDayReport) -> Layout {
                 }
                 _ => None,
             };
-            let (outcome, ok) = match (r.exit, r.timings.ready_ms) {
-                _ if r.dry_run.is_some() && r.exit == Exit::Recovered => ("dry run".into(), true),
+            let (outcome, ok) = match (r.exit(), r.timings.ready_ms) {
+                _ if r.dry_run.is_some() && r.exit() == Exit::Recovered => ("dry run".into(), true),
                 (Exit::Recovered, Some(ready)) => (format!("Ready {}", ms(Some(ready))), true),
                 (Exit::Recovered, None) => ("recovered".into(), true),
                 (Exit::NotRecovered, _) => ("NOT RECOVERED".into(), false),
@@ -287,7 +287,9 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
     let _ = writeln!(
         s,
         r##"<text x="16" y="46" fill="#4b5563">{}</text>"##,
-        escape(&report.verdict)
+        escape(&crate::render::verdicts::game_day_verdict(
+            &report.result.verdict
+        ))
     );
     // Legend.
     let mut lx = 16.0;

@@ -38,6 +38,7 @@ use crate::{
     settings::Terminal,
     signals::Signals,
     targets::{self, Target},
+    verdict::{Decides, FleetVerdict, Judged, Verdict},
 };
 
 /// The outage's own defaults, for steps that leave `duration` or `timeout` out.
@@ -463,7 +464,7 @@ impl StepRunner for Engine {
         }
         let mut reports = Vec::new();
         let mut series = crate::repeat::Series::default();
-        let mut exits = Vec::new();
+        let mut stopped = None;
         for ns in namespaces {
             let targets: Vec<&Target> = step.targets.iter().filter(|t| t.namespace == ns).collect();
             eprintln!(
@@ -476,28 +477,23 @@ impl StepRunner for Engine {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let (batch, batch_series, batch_exit) = self.namespace(step, ns, &targets).await;
-            let stop = matches!(batch_exit, Exit::Interrupted | Exit::Terminated);
+            let (batch, batch_series, batch_stopped) = self.namespace(step, ns, &targets).await;
+            let interrupted = |e: Exit| matches!(e, Exit::Interrupted | Exit::Terminated);
+            let stop = batch.iter().any(|r| interrupted(r.exit()))
+                || batch_stopped.as_ref().is_some_and(|(_, e)| interrupted(*e));
             reports.extend(batch);
-            // A repeated batch's exit also counts what happened between its trials.
-            if !batch_series.trials.is_empty() {
-                exits.push(batch_exit);
-            }
+            // A stop between a batch's trials counts in the step's exit too.
+            stopped = stopped.or(batch_stopped);
             series.absorb(batch_series);
             if stop {
                 break;
             }
         }
         let mut fleet = fleet_report(&self.cluster, self.args.dry_run, started, reports);
-        let exit = Exit::worst(exits.into_iter().chain([fleet.exit]));
-        if exit != fleet.exit {
-            fleet.exit = exit;
-            fleet.exit_code = exit.code();
-            fleet.interrupted |= matches!(exit, Exit::Interrupted | Exit::Terminated);
-        }
-        fleet
-            .notes
-            .extend(series.stopped.iter().map(crate::render::trials::stopped));
+        fleet.interrupted |= stopped
+            .as_ref()
+            .is_some_and(|(_, e)| matches!(e, Exit::Interrupted | Exit::Terminated));
+        fleet.result.amends.stopped = stopped;
         fleet.series = series;
         fleet
     }
@@ -510,7 +506,11 @@ impl Engine {
         step: &ResolvedStep,
         ns: &str,
         targets: &[&Target],
-    ) -> (Vec<Report>, crate::repeat::Series, Exit) {
+    ) -> (
+        Vec<Report>,
+        crate::repeat::Series,
+        Option<(crate::repeat::series::Stopped, Exit)>,
+    ) {
         let global = GlobalArgs {
             namespace: Some(ns.to_string()),
             all_namespaces: false,
@@ -566,8 +566,15 @@ impl Engine {
                     RunReport::Single(r) => r.series.clone(),
                     RunReport::Fleet(f) => f.series.clone(),
                 };
-                let exit = run.exit();
-                (run.targets().into_iter().cloned().collect(), series, exit)
+                let stopped = match &run {
+                    RunReport::Single(r) => r.result.amends.stopped.clone(),
+                    RunReport::Fleet(f) => f.result.amends.stopped.clone(),
+                };
+                (
+                    run.targets().into_iter().cloned().collect(),
+                    series,
+                    stopped,
+                )
             }
             Err(e) => (
                 targets
@@ -575,7 +582,7 @@ impl Engine {
                     .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
                     .collect(),
                 Default::default(),
-                e.exit(),
+                None,
             ),
         }
     }
@@ -583,10 +590,18 @@ impl Engine {
 
 /// A target the outage stopped on with an error: nothing changed unless it says otherwise.
 fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Error) -> Report {
-    let exit = e.exit();
-    let verdict = match exit {
-        Exit::FailedAfterInject => format!("TOOL FAILED after the delete: {e}"),
-        _ => format!("NOT HIT: {e}"),
+    let verdict = match e {
+        Error::Interrupted { signal } => Verdict::NotHit {
+            reason: e.to_string(),
+            signal: Some(*signal),
+        },
+        _ if e.exit() == Exit::FailedAfterInject => Verdict::ToolFailed {
+            reason: e.to_string(),
+        },
+        _ => Verdict::NotHit {
+            reason: e.to_string(),
+            signal: None,
+        },
     };
     Report {
         target: TargetRef {
@@ -616,14 +631,12 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         timing_sources: Default::default(),
         snapshot: None,
         restore_command: None,
-        verdict,
-        exit_code: exit.code(),
+        result: Judged::new(verdict),
         group: None,
         warnings: Vec::new(),
         probes: Vec::new(),
         notes: e.hint().into_iter().collect(),
         series: Default::default(),
-        exit,
     }
 }
 
@@ -634,43 +647,21 @@ pub fn fleet_report(
     started_at: String,
     targets: Vec<Report>,
 ) -> FleetReport {
-    let exit = if targets.is_empty() {
-        Exit::NothingChanged
-    } else {
-        Exit::worst(targets.iter().map(|r| r.exit))
-    };
-    let aggregates = Aggregates::of(&targets);
-    let verdict = match exit {
-        Exit::Recovered if dry_run.is_some() => {
-            format!("DRY RUN: {} target(s) checked", targets.len())
-        }
-        Exit::Recovered => format!("RECOVERED: {0} of {0} target(s)", targets.len()),
-        Exit::Interrupted | Exit::Terminated => format!(
-            "INTERRUPTED: {} of {} target(s) recovered",
-            aggregates.recovered,
-            targets.len()
-        ),
-        Exit::NothingChanged => "NOTHING CHANGED: no target could be hit".to_string(),
-        _ => format!(
-            "NOT RECOVERED: {} of {} target(s) recovered",
-            aggregates.recovered,
-            targets.len()
-        ),
-    };
+    let dry_run = dry_run.map(|d| format!("{d:?}").to_lowercase());
+    let verdict = FleetVerdict::of(targets.iter().map(|r| &r.result), None, dry_run.clone());
+    let exit = verdict.exit();
     FleetReport {
         context: cluster.context.clone(),
         server: cluster.server.clone(),
-        dry_run: dry_run.map(|d| format!("{d:?}").to_lowercase()),
+        dry_run,
         started_at: Some(started_at),
         finished_at: Some(now()),
         interrupted: matches!(exit, Exit::Interrupted | Exit::Terminated),
         selection: None,
-        aggregates,
+        aggregates: Aggregates::of(&targets),
         targets,
-        verdict,
-        exit_code: exit.code(),
+        result: Judged::new(verdict),
         notes: Vec::new(),
         series: Default::default(),
-        exit,
     }
 }

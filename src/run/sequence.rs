@@ -8,7 +8,8 @@ use super::resolve::{PlannedStep, ResolvedStep};
 use crate::{
     error::Exit,
     kraken::KUBEVIRT_VM_OUTAGE,
-    report::{FleetReport, GameDayReport, StepReport, StepStatus},
+    report::{FleetReport, GameDayReport, StepReport, StepStatus, INTERRUPTED_BEFORE_STEP},
+    verdict::{GameDayVerdict, Judged},
 };
 
 /// Runs one outage step: every target of it, and returns their reports.
@@ -51,7 +52,7 @@ pub async fn run_steps<R: StepRunner>(
             PlannedStep::Outage(s) => s,
         };
         if stopped.is_none() && interrupted() {
-            stopped = Some("interrupted before this step".into());
+            stopped = Some(INTERRUPTED_BEFORE_STEP.into());
         }
         if let Some(why) = &stopped {
             reports.push(step_report(s, StepStatus::NotRun, Some(why.clone()), None));
@@ -60,9 +61,9 @@ pub async fn run_steps<R: StepRunner>(
         let mut fleet = runner.run(s).await;
         // How the targets were chosen belongs with the step's outcome.
         fleet.notes.splice(0..0, s.notes.iter().cloned());
-        if fleet.interrupted || matches!(fleet.exit, Exit::Interrupted | Exit::Terminated) {
+        if fleet.interrupted || matches!(fleet.exit(), Exit::Interrupted | Exit::Terminated) {
             stopped = Some(format!("interrupted during step {}", s.number));
-        } else if fleet.exit != Exit::Recovered && !continue_on_failure {
+        } else if fleet.exit() != Exit::Recovered && !continue_on_failure {
             stopped = Some(format!(
                 "step {} \"{}\" did not recover; --continue-on-failure runs the rest anyway",
                 s.number, s.name
@@ -90,82 +91,6 @@ fn step_report(
     }
 }
 
-/// The whole run's exit: nothing ran is 2; Ctrl-C between steps is 130; else the most serious
-/// of the steps' exits (`Exit::worst`).
-pub fn exit_of(steps: &[StepReport]) -> Exit {
-    if steps
-        .iter()
-        .any(|s| s.reason.as_deref() == Some("interrupted before this step"))
-    {
-        return Exit::Interrupted;
-    }
-    let exits: Vec<Exit> = steps
-        .iter()
-        .filter_map(|s| s.fleet.as_ref())
-        .map(|f| f.exit)
-        .collect();
-    if exits.is_empty() {
-        return Exit::NothingChanged;
-    }
-    Exit::worst(exits)
-}
-
-/// One sentence for the whole game day.
-pub fn verdict_of(steps: &[StepReport], exit: Exit, dry_run: bool) -> String {
-    let ran: Vec<&StepReport> = steps.iter().filter(|s| s.fleet.is_some()).collect();
-    let targets: usize = ran
-        .iter()
-        .filter_map(|s| s.fleet.as_ref())
-        .map(|f| f.targets.len())
-        .sum();
-    let recovered: usize = ran
-        .iter()
-        .filter_map(|s| s.fleet.as_ref())
-        .map(|f| f.aggregates.recovered)
-        .sum();
-    let count = |status: StepStatus| steps.iter().filter(|s| s.status == status).count();
-    let steps_word = |n: usize| if n == 1 { "step" } else { "steps" };
-    let mut tail = String::new();
-    for (status, what) in [
-        (StepStatus::Skipped, "skipped"),
-        (StepStatus::NotRun, "not run"),
-    ] {
-        let n = count(status);
-        if n > 0 {
-            tail.push_str(&format!("; {n} {} {what}", steps_word(n)));
-        }
-    }
-    let failed: Vec<String> = ran
-        .iter()
-        .filter(|s| s.fleet.as_ref().is_some_and(|f| f.exit != Exit::Recovered))
-        .map(|s| format!("\"{}\"", s.name))
-        .collect();
-    match exit {
-        Exit::Recovered if dry_run => format!(
-            "DRY RUN: {} {}, {targets} target(s) checked; nothing was changed{tail}",
-            ran.len(),
-            steps_word(ran.len())
-        ),
-        Exit::Recovered => format!(
-            "RECOVERED: all {targets} target(s) of {} {} came back Running and Ready{tail}",
-            ran.len(),
-            steps_word(ran.len())
-        ),
-        Exit::NotRecovered => format!(
-            "NOT RECOVERED: {recovered} of {targets} target(s) recovered; failed: {}{tail}",
-            failed.join(", ")
-        ),
-        Exit::FailedAfterInject => format!(
-            "TOOL FAILED: {recovered} of {targets} target(s) recovered; see {}{tail}",
-            failed.join(", ")
-        ),
-        Exit::Interrupted | Exit::Terminated => format!(
-            "INTERRUPTED: {recovered} of {targets} target(s) recovered before the stop{tail}"
-        ),
-        Exit::NothingChanged => format!("NOTHING CHANGED: no target was hit{tail}"),
-    }
-}
-
 /// The game day's document, from its steps.
 pub fn game_day(
     context: &str,
@@ -176,18 +101,15 @@ pub fn game_day(
     dry_run: bool,
     notes: Vec<String>,
 ) -> GameDayReport {
-    let exit = exit_of(&steps);
     GameDayReport {
         context: context.into(),
         server: server.into(),
         started_at,
         finished_at,
-        verdict: verdict_of(&steps, exit, dry_run),
+        result: Judged::new(GameDayVerdict::of(&steps, dry_run)),
         steps,
-        exit_code: exit.code(),
         notes,
         series: Default::default(),
-        exit,
     }
 }
 
@@ -198,8 +120,18 @@ mod tests {
     use super::*;
     use crate::{
         kraken::UnsupportedStep,
+        render::verdicts,
         report::{Aggregates, FleetReport},
+        verdict::{Decides, FleetVerdict},
     };
+
+    fn exit_of(steps: &[StepReport]) -> Exit {
+        GameDayVerdict::of(steps, false).exit()
+    }
+
+    fn verdict_of(steps: &[StepReport]) -> String {
+        verdicts::game_day_verdict(&GameDayVerdict::of(steps, false))
+    }
 
     /// Answers each step with the next scripted exit, and records what it was asked to run.
     struct Scripted {
@@ -230,11 +162,16 @@ mod tests {
                 recovered: usize::from(exit == Exit::Recovered),
                 ..Aggregates::default()
             },
-            verdict: String::new(),
-            exit_code: exit.code(),
+            result: Judged::new(FleetVerdict {
+                dry_run: None,
+                signal: None,
+                targets: 1,
+                recovered: usize::from(exit == Exit::Recovered),
+                running_again: usize::from(exit == Exit::Recovered),
+                worst: exit,
+            }),
             notes: Vec::new(),
             series: Default::default(),
-            exit,
         }
     }
 
@@ -296,8 +233,8 @@ mod tests {
         );
         assert_eq!(exit_of(&reports), Exit::Recovered);
         assert_eq!(
-            verdict_of(&reports, Exit::Recovered, false),
-            "RECOVERED: all 0 target(s) of 2 steps came back Running and Ready; 1 step skipped"
+            verdict_of(&reports),
+            "RECOVERED: all 2 targets of 2 steps came back Running and Ready; 1 step skipped"
         );
     }
 
@@ -316,8 +253,8 @@ mod tests {
         );
         assert_eq!(exit_of(&reports), Exit::NotRecovered);
         assert_eq!(
-            verdict_of(&reports, Exit::NotRecovered, false),
-            "NOT RECOVERED: 0 of 0 target(s) recovered; failed: \"s1\"; 2 steps not run"
+            verdict_of(&reports),
+            "NOT RECOVERED: 0 of 1 target recovered; failed: \"s1\"; 2 steps not run"
         );
     }
 

@@ -8,7 +8,7 @@ use super::resolve::PlannedStep;
 use crate::{
     cli::OutputFormat,
     error::Exit,
-    render::format_duration,
+    render::{format_duration, verdicts},
     report::{GameDayReport, StepStatus},
 };
 
@@ -117,7 +117,7 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
         let head = format!("step {}  {} ", i + 1, s.name);
         match (&s.status, &s.fleet) {
             (StepStatus::Ran, Some(f)) => {
-                let mark = match f.exit {
+                let mark = match f.exit() {
                     Exit::Recovered => green.apply_to("✔"),
                     Exit::Interrupted | Exit::Terminated | Exit::NothingChanged => {
                         yellow.apply_to("!")
@@ -134,7 +134,14 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
                 } else {
                     String::new()
                 };
-                let _ = writeln!(out, "{mark} {head}— {}{ready}", f.verdict);
+                let _ = writeln!(
+                    out,
+                    "{mark} {head}— {}{ready}",
+                    crate::render::trials::amended(
+                        verdicts::fleet_verdict(&f.result.verdict),
+                        &f.result.amends
+                    )
+                );
                 for t in &f.targets {
                     let after = t.after.as_ref().and_then(|a| a.node.clone());
                     let _ = writeln!(
@@ -150,7 +157,7 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
                         ms(t.timings.ready_ms),
                         t.before.node.as_deref().unwrap_or("—"),
                         after.as_deref().unwrap_or("—"),
-                        dim.apply_to(&t.verdict)
+                        dim.apply_to(verdicts::verdict(&t.result.verdict))
                     );
                 }
                 for n in &f.notes {
@@ -178,10 +185,14 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
             }
         }
     }
-    let verdict = match r.exit {
-        Exit::Recovered => green.apply_to(&r.verdict),
-        Exit::Interrupted | Exit::Terminated | Exit::NothingChanged => yellow.apply_to(&r.verdict),
-        _ => red.apply_to(&r.verdict),
+    let words = crate::render::trials::amended(
+        verdicts::game_day_verdict(&r.result.verdict),
+        &r.result.amends,
+    );
+    let verdict = match r.exit() {
+        Exit::Recovered => green.apply_to(words),
+        Exit::Interrupted | Exit::Terminated | Exit::NothingChanged => yellow.apply_to(words),
+        _ => red.apply_to(words),
     };
     for line in crate::render::trials::series_lines(&r.series) {
         let _ = writeln!(out, "  {line}");
