@@ -84,6 +84,9 @@ pub async fn run(
     let mut extra_exit = Exit::Recovered;
     let mut cluster: Option<Cluster> = None;
     let mut this = config.clone();
+    // Listening from the start: a signal sent as soon as the wait between trials is announced
+    // must not slip past a listener not yet registered.
+    let mut signals = Signals::install();
     for n in 1..=plan.count {
         if let Some(prev) = &last {
             let c = match &cluster {
@@ -109,7 +112,7 @@ pub async fn run(
                 ),
             );
             let targets = prev.targets();
-            match between(c, &targets, plan.interval, config.timeout).await {
+            match between(c, &targets, plan.interval, config.timeout, &mut signals).await {
                 Between::Ready(back_off) => {
                     reporter.finish("every target is Running and Ready");
                     for b in back_off {
@@ -248,8 +251,8 @@ async fn between(
     targets: &[&Report],
     interval: Duration,
     timeout: Duration,
+    signals: &mut Signals,
 ) -> Between {
-    let mut signals = Signals::install();
     tokio::select! {
         biased;
         signal = signals.recv() => return Between::Signal(signal),
