@@ -188,7 +188,15 @@ impl RunReport {
                 .unwrap_or_default(),
             started_at: steps[0].fleet.as_ref().and_then(|f| f.started_at.clone()),
             finished_at: steps[0].fleet.as_ref().and_then(|f| f.finished_at.clone()),
-            result: Judged::new(GameDayVerdict::of(&steps, self.dry_run())),
+            // One step: its stop between trials and its regressions are the day's.
+            result: Judged {
+                amends: steps[0]
+                    .fleet
+                    .as_ref()
+                    .map(|f| f.result.amends.clone())
+                    .unwrap_or_default(),
+                ..Judged::new(GameDayVerdict::of(&steps, self.dry_run()))
+            },
             notes: Vec::new(),
             series: Default::default(),
             steps,
