@@ -71,6 +71,8 @@ none\:"A real run"))' \
 '--probe-interval=[Time between two attempts of each probe]:DURATION:_default' \
 '--probe-timeout=[How long one attempt may take (default\: 4 x the interval, at most 1s)]:DURATION:_default' \
 '*--abort-if=[Stop the experiment (recover every target, exit 1) when this probe fails for longer than DURATION (default\: at its first failure), or when more than N other running VMIs in scope are not Ready (repeatable)\: SPEC\[,for=DURATION\] or unready=N; e.g. alert\:severity=critical aborts when a critical alert fires in Prometheus]:CONDITION:_default' \
+'--alerts=[List the Prometheus alerts that newly fire during and after the outage (needs --prometheus)\: --alerts for every alert, --alerts=NAME or --alerts=LABEL=VALUE\[,...\] to narrow them (e.g. --alerts=severity=critical)]::SELECTOR:_default' \
+'--alerts-settle=[With --alerts\: after every target is back, keep watching this long for alerts whose rule waits (\`for\:\`) before firing (at most 10m)]:DURATION:_default' \
 '--prometheus=[Prometheus'\''s address for prom\: probes (a \`kubectl port-forward\` or an in-cluster Service), e.g. http\://127.0.0.1\:9090]:URL:_default' \
 '--prometheus-token=[Bearer token for Prometheus (e.g. \`\$(kubectl create token …)\` for a kube-rbac-proxy)]:TOKEN:_default' \
 '--prometheus-ca=[A PEM file of CAs that sign Prometheus'\''s https certificate (default\: the system'\''s roots)]:FILE:_files' \
@@ -124,6 +126,8 @@ none\:"A real run"))' \
 '--repeat=[Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target]:N:_default' \
 '--baseline=[An earlier run'\''s \`-o json\` document or report.json\: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)]:FILE:_files' \
 '--max-regression=[With --baseline\: how much worse (percent, 0 to 10000) the p95 time to Ready or user downtime of a target may be \[default\: 20%\]]:PERCENT:_default' \
+'--alerts=[List, for each step, the Prometheus alerts that newly fire during and after it (as outage'\''s --alerts; Prometheus\: the config'\''s performance_monitoring.prometheus_url, else PROMETHEUS_URL)]::SELECTOR:_default' \
+'--alerts-settle=[With --alerts\: after each step'\''s targets are back, keep watching this long (at most 10m)]:DURATION:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \

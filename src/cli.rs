@@ -80,7 +80,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub tls_server_name: Option<String>,
     /// How long one API request may take: "0" for no limit, else 30s, 1m, ... (as kubectl)
-    #[arg(long, global = true, value_parser = parse_request_timeout, default_value = "30s", value_name = "DURATION")]
+    #[arg(long, global = true, value_parser = parse_request_timeout, allow_hyphen_values = true, default_value = "30s", value_name = "DURATION")]
     pub request_timeout: Duration,
 }
 
@@ -125,11 +125,11 @@ pub struct OutageArgs {
     pub targets: TargetArgs,
     /// How long to wait for KubeVirt to recover the VM on its own before the tool recovers it
     /// (seconds, or 90s, 2m); recovery seen earlier ends the wait at once
-    #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, default_value = "60s", value_name = "DURATION")]
     pub duration: Duration,
     /// After a new VMI appears or the tool's own recovery, how long to wait for it to be
     /// Running and Ready before declaring it not recovered (at least 1s)
-    #[arg(long, value_parser = parse_timeout, default_value = "5m", value_name = "DURATION")]
+    #[arg(long, value_parser = parse_timeout, allow_hyphen_values = true, default_value = "5m", value_name = "DURATION")]
     pub timeout: Duration,
     /// Removed: the API server ignores a DELETE's grace period for VMIs (kept to say so)
     #[arg(long, value_name = "SECONDS", hide = true)]
@@ -144,7 +144,7 @@ pub struct OutageArgs {
     pub serial: bool,
     /// With --serial: the pause between two targets; with --repeat: the pause between two
     /// trials (e.g. 30s)
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub interval: Option<Duration>,
     #[command(flatten)]
     pub repeat: RepeatArgs,
@@ -181,10 +181,10 @@ pub struct OutageArgs {
     #[arg(long = "probe", value_name = "SPEC")]
     pub probes: Vec<crate::probe::ProbeSpec>,
     /// Time between two attempts of each probe
-    #[arg(long, value_parser = parse_duration, default_value = "250ms", value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, default_value = "250ms", value_name = "DURATION")]
     pub probe_interval: Duration,
     /// How long one attempt may take (default: 4 x the interval, at most 1s)
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub probe_timeout: Option<Duration>,
     /// Stop the experiment (recover every target, exit 1) when this probe fails for longer than
     /// DURATION (default: at its first failure), or when more than N other running VMIs in
@@ -192,6 +192,21 @@ pub struct OutageArgs {
     /// alert:severity=critical aborts when a critical alert fires in Prometheus
     #[arg(long = "abort-if", value_name = "CONDITION")]
     pub abort_if: Vec<crate::probe::AbortIf>,
+    /// List the Prometheus alerts that newly fire during and after the outage (needs
+    /// --prometheus): --alerts for every alert, --alerts=NAME or
+    /// --alerts=LABEL=VALUE[,...] to narrow them (e.g. --alerts=severity=critical)
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_name = "SELECTOR"
+    )]
+    pub alerts: Option<crate::probe::AlertSelector>,
+    /// With --alerts: after every target is back, keep watching this long for alerts whose
+    /// rule waits (`for:`) before firing (at most 10m)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "alerts")]
+    pub alerts_settle: Option<Duration>,
     #[command(flatten)]
     pub prometheus: Box<PrometheusArgs>,
 }
@@ -244,6 +259,22 @@ impl OutageArgs {
             self.probe_timeout,
         )?
         .with_prometheus(self.prometheus.server()?)
+    }
+
+    /// `--alerts` and `--alerts-settle`, with the Prometheus they ask; None without `--alerts`.
+    pub fn alert_options(&self) -> Result<Option<crate::probe::AlertOptions>, String> {
+        let Some(selector) = &self.alerts else {
+            return Ok(None);
+        };
+        let timing = crate::probe::ProbeTiming::new(self.probe_interval, self.probe_timeout);
+        crate::probe::AlertOptions::new(
+            selector.clone(),
+            self.prometheus.server()?,
+            timing.interval,
+            timing.timeout,
+            self.alerts_settle.unwrap_or_default(),
+        )
+        .map(Some)
     }
 }
 
@@ -303,6 +334,20 @@ pub struct RunArgs {
     /// VirtualMachinePool at once
     #[arg(long)]
     pub allow_full_outage: bool,
+    /// List, for each step, the Prometheus alerts that newly fire during and after it (as
+    /// outage's --alerts; Prometheus: the config's performance_monitoring.prometheus_url, else
+    /// PROMETHEUS_URL)
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        value_name = "SELECTOR"
+    )]
+    pub alerts: Option<crate::probe::AlertSelector>,
+    /// With --alerts: after each step's targets are back, keep watching this long (at most 10m)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "alerts")]
+    pub alerts_settle: Option<Duration>,
 }
 
 /// `--repeat`, `--baseline` and `--max-regression` (outage and run).
@@ -377,7 +422,7 @@ pub struct RestoreArgs {
     #[arg(value_name = "SNAPSHOT")]
     pub snapshot: PathBuf,
     /// How long to wait for the restored VMI to be Running and Ready (at least 1s)
-    #[arg(long, value_parser = parse_timeout, default_value = "5m", value_name = "DURATION")]
+    #[arg(long, value_parser = parse_timeout, allow_hyphen_values = true, default_value = "5m", value_name = "DURATION")]
     pub timeout: Duration,
     /// Allow a snapshot of kube-system, kube-public, kubevirt and openshift-*
     #[arg(long)]
@@ -478,9 +523,28 @@ pub const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 /// Plain seconds (`60`), or a humantime duration (`90s`, `2m`, `1m30s`, `500ms`), at most
 /// `MAX_DURATION`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    not_negative(text)?;
     let d = unbounded(text)
         .map_err(|e| format!("{e}: use seconds (60) or a duration like 90s, 2m, 1m30s"))?;
     within_bounds(d).map_err(|e| format!("{} {e}", text.trim()))
+}
+
+/// `-1`: clap would suggest `-- -1`; the truth is that durations are positive. (The flags
+/// take values with a leading hyphen to get here, so a flag where the value should be is
+/// caught here too.)
+fn not_negative(text: &str) -> Result<(), String> {
+    let text = text.trim();
+    let Some(rest) = text.strip_prefix('-') else {
+        return Ok(());
+    };
+    Err(
+        match rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+            true => {
+                format!("{text} is negative: durations are positive, e.g. 60 (seconds), 90s, 2m")
+            }
+            false => format!("expected a duration (60, 90s, 2m), found the flag {text}"),
+        },
+    )
 }
 
 /// A duration as `parse_duration` reads it, before any bound (for messages of their own).
@@ -527,6 +591,7 @@ pub fn at_least_min_timeout(d: Duration) -> Result<Duration, String> {
 /// kubectl's --request-timeout: "0" means no limit; a bare number is seconds; else a duration
 /// with a unit (1s, 2m, 3h, 500ms).
 pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
+    not_negative(text)?;
     let d = unbounded(text).map_err(|_| {
         format!("{text:?} is not a duration: use 0 (no limit), seconds (30) or 30s, 1m, 500ms")
     })?;
@@ -537,6 +602,31 @@ pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn a_negative_duration_is_refused_in_our_words_not_clap_hint() {
+        for args in [
+            &["outage", "db-0", "--duration", "-1"][..],
+            &["outage", "db-0", "--timeout", "-2m"],
+            &["outage", "db-0", "--request-timeout", "-1"],
+            &["outage", "db-0", "--interval", "-0.5s"],
+        ] {
+            let err =
+                Cli::try_parse_from(std::iter::once("kubectl-vmchaos").chain(args.iter().copied()))
+                    .err()
+                    .unwrap();
+            let text = err.to_string();
+            assert!(
+                text.contains("is negative: durations are positive"),
+                "{text}"
+            );
+            assert!(!text.contains("-- -"), "{text}");
+            assert_eq!(err.exit_code(), 2);
+        }
+        let err = Cli::try_parse_from(["kubectl-vmchaos", "outage", "db-0", "--duration", "--yes"]);
+        let text = err.err().unwrap().to_string();
+        assert!(text.contains("found the flag --yes"), "{text}");
+    }
 
     #[test]
     fn the_global_token_is_not_shadowed_by_prometheus_token() {
@@ -593,6 +683,7 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1").is_err());
+        assert!(parse_request_timeout("-5s").is_err());
     }
 
     #[test]

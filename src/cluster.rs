@@ -3,9 +3,9 @@
 //! namespace from -n, else the context's, else default; kubectl's overrides (--server, --token,
 //! --as, --as-group, --insecure-skip-tls-verify, --tls-server-name) and --request-timeout.
 //!
-//! The client is kube's own stack (credentials, token files, exec plugins, client certificates,
-//! impersonation, CA, tls-server-name, insecure-skip-tls-verify, all read from kube's `Config`)
-//! over a transport that speaks HTTP/2: every request of a run, the watch included, shares one
+//! The client is kube's own stack (credentials, client certificates, impersonation, CA,
+//! tls-server-name, insecure-skip-tls-verify, all read from kube's `Config`; exec plugins' and
+//! token files' tokens renewed by `credentials` as kubectl renews them) over a transport that speaks HTTP/2: every request of a run, the watch included, shares one
 //! TLS connection, as with kubectl. HTTP/2 pings, as client-go sends them, find a half-open
 //! connection within seconds instead of never; a `proxy-url` tunnels that connection through an
 //! HTTP CONNECT proxy.
@@ -122,16 +122,30 @@ pub async fn connect(global: &GlobalArgs, connect_timeout: Duration) -> Result<C
     })
 }
 
-/// The client, built off the runtime and bounded by --request-timeout: building it runs the
-/// kubeconfig's exec credential plugin (a cloud's token helper), which may hang on a login
-/// prompt or a dead network; the runtime stays free for Ctrl-C and for completion's own limit.
+/// The client. An exec plugin's or a token file's credential is fetched first, bounded by
+/// --request-timeout (a plugin may hang on a login prompt or a dead network), and renewed
+/// during the run as kubectl renews it (`credentials`). Everything else is kube's, built off the
+/// runtime: the runtime stays free for Ctrl-C and for completion's own limit.
 async fn build_client(config: Config, request_timeout: Duration, context: &str) -> Result<Client> {
     let plugin = config
         .auth_info
         .exec
         .as_ref()
         .and_then(|e| e.command.clone());
-    let build = tokio::task::spawn_blocking(move || transport::client(&config, request_timeout));
+    let renewing = match crate::credentials::Source::of(&config.auth_info) {
+        Some(source) => match crate::credentials::Renewing::start(source, request_timeout).await {
+            Ok(crate::credentials::First::Renewing(renewing)) => Some(renewing),
+            Ok(crate::credentials::First::Certificate) => None,
+            Err(e) => {
+                return Err(Error::Kubeconfig {
+                    reason: format!("cannot build a client for context {context}: {}", e.reason),
+                })
+            }
+        },
+        None => None,
+    };
+    let build =
+        tokio::task::spawn_blocking(move || transport::client(&config, request_timeout, renewing));
     let built = match request_timeout {
         Duration::ZERO => build.await,
         limit => match tokio::time::timeout(limit, build).await {
@@ -481,7 +495,13 @@ impl Cluster {
     /// A failed request as the user should read it: a connection problem names the server and
     /// context; an answer from the server says what was being done.
     pub fn request_error(&self, action: impl Into<String>, source: kube::Error) -> Error {
-        if crate::error::api_code(&source) == Some(401) {
+        if let Some(renew) = crate::credentials::renew_error(&source) {
+            Error::Credentials {
+                action: action.into(),
+                context: self.context.clone(),
+                reason: renew.reason.clone(),
+            }
+        } else if crate::error::api_code(&source) == Some(401) {
             Error::Unauthorized {
                 action: action.into(),
                 server: self.server.clone(),
@@ -536,7 +556,7 @@ mod transport {
     //! hyper's pooled client with HTTP/2 and pings, TLS from kube's `Config`, and an optional
     //! CONNECT tunnel.
 
-    use std::time::Duration;
+    use std::{sync::Arc, time::Duration};
 
     use hyper_util::{
         client::legacy::connect::{proxy::Tunnel, HttpConnector},
@@ -545,20 +565,25 @@ mod transport {
     use kube::{client::ConfigExt, Client, Config};
 
     use super::{PING_INTERVAL, PING_TIMEOUT};
+    use crate::credentials::{Renewing, RenewingLayer};
 
-    pub fn client(config: &Config, request_timeout: Duration) -> kube::Result<Client> {
+    pub fn client(
+        config: &Config,
+        request_timeout: Duration,
+        renewing: Option<Arc<Renewing>>,
+    ) -> kube::Result<Client> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(config.connect_timeout);
         match &config.proxy_url {
-            None => finish(config, request_timeout, http),
+            None => finish(config, request_timeout, renewing, http),
             Some(proxy) if proxy.scheme_str() == Some("http") => {
                 let mut tunnel = Tunnel::new(proxy.clone(), http);
                 if let Some(auth) = proxy_authorization(proxy) {
                     tunnel = tunnel.with_auth(auth);
                 }
-                finish(config, request_timeout, tunnel)
+                finish(config, request_timeout, renewing, tunnel)
             }
             Some(proxy) => Err(kube::Error::ProxyProtocolUnsupported {
                 proxy_url: Box::new(proxy.clone()),
@@ -599,7 +624,12 @@ mod transport {
         out
     }
 
-    fn finish<C>(config: &Config, request_timeout: Duration, connector: C) -> kube::Result<Client>
+    fn finish<C>(
+        config: &Config,
+        request_timeout: Duration,
+        renewing: Option<Arc<Renewing>>,
+        connector: C,
+    ) -> kube::Result<Client>
     where
         C: tower::Service<http::Uri> + Clone + Send + Sync + 'static,
         C::Response: hyper::rt::Read
@@ -634,7 +664,12 @@ mod transport {
             // Until the response's headers: a watch answers at once, then streams unbounded.
             .option_layer(timeout)
             .layer(config.base_uri_layer())
-            .option_layer(config.auth_layer()?)
+            // An expiring credential is ours to renew; any other is kube's.
+            .option_layer(match &renewing {
+                Some(_) => None,
+                None => config.auth_layer()?,
+            })
+            .option_layer(renewing.map(RenewingLayer))
             .layer(config.extra_headers_layer()?)
             .layer(crate::request_log::RequestLogLayer)
             .map_err(tower::BoxError::from)

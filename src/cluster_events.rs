@@ -134,6 +134,23 @@ impl EventObject {
         }
     }
 
+    /// Where an Event goes once the target has a replacement (`name`, `uid`): a standalone VMI
+    /// comes back as a new object (the tool re-creates it, same name, new UID), and `kubectl
+    /// describe vmi` lists only the Events of the UID it shows, so what follows the delete goes
+    /// on the re-created VMI. A VM's or replica set's Events stay on them.
+    pub fn after_replacement(&self, replacement: Option<(&str, &str)>) -> Self {
+        match replacement {
+            Some((name, uid)) if self.kind == "VirtualMachineInstance" && !uid.is_empty() => {
+                EventObject {
+                    name: name.to_string(),
+                    uid: uid.to_string(),
+                    ..self.clone()
+                }
+            }
+            _ => self.clone(),
+        }
+    }
+
     fn describe(&self) -> String {
         format!("{} {}/{}", self.kind, self.namespace, self.name)
     }
@@ -154,6 +171,8 @@ pub enum EventKind {
     ToolFailed,
     /// The run was interrupted after the delete.
     Interrupted,
+    /// `--alerts`: Prometheus alerts fired during or after the outage that did not fire before.
+    AlertsFiring,
 }
 
 impl EventKind {
@@ -165,6 +184,7 @@ impl EventKind {
             EventKind::ToolRecovered => "ToolRecovered",
             EventKind::ToolFailed => "ToolFailed",
             EventKind::Interrupted => "Interrupted",
+            EventKind::AlertsFiring => "AlertsFiring",
         }
     }
 
@@ -172,7 +192,10 @@ impl EventKind {
     pub fn event_type(self) -> &'static str {
         match self {
             EventKind::OutageStarted | EventKind::Recovered | EventKind::ToolRecovered => "Normal",
-            EventKind::NotRecovered | EventKind::ToolFailed | EventKind::Interrupted => "Warning",
+            EventKind::NotRecovered
+            | EventKind::ToolFailed
+            | EventKind::Interrupted
+            | EventKind::AlertsFiring => "Warning",
         }
     }
 
@@ -183,6 +206,7 @@ impl EventKind {
             EventKind::Recovered | EventKind::NotRecovered => "WaitForRecovery",
             EventKind::ToolRecovered | EventKind::ToolFailed => "RecoverVMI",
             EventKind::Interrupted => "Interrupt",
+            EventKind::AlertsFiring => "WatchAlerts",
         }
     }
 }
@@ -365,6 +389,21 @@ mod tests {
         assert!(cut.len() <= MESSAGE_LIMIT);
         assert!(cut.ends_with("..."));
         assert_eq!(truncate("short".into()), "short");
+    }
+
+    #[test]
+    fn a_standalone_vmi_s_later_events_go_on_the_re_created_vmi() {
+        let vmi = EventObject {
+            kind: "VirtualMachineInstance".into(),
+            uid: "old".into(),
+            ..vm()
+        };
+        let moved = vmi.after_replacement(Some(("db-0", "new")));
+        assert_eq!((moved.name.as_str(), moved.uid.as_str()), ("db-0", "new"));
+        assert_eq!(moved.kind, "VirtualMachineInstance");
+        assert_eq!(vmi.after_replacement(None), vmi);
+        // A VM keeps its Events: it outlives its VMIs.
+        assert_eq!(vm().after_replacement(Some(("db-0", "new"))), vm());
     }
 
     #[test]

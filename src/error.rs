@@ -92,6 +92,12 @@ pub enum Error {
         context: String,
         user: String,
     },
+    #[error("failed to {action}: cannot renew the credentials of context {context}: {reason}")]
+    Credentials {
+        action: String,
+        context: String,
+        reason: String,
+    },
     #[error("KubeVirt is not installed in {context}: the API server does not serve kubevirt.io/v1 virtualmachineinstances")]
     KubeVirtMissing { context: String },
     #[error("KubeVirt's subresources (subresources.kubevirt.io/v1) are not served in {context}: the tool could not start a VM")]
@@ -206,6 +212,10 @@ impl Error {
                 "log in again, or fix user {user}'s credentials in the kubeconfig (token, tokenFile, \
                  client certificate, exec plugin); `kubectl --context {context} auth whoami` shows the same"
             ),
+            Error::Credentials { context, .. } => format!(
+                "fix the kubeconfig user's credential plugin or token file; `kubectl --context \
+                 {context} auth whoami` renews them the same way"
+            ),
             Error::KubeVirtMissing { .. } => {
                 "install KubeVirt (or OpenShift Virtualization), or pick the right cluster with --context".into()
             }
@@ -272,6 +282,24 @@ impl Error {
             _ => Exit::NothingChanged,
         }
     }
+}
+
+/// serde-saphyr's message as one sentence of ours: without its "line L column C:" prefix (the
+/// caller names the line), its source excerpt, and its advice to programmers ("use
+/// from_str_multiple").
+pub fn yaml_words(e: &serde_saphyr::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let message = match first.split_once(": ") {
+        Some((at, rest)) if at.starts_with("line ") => rest,
+        _ => first,
+    };
+    if message.starts_with("multiple YAML documents detected") {
+        return "a second YAML document (after a `---` line): the file must hold exactly one"
+            .into();
+    }
+    message.to_string()
 }
 
 /// The HTTP status of an API error, if the server answered with one.
@@ -386,6 +414,9 @@ fn transport(err: &kube::Error) -> String {
     while let Some(cause) = source {
         if cause.is::<tower::timeout::error::Elapsed>() {
             return "no answer within --request-timeout".into();
+        }
+        if let Some(renew) = cause.downcast_ref::<crate::credentials::RenewError>() {
+            return renew.to_string();
         }
         if let Some(tls) = find_tls_error(cause) {
             parts.push(tls_words(tls));

@@ -87,6 +87,11 @@ pub enum TargetEvent {
         vm: String,
         from: String,
     },
+    /// `--serial`: this target waits for its turn. `after`: its delete goes out this long from
+    /// now (`--interval`); None: once the targets before it are done.
+    Queued {
+        after: Option<Duration>,
+    },
     /// The DELETE was accepted.
     Deleted {
         uid: String,

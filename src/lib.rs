@@ -5,6 +5,7 @@ pub mod cli;
 pub mod cluster;
 pub mod cluster_events;
 pub mod complete;
+pub mod credentials;
 pub mod error;
 pub mod events;
 pub mod kraken;
@@ -135,8 +136,9 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                 Err(e) => Err(e),
                 Ok(()) => run::run(&cli.global, args, &term).await.map(|mut report| {
                     if let Some(dir) = args.report.as_deref().filter(|_| !dry_run) {
+                        let probes = report_files::game_day_probe_tracks(&report);
                         if let Err(why) =
-                            write_report_files(dir, &report, &[], args.overwrite, color_err)
+                            write_report_files(dir, &report, &probes, args.overwrite, color_err)
                         {
                             report.reports_not_written(&why);
                         }

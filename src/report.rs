@@ -69,6 +69,9 @@ pub struct Report {
     /// `--probe`: user-visible downtime per probe (users served again decides "recovered").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<crate::probe::ProbeReport>,
+    /// `--alerts`: the alerts firing before the delete and those that fired since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::probe::AlertsReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// `--repeat` and `--baseline` (absent otherwise).
@@ -106,6 +109,22 @@ pub enum RunReport {
 }
 
 impl RunReport {
+    /// `--alerts`: the run's record, on the document that is printed.
+    pub fn set_alerts(&mut self, alerts: Option<crate::probe::AlertsReport>) {
+        match self {
+            RunReport::Single(r) => r.alerts = alerts,
+            RunReport::Fleet(f) => f.alerts = alerts,
+        }
+    }
+
+    /// `--alerts`: the run's record.
+    pub fn alerts(&self) -> Option<crate::probe::AlertsReport> {
+        match self {
+            RunReport::Single(r) => r.alerts.clone(),
+            RunReport::Fleet(f) => f.alerts.clone(),
+        }
+    }
+
     /// The reports could not be written (`why`): the document says so, and its exit code is the
     /// command's (see [`Judged::exit`]).
     pub fn reports_not_written(&mut self, why: &str) {
@@ -150,7 +169,10 @@ impl RunReport {
                 server: r.server.clone(),
                 dry_run: r.dry_run.clone(),
                 started_at: r.injected_at.clone(),
-                finished_at: None,
+                // Written as the run ends: the single outage's end is now.
+                finished_at: Some(
+                    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+                ),
                 interrupted: r.interrupted,
                 selection: None,
                 targets: vec![Report {
@@ -158,6 +180,7 @@ impl RunReport {
                     ..(**r).clone()
                 }],
                 aggregates: Aggregates::of(std::slice::from_ref(r)),
+                alerts: r.alerts.clone(),
                 result: Judged {
                     amends: r.result.amends.clone(),
                     ..Judged::new(FleetVerdict::of([&r.result], None, r.dry_run.clone()))
@@ -220,6 +243,9 @@ pub struct FleetReport {
     pub selection: Option<crate::selection::Selection>,
     pub targets: Vec<Report>,
     pub aggregates: Aggregates,
+    /// `--alerts`: one watch for the whole run (the targets' own documents have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::probe::AlertsReport>,
     /// `verdict`, `outcome` and `exitCode` (render::document).
     #[serde(flatten)]
     pub result: Judged<FleetVerdict>,

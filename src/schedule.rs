@@ -253,8 +253,9 @@ fn container_args(words: &[String], outage: &OutageArgs, namespace: &str) -> Vec
     args
 }
 
-/// --duration + --timeout (per target, and the --interval between them, with --serial) + a
-/// margin: the Job is killed past it (SIGTERM: the tool recovers what is still down).
+/// --duration + --timeout (per target, and the --interval between them, with --serial) +
+/// --alerts-settle + a margin: the Job is killed past it (SIGTERM: the tool recovers what is
+/// still down).
 pub fn active_deadline(outage: &OutageArgs) -> i64 {
     let one = outage.duration + outage.timeout;
     // With -l/--all the number of targets is known at run time: at most --count or
@@ -275,7 +276,7 @@ pub fn active_deadline(outage: &OutageArgs) -> i64 {
     // (at most --timeout).
     let trials = outage.repeat.repeat.unwrap_or(1).max(1);
     let run = run * trials + (outage.interval.unwrap_or_default() + outage.timeout) * (trials - 1);
-    (run + DEADLINE_MARGIN)
+    (run + outage.alerts_settle.unwrap_or_default() + DEADLINE_MARGIN)
         .as_secs()
         .try_into()
         .unwrap_or(i64::MAX)
@@ -1233,6 +1234,11 @@ mod tests {
             words("outage db-0 --duration 2m --timeout 3m -n prod --yes -o json --save-dir /var/lib/kubectl-vmchaos")
         );
         assert_eq!(p.active_deadline_seconds, 120 + 180 + 180);
+        let watched = parse_outage_args(&words(
+            "db-0 --duration 2m --timeout 3m --alerts --alerts-settle 1m",
+        ))
+        .unwrap();
+        assert_eq!(active_deadline(&watched), 120 + 180 + 60 + 180);
         let m = manifests(&p);
         let job = m.cron_job.spec.as_ref().unwrap();
         assert_eq!(job.concurrency_policy.as_deref(), Some("Forbid"));

@@ -172,18 +172,19 @@ pub fn load(path: &Path) -> Result<Snapshot> {
     let meta_text = read(META_FILE)
         .map_err(|e| bad(format!("cannot read {META_FILE}: {e}")))?
         .ok_or_else(|| bad(format!("{META_FILE} is missing")))?;
-    let meta: SnapshotMeta =
-        serde_saphyr::from_str(&meta_text).map_err(|e| bad(format!("{META_FILE}: {e}")))?;
+    let meta: SnapshotMeta = serde_saphyr::from_str(&meta_text)
+        .map_err(|e| bad(format!("{META_FILE}: {}", crate::error::yaml_words(&e))))?;
     let vmi_text = read(VMI_FILE)
         .map_err(|e| bad(format!("cannot read {VMI_FILE}: {e}")))?
         .ok_or_else(|| bad(format!("{VMI_FILE} is missing")))?;
-    let vmi: DynamicObject =
-        serde_saphyr::from_str(&vmi_text).map_err(|e| bad(format!("{VMI_FILE}: {e}")))?;
+    let vmi: DynamicObject = serde_saphyr::from_str(&vmi_text)
+        .map_err(|e| bad(format!("{VMI_FILE}: {}", crate::error::yaml_words(&e))))?;
     let vm: Option<DynamicObject> =
         match read(VM_FILE).map_err(|e| bad(format!("cannot read {VM_FILE}: {e}")))? {
-            Some(text) => {
-                Some(serde_saphyr::from_str(&text).map_err(|e| bad(format!("{VM_FILE}: {e}")))?)
-            }
+            Some(text) => Some(
+                serde_saphyr::from_str(&text)
+                    .map_err(|e| bad(format!("{VM_FILE}: {}", crate::error::yaml_words(&e))))?,
+            ),
             None => None,
         };
     agree(&meta, &vmi, vm.as_ref()).map_err(bad)?;

@@ -26,10 +26,14 @@ fn get(cluster: &Cluster, ns: &str, name: &str, vm: bool) -> DynamicObject {
     cluster.block_on(api.get(name)).unwrap()
 }
 
+/// The tool's Events about the object with this UID (on the genuine tier, KubeVirt's own
+/// controllers record theirs on the same objects: SuccessfulCreate, SuccessfulDelete).
 fn events_about(cluster: &Cluster, ns: &str, uid: &str) -> Vec<Event> {
     let api: Api<Event> = Api::namespaced(cluster.client(), ns);
     let params = ListParams::default().fields(&format!("involvedObject.uid={uid}"));
-    cluster.block_on(api.list(&params)).unwrap().items
+    let mut events = cluster.block_on(api.list(&params)).unwrap().items;
+    events.retain(|e| e.source.as_ref().and_then(|s| s.component.as_deref()) == Some(COMPONENT));
+    events
 }
 
 #[test]
@@ -164,4 +168,59 @@ fn without_the_permission_it_is_a_warning_and_the_shipped_role_has_it() {
     ));
     assert_eq!(warning, None);
     assert_eq!(events_about(cluster, &ns, &uid).len(), 1);
+}
+
+#[test]
+fn a_re_created_standalone_vmi_shows_the_outage_s_events_in_describe() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("events-recreated");
+    let old = cluster.running_vmi(&ns, "alone", &[]);
+    let out = cluster
+        .command(
+            env!("CARGO_BIN_EXE_kubectl-vmchaos").as_ref(),
+            &cluster.admin_kubeconfig(),
+        )
+        .args([
+            "outage",
+            "alone",
+            "-n",
+            &ns,
+            "--yes",
+            "-o",
+            "json",
+            "--duration",
+            "1s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let new = cluster.vmi_uid(&ns, "alone").expect("re-created");
+    assert_ne!(new, old);
+    let reasons = |uid: &str| {
+        let mut r: Vec<String> = events_about(cluster, &ns, uid)
+            .into_iter()
+            .filter_map(|e| e.reason)
+            .collect();
+        r.sort();
+        r
+    };
+    // The delete is about the deleted VMI; the recovery about the one `kubectl describe vmi
+    // alone` now shows (it lists the Events of its own UID only).
+    assert_eq!(reasons(&old), ["OutageStarted"]);
+    assert_eq!(reasons(&new), ["Recovered", "ToolRecovered"]);
+    let described = cluster
+        .kubectl(&cluster.admin_kubeconfig())
+        .args(["describe", "vmi", "alone", "-n", &ns])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&described.stdout);
+    assert!(
+        text.contains("ToolRecovered") && text.contains("Recovered"),
+        "{text}"
+    );
 }

@@ -152,6 +152,17 @@ fn serial_takes_the_targets_down_one_after_the_other() {
         gap >= first_ready + Duration::from_secs(1),
         "{gap:?} vs {first_ready:?}"
     );
+    // The progress says the truth: one delete at the start, the other waiting, then its turn.
+    let progress = stderr(&out);
+    assert!(
+        progress.contains("one at a time (--serial): the first delete went out")
+            && !progress.contains("the deletes went out"),
+        "{progress}"
+    );
+    assert!(
+        progress.contains("two: next: its delete goes out in 1s (--interval)"),
+        "{progress}"
+    );
 }
 
 /// Runs the tool with `args`, sends `signal` once `gone` old VMIs are gone, and returns its

@@ -92,6 +92,7 @@ fn report() -> Report {
         group: None,
         warnings: vec![],
         probes: vec![],
+        alerts: None,
         notes: vec![],
         series: Default::default(),
     }
@@ -248,6 +249,7 @@ fn fleet() -> RunReport {
         interrupted: false,
         selection: None,
         aggregates: Aggregates::of(&targets),
+        alerts: None,
         result: Judged::new(FleetVerdict::of(
             targets.iter().map(|t| &t.result),
             None,
@@ -286,6 +288,7 @@ fn fleet_of(targets: Vec<Report>, signal: Option<Signal>) -> RunReport {
         interrupted: signal.is_some(),
         selection: None,
         aggregates: Aggregates::of(&targets),
+        alerts: None,
         result: Judged::new(FleetVerdict::of(
             targets.iter().map(|t| &t.result),
             signal,
@@ -535,4 +538,101 @@ fn repeated_trials_against_a_baseline_summary() {
     // Today's keys are all still there.
     assert_eq!(doc["target"]["name"], "db-0");
     assert!(doc["timings"]["readyMs"].is_u64());
+}
+
+fn alerts_report() -> kubectl_vmchaos::probe::AlertsReport {
+    use kubectl_vmchaos::probe::{Alert, AlertsReport, NewAlert};
+    let alert = |name: &str, labels: &[(&str, &str)]| Alert {
+        name: name.into(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    AlertsReport {
+        selector: "namespace=prod".into(),
+        query: r#"ALERTS{alertstate="firing",namespace="prod"}"#.into(),
+        before: vec![alert(
+            "DiskFilling",
+            &[("namespace", "prod"), ("severity", "warning")],
+        )],
+        new: vec![
+            NewAlert {
+                alert: alert(
+                    "KubeVirtVMINotRunning",
+                    &[
+                        ("name", "db-0"),
+                        ("namespace", "prod"),
+                        ("severity", "critical"),
+                    ],
+                ),
+                first_seen_ms: 1520,
+                first_seen_at: "2026-11-25T05:00:01.520Z".into(),
+                still_firing: false,
+            },
+            NewAlert {
+                alert: alert("ShopErrorBudgetBurn", &[("namespace", "prod")]),
+                first_seen_ms: 41_000,
+                first_seen_at: "2026-11-25T05:00:41.000Z".into(),
+                still_firing: true,
+            },
+        ],
+        questions: 48,
+        errors: 2,
+        last_error: Some("Prometheus at http://127.0.0.1:9090 did not answer within 1s".into()),
+        settle_ms: 30_000,
+    }
+}
+
+#[test]
+fn summary_table_with_new_alerts_and_prometheus_errors() {
+    let mut r = report();
+    r.probes = vec![kubectl_vmchaos::probe::ProbeReport {
+        probe: "prom:up{job=\"shop\"} == 1".into(),
+        downtime_ms: None,
+        still_failing: false,
+        failed_attempts: 0,
+        attempts: 40,
+        last_success_before: None,
+        first_failure: None,
+        first_success_after: None,
+        ready_to_success_ms: None,
+        failure: None,
+        prometheus_errors: 3,
+    }];
+    r.alerts = Some(alerts_report());
+    insta::assert_snapshot!(summary::render(&r, OutputFormat::Text, false));
+    let doc: serde_json::Value =
+        serde_json::from_str(&summary::render(&r, OutputFormat::Json, false)).unwrap();
+    assert_eq!(doc["alerts"]["before"][0]["name"], "DiskFilling");
+    assert_eq!(doc["alerts"]["new"][1]["stillFiring"], true);
+    assert_eq!(doc["alerts"]["errors"], 2);
+    // Without a settle, an alert still firing right after recovery may be Prometheus' lag.
+    let mut hasty = alerts_report();
+    hasty.settle_ms = 0;
+    r.alerts = Some(hasty);
+    let text = summary::render(&r, OutputFormat::Text, false);
+    assert!(
+        text.contains("--alerts-settle 1m watches them resolve"),
+        "{text}"
+    );
+    // No alert watch: no section, no key.
+    let plain = summary::render(&report(), OutputFormat::Text, false);
+    assert!(!plain.contains("alerts"), "{plain}");
+}
+
+#[test]
+fn fleet_summary_lists_the_run_s_alerts_once() {
+    let RunReport::Fleet(mut f) = fleet() else {
+        unreachable!()
+    };
+    let mut quiet = alerts_report();
+    quiet.new.truncate(0);
+    quiet.errors = 0;
+    f.alerts = Some(quiet);
+    insta::assert_snapshot!(summary::render_run(
+        &RunReport::Fleet(f),
+        OutputFormat::Text,
+        false
+    ));
 }

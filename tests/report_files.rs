@@ -95,6 +95,7 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         group: None,
         warnings: Vec::new(),
         probes: Vec::new(),
+        alerts: None,
         notes: Vec::new(),
         series: Default::default(),
     }
@@ -110,6 +111,7 @@ fn fleet(targets: Vec<Report>, start: u64, end: u64) -> FleetReport {
         interrupted: false,
         selection: None,
         aggregates: Aggregates::of(&targets),
+        alerts: None,
         result: Judged::new(FleetVerdict::of(
             targets.iter().map(|t| &t.result),
             None,
@@ -593,4 +595,184 @@ fn reports_are_never_overwritten_unless_asked_and_a_dry_run_creates_nothing() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn the_time_axis_reaches_past_every_bar_and_probe_colours_have_a_legend() {
+    let svg = report_files::svg(&game_day(), &probes());
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let num = |n: roxmltree::Node, a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok());
+    let last_tick = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("line"))
+        .filter_map(|n| num(n, "x1"))
+        .fold(0.0, f64::max);
+    let stage_colours = ["#f59e0b", "#dc2626", "#7c3aed", "#2563eb", "#16a34a"];
+    let bar_end = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("height") == Some("16"))
+        .filter(|n| stage_colours.contains(&n.attribute("fill").unwrap_or_default()))
+        .filter_map(|n| Some(num(n, "x")? + num(n, "width")?))
+        .fold(0.0, f64::max);
+    assert!(bar_end > 0.0);
+    assert!(
+        last_tick >= bar_end,
+        "last tick at x={last_tick}, a bar ends at x={bar_end}"
+    );
+    assert!(svg.contains(">probe passing</text>") && svg.contains(">probe failing</text>"));
+}
+
+#[test]
+fn a_single_outage_s_report_has_its_end_and_a_probe_table() {
+    use kubectl_vmchaos::{probe::ProbeReport, report::RunReport};
+    let mut r = target(
+        "prod",
+        "db-0",
+        0,
+        [Some(400), Some(900), Some(3000), Some(3400)],
+        Exit::Recovered,
+    );
+    r.probes = vec![ProbeReport {
+        probe: "tcp 10.0.0.4:5432".into(),
+        downtime_ms: Some(4100),
+        still_failing: false,
+        failed_attempts: 16,
+        attempts: 40,
+        last_success_before: None,
+        first_failure: None,
+        first_success_after: None,
+        ready_to_success_ms: Some(700),
+        failure: None,
+        prometheus_errors: 0,
+    }];
+    let day = RunReport::Single(Box::new(r)).game_day("outage prod/db-0".into());
+    assert!(day.finished_at.is_some());
+    let md = report_files::markdown(&day);
+    assert!(!md.contains("finished: —"), "{md}");
+    assert!(
+        md.contains("| prod/db-0 | tcp 10.0.0.4:5432 | 4.10s | 16 / 40 | — | 700ms |"),
+        "{md}"
+    );
+    let html = report_files::html(&day, "");
+    assert!(html.contains("<td>tcp 10.0.0.4:5432</td>"), "{html}");
+}
+
+#[test]
+fn a_game_day_s_recovered_probe_stays_green_to_the_end_of_the_axis() {
+    use kubectl_vmchaos::probe::ProbeReport;
+    let mut day = game_day();
+    // web-2 (deleted at 15 ms): its probe failed from 20 ms and passed again at 5.1 s.
+    day.steps[1].fleet.as_mut().unwrap().targets[1].probes = vec![ProbeReport {
+        probe: "tcp 10.0.0.4:22".into(),
+        downtime_ms: Some(5100),
+        still_failing: false,
+        failed_attempts: 20,
+        attempts: 30,
+        last_success_before: Some(at(0)),
+        first_failure: Some(at(20)),
+        first_success_after: Some(at(5100)),
+        ready_to_success_ms: Some(300),
+        failure: None,
+        prometheus_errors: 0,
+    }];
+    let tracks = report_files::game_day_probe_tracks(&day);
+    assert_eq!(tracks.len(), 1);
+    let oks: Vec<bool> = tracks[0].intervals.iter().map(|i| i.ok).collect();
+    assert_eq!(oks, [true, false, true]);
+    let svg = report_files::svg(&day, &tracks);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let width = |fill: &str| {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("height") == Some("8"))
+            .filter(|n| n.attribute("fill") == Some(fill))
+            .filter_map(|n| n.attribute("width")?.parse::<f64>().ok())
+            .collect::<Vec<_>>()
+    };
+    // After passing again it stays green through the rest of the game day (not one pixel),
+    // and no track runs off the axis.
+    let green = width("#86efac");
+    assert!(green.iter().any(|w| *w > 100.0), "{green:?}");
+    let last_tick = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("line"))
+        .filter_map(|n| n.attribute("x1")?.parse::<f64>().ok())
+        .fold(0.0, f64::max);
+    let track_end = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("height") == Some("8"))
+        .filter_map(|n| {
+            Some(
+                n.attribute("x")?.parse::<f64>().ok()?
+                    + n.attribute("width")?.parse::<f64>().ok()?,
+            )
+        })
+        .fold(0.0, f64::max);
+    assert!(track_end <= last_tick + 0.5, "{track_end} > {last_tick}");
+}
+
+#[test]
+fn new_alerts_are_in_every_report_file_and_marked_on_the_timeline() {
+    use kubectl_vmchaos::probe::{Alert, AlertsReport, NewAlert};
+    let mut day = game_day();
+    let alert = Alert {
+        name: "KubeVirtVMINotRunning".into(),
+        labels: [("name", "db-1"), ("severity", "critical")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    let fleet = day.steps[2].fleet.as_mut().unwrap();
+    fleet.alerts = Some(AlertsReport {
+        selector: "severity=critical".into(),
+        query: r#"ALERTS{alertstate="firing",severity="critical"}"#.into(),
+        before: vec![],
+        new: vec![NewAlert {
+            alert,
+            first_seen_ms: 2000,
+            first_seen_at: at(9000),
+            still_firing: true,
+        }],
+        questions: 16,
+        errors: 1,
+        last_error: Some("Prometheus at http://p:9090 did not answer within 1s".into()),
+        settle_ms: 0,
+    });
+    let md = report_files::markdown(&day);
+    assert!(
+        md.contains(
+            "Alerts: 1 new since the delete (--alerts=severity=critical; none firing before)"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("- KubeVirtVMINotRunning{name=db-1,severity=critical}  +2s, still firing"),
+        "{md}"
+    );
+    let junit = report_files::junit(&day);
+    assert!(
+        junit.contains(r#"<property name="alerts.new" value="1"/>"#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"<property name="alerts.errors" value="1"/>"#),
+        "{junit}"
+    );
+    assert!(junit.contains("<system-out>alerts: 1 new since"), "{junit}");
+    assert_eq!(
+        junit.matches("alerts.new").count(),
+        1,
+        "only the step that watched alerts: {junit}"
+    );
+    let svg = report_files::svg(&day, &[]);
+    // 9 s after the game day's first delete.
+    assert!(
+        svg.contains("alert KubeVirtVMINotRunning{name=db-1,severity=critical} first firing at 9s"),
+        "{svg}"
+    );
+    let html = report_files::html(&day, &svg);
+    assert!(
+        html.contains("<strong>Alerts</strong>: 1 new since"),
+        "{html}"
+    );
+    assert!(html.contains("could not reach Prometheus"), "{html}");
 }

@@ -311,24 +311,16 @@ fn file_kind(meta: &std::fs::Metadata) -> &'static str {
 
 fn yaml(file: &Path, text: &str) -> Result<Located, KrakenError> {
     node::parse(text).map_err(|e| {
-        // The parser's text carries its own "line L column C:" prefix and a source excerpt;
-        // keep one sentence and put the line where every other error has it.
-        let text = e.to_string();
-        let first = text.lines().next().unwrap_or_default();
-        let first = first.strip_prefix("error: ").unwrap_or(first);
-        let message = match first.split_once(": ") {
-            Some((at, rest)) if at.starts_with("line ") => rest,
-            _ => first,
-        };
-        let message = match message.strip_prefix("duplicate mapping key: ") {
+        let words = crate::error::yaml_words(&e);
+        let message = match words.strip_prefix("duplicate mapping key: ") {
             Some(rest) => format!("{} given twice", rest.split(", ").next().unwrap_or(rest)),
-            None => format!("not valid YAML: {message}"),
+            None => format!("not valid YAML: {words}"),
         };
         match e.location() {
             Some(at) if at.line() > 0 => invalid(file, at.line(), message, None),
             _ => KrakenError::Yaml {
                 file: file.to_path_buf(),
-                message: first.to_string(),
+                message: words,
             },
         }
     })

@@ -330,6 +330,13 @@ fn files_that_are_not_krakens_say_what_they_are() {
         "{e}"
     );
     assert!(error_text("scenarios:\n").starts_with("game.yaml line 1: scenarios is empty"));
+    // Two documents: our words, not the parser's advice to programmers.
+    let e = error_text("scenarios: []\n---\nb: 1\n");
+    assert!(
+        e.contains("a second YAML document (after a `---` line)"),
+        "{e}"
+    );
+    assert!(!e.contains("from_str"), "{e}");
     let e = error_text(
         "kraken:\n  chaos_scenarios:\n    - kubevirt_vm_outage:\n        - missing.yaml\n",
     );

@@ -34,6 +34,8 @@ pub struct OutageConfig {
     pub serial_interval: Option<Duration>,
     /// `--probe`, `--abort-if` and their timing.
     pub probes: crate::probe::ProbeOptions,
+    /// `--alerts[=SELECTOR]` and `--alerts-settle`: the alerts the outage sets off.
+    pub alerts: Option<crate::probe::AlertOptions>,
     /// `--repeat N` with `--interval` (None: one trial).
     pub repeat: Option<crate::repeat::RepeatPlan>,
     /// `--baseline FILE` (read and checked already) with `--max-regression`.
@@ -110,6 +112,18 @@ impl OutageConfig {
         let probes = args.probe_options().map_err(|e| {
             Error::usage(e, "see `kubectl vmchaos outage --help` for the probe flags")
         })?;
+        let alerts = args
+            .alert_options()
+            .map_err(|e| Error::usage(e, "see `kubectl vmchaos outage --help` for --alerts"))?;
+        // `--alerts severity=critical` (a space, not `=`) leaves the selector as a VMI name.
+        if let (Some(a), Some(name)) = (&alerts, t.names.iter().find(|n| n.contains('='))) {
+            if a.selector.text.is_empty() {
+                return Err(Error::usage(
+                    format!("{name:?} is not a VMI name"),
+                    format!("to narrow --alerts, join them with '=': --alerts={name}"),
+                ));
+            }
+        }
         let mut names: Vec<String> = Vec::new();
         for n in &t.names {
             if !names.contains(n) {
@@ -139,6 +153,7 @@ impl OutageConfig {
             probes,
             repeat: repeat_plan(&args.repeat, args.interval),
             baseline: Judged::resolve(&args.repeat)?,
+            alerts,
         })
     }
 }

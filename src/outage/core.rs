@@ -509,6 +509,14 @@ impl Core {
             Input::Begin => {
                 if self.mode == Mode::Going && self.runs.iter().all(|r| r.state == State::Planned) {
                     let count = if self.config.serial_interval.is_some() {
+                        for t in 1..self.runs.len() {
+                            emit(
+                                &mut fx,
+                                t,
+                                Duration::ZERO,
+                                TargetEvent::Queued { after: None },
+                            );
+                        }
                         1
                     } else {
                         self.runs.len()
@@ -1143,8 +1151,13 @@ impl Core {
             },
         );
         if let Some(interval) = self.config.serial_interval {
-            if self.mode == Mode::Going && self.runs.iter().any(|r| r.state == State::Planned) {
+            let next = self.runs.iter().position(|r| r.state == State::Planned);
+            if let (Mode::Going, Some(next)) = (self.mode, next) {
                 self.next_serial = Some(later(now, interval));
+                if !interval.is_zero() {
+                    let after = Some(interval);
+                    emit(fx, next, Duration::ZERO, TargetEvent::Queued { after });
+                }
             }
         }
     }

@@ -561,6 +561,15 @@ fn serial_runs_one_target_at_a_time() {
         .filter(|e| matches!(e, Effect::Delete { .. }))
         .collect();
     assert_eq!(deletes, vec![&Effect::Delete { target: 0 }]);
+    // The second is said to wait for its turn, not to be deleted.
+    let queued = |fx: &[Effect], after: Option<Duration>| {
+        fx.contains(&Effect::Emit(Event::Target {
+            target: 1,
+            at: Duration::ZERO,
+            what: TargetEvent::Queued { after },
+        }))
+    };
+    assert!(queued(&fx, None), "{fx:?}");
     // The first one recovers: the second follows 2 s later, not before.
     let t = |ms: u64| start + MS * ms as u32;
     core.handle(
@@ -578,6 +587,7 @@ fn serial_runs_one_target_at_a_time() {
         t(100),
     );
     assert!(!fx.iter().any(|e| matches!(e, Effect::Delete { .. })));
+    assert!(queued(&fx, Some(Duration::from_secs(2))), "{fx:?}");
     assert_eq!(core.next_deadline(), Some(t(2_100)));
     let fx = core.handle(Input::Tick, t(2_100));
     assert!(fx.contains(&Effect::Delete { target: 1 }));

@@ -35,6 +35,7 @@ use crate::{
     error::{Error, Result},
     events::Phase,
     kubevirt::{self, is_protected_namespace, Recovery},
+    probe::{Alert, AlertWatch},
     prompt,
     report::{Report, RunReport},
     selection::{self, SelectionArgs},
@@ -81,12 +82,17 @@ pub async fn run_resolved(
             cluster,
             targets,
             probing,
+            alerts,
             choice,
         } => {
+            let checks = Checks {
+                probing: probing.map(|p| *p),
+                alerts_before: alerts,
+            };
             execute(
                 &cluster,
                 targets,
-                probing.map(|p| *p),
+                checks,
                 &choice,
                 &config,
                 reporter,
@@ -103,6 +109,8 @@ enum Prepared {
         cluster: Box<Cluster>,
         targets: Vec<Target>,
         probing: Option<Box<Probing>>,
+        /// `--alerts`: the matching alerts firing before the delete.
+        alerts: Option<Vec<Alert>>,
         choice: Box<outcome::Choice>,
     },
 }
@@ -304,6 +312,8 @@ async fn prepare(
     };
 
     if let Some(mode) = config.dry_run {
+        // A dry run checks that Prometheus answers, too.
+        alerts_before(config, reporter).await?;
         let report = dry_run(&cluster, &targets, mode, &choice, reporter).await?;
         return Ok(Prepared::DryRun(report));
     }
@@ -348,12 +358,97 @@ async fn prepare(
             return Err(Error::Declined);
         }
     }
+    // After the confirmation, which may take a while: what fires now is not the outage's doing.
+    let alerts = alerts_before(config, reporter).await?;
     Ok(Prepared::Go {
         cluster: Box::new(cluster),
         targets,
         probing,
+        alerts,
         choice: Box::new(choice),
     })
+}
+
+/// `--alerts`: the matching alerts firing now, before anything is deleted.
+async fn alerts_before(
+    config: &OutageConfig,
+    reporter: &mut Reporter,
+) -> Result<Option<Vec<Alert>>> {
+    let Some(options) = &config.alerts else {
+        return Ok(None);
+    };
+    reporter.start(
+        Phase::Probes,
+        format!("asking {} for the firing alerts", options.server.url),
+    );
+    match options.firing().await {
+        Ok(before) => {
+            reporter.finish(crate::render::alerts::before(
+                &options.selector.text,
+                &before,
+            ));
+            Ok(Some(before))
+        }
+        Err(e) => fail(reporter, alerts_unreadable(&e)),
+    }
+}
+
+/// Prometheus could not say which alerts fire before the delete: nothing is changed.
+fn alerts_unreadable(e: &crate::probe::Failure) -> Error {
+    Error::usage(
+        format!("Prometheus error: the firing alerts could not be read before the outage: {e}"),
+        "check --prometheus (or PROMETHEUS_URL): a `kubectl port-forward` that is still \
+         running, or an in-cluster Service this machine reaches; nothing was changed",
+    )
+}
+
+/// `--alerts`: the rest of the watch once every target is done (the settle, cut short by a
+/// signal), and a Warning Event on each target's object naming the alerts that newly fired.
+async fn finish_alerts(
+    watch: AlertWatch,
+    settle: std::time::Duration,
+    cluster: &Cluster,
+    objects: &[crate::cluster_events::EventObject],
+    reporter: &mut Reporter,
+    signals: &mut Signals,
+) -> crate::probe::AlertsReport {
+    if !settle.is_zero() {
+        reporter.start(
+            Phase::Probes,
+            format!(
+                "watching the alerts {} more (--alerts-settle)",
+                crate::render::format_duration(settle)
+            ),
+        );
+    }
+    let report = watch
+        .finish(async {
+            if !settle.is_zero() {
+                signals.recv().await;
+            }
+        })
+        .await;
+    if !settle.is_zero() {
+        reporter.finish(format!("{} new alert(s)", report.new.len()));
+    }
+    if let Some(message) = crate::render::alerts::event_message(&report) {
+        let mut seen = Vec::new();
+        for object in objects {
+            if !seen.contains(&object) {
+                seen.push(object);
+            }
+        }
+        // One Event per object, all at once: each is bounded, so all of them are.
+        let kind = crate::cluster_events::EventKind::AlertsFiring;
+        let recorded = futures::future::join_all(seen.into_iter().map(|object| {
+            crate::cluster_events::record(&cluster.client, object, kind, message.clone())
+        }))
+        .await;
+        for warning in recorded.into_iter().flatten() {
+            reporter.note(warning);
+        }
+    }
+    report
 }
 
 fn unique<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -476,15 +571,26 @@ async fn dry_run(
     ))
 }
 
+/// What watches the outage besides the VMIs' own states.
+struct Checks {
+    probing: Option<Probing>,
+    /// `--alerts`: the matching alerts firing before the delete.
+    alerts_before: Option<Vec<Alert>>,
+}
+
 async fn execute(
     cluster: &Cluster,
     targets: Vec<Target>,
-    mut probing: Option<Probing>,
+    checks: Checks,
     choice: &outcome::Choice,
     config: &OutageConfig,
     reporter: &mut Reporter,
     signals: &mut Signals,
 ) -> Result<RunReport> {
+    let Checks {
+        mut probing,
+        alerts_before,
+    } = checks;
     // One list per namespace: the freshest manifests to save, the VMIs that exist before
     // anything is deleted, and the version each namespace's watch starts from.
     reporter.start(Phase::Snapshot, "saving the VMIs' manifests");
@@ -594,9 +700,28 @@ async fn execute(
             .map(|t| format!("{}/{}", t.vmi.namespace, t.vmi.name))
             .collect(),
     ));
+    let event_objects = armed.event_objects.clone();
+    // One alert watch for the whole run; its times count from here, just before the delete.
+    let alert_watch = config
+        .alerts
+        .clone()
+        .zip(alerts_before)
+        .map(|(options, before)| (options.settle, AlertWatch::start(options, before)));
     reporter.start(Phase::Inject, "deleting");
     shell::drive(&mut core, &mut armed, &mut probing, reporter, signals).await;
     drop(armed);
+    let alerts = match alert_watch {
+        Some((settle, watch)) => {
+            // An interrupted run ends as soon as it can: no settle.
+            let settle = if core.interrupted().is_some() {
+                std::time::Duration::ZERO
+            } else {
+                settle
+            };
+            Some(finish_alerts(watch, settle, cluster, &event_objects, reporter, signals).await)
+        }
+        None => None,
+    };
     reporter.flush();
     let now = tokio::time::Instant::now();
     let probe_reports = |t: usize| -> Vec<crate::probe::ProbeReport> {
@@ -638,13 +763,9 @@ async fn execute(
         }
         reporter.flush();
     }
-    Ok(outcome::combine(
-        cluster,
-        reports,
-        core.interrupted(),
-        None,
-        choice,
-    ))
+    let mut run = outcome::combine(cluster, reports, core.interrupted(), None, choice);
+    run.set_alerts(alerts);
+    Ok(run)
 }
 
 fn save_snapshot(

@@ -58,6 +58,7 @@ fn base(cluster: &Cluster, t: &Target, verdict: Verdict) -> Report {
         group: None,
         warnings: t.plan.warnings().iter().map(|w| w.describe()).collect(),
         probes: Vec::new(),
+        alerts: None,
         notes: Vec::new(),
         series: Default::default(),
     }
@@ -202,6 +203,7 @@ pub fn combine(
         selection: choice.selection.clone(),
         aggregates: Aggregates::of(&reports),
         targets: reports,
+        alerts: None,
         result: Judged::new(verdict),
         notes: Vec::new(),
         series: Default::default(),

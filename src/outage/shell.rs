@@ -322,7 +322,17 @@ fn record_event(
         return;
     };
     let client = armed.cluster.client.clone();
-    let object = armed.event_objects[target].clone();
+    // The OutageStarted goes on the deleted object; what follows, on its replacement if it
+    // has one (see `EventObject::after_replacement`).
+    let replacement = match what {
+        TargetEvent::Deleted { .. } => None,
+        TargetEvent::Acted { uid: Some(uid), .. } => Some((run.spec.name.as_str(), uid.as_str())),
+        _ => run
+            .tracker
+            .current()
+            .map(|v| (v.name.as_str(), v.uid.as_str())),
+    };
+    let object = armed.event_objects[target].after_replacement(replacement);
     events.spawn(async move { cluster_events::record(&client, &object, kind, message).await });
 }
 

@@ -111,7 +111,7 @@ impl Tracker {
             } else {
                 vmi.created.and_then(|t| self.server_ms(t))
             };
-            self.set("createdMs", created, at, live);
+            self.set("createdMs", created, at, live, true);
             steps.push(Step::NewCreated {
                 name: vmi.name.clone(),
                 uid: vmi.uid.clone(),
@@ -130,14 +130,13 @@ impl Tracker {
             for (i, phase) in PHASES.iter().enumerate().take(reached + 1) {
                 let key = phase_key(phase);
                 let server = vmi.phase_since(phase).and_then(|t| self.server_ms(t));
-                let seen_now = i == reached && live;
-                self.set(key, server, at, seen_now);
+                self.set(key, server, at, i == reached && live, i == reached);
             }
         }
         let was_ready = before.as_ref().is_some_and(|b| b.ready);
         if vmi.ready && !was_ready {
             let server = vmi.ready_since.and_then(|t| self.server_ms(t));
-            self.set("readyMs", server, at, live);
+            self.set("readyMs", server, at, live, true);
             steps.push(Step::Ready);
         } else if !vmi.ready && was_ready {
             steps.push(Step::ReadyLost);
@@ -156,8 +155,12 @@ impl Tracker {
         Vec::new()
     }
 
-    /// Sets a timing once: now if seen live, else from the server, else now (late).
-    fn set(&mut self, key: &str, server: Option<u64>, at: Duration, live: bool) {
+    /// Sets a timing once: now if seen live, else from the server, else now (late). A step the
+    /// event itself shows (`shown`: its current phase, its Ready, its creation) that arrives
+    /// within the second its server timestamp names may have been seen as it happened (a
+    /// replayed window also carries live events): the arrival, ms-accurate, is then the better
+    /// time; the server's whole second could be up to a second early.
+    fn set(&mut self, key: &str, server: Option<u64>, at: Duration, live: bool, shown: bool) {
         let slot = match key {
             "createdMs" => &mut self.timings.created_ms,
             "schedulingMs" => &mut self.timings.scheduling_ms,
@@ -169,8 +172,10 @@ impl Tracker {
         if slot.is_some() {
             return;
         }
+        let arrived = at.as_millis() as u64;
         let (value, source) = match (live, server) {
-            (true, _) | (false, None) => (at.as_millis() as u64, FROM_WATCH),
+            (true, _) | (false, None) => (arrived, FROM_WATCH),
+            (false, Some(ms)) if shown && arrived < ms + 1000 => (arrived, FROM_WATCH),
             (false, Some(ms)) => (ms, FROM_SERVER),
         };
         *slot = Some(value);
@@ -366,6 +371,35 @@ mod tests {
         assert_eq!(t.timings.ready_ms, Some(4600));
         assert_eq!(t.sources["runningMs"], FROM_SERVER);
         assert_eq!(t.sources["goneMs"], FROM_WATCH);
+    }
+
+    #[test]
+    fn a_replayed_step_that_arrives_within_its_server_second_keeps_the_watch_time() {
+        let mut t = Tracker::new("db-0", "old");
+        t.set_injected_at(ts("2026-01-01T00:00:00.400Z"));
+        t.replacement_seen(vmi("new", "Scheduled", false), ms(1_000), true);
+        // After a gap, the resumed watch delivers Running within the second the server names
+        // (00:00:04 = 3600 ms after the DELETE): possibly live, so the arrival stands...
+        let running = Vmi {
+            phase_transitions: vec![("Running".into(), ts("2026-01-01T00:00:04Z"))],
+            ready_since: Some(ts("2026-01-01T00:00:04Z")),
+            ..vmi("new", "Running", true)
+        };
+        t.replacement_seen(running, ms(4_240), false);
+        assert_eq!(t.timings.running_ms, Some(4_240));
+        assert_eq!(t.sources["runningMs"], FROM_WATCH);
+        assert_eq!(t.timings.ready_ms, Some(4_240));
+        // ...while a step that arrives later than its second could be is the server's.
+        let mut late = Tracker::new("db-0", "old");
+        late.set_injected_at(ts("2026-01-01T00:00:00.400Z"));
+        late.replacement_seen(vmi("new", "Scheduled", false), ms(1_000), true);
+        let running = Vmi {
+            phase_transitions: vec![("Running".into(), ts("2026-01-01T00:00:04Z"))],
+            ..vmi("new", "Running", false)
+        };
+        late.replacement_seen(running, ms(4_900), false);
+        assert_eq!(late.timings.running_ms, Some(3_600));
+        assert_eq!(late.sources["runningMs"], FROM_SERVER);
     }
 
     #[test]

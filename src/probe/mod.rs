@@ -11,6 +11,7 @@
 //!   sample, tick and VMI change.
 
 mod abort;
+mod alerts;
 mod attempt;
 mod prom;
 mod runner;
@@ -21,6 +22,9 @@ mod track;
 use std::time::Duration;
 
 pub use abort::{AbortReason, AbortRule};
+pub use alerts::{
+    Alert, AlertOptions, AlertRecord, AlertSelector, AlertWatch, AlertsReport, NewAlert,
+};
 pub use attempt::{Failure, FailureKind};
 pub use prom::PromServer;
 pub use runner::{spawn_probers, ProbeSample, ProbeTiming, Probers};

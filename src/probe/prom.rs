@@ -169,6 +169,21 @@ pub async fn query(
     tls: Option<&Arc<rustls::ClientConfig>>,
     timeout: Duration,
 ) -> Result<(), Failure> {
+    let (status, body) = fetch(server, expr, tls, timeout).await?;
+    if alerts {
+        evaluate_alerts(&server.url, status, &body)
+    } else {
+        evaluate(&server.url, status, &body)
+    }
+}
+
+/// Sends `expr` to `/api/v1/query` once, within `timeout`: the HTTP status and the body.
+pub(crate) async fn fetch(
+    server: &PromServer,
+    expr: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    timeout: Duration,
+) -> Result<(u16, Bytes), Failure> {
     let deadline = Instant::now() + timeout;
     let prom = |detail: String| failure(FailureKind::Prometheus, detail);
     let shown = show(&server.host, server.port);
@@ -188,7 +203,7 @@ pub async fn query(
             human(timeout)
         ))
     };
-    let (status, body) = if server.tls {
+    if server.tls {
         let config = tls.ok_or_else(|| prom("no TLS configuration".into()))?;
         let name = ServerName::try_from(server.host.clone())
             .map_err(|e| prom(format!("{} is not a TLS server name: {e}", server.host)))?;
@@ -204,16 +219,11 @@ pub async fn query(
             })?;
         timeout_at(deadline, get(stream, &shown, &path, server))
             .await
-            .map_err(|_| no_answer())??
+            .map_err(|_| no_answer())?
     } else {
         timeout_at(deadline, get(stream, &shown, &path, server))
             .await
-            .map_err(|_| no_answer())??
-    };
-    if alerts {
-        evaluate_alerts(&server.url, status, &body)
-    } else {
-        evaluate(&server.url, status, &body)
+            .map_err(|_| no_answer())?
     }
 }
 
@@ -277,14 +287,14 @@ struct Answer {
 }
 
 #[derive(serde::Deserialize)]
-struct Data {
+pub(super) struct Data {
     #[serde(rename = "resultType")]
     result_type: String,
-    result: serde_json::Value,
+    pub(super) result: serde_json::Value,
 }
 
 /// The `data` of a successful answer, or why there is none.
-fn data(url: &str, status: u16, body: &[u8]) -> Result<Data, Failure> {
+pub(super) fn data(url: &str, status: u16, body: &[u8]) -> Result<Data, Failure> {
     let prom = |detail: String| failure(FailureKind::Prometheus, detail);
     let answer: Answer = serde_json::from_slice(body).map_err(|_| {
         let text = String::from_utf8_lossy(&body[..body.len().min(200)])

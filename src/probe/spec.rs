@@ -208,7 +208,7 @@ impl FromStr for ProbeSpec {
 
 /// `alert:NAME` or `alert:LABEL=VALUE[,LABEL=VALUE…]` (e.g. `alert:severity=critical`): passes
 /// while no such alert fires: the selector `ALERTS{alertstate="firing",…}`.
-fn alert_selector(text: &str, filter: &str) -> Result<String, SpecError> {
+pub(super) fn alert_selector(text: &str, filter: &str) -> Result<String, SpecError> {
     let filter = filter.trim();
     if filter.is_empty() {
         return Err(error(

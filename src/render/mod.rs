@@ -1,6 +1,7 @@
 //! Renderers: they consume the scenario's events (`crate::events`) and print them; they never
 //! import the outage itself.
 
+pub mod alerts;
 mod phases;
 mod plain;
 mod spinners;

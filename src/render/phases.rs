@@ -45,6 +45,8 @@ pub struct Phases {
     names: Vec<String>,
     /// Fleet: the targets done so far (true: recovered).
     done: Vec<bool>,
+    /// Fleet, `--serial`: targets that wait for their turn at the start.
+    queued: usize,
     current: Option<(Phase, Instant)>,
 }
 
@@ -149,8 +151,17 @@ impl Phases {
             _ => None,
         };
         if self.phase() == Phase::Inject {
+            if let TargetEvent::Queued { after: None } = what {
+                self.queued += 1;
+                out.push(Draw::TargetStatus { target, text, done });
+                return;
+            }
             let n = self.names.len();
-            self.end(true, format!("{n} VMIs: the deletes went out"), out);
+            let message = match self.queued {
+                0 => format!("{n} VMIs: the deletes went out"),
+                _ => format!("{n} VMIs, one at a time (--serial): the first delete went out"),
+            };
+            self.end(true, message, out);
             self.start(Phase::Recovery, format!("following {n} VMIs"), out);
         }
         out.push(Draw::Line {

@@ -121,6 +121,22 @@ fn fleet_table(f: &FleetReport, color: bool) -> String {
         }
     }
     for r in &f.targets {
+        for probe in &r.probes {
+            if let Some(line) = super::alerts::prometheus_errors(probe) {
+                let _ = writeln!(
+                    out,
+                    "  Prometheus {}/{}: {line}",
+                    r.target.namespace, r.target.name
+                );
+            }
+        }
+    }
+    if let Some(alerts) = &f.alerts {
+        for (i, line) in super::alerts::section(alerts).into_iter().enumerate() {
+            let _ = writeln!(out, "  {:<8} {line}", if i == 0 { "alerts" } else { "" });
+        }
+    }
+    for r in &f.targets {
         for note in &r.notes {
             let _ = writeln!(
                 out,
@@ -275,6 +291,16 @@ fn table(r: &Report, color: bool) -> String {
     }
     if let Some(path) = &r.snapshot {
         row("snapshot", path.display().to_string());
+    }
+    for probe in &r.probes {
+        if let Some(line) = super::alerts::prometheus_errors(probe) {
+            row("Prometheus", line);
+        }
+    }
+    if let Some(alerts) = &r.alerts {
+        for (i, line) in super::alerts::section(alerts).into_iter().enumerate() {
+            row(if i == 0 { "alerts" } else { "" }, line);
+        }
     }
     for note in &r.notes {
         row("note", note.clone());

@@ -128,6 +128,11 @@ pub fn target_event(what: &TargetEvent) -> Option<String> {
         TargetEvent::KeptDown { vm, from } => {
             format!("runStrategy of VM {vm} switched from {from} to Manual: KubeVirt keeps it down")
         }
+        TargetEvent::Queued { after: None } => "waits for its turn (--serial)".into(),
+        TargetEvent::Queued { after: Some(d) } => format!(
+            "next: its delete goes out in {} (--interval)",
+            format_duration(*d)
+        ),
         TargetEvent::Deleted { uid, node } => format!(
             "deleted VMI (uid {uid}) on {}",
             node.as_deref().unwrap_or("an unknown node")

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    aggregate_rows, escape, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS,
+    aggregate_rows, escape, probe_rows, restore_commands, target_cells, AGGREGATE_COLUMNS,
+    PROBE_COLUMNS, TARGET_COLUMNS,
 };
 use crate::{
     error::Exit,
@@ -136,6 +137,10 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
         );
         let rows: Vec<[String; 10]> = f.targets.iter().map(target_cells).collect();
         table(&mut s, TARGET_COLUMNS, &rows, Some(9));
+        let probes = probe_rows(&f.targets);
+        if !probes.is_empty() {
+            table(&mut s, PROBE_COLUMNS, &probes, None);
+        }
         s.push_str("<ul>\n");
         for t in &f.targets {
             let _ = write!(
@@ -158,6 +163,22 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
                 &aggregate_rows(&f.aggregates),
                 None,
             );
+        }
+        if let Some(alerts) = &f.alerts {
+            let mut lines = crate::render::alerts::section(alerts).into_iter();
+            let _ = writeln!(
+                s,
+                "<p><strong>Alerts</strong>: {}</p>",
+                escape(&lines.next().unwrap_or_default())
+            );
+            let rest: Vec<String> = lines.collect();
+            if !rest.is_empty() {
+                s.push_str("<ul>\n");
+                for line in &rest {
+                    let _ = writeln!(s, "<li><code>{}</code></li>", escape(line));
+                }
+                s.push_str("</ul>\n");
+            }
         }
         if !f.notes.is_empty() {
             s.push_str("<ul class=\"muted\">\n");

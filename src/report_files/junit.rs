@@ -103,6 +103,13 @@ pub fn junit(report: &GameDayReport) -> String {
             };
             props.push(("file", place));
         }
+        let alerts = step.fleet.as_ref().and_then(|f| f.alerts.as_ref());
+        if let Some(a) = alerts {
+            props.push(("alerts.selector", a.selector.clone()));
+            props.push(("alerts.before", a.before.len().to_string()));
+            props.push(("alerts.new", a.new.len().to_string()));
+            props.push(("alerts.errors", a.errors.to_string()));
+        }
         for (k, v) in props {
             let _ = writeln!(s, r#"      <property name="{k}" value="{}"/>"#, escape(&v));
         }
@@ -151,6 +158,13 @@ pub fn junit(report: &GameDayReport) -> String {
                     ))
                 );
             }
+        }
+        if let Some(a) = alerts {
+            let _ = writeln!(
+                s,
+                "    <system-out>alerts: {}</system-out>",
+                escape(&crate::render::alerts::section(a).join("\n"))
+            );
         }
         if let Some(c) = step.fleet.as_ref().and_then(|f| f.series.baseline.as_ref()) {
             regression_cases(&mut s, c);

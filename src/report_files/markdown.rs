@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::{aggregate_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, TARGET_COLUMNS};
+use super::{
+    aggregate_rows, probe_rows, restore_commands, target_cells, AGGREGATE_COLUMNS, PROBE_COLUMNS,
+    TARGET_COLUMNS,
+};
 use crate::{
     render::verdicts,
     report::{GameDayReport, StepStatus},
@@ -90,6 +93,10 @@ pub fn markdown(r: &GameDayReport) -> String {
         let rows: Vec<[String; 10]> = f.targets.iter().map(target_cells).collect();
         table(&mut s, TARGET_COLUMNS, &rows);
         s.push_str("Times are from each target's delete.\n\n");
+        let probes = probe_rows(&f.targets);
+        if !probes.is_empty() {
+            table(&mut s, PROBE_COLUMNS, &probes);
+        }
         for t in &f.targets {
             let _ = writeln!(
                 s,
@@ -109,6 +116,18 @@ pub fn markdown(r: &GameDayReport) -> String {
         s.push('\n');
         if f.targets.len() > 1 {
             table(&mut s, AGGREGATE_COLUMNS, &aggregate_rows(&f.aggregates));
+        }
+        if let Some(alerts) = &f.alerts {
+            let mut lines = crate::render::alerts::section(alerts).into_iter();
+            let _ = writeln!(s, "Alerts: {}\n", lines.next().unwrap_or_default());
+            let mut any = false;
+            for line in lines {
+                let _ = writeln!(s, "- {line}");
+                any = true;
+            }
+            if any {
+                s.push('\n');
+            }
         }
         if !f.notes.is_empty() {
             s.push_str("Notes:\n\n");

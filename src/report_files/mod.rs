@@ -87,10 +87,23 @@ impl TimelineProbe {
 /// last success before the outage, down from the first failure to the first success after it,
 /// up after that (or down to the end while still failing).
 pub fn probe_tracks(run: &crate::report::RunReport) -> Vec<TimelineProbe> {
+    tracks_of(run.targets())
+}
+
+/// The probe tracks of every step of a game day (`run -f`), as [`probe_tracks`].
+pub fn game_day_probe_tracks(day: &GameDayReport) -> Vec<TimelineProbe> {
+    tracks_of(
+        day.steps
+            .iter()
+            .flat_map(|s| s.fleet.iter().flat_map(|f| &f.targets)),
+    )
+}
+
+fn tracks_of<'a>(targets: impl IntoIterator<Item = &'a Report>) -> Vec<TimelineProbe> {
     let when = |t: &Option<String>| t.as_deref().and_then(|t| humantime::parse_rfc3339(t).ok());
     let end = SystemTime::now();
     let mut tracks = Vec::new();
-    for r in run.targets() {
+    for r in targets {
         let start = when(&r.injected_at);
         for p in &r.probes {
             let mut samples: Vec<(SystemTime, bool)> = Vec::new();
@@ -337,6 +350,41 @@ fn target_cells(r: &Report) -> [String; 10] {
         ms(t.ready_ms),
         outcome(r).to_string(),
     ]
+}
+
+/// One row per probe of each target: what the users saw.
+const PROBE_COLUMNS: [&str; 6] = [
+    "VMI",
+    "probe",
+    "downtime",
+    "attempts (failed / all)",
+    "first failure",
+    "Ready → first success",
+];
+
+fn probe_rows(targets: &[Report]) -> Vec<[String; 6]> {
+    targets
+        .iter()
+        .flat_map(|r| {
+            r.probes.iter().map(move |p| {
+                let downtime = match (p.downtime_ms, p.still_failing) {
+                    (_, true) => format!("{} (still failing)", ms(p.downtime_ms)),
+                    (None, false) => "none".into(),
+                    (Some(d), false) => ms(Some(d)),
+                };
+                [
+                    format!("{}/{}", r.target.namespace, r.target.name),
+                    p.probe.clone(),
+                    downtime,
+                    format!("{} / {}", p.failed_attempts, p.attempts),
+                    p.failure
+                        .as_ref()
+                        .map_or("—".into(), |f| format!("{}: {}", f.kind, f.detail)),
+                    ms(p.ready_to_success_ms),
+                ]
+            })
+        })
+        .collect()
 }
 
 const AGGREGATE_COLUMNS: [&str; 6] = ["from the delete to", "targets", "min", "p50", "p95", "max"];

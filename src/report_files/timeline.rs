@@ -82,6 +82,8 @@ pub struct Group {
     /// Why there are no rows (skipped, not run).
     pub reason: Option<String>,
     pub rows: Vec<Row>,
+    /// `--alerts`: each newly firing alert, at its first sighting (ms from the axis' zero).
+    pub alerts: Vec<(u64, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -159,10 +161,23 @@ pub fn layout(report: &GameDayReport) -> Layout {
                 ok,
             });
         }
+        let alerts = match (step.fleet.as_ref().and_then(|f| f.alerts.as_ref()), origin) {
+            (Some(a), Some(origin)) => a
+                .new
+                .iter()
+                .filter_map(|n| {
+                    let at = unix_ms(parse_time(Some(&n.first_seen_at))?).saturating_sub(origin);
+                    span = span.max(at);
+                    Some((at, n.alert.to_string()))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         groups.push(Group {
             title,
             reason,
             rows,
+            alerts,
         });
     }
     Layout {
@@ -225,6 +240,8 @@ fn tick_label(ms_at: u64, tick: u64) -> String {
     }
 }
 
+const PROBE_OK: &str = "#86efac";
+const PROBE_FAILING: &str = "#fca5a5";
 const WIDTH: f64 = 1100.0;
 const LABEL_W: f64 = 250.0;
 const OUTCOME_W: f64 = 150.0;
@@ -247,8 +264,11 @@ fn clip(text: &str, max: usize) -> String {
 pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
     let l = layout(report);
     let plot_w = WIDTH - LABEL_W - OUTCOME_W - 20.0;
-    // Leave room right of the longest bar for Ready's marker.
-    let span = (l.span_ms as f64 * 1.04).max(1.0);
+    // Leave room right of the longest bar for Ready's marker, and end the axis on a tick so
+    // the scale reaches past every bar.
+    let wanted = ((l.span_ms as f64 * 1.04) as u64).max(1);
+    let tick = tick_ms(wanted);
+    let span = (wanted.div_ceil(tick) * tick) as f64;
     let x = |at: u64| LABEL_W + (at as f64 / span) * plot_w;
     let probes_of = |r: &Row| -> Vec<&TimelineProbe> {
         probes
@@ -268,7 +288,8 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
                 + if g.rows.is_empty() { 6.0 } else { 0.0 }
         })
         .sum();
-    let top = 104.0;
+    // A second legend line for the probe tracks' colours.
+    let top = if probes.is_empty() { 104.0 } else { 120.0 };
     let height = top + rows_h + 46.0;
     let mut s = String::new();
     let _ = writeln!(
@@ -309,9 +330,26 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
         );
         lx += 18.0 + text.len() as f64 * 6.1 + 14.0;
     }
+    if !probes.is_empty() {
+        lx = 16.0;
+        for (color, words) in [
+            (PROBE_OK, "probe passing"),
+            (PROBE_FAILING, "probe failing"),
+        ] {
+            let _ = writeln!(
+                s,
+                r#"<rect x="{lx}" y="78" width="14" height="8" fill="{color}"><title>{words}</title></rect>"#
+            );
+            let _ = writeln!(
+                s,
+                r##"<text x="{}" y="86.5" fill="#374151" font-size="11">{words}</text>"##,
+                lx + 18.0
+            );
+            lx += 18.0 + words.len() as f64 * 6.1 + 14.0;
+        }
+    }
     let bottom = top + rows_h;
     // Grid and time scale.
-    let tick = tick_ms(span as u64);
     let mut at = 0;
     while (at as f64) <= span {
         let gx = x(at);
@@ -360,6 +398,16 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
                 r##"<text x="{LABEL_W}" y="{}" fill="#9ca3af" font-style="italic">{}</text>"##,
                 y + 16.0,
                 escape(reason)
+            );
+        }
+        // Newly firing alerts: a mark on the step's title line at each first sighting.
+        for (at, name) in &g.alerts {
+            let ax = x(*at);
+            let _ = writeln!(
+                s,
+                r##"<path d="M{ax:.1} {} l5 -9 h-10 z" fill="#f97316"><title>{}</title></path>"##,
+                y + 20.0,
+                escape(&format!("alert {name} first firing at {}", ms(Some(*at))))
             );
         }
         y += GROUP_H;
@@ -428,15 +476,17 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
                 );
                 if let Some(origin) = l.origin_unix_ms {
                     for iv in &p.intervals {
-                        let from = iv.start_unix_ms.saturating_sub(origin);
-                        let to = iv.end_unix_ms.saturating_sub(origin).max(from);
+                        // A track runs until the report was written: keep it on the axis.
+                        let axis_end = span as u64;
+                        let from = iv.start_unix_ms.saturating_sub(origin).min(axis_end);
+                        let to = iv.end_unix_ms.saturating_sub(origin).clamp(from, axis_end);
                         let _ = writeln!(
                             s,
                             r#"<rect x="{:.1}" y="{}" width="{:.1}" height="8" fill="{}"><title>{}</title></rect>"#,
                             x(from),
                             y + 1.0,
                             (x(to) - x(from)).max(1.0),
-                            if iv.ok { "#86efac" } else { "#fca5a5" },
+                            if iv.ok { PROBE_OK } else { PROBE_FAILING },
                             escape(&format!(
                                 "{}: {} from {} to {}",
                                 p.label,

@@ -87,6 +87,19 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         eprintln!("note: {line}");
     }
     let guards = alert_guards(&loaded)?;
+    let alerts = alert_watch(&loaded, args)?;
+    // Prometheus must answer before anything is deleted (each step reads its own before set).
+    if let Some(options) = &alerts {
+        if let Err(e) = options.firing().await {
+            return Err(Error::usage(
+                format!(
+                    "Prometheus error: the firing alerts could not be read before the run: {e}"
+                ),
+                "check performance_monitoring.prometheus_url in the config (or PROMETHEUS_URL); \
+                 nothing was changed",
+            ));
+        }
+    }
     // Until the first step runs nothing has changed: a signal just ends the command.
     let prepared = tokio::select! {
         biased;
@@ -106,6 +119,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         term: *term,
         cluster: cluster.clone(),
         guards,
+        alerts,
     };
     refuse_runner(&planned, &runner)?;
 
@@ -435,6 +449,38 @@ struct Engine {
     cluster: Cluster,
     /// The config's alert profile, as abort conditions of every step.
     guards: ProbeOptions,
+    /// `--alerts`: each step's watch.
+    alerts: Option<crate::probe::AlertOptions>,
+}
+
+/// `--alerts` of `run`: Prometheus is the config's `prometheus_url`, else `PROMETHEUS_URL`.
+fn alert_watch(loaded: &Loaded, args: &RunArgs) -> Result<Option<crate::probe::AlertOptions>> {
+    let Some(selector) = &args.alerts else {
+        return Ok(None);
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let profile = loaded.alerts.as_ref();
+    let url = profile
+        .and_then(|p| p.prometheus_url.clone())
+        .or_else(|| env("PROMETHEUS_URL"));
+    let token = profile
+        .and_then(|p| p.prometheus_bearer_token.clone())
+        .or_else(|| env("PROMETHEUS_TOKEN"));
+    let hint = "set performance_monitoring.prometheus_url in the config, or PROMETHEUS_URL";
+    let server = url
+        .map(|u| crate::probe::PromServer::new(&u, token, None))
+        .transpose()
+        .map_err(|e| Error::usage(e, hint))?;
+    let timing = crate::probe::ProbeTiming::default();
+    crate::probe::AlertOptions::new(
+        selector.clone(),
+        server,
+        timing.interval,
+        timing.timeout,
+        args.alerts_settle.unwrap_or_default(),
+    )
+    .map(Some)
+    .map_err(|e| Error::usage(e, hint))
 }
 
 /// The critical alerts of a config's alert profile as abort conditions (none without one).
@@ -465,6 +511,7 @@ impl StepRunner for Engine {
         let mut reports = Vec::new();
         let mut series = crate::repeat::Series::default();
         let mut stopped = None;
+        let mut alerts = Vec::new();
         for ns in namespaces {
             let targets: Vec<&Target> = step.targets.iter().filter(|t| t.namespace == ns).collect();
             eprintln!(
@@ -477,7 +524,9 @@ impl StepRunner for Engine {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let (batch, batch_series, batch_stopped) = self.namespace(step, ns, &targets).await;
+            let (batch, batch_series, batch_stopped, watched) =
+                self.namespace(step, ns, &targets).await;
+            alerts.extend(watched);
             let interrupted = |e: Exit| matches!(e, Exit::Interrupted | Exit::Terminated);
             let stop = batch.iter().any(|r| interrupted(r.exit()))
                 || batch_stopped.as_ref().is_some_and(|(_, e)| interrupted(*e));
@@ -495,12 +544,14 @@ impl StepRunner for Engine {
             .is_some_and(|(_, e)| matches!(e, Exit::Interrupted | Exit::Terminated));
         fleet.result.amends.stopped = stopped;
         fleet.series = series;
+        fleet.alerts = crate::probe::AlertsReport::merge(alerts);
         fleet
     }
 }
 
 impl Engine {
-    /// The namespace's reports (the last trial's, with `--repeat`) and its trials.
+    /// The step's targets in `ns` (the last trial's, with `--repeat`), its trials, and what its
+    /// alert watch saw.
     async fn namespace(
         &self,
         step: &ResolvedStep,
@@ -510,6 +561,7 @@ impl Engine {
         Vec<Report>,
         crate::repeat::Series,
         Option<(crate::repeat::series::Stopped, Exit)>,
+        Option<crate::probe::AlertsReport>,
     ) {
         let global = GlobalArgs {
             namespace: Some(ns.to_string()),
@@ -548,6 +600,7 @@ impl Engine {
             probes: self.guards.clone(),
             repeat: self.args.repeat,
             baseline: None,
+            alerts: self.alerts.clone(),
         };
         let renderer: Box<dyn crate::events::Renderer> =
             if self.term.spinners(self.args.no_progress) {
@@ -574,6 +627,7 @@ impl Engine {
                     run.targets().into_iter().cloned().collect(),
                     series,
                     stopped,
+                    run.alerts(),
                 )
             }
             Err(e) => (
@@ -582,6 +636,7 @@ impl Engine {
                     .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
                     .collect(),
                 Default::default(),
+                None,
                 None,
             ),
         }
@@ -635,6 +690,7 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         group: None,
         warnings: Vec::new(),
         probes: Vec::new(),
+        alerts: None,
         notes: e.hint().into_iter().collect(),
         series: Default::default(),
     }
@@ -659,6 +715,7 @@ pub fn fleet_report(
         interrupted: matches!(exit, Exit::Interrupted | Exit::Terminated),
         selection: None,
         aggregates: Aggregates::of(&targets),
+        alerts: None,
         targets,
         result: Judged::new(verdict),
         notes: Vec::new(),

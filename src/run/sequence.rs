@@ -162,6 +162,7 @@ mod tests {
                 recovered: usize::from(exit == Exit::Recovered),
                 ..Aggregates::default()
             },
+            alerts: None,
             result: Judged::new(FleetVerdict {
                 dry_run: None,
                 signal: None,

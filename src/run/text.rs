@@ -160,6 +160,12 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
                         dim.apply_to(verdicts::verdict(&t.result.verdict))
                     );
                 }
+                if let Some(alerts) = &f.alerts {
+                    for (i, line) in crate::render::alerts::section(alerts).iter().enumerate() {
+                        let label = if i == 0 { "alerts:" } else { "       " };
+                        let _ = writeln!(out, "    {} {line}", dim.apply_to(label));
+                    }
+                }
                 for n in &f.notes {
                     let _ = writeln!(out, "    {} {n}", dim.apply_to("note:"));
                 }

@@ -71,6 +71,12 @@ impl Env {
         self.cluster.simulated_only(why)
     }
 
+    /// A cluster this test binary started itself (e.g. with a harness option the shared one
+    /// lacks).
+    pub fn of(cluster: &'static Cluster) -> Env {
+        Env { cluster }
+    }
+
     /// The cluster shared by this test binary; None (test skipped) without prerequisites, outside CI.
     pub fn get() -> Option<Env> {
         Cluster::shared().map(|cluster| Env { cluster })

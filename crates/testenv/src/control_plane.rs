@@ -190,6 +190,7 @@ pub async fn start(
     watchdog: &mut Watchdog,
     context: &str,
     watch_cache: bool,
+    extra_args: &[String],
 ) -> Result<ControlPlane> {
     let pki = pki::generate(dir)?;
     fs::write(dir.join("audit-policy.yaml"), AUDIT_POLICY)?;
@@ -197,7 +198,17 @@ pub async fn start(
     let mut no_fsync = true;
     let mut last_error = None;
     for _ in 0..4 {
-        match start_once(bins, dir, &pki, watchdog, context, no_fsync, watch_cache).await {
+        match start_once(
+            bins,
+            dir,
+            &pki,
+            watchdog,
+            context,
+            (no_fsync, watch_cache),
+            extra_args,
+        )
+        .await
+        {
             Ok(cp) => return Ok(cp),
             Err(Retry::Port(e)) => last_error = Some(e),
             Err(Retry::NoFsyncUnsupported(e)) if no_fsync => {
@@ -222,8 +233,8 @@ async fn start_once(
     pki: &Pki,
     watchdog: &mut Watchdog,
     context: &str,
-    no_fsync: bool,
-    watch_cache: bool,
+    (no_fsync, watch_cache): (bool, bool),
+    extra_args: &[String],
 ) -> Result<ControlPlane, Retry> {
     let fatal = Retry::Fatal;
     let [etcd_port, peer_port, api_port] = free_ports().map_err(fatal)?;
@@ -299,6 +310,7 @@ async fn start_once(
     if !watch_cache {
         api_args.push(p("watch-cache", "false"));
     }
+    api_args.extend_from_slice(extra_args);
     let apiserver_command = ApiserverCommand {
         program: bins.kube_apiserver.clone(),
         args: api_args,

@@ -32,6 +32,7 @@ mod pki;
 mod prereqs;
 pub mod prometheus;
 mod start;
+mod token_webhook;
 mod watchdog;
 
 use std::{
@@ -57,6 +58,7 @@ pub use pki::RESTRICTED_USERS;
 use prereqs::Binaries;
 pub use prometheus::{Prometheus, VMI_NOT_RUNNING_ALERT};
 pub use start::{Builder, StartError, Timings};
+pub use token_webhook::{expiring_token, TokenWebhook, USER as WEBHOOK_USER};
 
 /// How long fixtures wait for a VMI to become Running and Ready.
 pub const FIXTURE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -87,6 +89,7 @@ pub struct Cluster {
     next: AtomicUsize,
     apiserver_command: control_plane::ApiserverCommand,
     context: String,
+    token_webhook: Option<TokenWebhook>,
 }
 
 enum Shared {
@@ -216,6 +219,11 @@ impl Cluster {
     pub fn bare() -> Option<&'static Cluster> {
         static BARE: OnceLock<Shared> = OnceLock::new();
         shared_from(&BARE, || Cluster::builder().kubevirt(false))
+    }
+
+    /// The token-review webhook of a cluster built with `Builder::token_webhook(true)`.
+    pub fn token_webhook(&self) -> Option<&TokenWebhook> {
+        self.token_webhook.as_ref()
     }
 
     /// The full stack in a temporary directory; see `Builder` for the options.

@@ -47,9 +47,17 @@ pub struct Builder {
     watch_cache: bool,
     genuine: bool,
     genuine_dir: Option<PathBuf>,
+    token_webhook: bool,
 }
 
 impl Builder {
+    /// A token-review webhook whose tokens expire and can be revoked (see
+    /// [`crate::TokenWebhook`]), for tests of credential renewal (default: none).
+    pub fn token_webhook(mut self, on: bool) -> Self {
+        self.token_webhook = on;
+        self
+    }
+
     /// Use this directory (created if missing) and KEEP it at the end; the default is a fresh
     /// temporary directory that the watchdog removes.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -128,6 +136,7 @@ impl Default for Builder {
             watch_cache: true,
             genuine: false,
             genuine_dir: None,
+            token_webhook: false,
         }
     }
 }
@@ -169,12 +178,23 @@ fn launch(
             .clone()
             .filter(|_| genuine_files.is_none())
             .map(|source| tokio::task::spawn_blocking(move || kubevirt::load_crds(&source)));
+        let webhook = match builder.token_webhook {
+            true => {
+                let config = dir.join("token-webhook.kubeconfig");
+                let webhook = crate::TokenWebhook::start(&config).await?;
+                Some((webhook, crate::token_webhook::apiserver_args(&config)))
+            }
+            false => None,
+        };
+        let extra_args = webhook.as_ref().map(|(_, a)| a.clone()).unwrap_or_default();
+        let webhook = webhook.map(|(w, _)| w);
         let cp = control_plane::start(
             &binaries,
             &dir,
             &mut watchdog,
             &builder.context,
             builder.watch_cache,
+            &extra_args,
         )
         .await?;
         let control_plane_ready = started.elapsed();
@@ -237,16 +257,26 @@ fn launch(
             timings,
             rest,
             genuine_ports,
+            webhook,
         ))
     });
-    let (server, client, ports, apiserver_command, mut processes, mut timings, rest, genuine_ports) =
-        match result {
-            Ok(started) => started,
-            Err(e) => {
-                watchdog.finish();
-                return Err(e);
-            }
-        };
+    let (
+        server,
+        client,
+        ports,
+        apiserver_command,
+        mut processes,
+        mut timings,
+        rest,
+        genuine_ports,
+        token_webhook,
+    ) = match result {
+        Ok(started) => started,
+        Err(e) => {
+            watchdog.finish();
+            return Err(e);
+        }
+    };
     let pids = [&processes.etcd, &processes.apiserver]
         .iter()
         .filter_map(|c| c.as_ref().map(Child::id))
@@ -278,6 +308,7 @@ fn launch(
         next: AtomicUsize::new(1),
         apiserver_command,
         context: builder.context.clone(),
+        token_webhook,
     };
     if let Err(e) = rest {
         let logs = control_plane::tail(&cluster.apiserver_log(), 20);
