@@ -236,7 +236,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__list)
-            opts="-l -o -n -A -v -s -h -V --selector --output --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
+            opts="-l -o -n -A -v -s -h -V --selector --output --fault --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -256,6 +256,10 @@ _kubectl__vmchaos() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --fault)
+                    COMPREPLY=($(compgen -W "delete crash" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -314,7 +318,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__outage)
-            opts="-l -y -o -n -A -v -s -h -V --selector --all --count --percent --seed --max-targets --allow-full-outage --duration --timeout --grace-period --keep-down --serial --interval --repeat --baseline --max-regression --yes --dry-run --output --save-dir --report --overwrite --no-progress --allow-protected-namespace --probe --probe-interval --probe-timeout --abort-if --alerts --alerts-settle --prometheus --prometheus-token --prometheus-ca --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
+            opts="-l -y -o -n -A -v -s -h -V --selector --all --count --percent --seed --max-targets --allow-full-outage --duration --timeout --grace-period --keep-down --fault --serial --interval --repeat --baseline --max-regression --yes --dry-run --output --save-dir --report --overwrite --no-progress --allow-protected-namespace --probe --probe-interval --probe-timeout --abort-if --alerts --alerts-settle --prometheus --prometheus-token --prometheus-ca --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -354,6 +358,10 @@ _kubectl__vmchaos() {
                     ;;
                 --grace-period)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fault)
+                    COMPREPLY=($(compgen -W "delete crash" -- "${cur}"))
                     return 0
                     ;;
                 --interval)

@@ -58,6 +58,8 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l duration -d 'How long to wait for KubeVirt to recover the VM on its own before the tool recovers it (seconds, or 90s, 2m); recovery seen earlier ends the wait at once' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l timeout -d 'After a new VMI appears or the tool\'s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered (at least 1s)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l grace-period -d 'Removed: the API server ignores a DELETE\'s grace period for VMIs (kept to say so)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l fault -d 'How the VM goes down: delete (DELETE the VMI, a clean stop) or crash (delete its virt-launcher pod with no grace period, as a host or QEMU failure: KubeVirt sets the VMI Failed and recovers it by its runStrategy)' -r -f -a "delete\t''
+crash\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l interval -d 'With --serial: the pause between two targets; with --repeat: the pause between two trials (e.g. 30s)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l repeat -d 'Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l baseline -d 'An earlier run\'s `-o json` document or report.json: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)' -r -F
@@ -150,6 +152,8 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s
 wide\t''
 json\t''
 yaml\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l fault -d 'Show the recovery plans for this fault: delete (the VMI) or crash (its launcher pod)' -r -f -a "delete\t''
+crash\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand list" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -172,6 +176,8 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s o
 wide\t''
 json\t''
 yaml\t''"
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l fault -d 'Show the recovery plans for this fault: delete (the VMI) or crash (its launcher pod)' -r -f -a "delete\t''
+crash\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand ls" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r

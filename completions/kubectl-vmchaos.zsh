@@ -56,6 +56,7 @@ _arguments "${_arguments_options[@]}" : \
 '--duration=[How long to wait for KubeVirt to recover the VM on its own before the tool recovers it (seconds, or 90s, 2m); recovery seen earlier ends the wait at once]:DURATION:_default' \
 '--timeout=[After a new VMI appears or the tool'\''s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered (at least 1s)]:DURATION:_default' \
 '--grace-period=[Removed\: the API server ignores a DELETE'\''s grace period for VMIs (kept to say so)]:SECONDS:_default' \
+'--fault=[How the VM goes down\: delete (DELETE the VMI, a clean stop) or crash (delete its virt-launcher pod with no grace period, as a host or QEMU failure\: KubeVirt sets the VMI Failed and recovers it by its runStrategy)]:FAULT:(delete crash)' \
 '--interval=[With --serial\: the pause between two targets; with --repeat\: the pause between two trials (e.g. 30s)]:DURATION:_default' \
 '--repeat=[Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target]:N:_default' \
 '--baseline=[An earlier run'\''s \`-o json\` document or report.json\: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)]:FILE:_files' \
@@ -165,6 +166,7 @@ _arguments "${_arguments_options[@]}" : \
 '--selector=[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
 '-o+[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--output=[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
+'--fault=[Show the recovery plans for this fault\: delete (the VMI) or crash (its launcher pod)]:FAULT:(delete crash)' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \
@@ -194,6 +196,7 @@ _arguments "${_arguments_options[@]}" : \
 '--selector=[Only VMIs matching this label selector (sent to the API server), e.g. app=db]:SELECTOR:_default' \
 '-o+[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
 '--output=[Output format\: a table, a wider table, json or yaml]:FORMAT:(table wide json yaml)' \
+'--fault=[Show the recovery plans for this fault\: delete (the VMI) or crash (its launcher pod)]:FAULT:(delete crash)' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \
 '--context=[The kubeconfig context to use (default\: the current context)]:NAME:_default' \
 '-n+[Namespace (default\: the context'\''s namespace, else "default")]:NS:_default' \

@@ -139,6 +139,11 @@ pub struct OutageArgs {
     /// disable_auto_restart)
     #[arg(long)]
     pub keep_down: bool,
+    /// How the VM goes down: delete (DELETE the VMI, a clean stop) or crash (delete its
+    /// virt-launcher pod with no grace period, as a host or QEMU failure: KubeVirt sets the VMI
+    /// Failed and recovers it by its runStrategy)
+    #[arg(long, value_enum, default_value_t = FaultArg::Delete, value_name = "FAULT")]
+    pub fault: FaultArg,
     /// Delete the targets one after the other (each recovered or given up before the next)
     #[arg(long)]
     pub serial: bool,
@@ -414,6 +419,9 @@ pub struct ListArgs {
     /// Output format: a table, a wider table, json or yaml
     #[arg(short = 'o', long, value_enum, default_value_t = ListFormat::Table, value_name = "FORMAT")]
     pub output: ListFormat,
+    /// Show the recovery plans for this fault: delete (the VMI) or crash (its launcher pod)
+    #[arg(long, value_enum, default_value_t = FaultArg::Delete, value_name = "FAULT")]
+    pub fault: FaultArg,
 }
 
 #[derive(Debug, Args)]
@@ -463,6 +471,23 @@ pub struct ScheduleArgs {
     /// The outage to run, as `kubectl vmchaos outage` takes it (after --): the VMI and its flags
     #[arg(last = true, value_name = "OUTAGE ARGS")]
     pub outage: Vec<String>,
+}
+
+/// `--fault`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FaultArg {
+    #[default]
+    Delete,
+    Crash,
+}
+
+impl FaultArg {
+    pub fn resolve(self) -> crate::plan::Fault {
+        match self {
+            FaultArg::Delete => crate::plan::Fault::Delete,
+            FaultArg::Crash => crate::plan::Fault::Crash,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -44,9 +44,23 @@ pub fn describe(
     let plan = plan.as_str();
     let ms = |v: Option<u64>| v.map_or("—".to_string(), |v| format!("{v}ms"));
     Some(match what {
-        TargetEvent::Deleted { uid, .. } => (
+        TargetEvent::Deleted {
+            uid,
+            launcher: None,
+            ..
+        } => (
             EventKind::OutageStarted,
             format!("kubectl-vmchaos deleted VMI {vmi} (uid {uid}) for a chaos test; plan: {plan}"),
+        ),
+        TargetEvent::Deleted {
+            uid,
+            launcher: Some(pod),
+            ..
+        } => (
+            EventKind::OutageStarted,
+            format!(
+                "kubectl-vmchaos crashed VMI {vmi} (uid {uid}) for a chaos test: deleted its virt-launcher pod {pod} with no grace period; plan: {plan}"
+            ),
         ),
         TargetEvent::Acted { .. } => (
             EventKind::ToolRecovered,

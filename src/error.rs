@@ -102,6 +102,12 @@ pub enum Error {
     KubeVirtMissing { context: String },
     #[error("KubeVirt's subresources (subresources.kubevirt.io/v1) are not served in {context}: the tool could not start a VM")]
     SubresourcesMissing { context: String },
+    #[error("VMI {namespace}/{name} has no virt-launcher pod (pods labelled kubevirt.io=virt-launcher,kubevirt.io/created-by={uid}): there is nothing to crash")]
+    LauncherMissing {
+        namespace: String,
+        name: String,
+        uid: String,
+    },
     #[error("no VMI named {name} in namespace {namespace}")]
     VmiNotFound {
         name: String,
@@ -195,6 +201,9 @@ impl Error {
             Error::Kubeconfig { .. } => {
                 "point --kubeconfig or KUBECONFIG at a valid kubeconfig, or pick one with --context".into()
             }
+            Error::LauncherMissing { namespace, name, uid } => format!(
+                "look at `kubectl get pods -n {namespace} -l kubevirt.io/created-by={uid}`; use --fault delete to stop {name} through the API instead"
+            ),
             Error::SubresourcesMissing { .. } => {
                 "check virt-api: `kubectl get apiservice v1.subresources.kubevirt.io` should be Available".into()
             }

@@ -9,13 +9,24 @@ use crate::kubevirt::Recovery;
 /// A step of the recovery, for the renderers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    OldTerminating { finalizers: Vec<String> },
+    OldTerminating {
+        finalizers: Vec<String>,
+    },
+    /// `--fault crash`: KubeVirt set the old VMI `Failed` (its launcher is gone).
+    OldFailed,
     OldGone,
-    NewCreated { name: String, uid: String },
-    Phase { phase: String },
+    NewCreated {
+        name: String,
+        uid: String,
+    },
+    Phase {
+        phase: String,
+    },
     Ready,
     ReadyLost,
-    NewGone { uid: String },
+    NewGone {
+        uid: String,
+    },
 }
 
 /// The phases of an outage, in order.
@@ -96,6 +107,8 @@ pub enum TargetEvent {
     Deleted {
         uid: String,
         node: Option<String>,
+        /// `--fault crash`: the virt-launcher pod deleted with no grace period.
+        launcher: Option<String>,
     },
     /// The API server refused the DELETE: nothing changed for this target.
     DeleteRefused {

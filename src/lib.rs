@@ -149,7 +149,15 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                 }),
             }
         }
-        Command::List(args) => list(&cli, args.output, args.selector.as_deref()).await,
+        Command::List(args) => {
+            list(
+                &cli,
+                args.output,
+                args.selector.as_deref(),
+                args.fault.resolve(),
+            )
+            .await
+        }
         Command::Schedule(args) => schedule::run(&cli.global, args)
             .await
             .map(|text| print_stdout(&text)),
@@ -219,7 +227,12 @@ fn error_document(error: &Error, format: cli::OutputFormat) -> String {
     }
 }
 
-async fn list(cli: &Cli, format: ListFormat, selector: Option<&str>) -> Result<Exit, Error> {
+async fn list(
+    cli: &Cli,
+    format: ListFormat,
+    selector: Option<&str>,
+    fault: plan::Fault,
+) -> Result<Exit, Error> {
     let cluster = cluster::connect(&cli.global, Duration::from_secs(10)).await?;
     let scope = if cli.global.all_namespaces {
         None
@@ -235,6 +248,7 @@ async fn list(cli: &Cli, format: ListFormat, selector: Option<&str>) -> Result<E
         namespace: scope,
         selector,
         running_only: true,
+        fault,
     };
     let rows = match cluster
         .within(targets::list_with(&cluster.client, &query))

@@ -7,6 +7,27 @@ use serde::Serialize;
 
 use crate::kubevirt::{Recovery, RunStrategy, StartFailure, Timestamp, Vm, Vmi};
 
+/// How the outage takes the VM down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fault {
+    /// DELETE the VMI: a clean stop (the guest is shut down, the VMI goes away).
+    #[default]
+    Delete,
+    /// DELETE its virt-launcher pod with no grace period, as when a host or QEMU dies: KubeVirt
+    /// sees the launcher vanish and sets the VMI `Failed`.
+    Crash,
+}
+
+impl Fault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::Delete => "delete",
+            Fault::Crash => "crash",
+        }
+    }
+}
+
 /// What the outage will do to bring the VMI back, or why it won't touch it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
@@ -77,6 +98,11 @@ pub enum Refusal {
     /// Running but not Ready: it does not serve now, so an outage would be blamed for a state
     /// it did not cause (and its "recovery" would wait for a Ready that may never come).
     NotReady,
+    /// `--fault crash` on a Once VM: KubeVirt leaves a Failed Once VMI alone by design and
+    /// virt-api refuses `start` for Once, so nothing KubeVirt does would bring it back.
+    CrashOnce {
+        vm: String,
+    },
 }
 
 impl Refusal {
@@ -110,6 +136,9 @@ impl Refusal {
             Refusal::NotReady => {
                 "the VMI is Running but not Ready: it is not serving now, and the outage would be blamed for that".into()
             }
+            Refusal::CrashOnce { vm } => format!(
+                "VM {vm} has runStrategy Once: KubeVirt leaves a crashed (Failed) Once VMI down for good and refuses to start it, so a crash tests no recovery"
+            ),
         }
     }
 
@@ -126,6 +155,7 @@ impl Refusal {
             Refusal::OwnerVmGone { .. } => "VM gone",
             Refusal::ForeignOwner { .. } => "foreign owner",
             Refusal::NotReady => "not ready",
+            Refusal::CrashOnce { .. } => "Once: a crash stays down",
         }
     }
 
@@ -146,6 +176,9 @@ impl Refusal {
             Refusal::ForeignOwner { .. } => {
                 "test the recovery through that controller's own tools, or pick another target".into()
             }
+            Refusal::CrashOnce { vm } => format!(
+                "use --fault delete (KubeVirt re-creates a deleted Once VMI), or give VM {vm} another runStrategy first"
+            ),
             Refusal::NotReady => {
                 "wait until `kubectl get vmi NAME` shows it Ready (condition Ready=True; `kubectl describe vmi NAME` says why it is not), then try again".into()
             }
@@ -156,7 +189,32 @@ impl Refusal {
 /// The plan for `vmi`; `vm` is its owner VM when the controller owner is a VirtualMachine
 /// (None there means the VM could not be found).
 pub fn decide(vmi: &Vmi, vm: Option<&Vm>, now: Timestamp) -> Plan {
-    match decide_owner(vmi, vm, now) {
+    decide_for(Fault::Delete, vmi, vm, now)
+}
+
+/// The plan for this fault. A crash leaves the VMI `Failed`, which KubeVirt's VM controller
+/// treats unlike a deleted VMI (`syncRunStrategy`, ../shared/KUBEVIRT.md "VMI Failed"):
+/// Always and RerunOnFailure delete and re-create it (automatic); Manual leaves it Failed until
+/// the tool starts the VM (virt-api's start then asks to stop the Failed VMI and start a new
+/// one); Once leaves it Failed for good and virt-api refuses start (refused); a replica set
+/// replaces a Failed VMI; a standalone VMI is re-created by the tool.
+pub fn decide_for(fault: Fault, vmi: &Vmi, vm: Option<&Vm>, now: Timestamp) -> Plan {
+    let plan = match (fault, decide_owner(vmi, vm, now), vm) {
+        (Fault::Crash, Plan::Go { recovery, warnings }, Some(vm)) => match vm.run_strategy {
+            RunStrategy::Once => Plan::Refuse(Refusal::CrashOnce {
+                vm: vm.name.clone(),
+            }),
+            // A Failed VMI is deleted and re-created by the controller (RerunOnFailure adds
+            // the start request itself).
+            RunStrategy::RerunOnFailure => Plan::Go {
+                recovery: Recovery::Automatic,
+                warnings,
+            },
+            _ => Plan::Go { recovery, warnings },
+        },
+        (_, plan, _) => plan,
+    };
+    match plan {
         // What the owner says comes first (a Halted VM's VMI is not Ready because it stops).
         Plan::Go { .. } if !vmi.ready => Plan::Refuse(Refusal::NotReady),
         plan => plan,
@@ -385,6 +443,50 @@ mod tests {
         for ((row, plan), want) in rows.into_iter().zip(expected) {
             assert_eq!(plan, want, "{row}");
         }
+    }
+
+    /// `--fault crash`: the "VMI Failed" column of ../shared/KUBEVIRT.md, checked against
+    /// KubeVirt v1.9.0's `syncRunStrategy` and virt-api's start handler.
+    #[test]
+    fn a_crash_follows_kubevirts_rules_for_a_failed_vmi() {
+        let vmi = owned_by("VirtualMachine", "db-0");
+        let crash = |vm: Option<&Vm>, vmi: &Vmi| decide_for(Fault::Crash, vmi, vm, now());
+        assert_eq!(crash(Some(&vm("Always")), &vmi), go(Recovery::Automatic));
+        // The controller deletes a Failed VMI and adds a start request itself.
+        assert_eq!(
+            crash(Some(&vm("RerunOnFailure")), &vmi),
+            go(Recovery::Automatic)
+        );
+        // A Failed Manual VMI stays until start (virt-api: stop that UID, then start).
+        assert_eq!(crash(Some(&vm("Manual")), &vmi), go(Recovery::Start));
+        let once = crash(Some(&vm("Once")), &vmi);
+        assert_eq!(
+            once.refusal().map(Refusal::short),
+            Some("Once: a crash stays down")
+        );
+        assert!(once.refusal().unwrap().hint().contains("--fault delete"));
+        assert_eq!(crash(None, &running()), go(Recovery::Recreate));
+        assert_eq!(
+            crash(None, &owned_by("VirtualMachineInstanceReplicaSet", "web")),
+            go(Recovery::Follow)
+        );
+        // Refusals that do not depend on the fault stay.
+        assert_eq!(
+            crash(Some(&vm("Halted")), &vmi)
+                .refusal()
+                .map(Refusal::short),
+            Some("VM halted")
+        );
+        assert_eq!(
+            crash(
+                Some(&vm("Always")),
+                &Vmi {
+                    ready: false,
+                    ..vmi.clone()
+                }
+            ),
+            Plan::Refuse(Refusal::NotReady)
+        );
     }
 
     #[test]

@@ -16,6 +16,10 @@ use crate::{
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Timings {
+    /// `--fault crash`: when the old VMI was seen `Failed` (the launcher's death, as KubeVirt
+    /// reported it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_ms: Option<u64>,
     pub gone_ms: Option<u64>,
     pub created_ms: Option<u64>,
     pub scheduling_ms: Option<u64>,
@@ -38,6 +42,9 @@ pub struct Report {
     pub replica_set: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
+    /// `delete` (the VMI was deleted) or `crash` (its virt-launcher pod was deleted with no
+    /// grace period).
+    pub fault: crate::plan::Fault,
     pub expected_recovery: Recovery,
     /// What actually brought it back (`none` if nothing did).
     pub recovery: Recovery,

@@ -141,7 +141,8 @@ pub fn plan(snap: &Snapshot, owner: &SavedOwner, now: &Now) -> Result<Plan> {
             ))
         }
         SavedOwner::Standalone => {
-            if now.vmi.is_some() {
+            // A crash leaves the saved VMI Failed: re-creating it deletes that one first.
+            if now.vmi.is_some() && !crashed(snap, now) {
                 return Err(exists(now));
             }
             return Ok(Plan {
@@ -215,6 +216,32 @@ pub fn plan(snap: &Snapshot, owner: &SavedOwner, now: &Now) -> Result<Plan> {
             };
         }
     };
+    if crashed(snap, now) {
+        // `--fault crash` left the VMI Failed: KubeVirt deletes and restarts a Failed VMI under
+        // Always and RerunOnFailure (virt-api refuses `start` then); Manual needs the `start`,
+        // which stops the Failed VMI and starts a new one.
+        return match strategy {
+            RunStrategy::Always | RunStrategy::RerunOnFailure => Ok(Plan {
+                steps,
+                waits_for: Some(format!(
+                    "VM {vm_name} has runStrategy {}: KubeVirt deletes its Failed VMI and starts a new one",
+                    strategy.as_str()
+                )),
+            }),
+            RunStrategy::Manual => {
+                steps.push(Step::StartVm { vm: vm_name });
+                Ok(Plan {
+                    steps,
+                    waits_for: None,
+                })
+            }
+            _ if steps.is_empty() => Err(exists(now)),
+            _ => Ok(Plan {
+                steps,
+                waits_for: None,
+            }),
+        };
+    }
     if now.vmi.is_some() {
         // The VMI is back (or still there): only a runStrategy left at Manual is put back.
         if steps.is_empty() {
@@ -253,6 +280,13 @@ pub fn plan(snap: &Snapshot, owner: &SavedOwner, now: &Now) -> Result<Plan> {
             "upgrade kubectl-vmchaos, or start the VM yourself".into(),
         )),
     }
+}
+
+/// The snapshot's own VMI is still there, Failed (a crash), not being deleted.
+fn crashed(snap: &Snapshot, now: &Now) -> bool {
+    now.vmi
+        .as_ref()
+        .is_some_and(|v| v.phase == "Failed" && !v.terminating && v.uid == snap.meta.uid)
 }
 
 /// Returns the exit code and the one-line result for stdout.
@@ -411,8 +445,13 @@ async fn carry_out(cluster: &Cluster, snap: &Snapshot, step: &Step) -> Result<St
             .await
             .map(|()| format!("started VM {vm}"))
             .map_err(|e| cluster.request_error(format!("start VM {ns}/{vm}"), e)),
+        // A crashed (Failed) VMI of the snapshot's UID is deleted first.
         Step::RecreateVmi => match cluster
-            .bounded(actions::recreate_vmi(client, &snap.vmi))
+            .bounded(actions::recreate_after_crash(
+                client,
+                &snap.vmi,
+                Duration::from_secs(10),
+            ))
             .await
             .map_err(|e| {
                 cluster.request_error(format!("re-create VMI {ns}/{}", snap.meta.name), e)
@@ -649,6 +688,63 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, Error::AlreadyRunning { .. }));
+    }
+
+    /// `--fault crash` left the saved VMI Failed: restore brings it back as KubeVirt's rules for
+    /// a Failed VMI say (the command the outage suggests must work).
+    #[test]
+    fn a_crashed_vmi_left_failed_is_brought_back() {
+        let failed = Vmi {
+            uid: "u1".into(),
+            phase: "Failed".into(),
+            ready: false,
+            ..running()
+        };
+        let crashed = |vm: Option<Vm>| Now {
+            vmi: Some(failed.clone()),
+            vm,
+        };
+        let standalone = snap(None, None, None);
+        assert_eq!(steps(&standalone, crashed(None)), vec![Step::RecreateVmi]);
+        let owned = snap(
+            Some(("VirtualMachine", "db-0")),
+            Some(saved_vm("Manual", false)),
+            None,
+        );
+        assert_eq!(
+            steps(&owned, crashed(Some(vm_now("Manual")))),
+            vec![Step::StartVm { vm: "db-0".into() }]
+        );
+        for strategy in ["Always", "RerunOnFailure"] {
+            let plan = decide(&owned, crashed(Some(vm_now(strategy)))).unwrap();
+            assert!(plan.steps.is_empty(), "{strategy}");
+            assert!(plan.waits_for.unwrap().contains("Failed VMI"), "{strategy}");
+        }
+        // Kept down through the crash: Always goes back, and KubeVirt does the rest.
+        let kept = snap(
+            Some(("VirtualMachine", "db-0")),
+            Some(saved_vm("Always", false)),
+            Some("Always"),
+        );
+        assert_eq!(
+            steps(&kept, crashed(Some(vm_now("Manual")))),
+            vec![Step::PutStrategyBack {
+                vm: "db-0".into(),
+                to: "Always".into()
+            }]
+        );
+        // A Failed VMI that is not the saved one is someone else's: refused.
+        let other = Now {
+            vmi: Some(Vmi {
+                uid: "u2".into(),
+                ..failed.clone()
+            }),
+            vm: None,
+        };
+        assert!(matches!(
+            decide(&standalone, other),
+            Err(Error::AlreadyRunning { .. })
+        ));
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
         cron: cron.clone(),
         image: args.image.clone(),
         args: container_args(&args.outage, &outage, &namespace),
-        permissions: permissions_for(&chosen.targets, outage.keep_down, chosen.lists),
+        permissions: permissions_for(&chosen.targets, how(&outage), chosen.lists),
         active_deadline_seconds: active_deadline(&outage),
     };
     let targets = chosen.targets;
@@ -304,7 +304,8 @@ async fn resolve_targets(
         false,
         namespace,
         outage.allow_protected_namespace,
-    );
+    )
+    .with_fault(outage.fault.resolve());
     let by_flags = t.selector.is_some() || t.all || t.count.is_some() || t.percent.is_some();
     if by_flags {
         // Each run chooses among the VMIs that match then; the Role covers every one that
@@ -316,7 +317,7 @@ async fn resolve_targets(
             .into_iter()
             .map(|r| (r.namespace.clone(), r.name.clone()))
             .collect();
-        let targets = preflight::resolve_targets(cluster, &names, outage.keep_down).await?;
+        let targets = preflight::resolve_targets(cluster, &names, how(outage)).await?;
         return Ok(Chosen {
             targets,
             lists: true,
@@ -325,7 +326,7 @@ async fn resolve_targets(
     let resolved = crate::selection::resolve(cluster, &sel).await?;
     let grouped = resolved.chosen.targets.iter().any(|t| t.group.is_some());
     let targets = match resolved.read {
-        Some(read) => vec![preflight::target_from(read, outage.keep_down)?],
+        Some(read) => vec![preflight::target_from(read, how(outage))?],
         None => {
             let names: Vec<(String, String)> = resolved
                 .chosen
@@ -333,7 +334,7 @@ async fn resolve_targets(
                 .iter()
                 .map(|t| (t.namespace.clone(), t.name.clone()))
                 .collect();
-            preflight::resolve_targets(cluster, &names, outage.keep_down).await?
+            preflight::resolve_targets(cluster, &names, how(outage)).await?
         }
     };
     Ok(Chosen {
@@ -359,7 +360,15 @@ const fn permission(
 /// Every verb a run against these targets uses: the reads that come before the pre-flight (one
 /// target: get the VMI and its VM; `lists`: the run lists the namespace's VMIs and VMs, and
 /// reads owner VMs), the pre-flight's own list for the targets' plans, and `create events`.
-pub fn permissions_for(targets: &[Target], keep_down: bool, lists: bool) -> Vec<Permission> {
+/// The flags of the scheduled outage its targets' plans depend on.
+fn how(outage: &OutageArgs) -> preflight::How {
+    preflight::How {
+        keep_down: outage.keep_down,
+        fault: outage.fault.resolve(),
+    }
+}
+
+pub fn permissions_for(targets: &[Target], how: preflight::How, lists: bool) -> Vec<Permission> {
     let mut perms = vec![permission(
         "get",
         "kubevirt.io",
@@ -381,7 +390,11 @@ pub fn permissions_for(targets: &[Target], keep_down: bool, lists: bool) -> Vec<
         perms.push(permission("list", "kubevirt.io", "virtualmachines", None));
     }
     let recoveries: Vec<_> = targets.iter().map(|t| t.plan.recovery()).collect();
-    perms.extend(preflight::required_permissions(&recoveries, keep_down));
+    perms.extend(preflight::required_permissions(
+        &recoveries,
+        how.keep_down,
+        how.fault,
+    ));
     perms.push(permission("create", "", "events", None));
     let mut unique: Vec<Permission> = Vec::new();
     for p in perms {
@@ -1192,6 +1205,7 @@ mod tests {
                 recovery,
                 warnings: Vec::new(),
             },
+            launcher: None,
         }
     }
 
@@ -1204,7 +1218,7 @@ mod tests {
             cron: "0 3 * * 1".into(),
             image: DEFAULT_IMAGE.into(),
             args: container_args(&words, &parsed, "prod"),
-            permissions: permissions_for(targets, parsed.keep_down, targets.len() > 1),
+            permissions: permissions_for(targets, how(&parsed), targets.len() > 1),
             active_deadline_seconds: active_deadline(&parsed),
         }
     }
@@ -1329,7 +1343,11 @@ mod tests {
     /// VMIs and VMs and get any owner VM.
     #[test]
     fn a_listing_run_may_list() {
-        let lists = rules(&permissions_for(&[target(None)], false, true));
+        let lists = rules(&permissions_for(
+            &[target(None)],
+            preflight::How::default(),
+            true,
+        ));
         let text = serde_json::to_string(&lists).unwrap();
         assert!(
             text.contains(r#""resources":["virtualmachineinstances"],"verbs":["get","list","delete","watch","create"]"#),
@@ -1351,7 +1369,7 @@ mod tests {
     fn role_rules_follow_the_plan() {
         let always = rules(&permissions_for(
             &[target(Some(RunStrategy::Always))],
-            false,
+            preflight::How::default(),
             false,
         ));
         let text = serde_json::to_string(&always).unwrap();
@@ -1361,14 +1379,18 @@ mod tests {
         );
         let manual = rules(&permissions_for(
             &[target(Some(RunStrategy::Manual))],
-            false,
+            preflight::How::default(),
             false,
         ));
         assert!(manual.iter().any(|r| r.api_groups.as_deref()
             == Some(&["subresources.kubevirt.io".to_string()][..])
             && r.resources.as_deref() == Some(&["virtualmachines/start".to_string()][..])
             && r.verbs == ["update"]));
-        let standalone = rules(&permissions_for(&[target(None)], false, false));
+        let standalone = rules(&permissions_for(
+            &[target(None)],
+            preflight::How::default(),
+            false,
+        ));
         assert!(!serde_json::to_string(&standalone)
             .unwrap()
             .contains("\"virtualmachines\""));
@@ -1376,6 +1398,17 @@ mod tests {
             standalone[0].verbs,
             ["get", "delete", "list", "watch", "create"]
         );
+        // A scheduled `--fault crash` may find and delete launcher pods.
+        let crash = preflight::How {
+            keep_down: false,
+            fault: crate::plan::Fault::Crash,
+        };
+        let crashed = rules(&permissions_for(&[target(None)], crash, false));
+        assert!(crashed
+            .iter()
+            .any(|r| r.api_groups.as_deref() == Some(&[String::new()][..])
+                && r.resources.as_deref() == Some(&["pods".to_string()][..])
+                && r.verbs == ["list", "delete"]));
     }
 
     #[test]

@@ -115,6 +115,8 @@ pub struct SelectionArgs {
     pub max_targets: usize,
     pub allow_full_outage: bool,
     pub allow_protected_namespace: bool,
+    /// `--fault`: the plans (and so the refusals) depend on it.
+    pub fault: crate::plan::Fault,
 }
 
 impl SelectionArgs {
@@ -637,7 +639,13 @@ impl SelectionArgs {
             max_targets: targets.max_targets,
             allow_full_outage: targets.allow_full_outage,
             allow_protected_namespace,
+            fault: crate::plan::Fault::Delete,
         }
+    }
+
+    /// The same choice, for this fault.
+    pub fn with_fault(self, fault: crate::plan::Fault) -> Self {
+        SelectionArgs { fault, ..self }
     }
 }
 
@@ -688,7 +696,7 @@ pub async fn resolve(cluster: &crate::cluster::Cluster, args: &SelectionArgs) ->
         // Not there: the listing below says so, with the running VMIs. A replica: its set's
         // other replicas decide whether it may go.
         if let Some(read) = read {
-            let row = read.row();
+            let row = read.row(args.fault);
             if row.group.is_none() {
                 let chosen = choose(std::slice::from_ref(&row), args)?;
                 return Ok(Resolved {
@@ -716,6 +724,7 @@ pub async fn list_for(
         namespace: namespace.as_deref(),
         selector: args.selector.as_deref(),
         running_only: false,
+        fault: args.fault,
     };
     let rows = crate::targets::list_with(&cluster.client, &query)
         .await
@@ -891,6 +900,7 @@ mod tests {
             max_targets: 10,
             allow_full_outage: false,
             allow_protected_namespace: false,
+            fault: crate::plan::Fault::Delete,
         }
     }
 

@@ -173,6 +173,8 @@ pub struct Query<'a> {
     pub selector: Option<&'a str>,
     /// Only VMIs in phase Running (not terminating).
     pub running_only: bool,
+    /// The plans are for this fault (`--fault`).
+    pub fault: crate::plan::Fault,
 }
 
 /// VMIs in `namespace` (None: all namespaces), running ones first, each joined with its VM.
@@ -187,6 +189,7 @@ pub async fn list(
             namespace,
             selector: None,
             running_only,
+            fault: crate::plan::Fault::Delete,
         },
     )
     .await
@@ -254,7 +257,7 @@ pub async fn list_with(client: &kube::Client, query: &Query<'_>) -> kube::Result
                 .owner_vm
                 .as_ref()
                 .and_then(|n| vms.get(&(v.namespace.clone(), n.clone())));
-            row(v, vm, now)
+            row(v, vm, now, query.fault)
         })
         .collect();
     count_running_replicas(&mut rows);
@@ -271,8 +274,13 @@ pub async fn list_with(client: &kube::Client, query: &Query<'_>) -> kube::Result
 /// A VMI read on its own (and its VM), as a row with its plan: what `selection` judges when one
 /// VMI is named. Its group's count is not known from one VMI: the caller lists its namespace
 /// when it has a group.
-pub fn row_of(vmi: &Vmi, vm: Option<&Vm>) -> Target {
-    let mut rows = [row(vmi.clone(), vm, k8s_openapi::jiff::Timestamp::now())];
+pub fn row_of(vmi: &Vmi, vm: Option<&Vm>, fault: crate::plan::Fault) -> Target {
+    let mut rows = [row(
+        vmi.clone(),
+        vm,
+        k8s_openapi::jiff::Timestamp::now(),
+        fault,
+    )];
     count_running_replicas(&mut rows);
     let [row] = rows;
     row
@@ -295,9 +303,9 @@ impl Read {
         self.vm_object.as_ref().map(Vm::from_object)
     }
 
-    /// The row `selection` judges.
-    pub fn row(&self) -> Target {
-        row_of(&self.vmi(), self.vm().as_ref())
+    /// The row `selection` judges, with its plan for this fault.
+    pub fn row(&self, fault: crate::plan::Fault) -> Target {
+        row_of(&self.vmi(), self.vm().as_ref(), fault)
     }
 }
 
@@ -323,8 +331,8 @@ pub async fn read_one(
     Ok(Some(Read { object, vm_object }))
 }
 
-fn row(v: Vmi, vm: Option<&Vm>, now: kubevirt::Timestamp) -> Target {
-    let plan = plan::decide(&v, vm, now);
+fn row(v: Vmi, vm: Option<&Vm>, now: kubevirt::Timestamp, fault: plan::Fault) -> Target {
+    let plan = plan::decide_for(fault, &v, vm, now);
     let group = match (&v.owner, vm.and_then(|vm| vm.pool.as_ref())) {
         (Some(o), _) if o.kind == "VirtualMachineInstanceReplicaSet" => Some(Group {
             kind: GroupKind::VirtualMachineInstanceReplicaSet,
@@ -844,7 +852,7 @@ mod tests {
                     if phase == "Running" && !name.ends_with("-unready") { "True" } else { "False" }}]}
             }))
             .unwrap();
-            row(Vmi::from_object(&obj), None, now)
+            row(Vmi::from_object(&obj), None, now, plan::Fault::Delete)
         };
         let mut rows = vec![
             replica("front-a", "Running", "rs1"),

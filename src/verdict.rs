@@ -57,6 +57,8 @@ pub enum Verdict {
         vmi: String,
         uid: String,
         plan: Recovery,
+        /// `--fault crash`: the virt-launcher pod it would delete with no grace period.
+        launcher: Option<String>,
     },
     /// Running and Ready again (and served, with probes).
     Recovered {

@@ -52,6 +52,7 @@ fn report() -> Report {
         run_strategy: Some("Always".into()),
         replica_set: None,
         pool: None,
+        fault: kubectl_vmchaos::plan::Fault::Delete,
         expected_recovery: Recovery::Automatic,
         recovery: Recovery::Automatic,
         recovered: true,
@@ -72,6 +73,7 @@ fn report() -> Report {
         injected_at: Some("2026-11-25T05:00:00.000Z".into()),
         timing_sources: Default::default(),
         timings: Timings {
+            failed_ms: None,
             gone_ms: Some(312),
             created_ms: Some(318),
             scheduling_ms: Some(820),
@@ -103,6 +105,17 @@ fn summary_table() {
     insta::assert_snapshot!(summary::render(&report(), OutputFormat::Text, false));
 }
 
+/// `--fault crash`: the summary says which fault ran, and the timeline starts at Failed.
+#[test]
+fn summary_table_of_a_crash() {
+    let mut r = report();
+    r.fault = kubectl_vmchaos::plan::Fault::Crash;
+    r.timings.failed_ms = Some(41);
+    let text = summary::render(&r, OutputFormat::Text, false);
+    assert!(text.contains("Failed 41ms · gone"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
 #[test]
 fn summary_table_when_not_recovered() {
     let mut r = report();
@@ -110,6 +123,7 @@ fn summary_table_when_not_recovered() {
     r.recovery = Recovery::None;
     r.after = None;
     r.timings = Timings {
+        failed_ms: None,
         gone_ms: Some(300),
         ..Timings::default()
     };
@@ -124,6 +138,7 @@ fn summary_json_has_the_documented_keys() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     for key in [
         "target",
+        "fault",
         "expectedRecovery",
         "recovery",
         "recovered",
@@ -174,6 +189,7 @@ fn plain_progress_lines() {
             TargetEvent::Deleted {
                 uid: "11111111-aaaa".into(),
                 node: Some("node-a".into()),
+                launcher: None,
             },
         ),
         target(
@@ -208,6 +224,49 @@ fn plain_progress_lines() {
     insta::assert_snapshot!(text);
 }
 
+/// `--fault crash`: the fault names the launcher pod, and the timeline shows the VMI Failed.
+#[test]
+fn plain_progress_lines_of_a_crash() {
+    let buf = Buffer::default();
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+    let renderer = PlainLines::with_clock(Box::new(buf.clone()), Box::new(move || start));
+    let mut reporter = Reporter::new(Box::new(renderer) as Box<dyn Renderer>);
+    let target = |ms: u64, what: TargetEvent| Event::Target {
+        target: 0,
+        at: Duration::from_millis(ms),
+        what,
+    };
+    reporter.emit(&Event::Targets {
+        names: vec!["prod/db-0".into()],
+    });
+    reporter.start(Phase::Inject, "crashing");
+    for e in [
+        target(
+            3,
+            TargetEvent::Deleted {
+                uid: "11111111-aaaa".into(),
+                node: Some("node-a".into()),
+                launcher: Some("virt-launcher-db-0-x7k2p".into()),
+            },
+        ),
+        target(
+            3,
+            TargetEvent::Waiting {
+                recovery: Recovery::Start,
+                vm: Some("db-0".into()),
+                wait: Duration::from_secs(60),
+            },
+        ),
+        target(41, TargetEvent::Step(Step::OldFailed)),
+    ] {
+        reporter.emit(&e);
+    }
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let text = regex_lite_redact(&text);
+    assert!(text.contains("old VMI Failed"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
 /// Replaces `(123ms)` / `(1.23s)` with `([duration])`.
 fn regex_lite_redact(text: &str) -> String {
     text.lines()
@@ -233,6 +292,7 @@ fn fleet() -> RunReport {
     slow.recovery = Recovery::None;
     slow.after = None;
     slow.timings = Timings {
+        failed_ms: None,
         gone_ms: Some(290),
         ..Timings::default()
     };

@@ -37,6 +37,7 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         run_strategy: Some("Always".into()),
         replica_set: None,
         pool: None,
+        fault: kubectl_vmchaos::plan::Fault::Delete,
         expected_recovery: Recovery::Automatic,
         recovery: if recovered {
             Recovery::Automatic
@@ -60,6 +61,7 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         }),
         injected_at: Some(at(injected_ms)),
         timings: Timings {
+            failed_ms: None,
             gone_ms: gone,
             created_ms: created,
             scheduling_ms: None,

@@ -79,16 +79,17 @@ fn granted(role: &Value) -> BTreeSet<(String, String, String)> {
 /// What the pre-flight checks for these plans, plus the reads before it (one target: get the VMI
 /// and its VM; several: also list VMIs and VMs) and `create events`.
 fn expected(recoveries: &[Recovery], owned_by_vm: bool) -> BTreeSet<(String, String, String)> {
-    let mut set: BTreeSet<_> = required_permissions(recoveries, false)
-        .into_iter()
-        .map(|p| {
-            let resource = match p.subresource {
-                Some(s) => format!("{}/{s}", p.resource),
-                None => p.resource.to_string(),
-            };
-            (p.group.to_string(), resource, p.verb.to_string())
-        })
-        .collect();
+    let mut set: BTreeSet<_> =
+        required_permissions(recoveries, false, kubectl_vmchaos::plan::Fault::Delete)
+            .into_iter()
+            .map(|p| {
+                let resource = match p.subresource {
+                    Some(s) => format!("{}/{s}", p.resource),
+                    None => p.resource.to_string(),
+                };
+                (p.group.to_string(), resource, p.verb.to_string())
+            })
+            .collect();
     let t = |g: &str, r: &str, v: &str| (g.to_string(), r.to_string(), v.to_string());
     set.insert(t("kubevirt.io", "virtualmachineinstances", "get"));
     if owned_by_vm {

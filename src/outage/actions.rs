@@ -34,6 +34,25 @@ pub async fn delete_vmi(
         .map(|_| ())
 }
 
+/// `--fault crash`: DELETE the VMI's virt-launcher pod with no grace period, as when its host or
+/// QEMU dies: the pod goes at once and KubeVirt sees the launcher vanish (the VMI turns Failed).
+pub async fn crash_launcher(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    dry_run: bool,
+) -> kube::Result<()> {
+    let params = DeleteParams {
+        dry_run,
+        grace_period_seconds: Some(0),
+        ..DeleteParams::default()
+    };
+    Api::<k8s_openapi::api::core::v1::Pod>::namespaced(client.clone(), namespace)
+        .delete(pod, &params)
+        .await
+        .map(|_| ())
+}
+
 /// PUT the VM's `start` subresource, served by virt-api through API aggregation. With
 /// `dry_run`, virt-api checks the start (StartOptions.dryRun) and changes nothing.
 pub async fn start_vm(
@@ -81,6 +100,34 @@ pub async fn recreate_vmi(client: &Client, saved: &DynamicObject) -> kube::Resul
         Err(e) if api_code(&e) == Some(409) => Ok(Recreated::AlreadyExists),
         Err(e) => Err(e),
     }
+}
+
+/// `--fault crash` of a standalone VMI: nothing removes the Failed VMI, so the tool deletes it
+/// (this UID only) and waits, bounded by `wait`, until its name is free, then re-creates it.
+pub async fn recreate_after_crash(
+    client: &Client,
+    saved: &DynamicObject,
+    wait: std::time::Duration,
+) -> kube::Result<Recreated> {
+    let namespace = saved.metadata.namespace.clone().unwrap_or_default();
+    let name = saved.metadata.name.clone().unwrap_or_default();
+    let old_uid = saved.metadata.uid.clone().unwrap_or_default();
+    match delete_vmi(client, &namespace, &name, &old_uid, false).await {
+        Ok(()) => {}
+        // Gone already, or the name holds another VMI (the create below says which).
+        Err(e) if matches!(api_code(&e), Some(404 | 409)) => {}
+        Err(e) => return Err(e),
+    }
+    let until = tokio::time::Instant::now() + wait;
+    while let Some(old) = vmis(client, &namespace).get_opt(&name).await? {
+        if old.metadata.uid.as_deref() != Some(old_uid.as_str())
+            || tokio::time::Instant::now() >= until
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    recreate_vmi(client, saved).await
 }
 
 /// Switches `spec.runStrategy` from `from` to `to`, only if it still is `from` (a JSON patch

@@ -30,6 +30,8 @@ pub struct OutageConfig {
     /// Switch Always/Once VMs to Manual for the outage, start them after `duration`, put the
     /// runStrategy back.
     pub keep_down: bool,
+    /// `--fault`: delete the VMI, or crash it (its launcher pod deleted with no grace).
+    pub fault: crate::plan::Fault,
     /// One target at a time, this long apart.
     pub serial_interval: Option<Duration>,
     /// `--probe`, `--abort-if` and their timing.
@@ -76,6 +78,14 @@ pub fn repeat_plan(
 }
 
 impl OutageConfig {
+    /// What the targets' plans depend on besides the cluster.
+    pub fn how(&self) -> super::preflight::How {
+        super::preflight::How {
+            keep_down: self.keep_down,
+            fault: self.fault,
+        }
+    }
+
     /// How long an interrupted run waits for its targets to come back before it exits.
     pub const INTERRUPT_WAIT: Duration = Duration::from_secs(30);
 
@@ -149,6 +159,7 @@ impl OutageConfig {
             save_dir: args.save_dir.clone(),
             allow_protected_namespace: args.allow_protected_namespace,
             keep_down: args.keep_down,
+            fault: args.fault.resolve(),
             serial_interval: args.serial.then(|| args.interval.unwrap_or(Duration::ZERO)),
             probes,
             repeat: repeat_plan(&args.repeat, args.interval),

@@ -38,6 +38,8 @@ pub struct TargetSpec {
     /// `--keep-down`: the VM's runStrategy, switched to Manual for the outage and put back.
     pub keep_down: Option<String>,
     pub finalizers: Vec<String>,
+    /// `--fault crash`: its virt-launcher pod, deleted with no grace period instead of the VMI.
+    pub launcher: Option<String>,
     /// `--probe`: recovered means the probes pass again after Ready, not Ready alone.
     pub probed: bool,
 }
@@ -340,12 +342,15 @@ impl Run {
         }
     }
 
-    /// The tool may act now: never before, the old VMI gone, nothing replacing it.
+    /// The old VMI is down: gone, or (a crash) Failed, which KubeVirt leaves in place for a
+    /// Manual VM and nothing removes for a standalone one.
+    fn old_down(&self) -> bool {
+        self.tracker.old_gone() || (self.spec.launcher.is_some() && self.tracker.old_failed())
+    }
+
+    /// The tool may act now: never before, the old VMI down, nothing replacing it.
     fn may_act(&self) -> Option<Recovery> {
-        if self.action != Action::None
-            || !self.tracker.old_gone()
-            || self.tracker.current().is_some()
-        {
+        if self.action != Action::None || !self.old_down() || self.tracker.current().is_some() {
             return None;
         }
         self.tool_recovers()
@@ -742,6 +747,7 @@ impl Core {
                 let deleted = TargetEvent::Deleted {
                     uid: run.spec.uid.clone(),
                     node: run.spec.node.clone(),
+                    launcher: run.spec.launcher.clone(),
                 };
                 emit(fx, t, at, deleted);
                 if pending {
@@ -800,7 +806,7 @@ impl Core {
         }
         let at = run.since_delete(now);
         let steps = if vmi.uid == run.spec.uid {
-            self.runs[t].tracker.old_seen(vmi)
+            self.runs[t].tracker.old_seen(vmi, at)
         } else if run.is_replacement(vmi, &self.claimed, &self.known) {
             self.claimed.insert(vmi.uid.clone());
             let run = &mut self.runs[t];

@@ -68,6 +68,7 @@ fn spec(t: usize, plan: Plan) -> TargetSpec {
         replica_set_uid: (plan == Plan::Follow).then(|| "rs".to_string()),
         keep_down: (plan == Plan::KeepDown).then(|| "Always".to_string()),
         finalizers: vec![],
+        launcher: None,
         probed: false,
     }
 }
@@ -190,7 +191,13 @@ fn arbitrary_input(kind: u8, t: usize, a: u8, b: u8, plans: &[Plan]) -> Input {
         },
         3 => {
             let mut v = vmi(&name, &format!("old-{t}"), "Running", true, rs);
-            v.terminating = true;
+            // A crash's Failed, or a delete's terminating.
+            if b % 3 == 0 {
+                v.phase = "Failed".into();
+                v.ready = false;
+            } else {
+                v.terminating = true;
+            }
             Input::Seen {
                 vmi: Box::new(v),
                 live: true,
@@ -279,11 +286,19 @@ proptest! {
     fn arbitrary_inputs_never_break_the_safety_rules(
         plans in prop::collection::vec(0u8..5, 1..4),
         serial in any::<bool>(),
+        crash in any::<bool>(),
         steps in prop::collection::vec((0u64..4_000, 0u8..16, 0usize..3, any::<u8>(), any::<u8>()), 0..80),
     ) {
         let plans: Vec<Plan> = plans.into_iter().map(plan_of).collect();
         let start = Instant::now();
-        let specs = plans.iter().enumerate().map(|(t, p)| spec(t, *p)).collect();
+        let specs = plans
+            .iter()
+            .enumerate()
+            .map(|(t, p)| TargetSpec {
+                launcher: crash.then(|| format!("virt-launcher-{t}")),
+                ..spec(t, *p)
+            })
+            .collect();
         let known: HashSet<String> = (0..plans.len()).map(|t| format!("old-{t}")).collect();
         let mut core = Core::new(config(serial), specs, known, (start, SystemTime::now()));
         let mut ledger = Ledger::default();
@@ -328,6 +343,9 @@ struct Behaviour {
     put_back_fails: bool,
     /// A new VMI never becomes Ready.
     never_ready: bool,
+    /// `--fault crash`: the launcher pod goes and the old VMI turns Failed; KubeVirt removes a
+    /// Failed VMI only under Always (or a replica set); a start or re-create removes it too.
+    crash: bool,
 }
 
 fn behaviour() -> impl proptest::strategy::Strategy<Value = Behaviour> {
@@ -340,6 +358,7 @@ fn behaviour() -> impl proptest::strategy::Strategy<Value = Behaviour> {
         prop::bool::weighted(0.1),
         prop::bool::weighted(0.1),
         prop::bool::weighted(0.1),
+        prop::bool::weighted(0.3),
     )
         .prop_map(
             |(
@@ -351,6 +370,7 @@ fn behaviour() -> impl proptest::strategy::Strategy<Value = Behaviour> {
                 switch_fails,
                 put_back_fails,
                 never_ready,
+                crash,
             )| {
                 Behaviour {
                     plan: plan_of(plan),
@@ -361,6 +381,7 @@ fn behaviour() -> impl proptest::strategy::Strategy<Value = Behaviour> {
                     switch_fails,
                     put_back_fails,
                     never_ready,
+                    crash,
                 }
             },
         )
@@ -373,6 +394,8 @@ enum Ev {
     /// From outside: a signal or an abort.
     Outside(Input),
     Terminate(String),
+    /// A crash: KubeVirt saw the launcher gone.
+    Fail(String),
     Vanish(String),
     Boot {
         name: String,
@@ -437,7 +460,13 @@ impl World {
                     _ => DeleteResult::Unknown("no answer".into()),
                 };
                 self.at(reply, Ev::Answer(Input::Deleted { target: t, result }));
-                if happens {
+                let kubevirt_removes_failed = b.plan == Plan::Follow
+                    || (matches!(b.plan, Plan::Automatic | Plan::KeepDown)
+                        && self.strategy[t] == "Always");
+                if happens && b.crash {
+                    self.at(ms + 1, Ev::Fail(format!("old-{t}")));
+                }
+                if happens && (!b.crash || kubevirt_removes_failed) {
                     let old = format!("old-{t}");
                     self.at(ms + 1, Ev::Terminate(old.clone()));
                     if let Some(g) = b.gone_after {
@@ -459,9 +488,21 @@ impl World {
                 let b = self.behaviours[t].clone();
                 let name = name_of(t, b.plan);
                 let start = matches!(effect, Effect::Start { .. });
+                // A crashed VMI still Failed: virt-api's start stops it first; the tool deletes
+                // a standalone one before it re-creates it.
+                let old = format!("old-{t}");
+                let failed_old =
+                    !b.action_fails && self.vmis.get(&old).is_some_and(|v| v.phase == "Failed");
+                if failed_old {
+                    self.at(ms, Ev::Vanish(old.clone()));
+                }
                 let result = if b.action_fails {
                     ActionResult::Failed("refused".into())
-                } else if self.vmis.values().any(|v| v.name == name) {
+                } else if self
+                    .vmis
+                    .values()
+                    .any(|v| v.name == name && !(failed_old && v.uid == old))
+                {
                     if start {
                         ActionResult::Failed("VM is already running".into())
                     } else {
@@ -498,6 +539,15 @@ impl World {
                     self.strategy[t] = to.clone();
                     Ok(())
                 };
+                // Back to Always with a Failed VMI: KubeVirt deletes it (then re-creates it).
+                let old = format!("old-{t}");
+                if !fails
+                    && to == "Always"
+                    && self.vmis.get(&old).is_some_and(|v| v.phase == "Failed")
+                {
+                    self.at(ms + 1, Ev::Terminate(old.clone()));
+                    self.at(ms + 2, Ev::Vanish(old));
+                }
                 if !fails {
                     self.kubevirt_restarts(t, ms);
                 }
@@ -518,6 +568,15 @@ impl World {
             Ev::Terminate(uid) => {
                 let v = self.vmis.get_mut(&uid)?;
                 v.terminating = true;
+                Some(Input::Seen {
+                    vmi: Box::new(v.clone()),
+                    live: true,
+                })
+            }
+            Ev::Fail(uid) => {
+                let v = self.vmis.get_mut(&uid)?;
+                v.phase = "Failed".into();
+                v.ready = false;
                 Some(Input::Seen {
                     vmi: Box::new(v.clone()),
                     live: true,
@@ -627,7 +686,14 @@ fn outside() -> impl proptest::strategy::Strategy<Value = Outside> {
 fn simulate(behaviours: &[Behaviour], o: &Outside) -> Result<Sim, TestCaseError> {
     let plans: Vec<Plan> = behaviours.iter().map(|b| b.plan).collect();
     let start = Instant::now();
-    let specs = plans.iter().enumerate().map(|(t, p)| spec(t, *p)).collect();
+    let specs = plans
+        .iter()
+        .enumerate()
+        .map(|(t, p)| TargetSpec {
+            launcher: behaviours[t].crash.then(|| format!("virt-launcher-{t}")),
+            ..spec(t, *p)
+        })
+        .collect();
     let mut vmis = BTreeMap::new();
     for (t, p) in plans.iter().enumerate() {
         let uid = format!("old-{t}");

@@ -53,6 +53,9 @@ struct World {
     events: Vec<Event>,
     new_uids: u64,
     strategy: String,
+    /// `--fault crash`: the launcher goes, the old VMI turns Failed, and only KubeVirt (Always,
+    /// a replica set) or the tool (start, re-create) removes it.
+    crash: bool,
 }
 
 fn vmi(name: &str, uid: &str, phase: &str, ready: bool) -> Vmi {
@@ -88,6 +91,7 @@ impl World {
             events: Vec::new(),
             new_uids: 0,
             strategy: "Always".into(),
+            crash: false,
         }
     }
 
@@ -163,11 +167,21 @@ impl World {
                         result: DeleteResult::Accepted,
                     },
                 );
-                let mut old = self.vmis["old"].clone();
-                old.terminating = true;
-                self.change(ms + 3, old);
-                self.gone(ms + 300, "old");
                 let kubevirt_recreates = matches!(self.case.plan, Plan::Automatic | Plan::Follow);
+                let mut old = self.vmis["old"].clone();
+                if self.crash {
+                    // KubeVirt sees the launcher gone: Failed; Always and a replica set delete
+                    // a Failed VMI, Manual and a standalone VMI leave it.
+                    old.phase = "Failed".into();
+                    old.ready = false;
+                    self.change(ms + 50, old.clone());
+                    if !kubevirt_recreates {
+                        return;
+                    }
+                }
+                old.terminating = true;
+                self.change(ms + 3 + if self.crash { 60 } else { 0 }, old);
+                self.gone(ms + 300, "old");
                 if let (true, Comes::After(d)) = (kubevirt_recreates, self.case.comes) {
                     // A replica set doesn't wait for the old VMI to go.
                     let from = if self.case.plan == Plan::Follow {
@@ -185,6 +199,10 @@ impl World {
             }
             Effect::Start { target } => {
                 self.acted.push(effect.clone());
+                // virt-api's start on a Failed VMI: stop it (KubeVirt deletes it), then start.
+                if self.vmis.contains_key("old") {
+                    self.gone(ms + 10, "old");
+                }
                 self.at(
                     ms + 5,
                     Input::ActionDone {
@@ -196,6 +214,10 @@ impl World {
             }
             Effect::Recreate { target } => {
                 self.acted.push(effect.clone());
+                // The tool deletes a Failed standalone VMI before it re-creates it.
+                if self.vmis.contains_key("old") {
+                    self.gone(ms + 3, "old");
+                }
                 self.at(
                     ms + 5,
                     Input::ActionDone {
@@ -215,8 +237,16 @@ impl World {
             } => {
                 self.acted.push(effect.clone());
                 self.strategy = to.clone();
+                // Back to Always with a Failed VMI: KubeVirt deletes it, then re-creates it.
+                let failed = self.vmis.get("old").is_some_and(|v| v.phase == "Failed");
+                if *restore && to == "Always" && failed {
+                    self.gone(ms + 8, "old");
+                }
                 // Back to Always with no VMI: KubeVirt re-creates it.
-                let has_vmi = self.vmis.values().any(|v| v.name == "db-0");
+                let has_vmi = self
+                    .vmis
+                    .values()
+                    .any(|v| v.name == "db-0" && !(failed && v.uid == "old"));
                 if *restore && to == "Always" && !has_vmi {
                     self.boot(ms + 10, "db-0", base);
                 }
@@ -267,6 +297,7 @@ fn spec(case: &Case) -> TargetSpec {
         replica_set_uid: (case.plan == Plan::Follow).then(|| "rs".to_string()),
         keep_down: (case.plan == Plan::KeepDown).then(|| "Always".to_string()),
         finalizers: vec![],
+        launcher: None,
         probed: false,
     }
 }
@@ -282,16 +313,26 @@ fn config() -> CoreConfig {
 
 /// Runs the core against the toy KubeVirt in virtual time.
 fn run(case: Case) -> Ran {
+    run_in(case, false)
+}
+
+/// The same with `--fault crash`.
+fn run_in(case: Case, crash: bool) -> Ran {
     let start = Instant::now();
     let base: Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
     let wall = SystemTime::from(base);
+    let mut target = spec(&case);
+    if crash {
+        target.launcher = Some("virt-launcher-db-0-abcde".into());
+    }
     let mut core = Core::new(
         config(),
-        vec![spec(&case)],
+        vec![target],
         HashSet::from(["old".to_string()]),
         (start, wall),
     );
     let mut world = World::new(case);
+    world.crash = crash;
     world.at(0, Input::Begin);
     match case.interrupt {
         Interrupt::None => {}
@@ -380,8 +421,11 @@ fn all_cases() -> Vec<Case> {
 
 #[test]
 fn every_combination_ends_with_the_right_outcome_and_never_fights_kubevirt() {
-    for case in all_cases() {
-        let ran = run(case);
+    for (case, crash) in all_cases()
+        .into_iter()
+        .flat_map(|c| [(c, false), (c, true)])
+    {
+        let ran = run_in(case, crash);
         let outcome = ran.run.outcome().cloned().expect("an outcome");
         let acted: Vec<&Effect> = ran
             .world
@@ -427,7 +471,7 @@ fn every_combination_ends_with_the_right_outcome_and_never_fights_kubevirt() {
                 Outcome::Interrupted { running: back }
             }
         };
-        assert_eq!(outcome, expected, "{case:?}");
+        assert_eq!(outcome, expected, "{case:?}, crash {crash}");
         // With Ctrl-C the tool acts at once, without waiting for --duration.
         if matches!(case.interrupt, Interrupt::Once(_))
             && matches!(case.plan, Plan::Start | Plan::Recreate)
@@ -1270,4 +1314,44 @@ fn astronomical_durations_never_overflow_the_clock() {
     assert!(core.next_deadline().is_some_and(|d| d > start));
     core.handle(Input::Signal(Signal::Interrupt), start + MS);
     assert!(core.next_deadline().is_some());
+}
+
+#[test]
+fn a_crashed_manual_vm_stays_failed_until_the_tool_starts_it_after_duration() {
+    let case = Case {
+        plan: Plan::Start,
+        comes: Comes::Never,
+        interrupt: Interrupt::None,
+        gap: None,
+    };
+    let ran = run_in(case, true);
+    assert_eq!(ran.run.outcome().cloned(), Some(Outcome::Recovered));
+    assert_eq!(ran.run.acted(), Some(Recovery::Start));
+    let t = &ran.run.tracker.timings;
+    // Failed when KubeVirt saw the launcher gone; gone only after the tool's start.
+    assert_eq!(t.failed_ms, Some(50));
+    assert!(t.gone_ms.unwrap() >= 5_000, "{t:?}");
+    let said_failed = ran.world.events.iter().any(|e| {
+        matches!(
+            e,
+            Event::Target {
+                what: TargetEvent::Step(Step::OldFailed),
+                ..
+            }
+        )
+    });
+    assert!(said_failed, "the timeline shows Failed");
+    let crashed = ran.world.events.iter().any(|e| {
+        matches!(
+            e,
+            Event::Target {
+                what: TargetEvent::Deleted {
+                    launcher: Some(_),
+                    ..
+                },
+                ..
+            }
+        )
+    });
+    assert!(crashed, "the fault names the launcher pod");
 }

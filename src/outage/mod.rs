@@ -167,7 +167,8 @@ async fn prepare(
         global.all_namespaces,
         &cluster.namespace,
         config.allow_protected_namespace,
-    );
+    )
+    .with_fault(config.fault);
     // Names, flags or the picker: the same engine chooses, with every guard.
     let resolved = if !config.chosen_by_flags && config.names.is_empty() {
         match pick(&cluster, &sel, reporter).await? {
@@ -228,14 +229,20 @@ async fn prepare(
         );
     }
     // The VMIs (and VMs) as the outage saves and follows them; one named VMI was read already.
+    let how = config.how();
     let targets = match resolved.read {
-        Some(read) => preflight::target_from(read, config.keep_down).map(|t| vec![t]),
-        None => preflight::resolve_targets(&cluster, &names, config.keep_down).await,
+        Some(read) => preflight::target_from(read, how).map(|t| vec![t]),
+        None => preflight::resolve_targets(&cluster, &names, how).await,
     };
-    let targets = match targets {
+    let mut targets = match targets {
         Ok(t) => t,
         Err(e) => return fail(reporter, e),
     };
+    if config.fault == crate::plan::Fault::Crash {
+        if let Err(e) = preflight::find_launchers(&cluster, &mut targets).await {
+            return fail(reporter, e);
+        }
+    }
     reporter.finish(
         targets
             .iter()
@@ -260,6 +267,7 @@ async fn prepare(
             .map(|t| t.plan.recovery())
             .collect::<Vec<_>>(),
         config.keep_down,
+        config.fault,
     );
     reporter.start(
         Phase::Permissions,
@@ -314,22 +322,24 @@ async fn prepare(
     if let Some(mode) = config.dry_run {
         // A dry run checks that Prometheus answers, too.
         alerts_before(config, reporter).await?;
-        let report = dry_run(&cluster, &targets, mode, &choice, reporter).await?;
+        let report = dry_run(&cluster, &targets, mode, &choice, config, reporter).await?;
         return Ok(Prepared::DryRun(report));
     }
     if !config.yes {
         reporter.flush();
         let question = match targets.as_slice() {
             [t] => format!(
-                "Delete VMI {}/{} on {} in context {}? Plan: {}",
+                "{} VMI {}/{} on {} in context {}? Plan: {}",
+                fault_verb(config.fault),
                 t.vmi.namespace,
                 t.vmi.name,
                 t.vmi.node.as_deref().unwrap_or("an unknown node"),
                 cluster.context,
-                preflight::plan_words(t, config.keep_down)
+                preflight::plan_words(t, config.how())
             ),
             many => format!(
-                "Delete {} VMIs in context {}?\n{}",
+                "{} {} VMIs in context {}?\n{}",
+                fault_verb(config.fault),
                 many.len(),
                 cluster.context,
                 many.iter()
@@ -338,7 +348,7 @@ async fn prepare(
                         t.vmi.namespace,
                         t.vmi.name,
                         t.vmi.node.as_deref().unwrap_or("?"),
-                        preflight::plan_words(t, config.keep_down)
+                        preflight::plan_words(t, config.how())
                     ))
                     .collect::<Vec<_>>()
                     .join("\n")
@@ -367,6 +377,14 @@ async fn prepare(
         alerts,
         choice: Box::new(choice),
     })
+}
+
+/// The prompt's first word.
+fn fault_verb(fault: crate::plan::Fault) -> &'static str {
+    match fault {
+        crate::plan::Fault::Delete => "Delete",
+        crate::plan::Fault::Crash => "Crash",
+    }
 }
 
 /// `--alerts`: the matching alerts firing now, before anything is deleted.
@@ -478,6 +496,7 @@ async fn pick(
         namespace: sel.scope.namespace(),
         selector: None,
         running_only: true,
+        fault: sel.fault,
     };
     let rows = match cluster
         .bounded(targets::list_with(&cluster.client, &query))
@@ -512,18 +531,45 @@ async fn dry_run(
     targets: &[Target],
     mode: DryRun,
     choice: &outcome::Choice,
+    config: &OutageConfig,
     reporter: &mut Reporter,
 ) -> Result<RunReport> {
     if mode == DryRun::Server {
         reporter.start(
             Phase::Inject,
-            "sending the delete (and the tool's start) with dryRun=All",
+            match config.fault {
+                crate::plan::Fault::Delete => {
+                    "sending the delete (and the tool's start) with dryRun=All"
+                }
+                crate::plan::Fault::Crash => {
+                    "sending the launcher pods' delete (and the tool's start) with dryRun=All"
+                }
+            },
         );
         for t in targets {
             let (ns, name) = (&t.vmi.namespace, &t.vmi.name);
-            let delete = actions::delete_vmi(&cluster.client, ns, name, &t.vmi.uid, true);
-            if let Err(e) = cluster.bounded(delete).await {
-                let e = cluster.request_error(format!("delete VMI {ns}/{name} (dry run)"), e);
+            let (sent, what) = match &t.launcher {
+                Some(pod) => (
+                    cluster
+                        .bounded(actions::crash_launcher(&cluster.client, ns, pod, true))
+                        .await,
+                    format!("delete pod {ns}/{pod} with grace 0 (dry run)"),
+                ),
+                None => (
+                    cluster
+                        .bounded(actions::delete_vmi(
+                            &cluster.client,
+                            ns,
+                            name,
+                            &t.vmi.uid,
+                            true,
+                        ))
+                        .await,
+                    format!("delete VMI {ns}/{name} (dry run)"),
+                ),
+            };
+            if let Err(e) = sent {
+                let e = cluster.request_error(what, e);
                 return fail(reporter, e);
             }
             if let (Recovery::Start, Some(vm)) = (t.plan.recovery(), &t.vm) {
@@ -560,7 +606,7 @@ async fn dry_run(
     };
     let reports: Vec<Report> = targets
         .iter()
-        .map(|t| outcome::dry_run_report(cluster, t, mode_text))
+        .map(|t| outcome::dry_run_report(cluster, t, mode_text, config.fault))
         .collect();
     Ok(outcome::combine(
         cluster,
@@ -707,7 +753,13 @@ async fn execute(
         .clone()
         .zip(alerts_before)
         .map(|(options, before)| (options.settle, AlertWatch::start(options, before)));
-    reporter.start(Phase::Inject, "deleting");
+    reporter.start(
+        Phase::Inject,
+        match config.fault {
+            crate::plan::Fault::Delete => "deleting",
+            crate::plan::Fault::Crash => "crashing (launcher pods deleted with no grace period)",
+        },
+    );
     shell::drive(&mut core, &mut armed, &mut probing, reporter, signals).await;
     drop(armed);
     let alerts = match alert_watch {

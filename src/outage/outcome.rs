@@ -12,13 +12,14 @@ use crate::{
     cluster::Cluster,
     events::Outcome,
     kubevirt::Recovery,
+    plan::Fault,
     render::words,
     report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef},
     snapshot,
     verdict::{FleetVerdict, Judged, Verdict},
 };
 
-fn base(cluster: &Cluster, t: &Target, verdict: Verdict) -> Report {
+fn base(cluster: &Cluster, t: &Target, fault: Fault, verdict: Verdict) -> Report {
     let owner = |kind: &str| {
         t.vmi
             .owner
@@ -37,6 +38,7 @@ fn base(cluster: &Cluster, t: &Target, verdict: Verdict) -> Report {
         run_strategy: t.vm.as_ref().map(|v| v.run_strategy.as_str().to_string()),
         replica_set: owner("VirtualMachineInstanceReplicaSet"),
         pool: t.vm.as_ref().and_then(|v| v.pool.clone()),
+        fault,
         expected_recovery: t.plan.recovery(),
         recovery: Recovery::None,
         recovered: false,
@@ -64,14 +66,15 @@ fn base(cluster: &Cluster, t: &Target, verdict: Verdict) -> Report {
     }
 }
 
-pub fn dry_run_report(cluster: &Cluster, t: &Target, mode: &str) -> Report {
+pub fn dry_run_report(cluster: &Cluster, t: &Target, mode: &str, fault: Fault) -> Report {
     let verdict = Verdict::DryRun {
         mode: mode.into(),
         vmi: format!("{}/{}", t.vmi.namespace, t.vmi.name),
         uid: t.vmi.uid.clone(),
         plan: t.plan.recovery(),
+        launcher: t.launcher.clone(),
     };
-    let mut r = base(cluster, t, verdict);
+    let mut r = base(cluster, t, fault, verdict);
     r.dry_run = Some(mode.into());
     r
 }
@@ -126,7 +129,7 @@ pub fn report(
         Outcome::NotDeleted(why) => Verdict::NotDeleted(why),
         Outcome::Aborted { reason, running } => Verdict::Aborted { reason, running },
     };
-    let mut r = base(cluster, t, verdict);
+    let mut r = base(cluster, t, config.fault, verdict);
     r.interrupted = matches!(outcome, Outcome::Interrupted { .. });
     r.probes = probes;
     r.snapshot = Some(snapshot_dir.to_path_buf());

@@ -81,6 +81,17 @@ pub struct Target {
     pub vm_object: Option<DynamicObject>,
     pub vm: Option<Vm>,
     pub plan: Plan,
+    /// `--fault crash`: the name of its virt-launcher pod, found in the pre-flight.
+    pub launcher: Option<String>,
+}
+
+/// How the targets are taken down: what their plans depend on besides the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct How {
+    /// `--keep-down`
+    pub keep_down: bool,
+    /// `--fault`
+    pub fault: plan::Fault,
 }
 
 /// Every named VMI with its plan, in the order given. Several VMIs of one namespace are read
@@ -88,7 +99,7 @@ pub struct Target {
 pub async fn resolve_targets(
     cluster: &Cluster,
     names: &[(String, String)],
-    keep_down: bool,
+    how: How,
 ) -> Result<Vec<Target>> {
     let mut by_ns: Vec<(&str, Vec<&str>)> = Vec::new();
     for (ns, name) in names {
@@ -100,7 +111,7 @@ pub async fn resolve_targets(
     let mut found: Vec<Target> = Vec::new();
     for (ns, wanted) in by_ns {
         if let [name] = wanted.as_slice() {
-            found.push(resolve_target(cluster, ns, name, keep_down).await?);
+            found.push(resolve_target(cluster, ns, name, how).await?);
             continue;
         }
         let vmis: Api<DynamicObject> =
@@ -143,7 +154,7 @@ pub async fn resolve_targets(
                 object.clone(),
                 vmi,
                 vm_object,
-                keep_down,
+                how,
             )?);
         }
     }
@@ -156,7 +167,7 @@ pub async fn resolve_target(
     cluster: &Cluster,
     namespace: &str,
     name: &str,
-    keep_down: bool,
+    how: How,
 ) -> Result<Target> {
     let read = match cluster
         .bounded(crate::targets::read_one(&cluster.client, namespace, name))
@@ -177,22 +188,15 @@ pub async fn resolve_target(
         }
         Err(e) => return Err(cluster.request_error(format!("get VMI {namespace}/{name}"), e)),
     };
-    target_from(read, keep_down)
+    target_from(read, how)
 }
 
 /// The target from a VMI (and VM) already read; its plan is decided again from them (a refused
 /// plan is an error that changes nothing).
-pub fn target_from(read: crate::targets::Read, keep_down: bool) -> Result<Target> {
+pub fn target_from(read: crate::targets::Read, how: How) -> Result<Target> {
     let vmi = read.vmi();
     let (namespace, name) = (vmi.namespace.clone(), vmi.name.clone());
-    target_with_plan(
-        &namespace,
-        &name,
-        read.object,
-        vmi,
-        read.vm_object,
-        keep_down,
-    )
+    target_with_plan(&namespace, &name, read.object, vmi, read.vm_object, how)
 }
 
 fn target_with_plan(
@@ -201,10 +205,10 @@ fn target_with_plan(
     object: DynamicObject,
     vmi: Vmi,
     vm_object: Option<DynamicObject>,
-    keep_down: bool,
+    how: How,
 ) -> Result<Target> {
     let vm = vm_object.as_ref().map(Vm::from_object);
-    let plan = plan::decide(&vmi, vm.as_ref(), kubevirt::Timestamp::now());
+    let plan = plan::decide_for(how.fault, &vmi, vm.as_ref(), kubevirt::Timestamp::now());
     if let Some(refusal) = plan.refusal() {
         return Err(Error::Refused {
             namespace: namespace.into(),
@@ -212,10 +216,14 @@ fn target_with_plan(
             refusal: refusal.clone(),
         });
     }
-    if keep_down && plan.recovery() != Recovery::Automatic {
+    if how.keep_down && plan.recovery() != Recovery::Automatic {
+        let which = match how.fault {
+            plan::Fault::Delete => "runStrategy Always or Once",
+            plan::Fault::Crash => "runStrategy Always or RerunOnFailure, under --fault crash",
+        };
         return Err(Error::usage(
             format!(
-                "--keep-down keeps down a VM that KubeVirt would re-create (runStrategy Always or Once); VMI {namespace}/{name} is {}",
+                "--keep-down keeps down a VM that KubeVirt would re-create ({which}); VMI {namespace}/{name} is {}",
                 match &vm {
                     Some(vm) => format!("under VM {} with runStrategy {}", vm.name, vm.run_strategy.as_str()),
                     None if plan.recovery() == Recovery::Follow => "in a replica set".to_string(),
@@ -231,7 +239,48 @@ fn target_with_plan(
         vm_object,
         vm,
         plan,
+        launcher: None,
     })
+}
+
+/// `--fault crash`: every target's virt-launcher pod, by KubeVirt's labels (one list per
+/// namespace). A target without one is an error that changes nothing.
+pub async fn find_launchers(cluster: &Cluster, targets: &mut [Target]) -> Result<()> {
+    let mut namespaces: Vec<String> = targets.iter().map(|t| t.vmi.namespace.clone()).collect();
+    namespaces.dedup();
+    namespaces.sort();
+    namespaces.dedup();
+    for ns in namespaces {
+        let pods: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(cluster.client.clone(), &ns);
+        let list = cluster
+            .bounded(pods.list(&ListParams::default().labels("kubevirt.io=virt-launcher")))
+            .await
+            .map_err(|e| cluster.request_error(format!("list virt-launcher pods in {ns}"), e))?;
+        for t in targets.iter_mut().filter(|t| t.vmi.namespace == ns) {
+            t.launcher = list
+                .items
+                .iter()
+                .filter(|p| {
+                    p.metadata.deletion_timestamp.is_none()
+                        && p.metadata
+                            .labels
+                            .as_ref()
+                            .and_then(|l| l.get("kubevirt.io/created-by"))
+                            == Some(&t.vmi.uid)
+                })
+                .filter_map(|p| p.metadata.name.clone())
+                .next();
+            if t.launcher.is_none() {
+                return Err(Error::LauncherMissing {
+                    namespace: ns.clone(),
+                    name: t.vmi.name.clone(),
+                    uid: t.vmi.uid.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One line for the Target phase: where it runs, what owns it, how it comes back.
@@ -261,7 +310,22 @@ pub fn describe_target(t: &Target) -> String {
 }
 
 /// The plan in a few words, for prompts and dry runs.
-pub fn plan_words(t: &Target, keep_down: bool) -> String {
+pub fn plan_words(t: &Target, how: How) -> String {
+    let crash = how.fault == plan::Fault::Crash;
+    let words = plan_words_for(t, how.keep_down);
+    match (t.plan.recovery(), crash) {
+        (_, false) => words,
+        (Recovery::Automatic, true) if !how.keep_down => {
+            "crashed (launcher pod deleted, VMI Failed), KubeVirt deletes the Failed VMI and re-creates it".into()
+        }
+        (Recovery::Recreate, true) => {
+            "crashed (launcher pod deleted, VMI Failed), the tool deletes the Failed VMI and re-creates it from the snapshot after --duration".into()
+        }
+        (_, true) => format!("crashed (launcher pod deleted, VMI Failed), {words}"),
+    }
+}
+
+fn plan_words_for(t: &Target, keep_down: bool) -> String {
     match (t.plan.recovery(), &t.vm) {
         (Recovery::Automatic, Some(vm)) if keep_down => format!(
             "runStrategy {} switched to Manual, the tool starts VM {} after --duration, then {} is put back",
@@ -299,6 +363,7 @@ pub fn spec_for(t: &Target, keep_down: bool, probed: bool) -> TargetSpec {
             None
         },
         finalizers: t.vmi.finalizers.clone(),
+        launcher: t.launcher.clone(),
         probed,
     }
 }
@@ -357,12 +422,21 @@ const fn perm(
 /// Every verb a run with these plans uses: list, watch and delete the VMIs, plus what each
 /// recovery needs. (The GETs already succeeded, so they need no check.) The schedule's Role
 /// is built from this same list.
-pub fn required_permissions(recoveries: &[Recovery], keep_down: bool) -> Vec<Permission> {
+pub fn required_permissions(
+    recoveries: &[Recovery],
+    keep_down: bool,
+    fault: plan::Fault,
+) -> Vec<Permission> {
     let mut perms = vec![
         perm("delete", "kubevirt.io", "virtualmachineinstances", None),
         perm("list", "kubevirt.io", "virtualmachineinstances", None),
         perm("watch", "kubevirt.io", "virtualmachineinstances", None),
     ];
+    if fault == plan::Fault::Crash {
+        // Finding the launcher pod, then deleting it with no grace.
+        perms.push(perm("list", "", "pods", None));
+        perms.push(perm("delete", "", "pods", None));
+    }
     if recoveries.contains(&Recovery::Start) || keep_down {
         perms.push(perm(
             "update",
@@ -429,9 +503,11 @@ pub async fn check_permissions(
             return Err(Error::Forbidden {
                 user: cluster.user.clone(),
                 verb: p.verb.into(),
-                resource: match p.subresource {
-                    Some(s) => format!("{}/{s}.{}", p.resource, p.group),
-                    None => format!("{}.{}", p.resource, p.group),
+                resource: match (p.subresource, p.group) {
+                    (None, "") => p.resource.to_string(),
+                    (Some(s), "") => format!("{}/{s}", p.resource),
+                    (Some(s), group) => format!("{}/{s}.{group}", p.resource),
+                    (None, group) => format!("{}.{group}", p.resource),
                 },
                 namespace: namespace.into(),
                 reason,
@@ -467,26 +543,36 @@ mod tests {
 
     #[test]
     fn permissions_follow_the_plans() {
-        let auto = required_permissions(&[Recovery::Automatic, Recovery::Follow], false);
+        let auto = required_permissions(
+            &[Recovery::Automatic, Recovery::Follow],
+            false,
+            plan::Fault::Delete,
+        );
         assert_eq!(
             summarize(&auto),
             "delete, list, watch virtualmachineinstances"
         );
-        let manual = required_permissions(&[Recovery::Start], false);
+        let manual = required_permissions(&[Recovery::Start], false, plan::Fault::Delete);
         assert_eq!(
             summarize(&manual),
             "delete, list, watch virtualmachineinstances; update virtualmachines/start"
         );
         assert_eq!(manual[3].group, "subresources.kubevirt.io");
-        let kept = required_permissions(&[Recovery::Automatic], true);
+        let kept = required_permissions(&[Recovery::Automatic], true, plan::Fault::Delete);
         assert_eq!(
             summarize(&kept),
             "delete, list, watch virtualmachineinstances; update virtualmachines/start; patch virtualmachines"
         );
-        let standalone = required_permissions(&[Recovery::Recreate], false);
+        let standalone = required_permissions(&[Recovery::Recreate], false, plan::Fault::Delete);
         assert_eq!(
             summarize(&standalone),
             "delete, list, watch, create virtualmachineinstances"
         );
+        let crash = required_permissions(&[Recovery::Automatic], false, plan::Fault::Crash);
+        assert_eq!(
+            summarize(&crash),
+            "delete, list, watch virtualmachineinstances; list, delete pods"
+        );
+        assert_eq!(crash[4].group, "");
     }
 }

@@ -381,12 +381,27 @@ fn perform(
         Effect::Delete { target } => {
             let s = spec(target);
             inflight.spawn(Request::Delete(target), async move {
-                let result = bounded(
-                    timeout,
-                    actions::delete_vmi(&client, &s.namespace, &s.name, &s.uid, false),
-                )
-                .await;
+                let result = match &s.launcher {
+                    Some(pod) => {
+                        bounded(
+                            timeout,
+                            actions::crash_launcher(&client, &s.namespace, pod, false),
+                        )
+                        .await
+                    }
+                    None => {
+                        bounded(
+                            timeout,
+                            actions::delete_vmi(&client, &s.namespace, &s.name, &s.uid, false),
+                        )
+                        .await
+                    }
+                };
                 let result = match result {
+                    // A launcher pod already gone: the VMI can't be brought down this way.
+                    Err(Failure::Api(404, _)) if s.launcher.is_some() => {
+                        DeleteResult::Refused("its virt-launcher pod was already gone".into())
+                    }
                     Ok(()) => DeleteResult::Accepted,
                     // Gone already: it is down all the same.
                     Err(Failure::Api(404, _)) => DeleteResult::Accepted,
@@ -423,8 +438,23 @@ fn perform(
             let saved = armed.saved[target].clone();
             let s = spec(target);
             inflight.spawn(Request::Recreate(target), async move {
+                // A crashed VMI stays Failed: the tool deletes it first, waiting within one
+                // request's bound for its name to be free.
+                let crashed = s.launcher.is_some();
+                let free_within = if timeout.is_zero() {
+                    Duration::from_secs(10)
+                } else {
+                    (timeout / 2).min(Duration::from_secs(10))
+                };
                 let result = retried(timeout, retry_for, || {
-                    actions::recreate_vmi(&client, &saved)
+                    let (client, saved) = (&client, &saved);
+                    async move {
+                        if crashed {
+                            actions::recreate_after_crash(client, saved, free_within).await
+                        } else {
+                            actions::recreate_vmi(client, saved).await
+                        }
+                    }
                 })
                 .await;
                 let result = match result {

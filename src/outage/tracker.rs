@@ -28,6 +28,8 @@ pub struct Tracker {
     old_uid: String,
     old_gone: bool,
     old_terminating_seen: bool,
+    /// The old VMI was seen `Failed` (a crash: KubeVirt saw its launcher vanish).
+    old_failed: bool,
     /// The replacement VMI, as last seen.
     current: Option<Vmi>,
     pub timings: Timings,
@@ -43,6 +45,7 @@ impl Tracker {
             old_uid: old_uid.into(),
             old_gone: false,
             old_terminating_seen: false,
+            old_failed: false,
             current: None,
             timings: Timings::default(),
             sources: BTreeMap::new(),
@@ -58,8 +61,25 @@ impl Tracker {
         &self.old_uid
     }
 
-    /// The deleted VMI changed (it is terminating).
-    pub fn old_seen(&mut self, vmi: &Vmi) -> Vec<Step> {
+    /// The old VMI was seen `Failed` (or is gone, which a Failed VMI becomes).
+    pub fn old_failed(&self) -> bool {
+        self.old_failed
+    }
+
+    /// The deleted (or crashed) VMI changed: Failed, or terminating. `at`: since the fault.
+    pub fn old_seen(&mut self, vmi: &Vmi, at: Duration) -> Vec<Step> {
+        let mut steps = Vec::new();
+        if vmi.phase == "Failed" && !self.old_failed && !self.old_gone {
+            self.old_failed = true;
+            self.timings.failed_ms = Some(at.as_millis() as u64);
+            self.sources.insert("failedMs".into(), FROM_WATCH.into());
+            steps.push(Step::OldFailed);
+        }
+        steps.extend(self.old_changed(vmi));
+        steps
+    }
+
+    fn old_changed(&mut self, vmi: &Vmi) -> Vec<Step> {
         if vmi.terminating && !self.old_terminating_seen && !self.old_gone {
             self.old_terminating_seen = true;
             return vec![Step::OldTerminating {
@@ -99,10 +119,15 @@ impl Tracker {
             let gone = self.timings.gone_ms;
             let gone_source = self.sources.get("goneMs").cloned();
             self.timings = Timings {
+                failed_ms: self.timings.failed_ms,
                 gone_ms: gone,
                 ..Timings::default()
             };
+            let failed_source = self.sources.get("failedMs").cloned();
             self.sources.clear();
+            if let Some(s) = failed_source {
+                self.sources.insert("failedMs".into(), s);
+            }
             if let Some(s) = gone_source {
                 self.sources.insert("goneMs".into(), s);
             }
@@ -280,11 +305,14 @@ mod tests {
     #[test]
     fn follows_a_full_recovery_seen_live() {
         let mut t = Tracker::new("db-0", "old");
-        let s = t.old_seen(&Vmi {
-            terminating: true,
-            finalizers: vec!["f".into()],
-            ..vmi("old", "Running", true)
-        });
+        let s = t.old_seen(
+            &Vmi {
+                terminating: true,
+                finalizers: vec!["f".into()],
+                ..vmi("old", "Running", true)
+            },
+            ms(10),
+        );
         assert!(matches!(s[..], [Step::OldTerminating { .. }]));
         assert_eq!(t.old_gone_now(ms(300)), vec![Step::OldGone]);
         let s = t.replacement_seen(vmi("new", "Pending", false), ms(310), true);
@@ -313,6 +341,7 @@ mod tests {
         assert_eq!(
             t.timings,
             Timings {
+                failed_ms: None,
                 gone_ms: Some(300),
                 created_ms: Some(310),
                 scheduling_ms: Some(800),
@@ -430,8 +459,11 @@ mod tests {
             terminating: true,
             ..vmi("old", "Running", true)
         };
-        assert_eq!(t.old_seen(&terminating).len(), 1);
-        assert!(t.old_seen(&terminating).is_empty(), "said once");
+        assert_eq!(t.old_seen(&terminating, Duration::ZERO).len(), 1);
+        assert!(
+            t.old_seen(&terminating, Duration::ZERO).is_empty(),
+            "said once"
+        );
         assert!(!t.running() && !t.old_gone());
     }
 

@@ -237,15 +237,25 @@ fn table(r: &Report, color: bool) -> String {
     } else {
         r.recovery.as_str().to_string()
     };
+    if r.fault == crate::plan::Fault::Crash {
+        row(
+            "fault",
+            "crash: its virt-launcher pod deleted with no grace period".to_string(),
+        );
+    }
     row(
         "recovery",
         format!("expected {}, actual {actual}", r.expected_recovery.as_str()),
     );
     if r.injected_at.is_some() {
+        let failed = match r.timings.failed_ms {
+            Some(v) => format!("Failed {} · ", ms(Some(v))),
+            None => String::new(),
+        };
         row(
             "timeline",
             format!(
-                "gone {} · created {} · Running {} · Ready {}",
+                "{failed}gone {} · created {} · Running {} · Ready {}",
                 ms(r.timings.gone_ms),
                 ms(r.timings.created_ms),
                 ms(r.timings.running_ms),

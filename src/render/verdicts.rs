@@ -28,8 +28,19 @@ pub fn verdict(v: &Verdict) -> String {
             vmi,
             uid,
             plan,
+            launcher: None,
         } => format!(
             "DRY RUN ({mode}): would delete VMI {vmi} (uid {uid}); plan: {}; nothing was changed",
+            plan.describe()
+        ),
+        Verdict::DryRun {
+            mode,
+            vmi,
+            uid,
+            plan,
+            launcher: Some(pod),
+        } => format!(
+            "DRY RUN ({mode}): would crash VMI {vmi} (uid {uid}) by deleting its virt-launcher pod {pod} with no grace period; plan: {}; nothing was changed",
             plan.describe()
         ),
         Verdict::Recovered {

@@ -19,6 +19,7 @@ pub fn step(step: &Step) -> String {
                 finalizers.join(", ")
             )
         }
+        Step::OldFailed => "old VMI Failed (its launcher is gone)".into(),
         Step::OldGone => "old VMI gone".into(),
         Step::NewCreated { name, uid } => format!("new VMI {name} created (uid {uid})"),
         Step::Phase { phase } => phase.clone(),
@@ -133,8 +134,20 @@ pub fn target_event(what: &TargetEvent) -> Option<String> {
             "next: its delete goes out in {} (--interval)",
             format_duration(*d)
         ),
-        TargetEvent::Deleted { uid, node } => format!(
+        TargetEvent::Deleted {
+            uid,
+            node,
+            launcher: None,
+        } => format!(
             "deleted VMI (uid {uid}) on {}",
+            node.as_deref().unwrap_or("an unknown node")
+        ),
+        TargetEvent::Deleted {
+            uid,
+            node,
+            launcher: Some(pod),
+        } => format!(
+            "crashed VMI (uid {uid}) on {}: its virt-launcher pod {pod} deleted with no grace period",
             node.as_deref().unwrap_or("an unknown node")
         ),
         TargetEvent::DeleteRefused { reason } => format!("the API server refused the delete: {reason}"),

@@ -112,6 +112,7 @@ pub fn resolve(
         max_targets: choice.max_targets,
         allow_full_outage: choice.allow_full_outage,
         allow_protected_namespace: choice.allow_protected_namespace,
+        fault: crate::plan::Fault::Delete,
     };
     let (candidates, refused) = selection::candidates(&matching, &args);
     let candidates = candidates.len();

@@ -13,6 +13,21 @@ use serde_json::{json, Value};
 /// The launcher image the simulator claims to run (`status.launcherContainerImageVersion`).
 pub const LAUNCHER_IMAGE: &str = "quay.io/kubevirt/virt-launcher:v1.6.0-sim";
 
+/// The label every launcher pod carries.
+pub const LAUNCHER_LABEL: &str = "kubevirt.io=virt-launcher";
+
+/// Whether the VMI has a launcher pod (one not already being deleted).
+pub async fn exists(client: &Client, namespace: &str, vmi_uid: &str) -> kube::Result<bool> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let list = pods
+        .list(&ListParams::default().labels(&selector(vmi_uid)))
+        .await?;
+    Ok(list
+        .items
+        .iter()
+        .any(|p| p.metadata.deletion_timestamp.is_none()))
+}
+
 /// The labels that identify a VMI's launcher pod.
 pub fn selector(vmi_uid: &str) -> String {
     format!("kubevirt.io=virt-launcher,kubevirt.io/created-by={vmi_uid}")

@@ -15,7 +15,9 @@
 //! `boot-delay` (pod start + domain start), `ready-delay`, `never-ready`, `shutdown-delay`,
 //! `stuck-in` (Scheduling: the pod never starts; Scheduled: the domain never starts) and
 //! `fail-after` (the domain crashes: VMI Failed, the launcher exits). A crash by the launcher's
-//! death (its pod deleted with grace 0) needs nothing here: virt-controller sees the pod gone.
+//! death (its pod deleted with grace 0, not through a VMI delete): virt-handler finds no domain
+//! for a Running VMI and sets it Failed (`calculateVmPhaseForStatusReason`), and so does this
+//! agent; virt-controller, seeing the pod gone, does the same — whichever writes first.
 //!
 //! It writes as `system:serviceaccount:kubevirt:kubevirt-handler` (virt-api's VMI mutator
 //! reverts status writes from anybody else), so KubeVirt's `NodeRestriction` gate must be off.
@@ -226,10 +228,11 @@ async fn run(client: Client, config: Arc<SimConfig>, log: EventLog, network: std
         bindings: AtomicUsize::new(0),
         addresses: AtomicUsize::new(0),
     });
+    let vanished = vanished_launchers(pods.clone(), agent.clone());
     let controller = Controller::new(pods, watcher::Config::default().labels(LAUNCHER_SELECTOR));
     let store = controller.store();
     // A VMI change wakes its launcher pods (those it controls).
-    controller
+    let running = controller
         .watches_with(
             vmis,
             vmi_resource(),
@@ -248,6 +251,25 @@ async fn run(client: Client, config: Arc<SimConfig>, log: EventLog, network: std
         .for_each(|result| {
             crate::retry::report("launcher pod", result.map(|_| ()));
             std::future::ready(())
+        });
+    futures::join!(running, vanished);
+}
+
+/// virt-handler's view of a launcher pod that vanished (deleted with no grace): a deleted pod
+/// never reaches the controller above (it is gone from its cache), so a watch sees the delete.
+async fn vanished_launchers(pods: Api<Pod>, agent: Arc<Agent>) {
+    use kube::runtime::WatchStreamExt;
+    watcher(pods, watcher::Config::default().labels(LAUNCHER_SELECTOR))
+        .default_backoff()
+        .for_each(|event| {
+            let agent = agent.clone();
+            async move {
+                if let Ok(watcher::Event::Delete(pod)) = event {
+                    if let Err(e) = agent.launcher_vanished(&pod).await {
+                        tracing::warn!("node agent: {e}");
+                    }
+                }
+            }
         })
         .await;
 }
@@ -725,6 +747,42 @@ impl Agent {
         }
     }
 
+    /// The launcher pod is gone while its VMI, on one of this agent's nodes, is not being
+    /// deleted: no domain is left, so a Scheduled or Running VMI is Failed.
+    async fn launcher_vanished(&self, pod: &Pod) -> Result<(), Error> {
+        self.forget(&pod.uid().unwrap_or_default());
+        let Some(vmi) = self.owner_vmi(pod).await? else {
+            return Ok(());
+        };
+        let ours = vmi_node(&vmi).is_some_and(|n| self.config.nodes.iter().any(|m| m == n));
+        let fails = |v: &DynamicObject| {
+            fails_without_launcher(phase_of(v), v.metadata.deletion_timestamp.is_some())
+        };
+        if !ours || !fails(&vmi) {
+            return Ok(());
+        }
+        let wrote = std::sync::atomic::AtomicBool::new(false);
+        self.update_vmi(&vmi, |v| {
+            if !fails(v) {
+                return false;
+            }
+            set_phase(v, Phase::Failed);
+            wrote.store(true, Ordering::Relaxed);
+            true
+        })
+        .await?;
+        if wrote.load(Ordering::Relaxed) {
+            self.log.record(
+                "phase",
+                &vmi.namespace().unwrap_or_default(),
+                &vmi.name_any(),
+                &vmi.uid().unwrap_or_default(),
+                json!({"phase": "Failed", "reason": "launcher gone", "by": "node-agent"}),
+            );
+        }
+        Ok(())
+    }
+
     async fn domain_crashed(&self, vmi: &DynamicObject) -> Result<(), Error> {
         self.set_vmi_phase(
             vmi,
@@ -881,6 +939,12 @@ fn set_phase(vmi: &mut DynamicObject, phase: Phase) {
     status["phaseTransitionTimestamps"] = json!(transitions);
 }
 
+/// virt-handler with no domain left (its launcher gone): a Scheduled or Running VMI that is not
+/// being deleted is Failed; a deleted one is shutting down, a final one stays as it is.
+fn fails_without_launcher(phase: Option<Phase>, deleting: bool) -> bool {
+    !deleting && matches!(phase, Some(Phase::Scheduled | Phase::Running))
+}
+
 fn vmi_node(vmi: &DynamicObject) -> Option<&str> {
     vmi.data["status"]["nodeName"]
         .as_str()
@@ -929,6 +993,26 @@ mod tests {
 
     fn pod(value: Value) -> Pod {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_vanished_launcher_fails_only_a_live_vmi_not_being_deleted() {
+        for phase in [Phase::Scheduled, Phase::Running] {
+            assert!(fails_without_launcher(Some(phase), false), "{phase:?}");
+            assert!(
+                !fails_without_launcher(Some(phase), true),
+                "{phase:?} deleted"
+            );
+        }
+        for phase in [
+            Phase::Pending,
+            Phase::Scheduling,
+            Phase::Succeeded,
+            Phase::Failed,
+        ] {
+            assert!(!fails_without_launcher(Some(phase), false), "{phase:?}");
+        }
+        assert!(!fails_without_launcher(None, false));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::{
 };
 
 use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
 use kube::{
     api::{Api, DynamicObject, Patch},
     runtime::{controller::Action, watcher, Controller},
@@ -26,7 +27,7 @@ use crate::{
     launcher_pod,
     log::EventLog,
     retry::{Backoff, Error},
-    vmi_lifecycle::{next_step, Progress, Seen, Step, Timing},
+    vmi_lifecycle::{needs_launcher, next_step, Progress, Seen, Step, Timing},
     vmi_status, SimConfig,
 };
 
@@ -57,7 +58,13 @@ pub async fn run(client: Client, config: Arc<SimConfig>, log: EventLog) {
         addresses: AtomicUsize::new(0),
         last_node: Mutex::default(),
     });
+    // A launcher pod that goes (a crash) wakes its VMI: virt-controller watches pods too.
+    let pods: Api<Pod> = Api::all(ctx.client.clone());
     Controller::new_with(api, watcher::Config::default(), vmi_resource())
+        .owns(
+            pods,
+            watcher::Config::default().labels(launcher_pod::LAUNCHER_LABEL),
+        )
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {
             crate::retry::report("VMI", result.map(|_| ()));
@@ -100,9 +107,10 @@ impl VmiController {
         );
         let api: Api<DynamicObject> =
             Api::namespaced_with(self.client.clone(), &namespace, &vmi_resource());
+        let launcher_gone = self.launcher_gone(&vmi).await?;
         let mut retries = 0;
         loop {
-            let (step, timing) = self.next_step(&vmi);
+            let (step, timing) = self.next_step(&vmi, launcher_gone);
             let result = match step {
                 Step::WaitFor(delay) => return Ok(Action::requeue(delay)),
                 Step::Idle => return Ok(Action::await_change()),
@@ -135,7 +143,33 @@ impl VmiController {
         }
     }
 
-    fn next_step(&self, vmi: &DynamicObject) -> (Step, Timing) {
+    /// A live VMI (not being deleted, in a phase that needs a launcher) whose launcher pod no
+    /// longer exists: one list of its pods, only then.
+    async fn launcher_gone(&self, vmi: &DynamicObject) -> Result<bool, Error> {
+        let live = vmi.metadata.deletion_timestamp.is_none()
+            && phase_of(vmi).is_some_and(needs_launcher)
+            && vmi.finalizers().iter().any(|f| f == VMI_FINALIZER);
+        if !live {
+            return Ok(false);
+        }
+        let (namespace, uid) = (
+            vmi.namespace().unwrap_or_default(),
+            vmi.uid().unwrap_or_default(),
+        );
+        launcher_pod::exists(&self.client, &namespace, &uid)
+            .await
+            .map(|exists| !exists)
+            .map_err(|e| {
+                Error::new(
+                    "look for the launcher pod of",
+                    &namespace,
+                    &vmi.name_any(),
+                    e,
+                )
+            })
+    }
+
+    fn next_step(&self, vmi: &DynamicObject, launcher_gone: bool) -> (Step, Timing) {
         let now = Instant::now();
         let timing = Timing::of(
             vmi.annotations(),
@@ -168,6 +202,7 @@ impl VmiController {
             deleting,
             admitted,
             has_finalizer,
+            launcher_gone,
         };
         (next_step(&seen, progress, &timing, now), timing)
     }
@@ -296,6 +331,16 @@ impl VmiController {
                     .await?;
                 launcher_pod::report(&self.client, &namespace, &uid, "Failed", None).await?;
                 Ok(updated)
+            }
+            Step::LauncherGone => {
+                self.advance(
+                    api,
+                    vmi,
+                    Phase::Failed,
+                    |t| vmi_status::launcher_gone(vmi, t),
+                    json!({"reason": "launcher gone"}),
+                )
+                .await
             }
             Step::Finish => self.finish(api, vmi).await,
             Step::WaitFor(_) | Step::Idle => Ok(Some(vmi.clone())),
@@ -488,6 +533,7 @@ fn step_name(step: Step) -> &'static str {
         Step::Pause => "pause VMI",
         Step::Migrate => "migrate VMI",
         Step::Fail => "fail VMI",
+        Step::LauncherGone => "fail VMI whose launcher is gone",
         Step::Finish => "finish VMI shutdown",
         Step::WaitFor(_) | Step::Idle => "wait for VMI",
     }

@@ -95,6 +95,8 @@ pub struct Seen {
     pub admitted: bool,
     /// Still holds the KubeVirt finalizer (deletion: ours to remove).
     pub has_finalizer: bool,
+    /// Its launcher pod is gone (looked up only while a live VMI needs one).
+    pub launcher_gone: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +111,9 @@ pub enum Step {
     /// `status.migrationState`, not completed.
     Migrate,
     Fail,
+    /// The launcher pod vanished under a live VMI (a crash): phase Failed, as virt-controller
+    /// sets it when the pod of a Scheduling, Scheduled or Running VMI no longer exists.
+    LauncherGone,
     /// Guest shutdown over: phase Succeeded, launcher pod gone, KubeVirt finalizer removed.
     Finish,
     WaitFor(Duration),
@@ -134,6 +139,9 @@ pub fn next_step(seen: &Seen, progress: &Progress, timing: &Timing, now: Instant
     let Some(phase) = seen.phase else {
         return Step::Admit;
     };
+    if seen.launcher_gone && needs_launcher(phase) {
+        return Step::LauncherGone;
+    }
     if timing.stuck_in == Some(phase) {
         return Step::Idle;
     }
@@ -165,6 +173,12 @@ pub fn next_step(seen: &Seen, progress: &Progress, timing: &Timing, now: Instant
         }
         Phase::Succeeded | Phase::Failed => Step::Idle,
     }
+}
+
+/// The phases in which KubeVirt expects the VMI's launcher pod to exist (and fails the VMI
+/// when it does not): `lifecycle.go`'s Scheduling, Scheduled and Running cases.
+pub fn needs_launcher(phase: Phase) -> bool {
+    matches!(phase, Phase::Scheduling | Phase::Scheduled | Phase::Running)
 }
 
 fn wait_or(at: Instant, now: Instant, step: Step) -> Step {
@@ -202,6 +216,7 @@ mod tests {
             deleting: false,
             admitted: true,
             has_finalizer: true,
+            launcher_gone: false,
         }
     }
 
@@ -213,6 +228,57 @@ mod tests {
     }
 
     const MS: Duration = Duration::from_millis(1);
+
+    /// A crash: the launcher pod of a live VMI is gone (deleted with no grace) and the VMI is
+    /// not being deleted: Failed at once, whatever the knobs; a deleted or final VMI is not.
+    #[test]
+    fn a_live_vmi_whose_launcher_vanished_fails() {
+        let now = Instant::now();
+        for phase in [Phase::Scheduling, Phase::Scheduled, Phase::Running] {
+            let crashed = Seen {
+                launcher_gone: true,
+                ready: phase == Phase::Running,
+                ..seen(Some(phase))
+            };
+            let stuck = Timing {
+                stuck_in: Some(phase),
+                ..timing()
+            };
+            for t in [timing(), stuck] {
+                assert_eq!(
+                    next_step(&crashed, &at(phase, now), &t, now),
+                    Step::LauncherGone,
+                    "{phase:?}"
+                );
+            }
+        }
+        let pending = Seen {
+            launcher_gone: true,
+            ..seen(Some(Phase::Pending))
+        };
+        assert_ne!(
+            next_step(&pending, &at(Phase::Pending, now), &timing(), now),
+            Step::LauncherGone
+        );
+        let failed = Seen {
+            launcher_gone: true,
+            ..seen(Some(Phase::Failed))
+        };
+        assert_eq!(
+            next_step(&failed, &at(Phase::Failed, now), &timing(), now),
+            Step::Idle
+        );
+        // Being deleted: the shutdown path, not a crash.
+        let deleting = Seen {
+            launcher_gone: true,
+            deleting: true,
+            ..seen(Some(Phase::Running))
+        };
+        assert_eq!(
+            next_step(&deleting, &Progress::default(), &timing(), now),
+            Step::WaitFor(Duration::from_millis(500))
+        );
+    }
 
     #[test]
     fn a_new_vmi_is_admitted_first() {

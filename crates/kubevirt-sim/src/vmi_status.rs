@@ -172,6 +172,20 @@ pub fn ended(vmi: &DynamicObject, phase_: Phase, transitions: &[(Phase, String)]
     patch
 }
 
+/// The launcher pod vanished under a live VMI (its host or QEMU died, or someone deleted it with
+/// no grace): virt-controller sets `Failed`, and Ready=False with reason `PodNotExists`
+/// (`lifecycle.go`, `syncReadyConditionFromPod`).
+pub fn launcher_gone(vmi: &DynamicObject, transitions: &[(Phase, String)]) -> Value {
+    let mut patch = phase(vmi, Phase::Failed, transitions);
+    patch["status"]["conditions"] = json!([condition(
+        "Ready",
+        false,
+        Some("PodNotExists"),
+        &now_rfc3339()
+    )]);
+    patch
+}
+
 /// Sets the finalizers, conditional on the resourceVersion (someone else may change them too).
 pub fn finalizers(vmi: &DynamicObject, finalizers: &[String]) -> Value {
     json!({

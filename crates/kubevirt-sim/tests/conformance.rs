@@ -394,6 +394,80 @@ fn manual_leaves_a_failed_vmi_alone() {
     assert_eq!(deleted_why(cluster, &ns, "db", &uid), None);
 }
 
+// --- A crash: the launcher pod deleted with no grace ------------------------------------------
+
+/// Deletes the VMI's virt-launcher pod with no grace period, as when its host or QEMU dies.
+fn crash(cluster: &Cluster, ns: &str, vmi_uid: &str) {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, DeleteParams, ListParams};
+    let pods: Api<Pod> = Api::namespaced(cluster.client(), ns);
+    let selector = format!("kubevirt.io=virt-launcher,kubevirt.io/created-by={vmi_uid}");
+    let list = cluster
+        .block_on(pods.list(&ListParams::default().labels(&selector)))
+        .unwrap();
+    assert!(!list.items.is_empty(), "VMI {vmi_uid} has a launcher pod");
+    let now = DeleteParams {
+        grace_period_seconds: Some(0),
+        ..DeleteParams::default()
+    };
+    for pod in list.items {
+        cluster
+            .block_on(pods.delete(pod.metadata.name.as_deref().unwrap(), &now))
+            .unwrap();
+    }
+}
+
+/// virt-controller (`lifecycle.go`, the Running case): the pod of a live VMI is gone, so the
+/// VMI is Failed, not Ready (PodNotExists) — and Manual then leaves it alone until `start`,
+/// which stops that VMI and starts a new one.
+#[test]
+fn a_launcher_deleted_with_no_grace_fails_the_vmi_and_manual_leaves_it_until_start() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("c-crash-manual");
+    let uid = cluster.running_vm(&ns, "db", "Manual", &FAST);
+    crash(cluster, &ns, &uid);
+    let failed = wait_phase(cluster, &ns, "db", &uid, "Failed");
+    assert_eq!(condition(&failed, "Ready").as_deref(), Some("False"));
+    assert!(failed.metadata.deletion_timestamp.is_none());
+    let client = cluster.client();
+    cluster.block_on(wait_for("VM db Stopped with its crashed VMI", || async {
+        get_vm(&client, &ns, "db")
+            .await
+            .filter(|vm| vm.data["status"]["printableStatus"] == "Stopped")
+    }));
+    assert_eq!(cluster.vmi_uid(&ns, "db"), Some(uid.clone()));
+    let (code, body) = call(cluster, &ns, "db", "start", "{}");
+    assert!(code < 300, "start: {code} {body}");
+    let new = cluster
+        .wait_vmi_ready(&ns, "db", Some(&uid), TIMEOUT)
+        .unwrap();
+    assert_ne!(new, uid);
+}
+
+/// Always and RerunOnFailure delete a crashed (Failed) VMI and create a new one themselves.
+#[test]
+fn a_crash_is_restarted_by_kubevirt_under_always_and_rerun_on_failure() {
+    let cluster = cluster_or_skip!();
+    let ns = cluster.namespace("c-crash-auto");
+    let always = cluster.running_vm(&ns, "always", "Always", &FAST);
+    let rerun = cluster.running_vm(&ns, "rerun", "RerunOnFailure", &FAST);
+    crash(cluster, &ns, &always);
+    crash(cluster, &ns, &rerun);
+    for (name, uid) in [("always", &always), ("rerun", &rerun)] {
+        let new = cluster
+            .wait_vmi_ready(&ns, name, Some(uid), TIMEOUT)
+            .unwrap();
+        assert_ne!(&new, uid);
+        assert_deleted_why(cluster, &ns, name, uid, "finished");
+        if logs_decisions(cluster) {
+            let failed = events(cluster, &ns, name).into_iter().any(|e| {
+                e["event"] == "phase" && e["uid"] == uid.as_str() && e["phase"] == "Failed"
+            });
+            assert!(failed, "{name}: the crashed VMI was Failed first");
+        }
+    }
+}
+
 #[test]
 fn manual_accepts_start_as_a_start_request() {
     let cluster = cluster_or_skip!();
