@@ -628,3 +628,21 @@ fn a_target_not_ready_again_between_trials_ends_the_repetition_with_exit_1() {
         "{rest}"
     );
 }
+
+#[test]
+fn each_trial_can_crash_the_targets_instead_of_deleting_them() {
+    let env = env_or_skip!();
+    let ns = env.namespace("repeat-crash");
+    env.vm(&ns, "db", "Always", &[(BOOT_DELAY, FAST)]);
+    let out = env.outage(
+        &ns,
+        "db",
+        &["--fault", "crash", "--duration", "2s", "--repeat", "2"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["fault"], "crash", "{doc:#}");
+    assert_eq!(doc["trials"].as_array().map(Vec::len), Some(2), "{doc:#}");
+    assert_eq!(doc["statistics"][0]["recovered"], 2, "{doc:#}");
+    assert!(env.is_ready(&ns, "db"));
+}
