@@ -372,3 +372,42 @@ pub fn judge_game_day(
     amend(&mut day.result.amends, &comparison);
     day.series.baseline = Some(comparison);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::{Judged, Verdict};
+
+    #[test]
+    fn a_stop_between_trials_and_a_regression_decide_the_exit_with_the_verdict() {
+        let subject = series::Subject {
+            namespace: "a".into(),
+            name: "db".into(),
+            kind: series::SubjectKind::Vmi,
+        };
+        let recovered = Verdict::Recovered {
+            by: crate::kubevirt::Recovery::Automatic,
+            planned: crate::kubevirt::Recovery::Automatic,
+            replaced_by: None,
+            ready_after: None,
+            probe_downtime: None,
+            strategy_not_restored: false,
+        };
+        let mut j = Judged::new(recovered);
+        assert_eq!(j.exit(), Exit::Recovered);
+        j.amends.regressions = vec![(subject, baseline::Figure::Ready)];
+        assert_eq!(j.exit(), Exit::NotRecovered, "a regression is exit 1");
+        j.amends.stopped = Some((Stopped::Signal { after_trial: 1 }, Exit::Terminated));
+        assert_eq!(j.exit(), Exit::Terminated, "a signal outranks a regression");
+        let words = crate::render::verdicts::verdict(&j.verdict);
+        let said = crate::render::trials::amended(words, &j.amends);
+        assert!(
+            said.starts_with("REGRESSION against the baseline"),
+            "{said}"
+        );
+        assert!(
+            said.contains("INTERRUPTED: interrupted after trial 1"),
+            "{said}"
+        );
+    }
+}
