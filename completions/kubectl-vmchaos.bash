@@ -318,7 +318,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__outage)
-            opts="-l -y -o -n -A -v -s -h -V --selector --all --count --percent --seed --max-targets --allow-full-outage --duration --timeout --grace-period --keep-down --fault --serial --interval --yes --dry-run --output --save-dir --report --overwrite --no-progress --allow-protected-namespace --probe --probe-interval --probe-timeout --abort-if --alerts --alerts-settle --prometheus --prometheus-token --prometheus-ca --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
+            opts="-l -y -o -n -A -v -s -h -V --selector --all --count --percent --seed --max-targets --allow-full-outage --duration --timeout --grace-period --keep-down --fault --serial --interval --repeat --baseline --max-regression --yes --dry-run --output --save-dir --report --overwrite --no-progress --allow-protected-namespace --probe --probe-interval --probe-timeout --abort-if --alerts --alerts-settle --prometheus --prometheus-token --prometheus-ca --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -365,6 +365,18 @@ _kubectl__vmchaos() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-regression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -546,7 +558,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__run)
-            opts="-f -y -o -n -A -v -s -h -V --filename --continue-on-failure --skip-unsupported --report --overwrite --dry-run --yes --output --seed --save-dir --no-progress --allow-protected-namespace --max-targets --allow-full-outage --alerts --alerts-settle --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
+            opts="-f -y -o -n -A -v -s -h -V --filename --continue-on-failure --skip-unsupported --report --overwrite --dry-run --yes --output --seed --save-dir --no-progress --allow-protected-namespace --max-targets --interval --repeat --baseline --max-regression --allow-full-outage --alerts --alerts-settle --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -585,6 +597,22 @@ _kubectl__vmchaos() {
                     return 0
                     ;;
                 --max-targets)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repeat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-regression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

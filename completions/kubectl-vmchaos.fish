@@ -60,7 +60,10 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l grace-period -d 'Removed: the API server ignores a DELETE\'s grace period for VMIs (kept to say so)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l fault -d 'How the VM goes down: delete (DELETE the VMI, a clean stop) or crash (delete its virt-launcher pod with no grace period, as a host or QEMU failure: KubeVirt sets the VMI Failed and recovers it by its runStrategy)' -r -f -a "delete\t''
 crash\t''"
-complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l interval -d 'With --serial: the pause between two targets (e.g. 30s)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l interval -d 'With --serial: the pause between two targets; with --repeat: the pause between two trials (e.g. 30s)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l repeat -d 'Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l baseline -d 'An earlier run\'s `-o json` document or report.json: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l max-regression -d 'With --baseline: how much worse (percent, 0 to 10000) the p95 time to Ready or user downtime of a target may be [default: 20%]' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand outage" -l dry-run -d 'client: validate and say what would happen; server: also send the delete with dryRun=All' -r -f -a "client\t'Validate only; send nothing that changes the cluster'
 server\t'Also send the DELETE with dryRun=All (proves admission and RBAC)'
 none\t'A real run'"
@@ -114,6 +117,10 @@ yaml\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l seed -d 'Seed for picking kill_count targets among the matching VMIs (printed by every run, so a dry run and the real run can pick the same ones)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l save-dir -d 'Where to save each VMI\'s manifest before deleting it (default: the user\'s state directory)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l max-targets -d 'Refuse a step that hits more VMIs than this at once' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l interval -d 'With --repeat: the pause between two trials of a step (e.g. 30s)' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l repeat -d 'Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l baseline -d 'An earlier run\'s `-o json` document or report.json: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)' -r -F
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l max-regression -d 'With --baseline: how much worse (percent, 0 to 10000) the p95 time to Ready or user downtime of a target may be [default: 20%]' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l alerts -d 'List, for each step, the Prometheus alerts that newly fire during and after it (as outage\'s --alerts; Prometheus: the config\'s performance_monitoring.prometheus_url, else PROMETHEUS_URL)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l alerts-settle -d 'With --alerts: after each step\'s targets are back, keep watching this long (at most 10m)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F

@@ -57,7 +57,10 @@ _arguments "${_arguments_options[@]}" : \
 '--timeout=[After a new VMI appears or the tool'\''s own recovery, how long to wait for it to be Running and Ready before declaring it not recovered (at least 1s)]:DURATION:_default' \
 '--grace-period=[Removed\: the API server ignores a DELETE'\''s grace period for VMIs (kept to say so)]:SECONDS:_default' \
 '--fault=[How the VM goes down\: delete (DELETE the VMI, a clean stop) or crash (delete its virt-launcher pod with no grace period, as a host or QEMU failure\: KubeVirt sets the VMI Failed and recovers it by its runStrategy)]:FAULT:(delete crash)' \
-'--interval=[With --serial\: the pause between two targets (e.g. 30s)]:DURATION:_default' \
+'--interval=[With --serial\: the pause between two targets; with --repeat\: the pause between two trials (e.g. 30s)]:DURATION:_default' \
+'--repeat=[Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target]:N:_default' \
+'--baseline=[An earlier run'\''s \`-o json\` document or report.json\: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)]:FILE:_files' \
+'--max-regression=[With --baseline\: how much worse (percent, 0 to 10000) the p95 time to Ready or user downtime of a target may be \[default\: 20%\]]:PERCENT:_default' \
 '--dry-run=[client\: validate and say what would happen; server\: also send the delete with dryRun=All]::MODE:((client\:"Validate only; send nothing that changes the cluster"
 server\:"Also send the DELETE with dryRun=All (proves admission and RBAC)"
 none\:"A real run"))' \
@@ -120,6 +123,10 @@ none\:"A real run"))' \
 '--seed=[Seed for picking kill_count targets among the matching VMIs (printed by every run, so a dry run and the real run can pick the same ones)]:N:_default' \
 '--save-dir=[Where to save each VMI'\''s manifest before deleting it (default\: the user'\''s state directory)]:DIR:_files' \
 '--max-targets=[Refuse a step that hits more VMIs than this at once]:N:_default' \
+'--interval=[With --repeat\: the pause between two trials of a step (e.g. 30s)]:DURATION:_default' \
+'--repeat=[Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target]:N:_default' \
+'--baseline=[An earlier run'\''s \`-o json\` document or report.json\: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)]:FILE:_files' \
+'--max-regression=[With --baseline\: how much worse (percent, 0 to 10000) the p95 time to Ready or user downtime of a target may be \[default\: 20%\]]:PERCENT:_default' \
 '--alerts=[List, for each step, the Prometheus alerts that newly fire during and after it (as outage'\''s --alerts; Prometheus\: the config'\''s performance_monitoring.prometheus_url, else PROMETHEUS_URL)]::SELECTOR:_default' \
 '--alerts-settle=[With --alerts\: after each step'\''s targets are back, keep watching this long (at most 10m)]:DURATION:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \

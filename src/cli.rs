@@ -165,9 +165,12 @@ pub struct OutageArgs {
     /// Delete the targets one after the other (each recovered or given up before the next)
     #[arg(long)]
     pub serial: bool,
-    /// With --serial: the pause between two targets (e.g. 30s)
+    /// With --serial: the pause between two targets; with --repeat: the pause between two
+    /// trials (e.g. 30s)
     #[arg(long, value_parser = parse_duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub interval: Option<Duration>,
+    #[command(flatten)]
+    pub repeat: RepeatArgs,
     /// Don't ask for confirmation (required without a terminal)
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -345,6 +348,11 @@ pub struct RunArgs {
     /// Refuse a step that hits more VMIs than this at once
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_targets: usize,
+    /// With --repeat: the pause between two trials of a step (e.g. 30s)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "repeat")]
+    pub interval: Option<Duration>,
+    #[command(flatten)]
+    pub repeat: RepeatArgs,
     /// Allow a step to take down every running replica of a VirtualMachineInstanceReplicaSet or
     /// VirtualMachinePool at once
     #[arg(long)]
@@ -363,6 +371,27 @@ pub struct RunArgs {
     /// With --alerts: after each step's targets are back, keep watching this long (at most 10m)
     #[arg(long, value_parser = parse_duration, value_name = "DURATION", requires = "alerts")]
     pub alerts_settle: Option<Duration>,
+}
+
+/// `--repeat`, `--baseline` and `--max-regression` (outage and run).
+#[derive(Debug, Args, Clone, Default)]
+pub struct RepeatArgs {
+    /// Run the outage N times (1 to 1000), each trial once every target is Running and Ready
+    /// again; the summary gives min/p50/p95/max per target
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=crate::repeat::RepeatPlan::MAX as i64))]
+    pub repeat: Option<u32>,
+    /// An earlier run's `-o json` document or report.json: each figure is shown beside its own,
+    /// and a target slower by more than --max-regression fails the run (exit 1)
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: how much worse (percent, 0 to 10000) the p95 time to Ready or user
+    /// downtime of a target may be [default: 20%]
+    #[arg(long, value_name = "PERCENT", requires = "baseline", value_parser = parse_max_regression)]
+    pub max_regression: Option<crate::repeat::MaxRegression>,
+}
+
+fn parse_max_regression(text: &str) -> Result<crate::repeat::MaxRegression, String> {
+    text.parse()
 }
 
 /// Choosing the targets of an outage (see `selection.rs`).

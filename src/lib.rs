@@ -16,6 +16,7 @@ pub mod plan;
 pub mod probe;
 pub(crate) mod prompt;
 pub mod render;
+pub mod repeat;
 pub mod report;
 pub mod report_files;
 mod request_log;

@@ -303,7 +303,7 @@ fn vm_plan(vm: &Vm, now: Timestamp) -> Plan {
 }
 
 /// A back-off without a retry time, or with one still ahead, delays the next start.
-fn backoff_active(failure: &StartFailure, now: Timestamp) -> bool {
+pub(crate) fn backoff_active(failure: &StartFailure, now: Timestamp) -> bool {
     failure.retry_after.is_none_or(|t| t > now)
 }
 

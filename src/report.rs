@@ -81,6 +81,9 @@ pub struct Report {
     pub alerts: Option<crate::probe::AlertsReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `--repeat` and `--baseline` (absent otherwise).
+    #[serde(flatten)]
+    pub series: crate::repeat::series::Series,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -179,11 +182,18 @@ impl RunReport {
                 ),
                 interrupted: r.interrupted,
                 selection: None,
-                targets: vec![(**r).clone()],
+                targets: vec![Report {
+                    series: Default::default(),
+                    ..(**r).clone()
+                }],
                 aggregates: Aggregates::of(std::slice::from_ref(r)),
                 alerts: r.alerts.clone(),
-                result: Judged::new(FleetVerdict::of([&r.result], None, r.dry_run.clone())),
+                result: Judged {
+                    amends: r.result.amends.clone(),
+                    ..Judged::new(FleetVerdict::of([&r.result], None, r.dry_run.clone()))
+                },
                 notes: Vec::new(),
+                series: r.series.clone(),
             },
         };
         let steps = vec![StepReport {
@@ -208,8 +218,17 @@ impl RunReport {
                 .unwrap_or_default(),
             started_at: steps[0].fleet.as_ref().and_then(|f| f.started_at.clone()),
             finished_at: steps[0].fleet.as_ref().and_then(|f| f.finished_at.clone()),
-            result: Judged::new(GameDayVerdict::of(&steps, self.dry_run())),
+            // One step: its stop between trials and its regressions are the day's.
+            result: Judged {
+                amends: steps[0]
+                    .fleet
+                    .as_ref()
+                    .map(|f| f.result.amends.clone())
+                    .unwrap_or_default(),
+                ..Judged::new(GameDayVerdict::of(&steps, self.dry_run()))
+            },
             notes: Vec::new(),
+            series: Default::default(),
             steps,
         }
     }
@@ -239,6 +258,9 @@ pub struct FleetReport {
     pub result: Judged<FleetVerdict>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `--repeat` and `--baseline` (absent otherwise).
+    #[serde(flatten)]
+    pub series: crate::repeat::series::Series,
 }
 
 impl FleetReport {
@@ -335,6 +357,9 @@ pub struct GameDayReport {
     /// that picked the targets).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `--repeat` and `--baseline` (absent otherwise).
+    #[serde(flatten)]
+    pub series: crate::repeat::series::Series,
 }
 
 /// The reason of a step Ctrl-C stopped before it began.

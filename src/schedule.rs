@@ -212,6 +212,12 @@ pub fn parse_outage_args(words: &[String]) -> Result<OutageArgs> {
             "a scheduled run always prints JSON (the Job's log)",
         );
     }
+    if outage.repeat.baseline.is_some() {
+        return refuse(
+            "--baseline",
+            "the Job's pod has no file of yours: compare a Job's JSON log with --baseline on your machine",
+        );
+    }
     if outage.save_dir.is_some() {
         return refuse(
             "--save-dir",
@@ -266,6 +272,10 @@ pub fn active_deadline(outage: &OutageArgs) -> i64 {
     } else {
         one
     };
+    // --repeat: every trial, and between two of them --interval and the wait for Ready
+    // (at most --timeout).
+    let trials = outage.repeat.repeat.unwrap_or(1).max(1);
+    let run = run * trials + (outage.interval.unwrap_or_default() + outage.timeout) * (trials - 1);
     (run + outage.alerts_settle.unwrap_or_default() + DEADLINE_MARGIN)
         .as_secs()
         .try_into()
@@ -1211,6 +1221,20 @@ mod tests {
             permissions: permissions_for(targets, how(&parsed), targets.len() > 1),
             active_deadline_seconds: active_deadline(&parsed),
         }
+    }
+
+    #[test]
+    fn a_repeated_outage_gets_every_trial_in_its_deadline_and_no_baseline() {
+        let p = plan(
+            "db-0 --duration 2m --timeout 3m --repeat 3 --interval 1m",
+            &[target(Some(RunStrategy::Always))],
+        );
+        // 3 trials of 2m + 3m, and twice 1m + at most 3m waiting for Ready between them.
+        assert_eq!(p.active_deadline_seconds, 3 * 300 + 2 * 240 + 180);
+        let err = parse_outage_args(&words("db-0 --baseline q3.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--baseline has no place"), "{err}");
     }
 
     #[test]

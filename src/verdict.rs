@@ -18,6 +18,8 @@ pub struct Judged<V> {
     pub verdict: V,
     /// `--report DIR` could not be written: the tool failed to leave what it promised.
     pub reports_not_written: bool,
+    /// What `--repeat` and `--baseline` add: a stop between trials, regressions.
+    pub amends: crate::repeat::series::Amends,
 }
 
 impl<V: Decides> Judged<V> {
@@ -25,13 +27,15 @@ impl<V: Decides> Judged<V> {
         Judged {
             verdict,
             reports_not_written: false,
+            amends: Default::default(),
         }
     }
 
     /// The document's exit: its verdict's, made exit 3 when the reports were not written
     /// (unless the run had already failed).
     pub fn exit(&self) -> Exit {
-        match (self.verdict.exit(), self.reports_not_written) {
+        let exit = Exit::worst(std::iter::once(self.verdict.exit()).chain(self.amends.exit()));
+        match (exit, self.reports_not_written) {
             (Exit::Recovered, true) => Exit::FailedAfterInject,
             (e, _) => e,
         }

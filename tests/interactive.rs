@@ -130,6 +130,33 @@ fn declining_changes_nothing() {
     assert_eq!(env.uid(&ns, "keep").as_deref(), Some(uid.as_str()));
 }
 
+/// One answer covers every trial of --repeat, so the question says how many there are.
+#[test]
+fn the_question_counts_the_trials_of_a_repeat() {
+    let env = env_or_skip!();
+    let ns = env.namespace("decline-repeat");
+    let uid = env.vm(&ns, "keep", "Always", &[]);
+    let mut cmd = env.command(&[
+        "outage",
+        "keep",
+        "-n",
+        &ns,
+        "--no-progress",
+        "--repeat",
+        "3",
+    ]);
+    cmd.env("TERM", "xterm");
+    let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
+    p.exp_string("Delete VMI").unwrap();
+    p.exp_string("--repeat 3: 3 trials").unwrap();
+    wait_for_prompt(&mut p, "(y/n)");
+    type_keys(&mut p, "n");
+    p.exp_string("declined").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(p.process.wait().unwrap()), Some(2));
+    assert_eq!(env.uid(&ns, "keep").as_deref(), Some(uid.as_str()));
+}
+
 #[test]
 fn sigint_during_the_wait_recovers_then_exits_130() {
     let env = env_or_skip!();

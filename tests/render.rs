@@ -96,6 +96,7 @@ fn report() -> Report {
         probes: vec![],
         alerts: None,
         notes: vec![],
+        series: Default::default(),
     }
 }
 
@@ -316,6 +317,7 @@ fn fleet() -> RunReport {
         )),
         targets,
         notes: vec![],
+        series: Default::default(),
     }))
 }
 
@@ -354,6 +356,7 @@ fn fleet_of(targets: Vec<Report>, signal: Option<Signal>) -> RunReport {
         )),
         targets,
         notes: vec![],
+        series: Default::default(),
     }))
 }
 
@@ -502,6 +505,99 @@ fn reports_not_written_make_a_recovered_run_exit_3_and_the_document_says_so() {
     let mut failed = fleet();
     failed.reports_not_written("disk full");
     assert_eq!(failed.exit(), Exit::NotRecovered);
+}
+
+/// Three trials of db-0 (one of them slower), judged against a baseline where db-0 was faster
+/// and db-9 was hit too.
+fn repeated() -> Report {
+    use kubectl_vmchaos::repeat::{
+        baseline::{compare, Baseline, Figure, Figures},
+        series::{statistics, BackOff, Subject, SubjectKind, Trial, TrialTarget},
+        MaxRegression,
+    };
+    let mut r = report();
+    let trials: Vec<Trial> = [(1, 2100), (2, 2400), (3, 6000)]
+        .into_iter()
+        .map(|(n, ready)| Trial {
+            trial: n,
+            started_at: Some(format!("2026-11-25T05:0{n}:00.000Z")),
+            verdict: "RECOVERED: Running and Ready".into(),
+            exit_code: 0,
+            targets: vec![TrialTarget {
+                target: r.target.clone(),
+                replica_set: None,
+                recovered: true,
+                timings: Timings {
+                    gone_ms: Some(300 + n as u64),
+                    running_ms: Some(ready - 200),
+                    ready_ms: Some(ready),
+                    ..Timings::default()
+                },
+                user_downtime_ms: Some(ready / 2),
+            }],
+            exit: Exit::Recovered,
+        })
+        .collect();
+    r.series.statistics = statistics(&trials);
+    r.series.trials = trials;
+    r.series.back_off = vec![BackOff {
+        after_trial: 2,
+        namespace: "prod".into(),
+        vm: "db-0".into(),
+        consecutive_fail_count: Some(2),
+        retry_after: Some("2026-11-25T05:02:40Z".into()),
+    }];
+    let subject = |name: &str| Subject {
+        namespace: "prod".into(),
+        name: name.into(),
+        kind: SubjectKind::Vmi,
+    };
+    let figures = |ready: u64, down: u64| {
+        std::collections::BTreeMap::from([
+            (Figure::Gone, 310),
+            (Figure::Running, ready - 200),
+            (Figure::Ready, ready),
+            (Figure::UserDowntime, down),
+        ])
+    };
+    let baseline = Baseline {
+        file: "last-quarter/report.json".into(),
+        figures: Figures::from([
+            (subject("db-0"), figures(2500, 3000)),
+            (subject("db-9"), figures(1000, 0)),
+        ]),
+    };
+    let now = Figures::from([(subject("db-0"), figures(6000, 3000))]);
+    let comparison = compare(&baseline, &now, MaxRegression::DEFAULT);
+    r.result.amends = kubectl_vmchaos::repeat::Amends {
+        stopped: None,
+        regressions: comparison
+            .regressions
+            .iter()
+            .map(|x| (x.subject.clone(), x.figure))
+            .collect(),
+        max_regression_percent: comparison.max_regression_percent,
+    };
+    r.series.baseline = Some(comparison);
+    r
+}
+
+#[test]
+fn repeated_trials_against_a_baseline_summary() {
+    let r = repeated();
+    insta::assert_snapshot!(summary::render(&r, OutputFormat::Text, false));
+    let doc: serde_json::Value =
+        serde_json::from_str(&summary::render(&r, OutputFormat::Json, false)).unwrap();
+    assert_eq!(doc["exitCode"], 1);
+    assert_eq!(doc["trials"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["statistics"][0]["ready"]["p95Ms"], 6000);
+    assert_eq!(doc["statistics"][0]["userDowntime"]["p50Ms"], 1200);
+    assert_eq!(doc["baseline"]["regressions"][0]["figure"], "ready");
+    assert_eq!(doc["baseline"]["gone"][0]["name"], "db-9");
+    assert_eq!(doc["backOff"][0]["vm"], "db-0");
+    // Today's keys are all still there.
+    assert_eq!(doc["target"]["name"], "db-0");
+    assert!(doc["timings"]["readyMs"].is_u64());
 }
 
 fn alerts_report() -> kubectl_vmchaos::probe::AlertsReport {

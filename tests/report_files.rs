@@ -99,6 +99,7 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
         probes: Vec::new(),
         alerts: None,
         notes: Vec::new(),
+        series: Default::default(),
     }
 }
 
@@ -120,6 +121,7 @@ fn fleet(targets: Vec<Report>, start: u64, end: u64) -> FleetReport {
         )),
         notes: vec!["vm_name web-1 is matched against the whole name; Kraken's prefix match would also have picked prod/web-10".into()],
         targets,
+        series: Default::default(),
     }
 }
 
@@ -215,6 +217,7 @@ fn game_day() -> GameDayReport {
         notes: vec![
             "config.yaml line 18: cerberus is Kraken's own: not used by kubectl-vmchaos".into(),
         ],
+        series: Default::default(),
     }
 }
 

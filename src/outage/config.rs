@@ -38,6 +38,43 @@ pub struct OutageConfig {
     pub probes: crate::probe::ProbeOptions,
     /// `--alerts[=SELECTOR]` and `--alerts-settle`: the alerts the outage sets off.
     pub alerts: Option<crate::probe::AlertOptions>,
+    /// `--repeat N` with `--interval` (None: one trial).
+    pub repeat: Option<crate::repeat::RepeatPlan>,
+    /// `--baseline FILE` (read and checked already) with `--max-regression`.
+    pub baseline: Option<Judged>,
+}
+
+/// A baseline to judge the run against.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub baseline: std::sync::Arc<crate::repeat::Baseline>,
+    pub max_regression: crate::repeat::MaxRegression,
+}
+
+impl Judged {
+    /// `--baseline` and `--max-regression`, the file read now: before anything is changed.
+    pub fn resolve(args: &crate::cli::RepeatArgs) -> Result<Option<Judged>> {
+        let Some(file) = &args.baseline else {
+            return Ok(None);
+        };
+        Ok(Some(Judged {
+            baseline: std::sync::Arc::new(crate::repeat::load_baseline(file)?),
+            max_regression: args
+                .max_regression
+                .unwrap_or(crate::repeat::MaxRegression::DEFAULT),
+        }))
+    }
+}
+
+/// `--repeat N` and `--interval` as a plan (None for one trial).
+pub fn repeat_plan(
+    args: &crate::cli::RepeatArgs,
+    interval: Option<Duration>,
+) -> Option<crate::repeat::RepeatPlan> {
+    args.repeat.map(|count| crate::repeat::RepeatPlan {
+        count,
+        interval: interval.unwrap_or(Duration::ZERO),
+    })
 }
 
 impl OutageConfig {
@@ -76,10 +113,10 @@ impl OutageConfig {
                 "add --yes to confirm on the command line (or --dry-run to only check)",
             ));
         }
-        if args.interval.is_some() && !args.serial {
+        if args.interval.is_some() && !args.serial && args.repeat.repeat.is_none() {
             return Err(Error::usage(
-                "--interval only applies with --serial",
-                "add --serial to delete the targets one after the other",
+                "--interval only applies with --serial or --repeat",
+                "add --serial to delete the targets one after the other, or --repeat N to run the outage N times",
             ));
         }
         let probes = args.probe_options().map_err(|e| {
@@ -125,6 +162,8 @@ impl OutageConfig {
             fault: args.fault.resolve(),
             serial_interval: args.serial.then(|| args.interval.unwrap_or(Duration::ZERO)),
             probes,
+            repeat: repeat_plan(&args.repeat, args.interval),
+            baseline: Judged::resolve(&args.repeat)?,
             alerts,
         })
     }

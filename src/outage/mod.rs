@@ -52,7 +52,11 @@ pub async fn run(
     reporter: &mut Reporter,
 ) -> Result<RunReport> {
     let config = OutageConfig::resolve(global, args, term)?;
-    run_resolved(global, &config, reporter).await
+    let mut report = crate::repeat::run(global, &config, reporter).await?;
+    if let (Some(judged), None) = (&config.baseline, config.dry_run) {
+        crate::repeat::judge(&mut report, &judged.baseline, judged.max_regression);
+    }
+    Ok(report)
 }
 
 /// An outage from a configuration already resolved (`run -f` builds one per step).
@@ -350,6 +354,16 @@ async fn prepare(
                     .collect::<Vec<_>>()
                     .join("\n")
             ),
+        };
+        let question = match config.repeat {
+            Some(plan) if plan.count > 1 => {
+                format!(
+                    "{question}
+{}",
+                    crate::render::trials::repeat_question(plan.count)
+                )
+            }
+            _ => question,
         };
         if !prompt::confirm(question).await? {
             return Err(Error::Declined);

@@ -62,6 +62,7 @@ fn base(cluster: &Cluster, t: &Target, fault: Fault, verdict: Verdict) -> Report
         probes: Vec::new(),
         alerts: None,
         notes: Vec::new(),
+        series: Default::default(),
     }
 }
 
@@ -208,6 +209,7 @@ pub fn combine(
         alerts: None,
         result: Judged::new(verdict),
         notes: Vec::new(),
+        series: Default::default(),
     }))
 }
 

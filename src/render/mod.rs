@@ -6,6 +6,7 @@ mod phases;
 mod plain;
 mod spinners;
 pub mod summary;
+pub mod trials;
 pub mod verdicts;
 pub mod words;
 

@@ -152,7 +152,9 @@ fn fleet_table(f: &FleetReport, color: bool) -> String {
         Exit::NotRecovered | Exit::FailedAfterInject => style(Style::new().red().bold()),
         _ => style(Style::new().yellow().bold()),
     };
-    let verdict = verdicts::fleet_verdict(&f.result.verdict);
+    out.push_str(&super::trials::text(&f.series));
+    let verdict =
+        super::trials::amended(verdicts::fleet_verdict(&f.result.verdict), &f.result.amends);
     let _ = writeln!(out, "  verdict  {}", verdict_style.apply_to(verdict));
     out
 }
@@ -315,11 +317,15 @@ fn table(r: &Report, color: bool) -> String {
     if let Some(cmd) = &r.restore_command {
         row("restore", cmd.clone());
     }
+    out.push_str(&super::trials::text(&r.series));
     let _ = writeln!(
         out,
         "  {:<12} {}",
         label.apply_to("verdict"),
-        verdict_style.apply_to(verdicts::verdict(&r.result.verdict))
+        verdict_style.apply_to(super::trials::amended(
+            verdicts::verdict(&r.result.verdict),
+            &r.result.amends,
+        ))
     );
     out
 }

@@ -109,6 +109,14 @@ pub fn verdict(v: &Verdict) -> String {
     }
 }
 
+/// A run's verdict, one target's or a fleet's.
+pub fn run_verdict(run: &crate::report::RunReport) -> String {
+    match run {
+        crate::report::RunReport::Single(r) => verdict(&r.result.verdict),
+        crate::report::RunReport::Fleet(f) => fleet_verdict(&f.result.verdict),
+    }
+}
+
 /// One target's verdict in a word or two (a fleet's table row).
 pub fn verdict_lead(v: &Verdict) -> &'static str {
     match v {
@@ -304,7 +312,7 @@ struct Document {
 impl Serialize for Judged<Verdict> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         Document {
-            verdict: verdict(&self.verdict),
+            verdict: super::trials::amended(verdict(&self.verdict), &self.amends),
             outcome: outcome(&self.verdict),
             exit_code: self.exit().code(),
         }
@@ -316,7 +324,7 @@ impl Serialize for Judged<FleetVerdict> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = &self.verdict;
         Document {
-            verdict: fleet_verdict(f),
+            verdict: super::trials::amended(fleet_verdict(f), &self.amends),
             outcome: Outcome {
                 kind: if f.dry_run.is_some() {
                     "dryRun"
@@ -339,7 +347,7 @@ impl Serialize for Judged<GameDayVerdict> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let g = &self.verdict;
         Document {
-            verdict: game_day_verdict(g),
+            verdict: super::trials::amended(game_day_verdict(g), &self.amends),
             outcome: Outcome {
                 kind: if g.dry_run && g.exit() == Exit::Recovered {
                     "dryRun"

@@ -79,7 +79,10 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
     let _ = writeln!(
         s,
         "<p><span class=\"verdict {class}\">{}</span> <span class=\"muted\">exit code {}</span></p>",
-        escape(&verdicts::game_day_verdict(&r.result.verdict)),
+        escape(&crate::render::trials::amended(
+            verdicts::game_day_verdict(&r.result.verdict),
+            &r.result.amends
+        )),
         r.exit().code()
     );
     let _ = writeln!(
@@ -105,7 +108,10 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
                 _ => "—".into(),
             };
             let outcome = match (&step.status, &step.fleet) {
-                (StepStatus::Ran, Some(f)) => verdicts::fleet_verdict(&f.result.verdict),
+                (StepStatus::Ran, Some(f)) => crate::render::trials::amended(
+                    verdicts::fleet_verdict(&f.result.verdict),
+                    &f.result.amends,
+                ),
                 (StepStatus::Skipped, _) => {
                     format!("skipped: {}", step.reason.as_deref().unwrap_or_default())
                 }
@@ -181,6 +187,11 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
             }
             s.push_str("</ul>\n");
         }
+        series(&mut s, &f.series);
+    }
+    if !r.series.is_empty() {
+        s.push_str("<h2>Baseline</h2>\n");
+        series(&mut s, &r.series);
     }
     let restores = restore_commands(r);
     if !restores.is_empty() {
@@ -199,4 +210,17 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
     }
     s.push_str("</body>\n</html>\n");
     s
+}
+
+/// `--repeat` and `--baseline`: the trials, the statistics and the comparison, as the summary
+/// says them.
+fn series(s: &mut String, series: &crate::repeat::Series) {
+    if series.is_empty() {
+        return;
+    }
+    s.push_str("<pre>");
+    for line in crate::render::trials::series_lines(series) {
+        let _ = writeln!(s, "{}", escape(&line));
+    }
+    s.push_str("</pre>\n");
 }

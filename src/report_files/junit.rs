@@ -36,12 +36,19 @@ struct Counts {
 
 fn counts(step: &StepReport) -> Counts {
     match &step.fleet {
-        Some(f) => Counts {
-            tests: f.targets.len(),
-            failures: f.targets.iter().filter(|r| failure(r).is_some()).count(),
-            skipped: 0,
-            ms: f.targets.iter().filter_map(observed_ms).sum(),
-        },
+        Some(f) => {
+            let regressions = f
+                .series
+                .baseline
+                .as_ref()
+                .map_or(0, |c| c.regressions.len());
+            Counts {
+                tests: f.targets.len() + regressions,
+                failures: f.targets.iter().filter(|r| failure(r).is_some()).count() + regressions,
+                skipped: 0,
+                ms: f.targets.iter().filter_map(observed_ms).sum(),
+            }
+        }
         None => Counts {
             tests: 1,
             failures: 0,
@@ -53,12 +60,17 @@ fn counts(step: &StepReport) -> Counts {
 
 pub fn junit(report: &GameDayReport) -> String {
     let all: Vec<Counts> = report.steps.iter().map(counts).collect();
+    let day_regressions = report
+        .series
+        .baseline
+        .as_ref()
+        .map_or(0, |c| c.regressions.len());
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         s,
         r#"<testsuites name="kubectl-vmchaos game day" tests="{}" failures="{}" errors="0" skipped="{}" time="{}">"#,
-        all.iter().map(|c| c.tests).sum::<usize>(),
-        all.iter().map(|c| c.failures).sum::<usize>(),
+        all.iter().map(|c| c.tests).sum::<usize>() + day_regressions,
+        all.iter().map(|c| c.failures).sum::<usize>() + day_regressions,
         all.iter().map(|c| c.skipped).sum::<usize>(),
         seconds(Some(all.iter().map(|c| c.ms).sum())),
     );
@@ -154,8 +166,37 @@ pub fn junit(report: &GameDayReport) -> String {
                 escape(&crate::render::alerts::section(a).join("\n"))
             );
         }
+        if let Some(c) = step.fleet.as_ref().and_then(|f| f.series.baseline.as_ref()) {
+            regression_cases(&mut s, c);
+        }
+        s.push_str("  </testsuite>\n");
+    }
+    if let Some(c) = &report.series.baseline {
+        let _ = writeln!(
+            s,
+            r#"  <testsuite name="baseline" tests="{}" failures="{}" errors="0" skipped="0" time="0.000">"#,
+            c.regressions.len(),
+            c.regressions.len()
+        );
+        regression_cases(&mut s, c);
         s.push_str("  </testsuite>\n");
     }
     s.push_str("</testsuites>\n");
     s
+}
+
+/// A failed test case per regression against `--baseline`.
+fn regression_cases(s: &mut String, c: &crate::repeat::baseline::Comparison) {
+    for r in &c.regressions {
+        let message = crate::render::trials::regression(r, c.max_regression_percent);
+        let _ = writeln!(
+            s,
+            "    <testcase classname=\"{}\" name=\"regression of {} ({})\" time=\"0.000\">\n      <failure type=\"Regression\" message=\"{}\">{}</failure>\n    </testcase>",
+            escape(&r.subject.namespace),
+            escape(&r.subject.name),
+            escape(crate::render::trials::figure(r.figure)),
+            escape(&message),
+            escape(&message)
+        );
+    }
 }

@@ -37,7 +37,10 @@ pub fn markdown(r: &GameDayReport) -> String {
     let _ = writeln!(
         s,
         "**{}** (exit code {})\n",
-        verdicts::game_day_verdict(&r.result.verdict),
+        crate::render::trials::amended(
+            verdicts::game_day_verdict(&r.result.verdict),
+            &r.result.amends
+        ),
         r.exit().code()
     );
     let _ = writeln!(s, "- context: `{}` ({})", r.context, r.server);
@@ -57,7 +60,10 @@ pub fn markdown(r: &GameDayReport) -> String {
                 _ => "—".into(),
             };
             let outcome = match (&step.status, &step.fleet) {
-                (StepStatus::Ran, Some(f)) => verdicts::fleet_verdict(&f.result.verdict),
+                (StepStatus::Ran, Some(f)) => crate::render::trials::amended(
+                    verdicts::fleet_verdict(&f.result.verdict),
+                    &f.result.amends,
+                ),
                 (StepStatus::Skipped, _) => {
                     format!("skipped: {}", step.reason.as_deref().unwrap_or_default())
                 }
@@ -130,6 +136,12 @@ pub fn markdown(r: &GameDayReport) -> String {
             }
             s.push('\n');
         }
+        s.push_str(&crate::render::trials::markdown(&f.series));
+    }
+    if !r.series.is_empty() {
+        s.push_str("## Baseline\n");
+        s.push_str(&crate::render::trials::markdown(&r.series));
+        s.push('\n');
     }
 
     s.push_str("## Timeline\n\n![Every outage on one time axis](timeline.svg)\n\n");

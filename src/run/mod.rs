@@ -28,13 +28,13 @@ use crate::{
     kraken::{self, Loaded, Step},
     kubevirt::{self, Recovery},
     outage::{
-        self,
         report::{Aggregates, Endpoint, FleetReport, GameDayReport, Report, TargetRef},
         OutageConfig, Reporter,
     },
     probe::ProbeOptions,
     prompt,
     render::{PlainLines, Spinners},
+    report::RunReport,
     settings::Terminal,
     signals::Signals,
     targets::{self, Target},
@@ -62,6 +62,8 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
             "set namespace: in the scenario's parameters (a regex; default: default)",
         ));
     }
+    // The baseline is read before anything changes: a bad one is a usage error (exit 2).
+    let judged = crate::outage::config::Judged::resolve(&args.repeat)?;
     let mut signals = Signals::install();
     // Reading stdin may wait on a terminal or a pipe: Ctrl-C ends the command (nothing changed).
     let files = args.files.clone();
@@ -139,7 +141,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         signals.recv().now_or_never().is_some()
     })
     .await;
-    Ok(sequence::game_day(
+    let mut day = sequence::game_day(
         &cluster.context,
         &cluster.server,
         Some(started),
@@ -147,7 +149,11 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         steps,
         dry_run.is_some(),
         notes,
-    ))
+    );
+    if let (Some(judged), None) = (&judged, dry_run) {
+        crate::repeat::judge_game_day(&mut day, &judged.baseline, judged.max_regression);
+    }
+    Ok(day)
 }
 
 struct Prepared {
@@ -416,6 +422,7 @@ struct RunnerArgs {
     allow_protected_namespace: bool,
     max_targets: usize,
     allow_full_outage: bool,
+    repeat: Option<crate::repeat::RepeatPlan>,
 }
 
 impl From<&RunArgs> for RunnerArgs {
@@ -427,6 +434,7 @@ impl From<&RunArgs> for RunnerArgs {
             allow_protected_namespace: a.allow_protected_namespace,
             max_targets: a.max_targets,
             allow_full_outage: a.allow_full_outage,
+            repeat: crate::outage::config::repeat_plan(&a.repeat, a.interval),
         }
     }
 }
@@ -501,6 +509,8 @@ impl StepRunner for Engine {
             }
         }
         let mut reports = Vec::new();
+        let mut series = crate::repeat::Series::default();
+        let mut stopped = None;
         let mut alerts = Vec::new();
         for ns in namespaces {
             let targets: Vec<&Target> = step.targets.iter().filter(|t| t.namespace == ns).collect();
@@ -514,30 +524,45 @@ impl StepRunner for Engine {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let (batch, watched) = self.namespace(step, ns, &targets).await;
+            let (batch, batch_series, batch_stopped, watched) =
+                self.namespace(step, ns, &targets).await;
             alerts.extend(watched);
-            let stop = batch
-                .iter()
-                .any(|r| matches!(r.exit(), Exit::Interrupted | Exit::Terminated));
+            let interrupted = |e: Exit| matches!(e, Exit::Interrupted | Exit::Terminated);
+            let stop = batch.iter().any(|r| interrupted(r.exit()))
+                || batch_stopped.as_ref().is_some_and(|(_, e)| interrupted(*e));
             reports.extend(batch);
+            // A stop between a batch's trials counts in the step's exit too.
+            stopped = stopped.or(batch_stopped);
+            series.absorb(batch_series);
             if stop {
                 break;
             }
         }
         let mut fleet = fleet_report(&self.cluster, self.args.dry_run, started, reports);
+        fleet.interrupted |= stopped
+            .as_ref()
+            .is_some_and(|(_, e)| matches!(e, Exit::Interrupted | Exit::Terminated));
+        fleet.result.amends.stopped = stopped;
+        fleet.series = series;
         fleet.alerts = crate::probe::AlertsReport::merge(alerts);
         fleet
     }
 }
 
 impl Engine {
-    /// The step's targets in `ns`, and what its alert watch saw.
+    /// The step's targets in `ns` (the last trial's, with `--repeat`), its trials, and what its
+    /// alert watch saw.
     async fn namespace(
         &self,
         step: &ResolvedStep,
         ns: &str,
         targets: &[&Target],
-    ) -> (Vec<Report>, Option<crate::probe::AlertsReport>) {
+    ) -> (
+        Vec<Report>,
+        crate::repeat::Series,
+        Option<(crate::repeat::series::Stopped, Exit)>,
+        Option<crate::probe::AlertsReport>,
+    ) {
         let global = GlobalArgs {
             namespace: Some(ns.to_string()),
             all_namespaces: false,
@@ -574,6 +599,8 @@ impl Engine {
             fault: crate::plan::Fault::Delete,
             serial_interval: None,
             probes: self.guards.clone(),
+            repeat: self.args.repeat,
+            baseline: None,
             alerts: self.alerts.clone(),
         };
         let renderer: Box<dyn crate::events::Renderer> =
@@ -585,15 +612,32 @@ impl Engine {
                 Box::new(PlainLines::new(Box::new(std::io::stderr())))
             };
         let mut reporter = Reporter::new(renderer);
-        let result = outage::run_resolved(&global, &config, &mut reporter).await;
+        let result = crate::repeat::run(&global, &config, &mut reporter).await;
         reporter.flush();
         match result {
-            Ok(run) => (run.targets().into_iter().cloned().collect(), run.alerts()),
+            Ok(run) => {
+                let series = match &run {
+                    RunReport::Single(r) => r.series.clone(),
+                    RunReport::Fleet(f) => f.series.clone(),
+                };
+                let stopped = match &run {
+                    RunReport::Single(r) => r.result.amends.stopped.clone(),
+                    RunReport::Fleet(f) => f.result.amends.stopped.clone(),
+                };
+                (
+                    run.targets().into_iter().cloned().collect(),
+                    series,
+                    stopped,
+                    run.alerts(),
+                )
+            }
             Err(e) => (
                 targets
                     .iter()
                     .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
                     .collect(),
+                Default::default(),
+                None,
                 None,
             ),
         }
@@ -650,6 +694,7 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         probes: Vec::new(),
         alerts: None,
         notes: e.hint().into_iter().collect(),
+        series: Default::default(),
     }
 }
 
@@ -676,5 +721,6 @@ pub fn fleet_report(
         targets,
         result: Judged::new(verdict),
         notes: Vec::new(),
+        series: Default::default(),
     }
 }

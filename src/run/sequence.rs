@@ -109,6 +109,7 @@ pub fn game_day(
         result: Judged::new(GameDayVerdict::of(&steps, dry_run)),
         steps,
         notes,
+        series: Default::default(),
     }
 }
 
@@ -171,6 +172,7 @@ mod tests {
                 worst: exit,
             }),
             notes: Vec::new(),
+            series: Default::default(),
         }
     }
 

@@ -136,7 +136,10 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
                 let _ = writeln!(
                     out,
                     "{mark} {head}— {}{ready}",
-                    verdicts::fleet_verdict(&f.result.verdict)
+                    crate::render::trials::amended(
+                        verdicts::fleet_verdict(&f.result.verdict),
+                        &f.result.amends
+                    )
                 );
                 for t in &f.targets {
                     let after = t.after.as_ref().and_then(|a| a.node.clone());
@@ -165,6 +168,9 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
                 for n in &f.notes {
                     let _ = writeln!(out, "    {} {n}", dim.apply_to("note:"));
                 }
+                for line in crate::render::trials::series_lines(&f.series) {
+                    let _ = writeln!(out, "    {line}");
+                }
             }
             (StepStatus::Skipped, _) => {
                 let _ = writeln!(
@@ -184,12 +190,18 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
             }
         }
     }
-    let words = verdicts::game_day_verdict(&r.result.verdict);
+    let words = crate::render::trials::amended(
+        verdicts::game_day_verdict(&r.result.verdict),
+        &r.result.amends,
+    );
     let verdict = match r.exit() {
         Exit::Recovered => green.apply_to(words),
         Exit::Interrupted | Exit::Terminated | Exit::NothingChanged => yellow.apply_to(words),
         _ => red.apply_to(words),
     };
+    for line in crate::render::trials::series_lines(&r.series) {
+        let _ = writeln!(out, "  {line}");
+    }
     let _ = writeln!(out, "\n{verdict}");
     for s in &r.steps {
         for t in s.fleet.iter().flat_map(|f| &f.targets) {
