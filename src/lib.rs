@@ -111,7 +111,7 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                             Box::new(PlainLines::new(Box::new(std::io::stderr())))
                         };
                     let mut reporter = Reporter::new(renderer);
-                    let result = outage::run(&cli.global, args, &term, &mut reporter).await;
+                    let result = outage_command(&cli.global, args, &term, &mut reporter).await;
                     reporter.flush();
                     result.map(|mut report| {
                         if let Some(dir) = args.report.as_deref().filter(|_| !dry_run) {
@@ -199,6 +199,21 @@ fn document_format(command: &Command) -> Option<cli::OutputFormat> {
         },
         _ => None,
     }
+}
+
+/// `outage`: the flags resolved once, the trials (`--repeat`), the baseline's judgement.
+async fn outage_command(
+    global: &cli::GlobalArgs,
+    args: &cli::OutageArgs,
+    term: &Terminal,
+    reporter: &mut Reporter,
+) -> Result<report::RunReport, Error> {
+    let config = outage::OutageConfig::resolve(global, args, term)?;
+    let mut report = repeat::run(global, &config, reporter).await?;
+    if let (Some(judged), None) = (&config.baseline, config.dry_run) {
+        repeat::judge(&mut report, &judged.baseline, judged.max_regression);
+    }
+    Ok(report)
 }
 
 /// A failure as one JSON or YAML document for stdout.

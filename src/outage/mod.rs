@@ -30,7 +30,7 @@ use self::{
     shell::Armed,
 };
 use crate::{
-    cli::{DryRun, GlobalArgs, OutageArgs},
+    cli::{DryRun, GlobalArgs},
     cluster::{self, Cluster},
     error::{Error, Result},
     events::Phase,
@@ -39,25 +39,10 @@ use crate::{
     prompt,
     report::{Report, RunReport},
     selection::{self, SelectionArgs},
-    settings::Terminal,
     signals::Signals,
     snapshot::{self, SnapshotMeta},
     targets,
 };
-
-pub async fn run(
-    global: &GlobalArgs,
-    args: &OutageArgs,
-    term: &Terminal,
-    reporter: &mut Reporter,
-) -> Result<RunReport> {
-    let config = OutageConfig::resolve(global, args, term)?;
-    let mut report = crate::repeat::run(global, &config, reporter).await?;
-    if let (Some(judged), None) = (&config.baseline, config.dry_run) {
-        crate::repeat::judge(&mut report, &judged.baseline, judged.max_regression);
-    }
-    Ok(report)
-}
 
 /// An outage from a configuration already resolved (`run -f` builds one per step).
 pub async fn run_resolved(
