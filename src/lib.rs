@@ -9,6 +9,7 @@ pub(crate) mod complete;
 pub(crate) mod credentials;
 pub mod error;
 pub mod events;
+pub mod figures;
 pub(crate) mod kraken;
 pub mod kubevirt;
 pub mod outage;

@@ -6,27 +6,12 @@ use std::{collections::BTreeMap, path::PathBuf};
 
 use serde::Serialize;
 
+pub use crate::figures::{Stats, TargetRef, Timings};
 use crate::{
     error::Exit,
     kubevirt::Recovery,
     verdict::{FleetVerdict, GameDayVerdict, Judged, Verdict},
 };
-
-/// Milliseconds from the DELETE to each step of the recovery.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Timings {
-    /// `--fault crash`: when the old VMI was seen `Failed` (the launcher's death, as KubeVirt
-    /// reported it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed_ms: Option<u64>,
-    pub gone_ms: Option<u64>,
-    pub created_ms: Option<u64>,
-    pub scheduling_ms: Option<u64>,
-    pub scheduled_ms: Option<u64>,
-    pub running_ms: Option<u64>,
-    pub ready_ms: Option<u64>,
-}
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -86,12 +71,6 @@ pub struct Report {
     pub series: crate::repeat::series::Series,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct TargetRef {
-    pub namespace: String,
-    pub name: String,
-}
-
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 pub struct Endpoint {
     /// The VMI's name: only a replica set's replacement has another name than the target.
@@ -103,6 +82,11 @@ pub struct Endpoint {
 }
 
 impl Report {
+    /// The longest user-visible downtime any probe of the target measured (None without probes).
+    pub fn user_downtime_ms(&self) -> Option<u64> {
+        self.probes.iter().map(|p| p.downtime_ms.unwrap_or(0)).max()
+    }
+
     pub fn exit(&self) -> Exit {
         self.result.exit()
     }
@@ -279,39 +263,6 @@ pub struct Aggregates {
     pub created: Stats,
     pub running: Stats,
     pub ready: Stats,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct Stats {
-    /// How many targets had this step.
-    pub count: usize,
-    pub min_ms: Option<u64>,
-    pub p50_ms: Option<u64>,
-    pub p95_ms: Option<u64>,
-    pub max_ms: Option<u64>,
-}
-
-impl Stats {
-    /// Nearest-rank percentiles over the values present.
-    pub fn of(values: impl IntoIterator<Item = Option<u64>>) -> Stats {
-        let mut v: Vec<u64> = values.into_iter().flatten().collect();
-        v.sort_unstable();
-        let rank = |p: f64| -> Option<u64> {
-            if v.is_empty() {
-                return None;
-            }
-            let i = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
-            Some(v[i])
-        };
-        Stats {
-            count: v.len(),
-            min_ms: v.first().copied(),
-            p50_ms: rank(0.50),
-            p95_ms: rank(0.95),
-            max_ms: v.last().copied(),
-        }
-    }
 }
 
 impl Aggregates {

@@ -72,6 +72,8 @@ pub enum Verdict {
         probe_downtime: Option<Duration>,
         /// The VM's runStrategy could not be put back afterwards (exit 3).
         strategy_not_restored: bool,
+        /// `--fault crash`: its launcher was killed rather than the VMI deleted.
+        crashed: bool,
     },
     /// Not back within the limits.
     NotRecovered {

@@ -90,6 +90,7 @@ fn report() -> Report {
             ready_after: Some(Duration::from_millis(2025)),
             probe_downtime: None,
             strategy_not_restored: false,
+            crashed: false,
         }),
         group: None,
         warnings: vec![],
@@ -111,6 +112,9 @@ fn summary_table_of_a_crash() {
     let mut r = report();
     r.fault = kubectl_vmchaos::plan::Fault::Crash;
     r.timings.failed_ms = Some(41);
+    if let Verdict::Recovered { crashed, .. } = &mut r.result.verdict {
+        *crashed = true;
+    }
     let text = summary::render(&r, OutputFormat::Text, false);
     assert!(text.contains("Failed 41ms · gone"), "{text}");
     insta::assert_snapshot!(text);

@@ -81,6 +81,7 @@ fn target(ns: &str, name: &str, injected_ms: u64, timings: [Option<u64>; 4], exi
                 ready_after: ready.map(Duration::from_millis),
                 probe_downtime: None,
                 strategy_not_restored: false,
+                crashed: false,
             },
             // Characters every format must escape, in a phase name.
             Exit::NotRecovered => Verdict::NotRecovered {

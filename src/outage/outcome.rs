@@ -118,6 +118,7 @@ pub fn report(
             ready_after: run.tracker.timings.ready_ms.map(Duration::from_millis),
             probe_downtime: probe_downtime(&probes),
             strategy_not_restored: matches!(run.strategy, Strategy::RestoreFailed(_)),
+            crashed: config.fault == crate::plan::Fault::Crash,
         },
         Outcome::NotRecovered(why) => Verdict::NotRecovered {
             why,

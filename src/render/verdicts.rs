@@ -50,6 +50,7 @@ pub fn verdict(v: &Verdict) -> String {
             ready_after,
             probe_downtime,
             strategy_not_restored,
+            crashed,
         } => {
             let named = replaced_by
                 .as_ref()
@@ -66,6 +67,7 @@ pub fn verdict(v: &Verdict) -> String {
                 .unwrap_or_default();
             let ready = ready_after.map(format_duration).unwrap_or_default();
             let how = match by {
+                Recovery::Automatic if *crashed => "KubeVirt restarted it",
                 Recovery::Automatic => "KubeVirt re-created it",
                 Recovery::Start => "the tool started its VM",
                 Recovery::Recreate => "the tool re-created it",
@@ -82,7 +84,8 @@ pub fn verdict(v: &Verdict) -> String {
             } else {
                 ""
             };
-            format!("RECOVERED{named}: {served}Running and Ready {ready} after the delete; {how} ({expectation}){but}")
+            let fault = if *crashed { "crash" } else { "delete" };
+            format!("RECOVERED{named}: {served}Running and Ready {ready} after the {fault}; {how} ({expectation}){but}")
         }
         Verdict::NotRecovered {
             why,

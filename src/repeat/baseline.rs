@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, path::PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::series::{Subject, SubjectKind};
+use crate::figures::{Subject, SubjectKind};
 
 /// The figures a run is judged by, and the ones shown beside the baseline's.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -179,7 +179,7 @@ fn run_figures(doc: &Value) -> Option<Figures> {
     for (subject, by_figure) in values {
         let entry = figures.entry(subject).or_default();
         for (figure, v) in by_figure {
-            if let Some(p95) = crate::report::Stats::of(v).p95_ms {
+            if let Some(p95) = crate::figures::Stats::of(v).p95_ms {
                 entry.insert(figure, p95);
             }
         }

@@ -16,7 +16,7 @@ use kube::api::{Api, DynamicObject};
 
 pub use baseline::{Baseline, MaxRegression};
 pub use series::{Amends, Series};
-use series::{BackOff, Stopped, Trial};
+use series::{BackOff, Stopped, Trial, TrialTarget};
 
 use crate::{
     cli::GlobalArgs,
@@ -352,6 +352,34 @@ pub fn judge_game_day(
     day.series.baseline = Some(comparison);
 }
 
+impl Trial {
+    /// Trial `number` of the run; `verdict`: the run's verdict in words (the renderers').
+    pub fn of(number: u32, run: &RunReport, verdict: String) -> Trial {
+        let started_at = match run {
+            RunReport::Single(r) => r.injected_at.clone(),
+            RunReport::Fleet(f) => f.started_at.clone(),
+        };
+        Trial {
+            trial: number,
+            started_at,
+            verdict,
+            exit_code: run.exit().code(),
+            exit: run.exit(),
+            targets: run
+                .targets()
+                .into_iter()
+                .map(|r| TrialTarget {
+                    target: r.target.clone(),
+                    replica_set: r.replica_set.clone(),
+                    recovered: r.recovered,
+                    timings: r.timings.clone(),
+                    user_downtime_ms: r.user_downtime_ms(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +399,7 @@ mod tests {
             ready_after: None,
             probe_downtime: None,
             strategy_not_restored: false,
+            crashed: false,
         };
         let mut j = Judged::new(recovered);
         assert_eq!(j.exit(), Exit::Recovered);

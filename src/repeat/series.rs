@@ -6,57 +6,11 @@
 
 use serde::Serialize;
 
+pub use crate::figures::{Subject, SubjectKind};
 use crate::{
     error::Exit,
-    report::{Report, RunReport, Stats, TargetRef, Timings},
+    figures::{Stats, TargetRef, Timings},
 };
-
-/// What the figures of a target belong to, across trials and against a baseline.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "camelCase")]
-pub struct Subject {
-    pub namespace: String,
-    /// The VMI's name, or the replica set's for a replica set's VMI.
-    pub name: String,
-    pub kind: SubjectKind,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "camelCase")]
-pub enum SubjectKind {
-    Vmi,
-    ReplicaSet,
-}
-
-impl Subject {
-    pub fn of(r: &Report) -> Subject {
-        match &r.replica_set {
-            Some(set) => Subject {
-                namespace: r.target.namespace.clone(),
-                name: set.clone(),
-                kind: SubjectKind::ReplicaSet,
-            },
-            None => Subject {
-                namespace: r.target.namespace.clone(),
-                name: r.target.name.clone(),
-                kind: SubjectKind::Vmi,
-            },
-        }
-    }
-
-    /// `ns/name`, or `ns/vmirs/name` for a replica set.
-    pub fn label(&self) -> String {
-        match self.kind {
-            SubjectKind::Vmi => format!("{}/{}", self.namespace, self.name),
-            SubjectKind::ReplicaSet => format!("{}/vmirs/{}", self.namespace, self.name),
-        }
-    }
-}
-
-/// The longest user-visible downtime any probe of the target measured (None without probes).
-pub fn user_downtime_ms(r: &Report) -> Option<u64> {
-    r.probes.iter().map(|p| p.downtime_ms.unwrap_or(0)).max()
-}
 
 /// One trial of a repeated outage.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -84,34 +38,6 @@ pub struct TrialTarget {
     /// With probes: the longest downtime any probe of the target saw.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_downtime_ms: Option<u64>,
-}
-
-impl Trial {
-    /// Trial `number` of the run; `verdict`: the run's verdict in words (the renderers').
-    pub fn of(number: u32, run: &RunReport, verdict: String) -> Trial {
-        let started_at = match run {
-            RunReport::Single(r) => r.injected_at.clone(),
-            RunReport::Fleet(f) => f.started_at.clone(),
-        };
-        Trial {
-            trial: number,
-            started_at,
-            verdict,
-            exit_code: run.exit().code(),
-            exit: run.exit(),
-            targets: run
-                .targets()
-                .into_iter()
-                .map(|r| TrialTarget {
-                    target: r.target.clone(),
-                    replica_set: r.replica_set.clone(),
-                    recovered: r.recovered,
-                    timings: r.timings.clone(),
-                    user_downtime_ms: user_downtime_ms(r),
-                })
-                .collect(),
-        }
-    }
 }
 
 /// One subject's figures over every trial (nearest-rank percentiles, see [`Stats::of`]).
