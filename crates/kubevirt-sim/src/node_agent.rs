@@ -247,6 +247,7 @@ async fn run(client: Client, config: Arc<SimConfig>, log: EventLog, network: std
                     .collect::<Vec<_>>()
             },
         )
+        .trigger_backoff(crate::retry::Reconnect::default())
         .run(reconcile, error_policy, agent)
         .for_each(|result| {
             crate::retry::report("launcher pod", result.map(|_| ()));
@@ -260,7 +261,7 @@ async fn run(client: Client, config: Arc<SimConfig>, log: EventLog, network: std
 async fn vanished_launchers(pods: Api<Pod>, agent: Arc<Agent>) {
     use kube::runtime::WatchStreamExt;
     watcher(pods, watcher::Config::default().labels(LAUNCHER_SELECTOR))
-        .default_backoff()
+        .backoff(crate::retry::Reconnect::default())
         .for_each(|event| {
             let agent = agent.clone();
             async move {

@@ -44,6 +44,7 @@ pub async fn run(client: Client, log: EventLog) {
     });
     Controller::new_with(pools, watcher::Config::default(), vm_pool_resource())
         .owns_with(vms, vm_resource(), watcher::Config::default())
+        .trigger_backoff(crate::retry::Reconnect::default())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {
             crate::retry::report("VirtualMachinePool", result.map(|_| ()));

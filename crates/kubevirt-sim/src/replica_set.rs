@@ -43,6 +43,7 @@ pub async fn run(client: Client, log: EventLog) {
     });
     Controller::new_with(sets, watcher::Config::default(), vmirs_resource())
         .owns_with(vmis, vmi_resource(), watcher::Config::default())
+        .trigger_backoff(crate::retry::Reconnect::default())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {
             crate::retry::report("VirtualMachineInstanceReplicaSet", result.map(|_| ()));

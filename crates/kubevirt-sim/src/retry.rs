@@ -85,3 +85,58 @@ mod tests {
         assert_eq!(b.next("a"), Duration::from_millis(100));
     }
 }
+
+/// How the simulator's watches come back after the API server went away: from 100 ms, doubling,
+/// at most 1 s apart, reset by the first event that arrives. kube-runtime's default (client-go's:
+/// 0.8 s doubling to 30 s, reset after 2 quiet minutes) can leave a controller blind for half a
+/// minute after a test restarts the API server twice; the simulator stands in for a control plane
+/// that is up, so it reconnects promptly. (KubeVirt's own controllers, on the genuine tier, keep
+/// client-go's pace.)
+#[derive(Debug, Clone)]
+pub struct Reconnect {
+    next: Duration,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Reconnect {
+            next: Reconnect::FIRST,
+        }
+    }
+}
+
+impl Reconnect {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(1);
+}
+
+impl Iterator for Reconnect {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let now = self.next;
+        self.next = (now * 2).min(Reconnect::MAX);
+        Some(now)
+    }
+}
+
+impl kube::runtime::utils::Backoff for Reconnect {
+    fn reset(&mut self) {
+        self.next = Reconnect::FIRST;
+    }
+}
+
+#[cfg(test)]
+mod reconnect_tests {
+    use super::*;
+    use kube::runtime::utils::Backoff as _;
+
+    #[test]
+    fn reconnects_double_to_one_second_and_reset() {
+        let mut b = Reconnect::default();
+        let ms: Vec<u128> = b.by_ref().take(6).map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [100, 200, 400, 800, 1000, 1000]);
+        b.reset();
+        assert_eq!(b.next(), Some(Duration::from_millis(100)));
+    }
+}

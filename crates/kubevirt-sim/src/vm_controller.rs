@@ -57,6 +57,7 @@ pub async fn run(client: Client, log: EventLog) {
     });
     Controller::new_with(vms, watcher::Config::default(), vm_resource())
         .owns_with(vmis, vmi_resource(), watcher::Config::default())
+        .trigger_backoff(crate::retry::Reconnect::default())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {
             crate::retry::report("VM", result.map(|_| ()));

@@ -65,6 +65,7 @@ pub async fn run(client: Client, config: Arc<SimConfig>, log: EventLog) {
             pods,
             watcher::Config::default().labels(launcher_pod::LAUNCHER_LABEL),
         )
+        .trigger_backoff(crate::retry::Reconnect::default())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| {
             crate::retry::report("VMI", result.map(|_| ()));
