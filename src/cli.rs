@@ -516,6 +516,16 @@ pub enum ColorChoice {
     Never,
 }
 
+impl From<ColorChoice> for crate::settings::ColorChoice {
+    fn from(c: ColorChoice) -> Self {
+        match c {
+            ColorChoice::Auto => crate::settings::ColorChoice::Auto,
+            ColorChoice::Always => crate::settings::ColorChoice::Always,
+            ColorChoice::Never => crate::settings::ColorChoice::Never,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DryRun {
     /// Validate only; send nothing that changes the cluster

@@ -77,7 +77,7 @@ pub fn run(cli: Cli) -> Exit {
     }
     init_logging(
         cli.global.verbose,
-        term.color(cli.global.color, term.stderr),
+        term.color(cli.global.color.into(), term.stderr),
     );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -98,7 +98,7 @@ pub fn run(cli: Cli) -> Exit {
 }
 
 async fn dispatch(cli: Cli, term: Terminal) -> Exit {
-    let color_err = term.color(cli.global.color, term.stderr);
+    let color_err = term.color(cli.global.color.into(), term.stderr);
     let result = match &cli.command {
         Command::Outage(args) => {
             let dry_run = args.dry_run.is_some_and(|d| d != cli::DryRun::None);
@@ -125,7 +125,7 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                                 report.reports_not_written(&why);
                             }
                         }
-                        let color = term.color(cli.global.color, term.stdout);
+                        let color = term.color(cli.global.color.into(), term.stdout);
                         print_stdout(&summary::render_run(&report, args.output, color));
                         report.exit()
                     })
@@ -145,7 +145,7 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                             report.reports_not_written(&why);
                         }
                     }
-                    let color = term.color(cli.global.color, term.stdout);
+                    let color = term.color(cli.global.color.into(), term.stdout);
                     print_stdout(&run::text::summary(&report, args.output, color));
                     report.exit()
                 }),

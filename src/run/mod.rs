@@ -185,7 +185,7 @@ async fn prepare(
         seed,
     };
     let planned = plan(loaded, &rows, &labelled, &choice)?;
-    let color = term.color(global.color, term.stderr);
+    let color = term.color(global.color.into(), term.stderr);
     eprint!(
         "{}",
         text::plan(&planned, &cluster.context, seed, dry_run.is_some(), color)
@@ -606,7 +606,7 @@ impl Engine {
         let renderer: Box<dyn crate::events::Renderer> =
             if self.term.spinners(self.args.no_progress) {
                 Box::new(Spinners::new(
-                    self.term.color(global.color, self.term.stderr),
+                    self.term.color(global.color.into(), self.term.stderr),
                 ))
             } else {
                 Box::new(PlainLines::new(Box::new(std::io::stderr())))
