@@ -425,6 +425,21 @@ pub struct TargetArgs {
     pub allow_full_outage: bool,
 }
 
+impl From<&TargetArgs> for crate::selection::Targets {
+    fn from(t: &TargetArgs) -> Self {
+        crate::selection::Targets {
+            names: t.names.clone(),
+            selector: t.selector.clone(),
+            all: t.all,
+            count: t.count,
+            percent: t.percent,
+            seed: t.seed,
+            max_targets: t.max_targets,
+            allow_full_outage: t.allow_full_outage,
+        }
+    }
+}
+
 fn parse_percent(text: &str) -> Result<crate::selection::Percent, String> {
     text.parse()
 }

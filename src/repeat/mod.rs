@@ -192,7 +192,7 @@ fn next_trial(config: &OutageConfig, previous: &[&Report]) -> OutageConfig {
         })
         .collect();
     OutageConfig {
-        targets: crate::cli::TargetArgs {
+        targets: crate::selection::Targets {
             names: names.clone(),
             selector: None,
             all: false,

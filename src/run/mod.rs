@@ -576,7 +576,7 @@ impl Engine {
             .map(|t| format!("{}/{}", t.namespace, t.name))
             .collect();
         let config = OutageConfig {
-            targets: crate::cli::TargetArgs {
+            targets: crate::selection::Targets {
                 names: names.clone(),
                 selector: None,
                 all: false,
