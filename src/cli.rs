@@ -470,6 +470,17 @@ pub struct RestoreArgs {
     pub allow_protected_namespace: bool,
 }
 
+impl RestoreArgs {
+    pub fn config(&self, global: &GlobalArgs) -> crate::restore::RestoreConfig {
+        crate::restore::RestoreConfig {
+            snapshot: self.snapshot.clone(),
+            timeout: self.timeout,
+            allow_protected_namespace: self.allow_protected_namespace,
+            connection: global.connection(),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   kubectl vmchaos schedule weekly-db -n prod --cron '0 3 * * 1' -- db-0 --duration 2m

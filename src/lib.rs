@@ -163,10 +163,14 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
         Command::Schedule(args) => schedule::run(&cli.global, args)
             .await
             .map(|text| print_stdout(&text)),
-        Command::Restore(args) => restore::run(&cli.global, args).await.map(|(exit, line)| {
-            print_stdout(&format!("{line}\n"));
-            exit
-        }),
+        Command::Restore(args) => {
+            restore::run(&args.config(&cli.global))
+                .await
+                .map(|(exit, line)| {
+                    print_stdout(&format!("{line}\n"));
+                    exit
+                })
+        }
         Command::Complete { words } => {
             let (candidates, directive) = complete::complete(words).await;
             let mut text = candidates.join("\n");
