@@ -214,7 +214,7 @@ async fn outage_command(
     reporter: &mut Reporter,
 ) -> Result<report::RunReport, Error> {
     let config = outage::OutageConfig::resolve(global, args, term)?;
-    let mut report = repeat::run(global, &config, reporter).await?;
+    let mut report = repeat::run(&config, reporter).await?;
     if let (Some(judged), None) = (&config.baseline, config.dry_run) {
         repeat::judge(&mut report, &judged.baseline, judged.max_regression);
     }

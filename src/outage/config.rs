@@ -42,6 +42,10 @@ pub struct OutageConfig {
     pub repeat: Option<crate::repeat::RepeatPlan>,
     /// `--baseline FILE` (read and checked already) with `--max-regression`.
     pub baseline: Option<Judged>,
+    /// The global flags' connection (kubeconfig, context, -n, …).
+    pub connection: crate::cluster::Connection,
+    /// `-A`: names may be NAMESPACE/NAME, flags choose in every namespace.
+    pub all_namespaces: bool,
 }
 
 /// A baseline to judge the run against.
@@ -165,6 +169,8 @@ impl OutageConfig {
             repeat: repeat_plan(&args.repeat, args.interval),
             baseline: Judged::resolve(&args.repeat)?,
             alerts,
+            connection: global.connection(),
+            all_namespaces: global.all_namespaces,
         })
     }
 }

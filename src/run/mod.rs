@@ -602,6 +602,8 @@ impl Engine {
             repeat: self.args.repeat,
             baseline: None,
             alerts: self.alerts.clone(),
+            connection: global.connection(),
+            all_namespaces: global.all_namespaces,
         };
         let renderer: Box<dyn crate::events::Renderer> =
             if self.term.spinners(self.args.no_progress) {
@@ -612,7 +614,7 @@ impl Engine {
                 Box::new(PlainLines::new(Box::new(std::io::stderr())))
             };
         let mut reporter = Reporter::new(renderer);
-        let result = crate::repeat::run(&global, &config, &mut reporter).await;
+        let result = crate::repeat::run(&config, &mut reporter).await;
         reporter.flush();
         match result {
             Ok(run) => {
