@@ -425,6 +425,21 @@ pub struct TargetArgs {
     pub allow_full_outage: bool,
 }
 
+impl From<&TargetArgs> for crate::selection::Targets {
+    fn from(t: &TargetArgs) -> Self {
+        crate::selection::Targets {
+            names: t.names.clone(),
+            selector: t.selector.clone(),
+            all: t.all,
+            count: t.count,
+            percent: t.percent,
+            seed: t.seed,
+            max_targets: t.max_targets,
+            allow_full_outage: t.allow_full_outage,
+        }
+    }
+}
+
 fn parse_percent(text: &str) -> Result<crate::selection::Percent, String> {
     text.parse()
 }
@@ -453,6 +468,17 @@ pub struct RestoreArgs {
     /// Allow a snapshot of kube-system, kube-public, kubevirt and openshift-*
     #[arg(long)]
     pub allow_protected_namespace: bool,
+}
+
+impl RestoreArgs {
+    pub fn config(&self, global: &GlobalArgs) -> crate::restore::RestoreConfig {
+        crate::restore::RestoreConfig {
+            snapshot: self.snapshot.clone(),
+            timeout: self.timeout,
+            allow_protected_namespace: self.allow_protected_namespace,
+            connection: global.connection(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -514,6 +540,16 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+impl From<ColorChoice> for crate::settings::ColorChoice {
+    fn from(c: ColorChoice) -> Self {
+        match c {
+            ColorChoice::Auto => crate::settings::ColorChoice::Auto,
+            ColorChoice::Always => crate::settings::ColorChoice::Always,
+            ColorChoice::Never => crate::settings::ColorChoice::Never,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -77,7 +77,7 @@ pub fn run(cli: Cli) -> Exit {
     }
     init_logging(
         cli.global.verbose,
-        term.color(cli.global.color, term.stderr),
+        term.color(cli.global.color.into(), term.stderr),
     );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -98,7 +98,7 @@ pub fn run(cli: Cli) -> Exit {
 }
 
 async fn dispatch(cli: Cli, term: Terminal) -> Exit {
-    let color_err = term.color(cli.global.color, term.stderr);
+    let color_err = term.color(cli.global.color.into(), term.stderr);
     let result = match &cli.command {
         Command::Outage(args) => {
             let dry_run = args.dry_run.is_some_and(|d| d != cli::DryRun::None);
@@ -125,7 +125,7 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                                 report.reports_not_written(&why);
                             }
                         }
-                        let color = term.color(cli.global.color, term.stdout);
+                        let color = term.color(cli.global.color.into(), term.stdout);
                         print_stdout(&summary::render_run(&report, args.output, color));
                         report.exit()
                     })
@@ -145,7 +145,7 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
                             report.reports_not_written(&why);
                         }
                     }
-                    let color = term.color(cli.global.color, term.stdout);
+                    let color = term.color(cli.global.color.into(), term.stdout);
                     print_stdout(&run::text::summary(&report, args.output, color));
                     report.exit()
                 }),
@@ -163,10 +163,14 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
         Command::Schedule(args) => schedule::run(&cli.global, args)
             .await
             .map(|text| print_stdout(&text)),
-        Command::Restore(args) => restore::run(&cli.global, args).await.map(|(exit, line)| {
-            print_stdout(&format!("{line}\n"));
-            exit
-        }),
+        Command::Restore(args) => {
+            restore::run(&args.config(&cli.global))
+                .await
+                .map(|(exit, line)| {
+                    print_stdout(&format!("{line}\n"));
+                    exit
+                })
+        }
         Command::Complete { words } => {
             let (candidates, directive) = complete::complete(words).await;
             let mut text = candidates.join("\n");
@@ -210,7 +214,7 @@ async fn outage_command(
     reporter: &mut Reporter,
 ) -> Result<report::RunReport, Error> {
     let config = outage::OutageConfig::resolve(global, args, term)?;
-    let mut report = repeat::run(global, &config, reporter).await?;
+    let mut report = repeat::run(&config, reporter).await?;
     if let (Some(judged), None) = (&config.baseline, config.dry_run) {
         repeat::judge(&mut report, &judged.baseline, judged.max_regression);
     }

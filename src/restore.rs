@@ -13,7 +13,6 @@ use kube::{
 };
 
 use crate::{
-    cli::{GlobalArgs, RestoreArgs},
     cluster::{self, Cluster},
     error::{api_code, Error, Exit, Result},
     kubevirt::{self, is_protected_namespace, Owner, RunStrategy, Vm, Vmi},
@@ -289,11 +288,23 @@ fn crashed(snap: &Snapshot, now: &Now) -> bool {
         .is_some_and(|v| v.phase == "Failed" && !v.terminating && v.uid == snap.meta.uid)
 }
 
+/// `restore`'s arguments, from `cli::RestoreArgs` and the global flags.
+#[derive(Debug, Clone)]
+pub struct RestoreConfig {
+    /// A snapshot folder printed by `outage` (or the vmi.yaml inside it).
+    pub snapshot: std::path::PathBuf,
+    /// How long to wait for the restored VMI to be Running and Ready.
+    pub timeout: Duration,
+    pub allow_protected_namespace: bool,
+    /// The global flags' connection; its context defaults to the snapshot's.
+    pub connection: cluster::Connection,
+}
+
 /// Returns the exit code and the one-line result for stdout.
-pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, String)> {
+pub async fn run(args: &RestoreConfig) -> Result<(Exit, String)> {
     let snap = snapshot::load(&args.snapshot)?;
     let meta = &snap.meta;
-    if let Some(ns) = &global.namespace {
+    if let Some(ns) = &args.connection.namespace {
         if *ns != meta.namespace {
             return Err(Error::usage(
                 format!("the snapshot is of namespace {}, not {ns}", meta.namespace),
@@ -307,11 +318,11 @@ pub async fn run(global: &GlobalArgs, args: &RestoreArgs) -> Result<(Exit, Strin
         });
     }
     let owner = SavedOwner::of(&snap)?;
-    let mut global = global.clone();
-    if global.context.is_none() && meta.context != "in-cluster" {
-        global.context = Some(meta.context.clone());
+    let mut connection = args.connection.clone();
+    if connection.context.is_none() && meta.context != "in-cluster" {
+        connection.context = Some(meta.context.clone());
     }
-    let cluster = cluster::connect(&global.connection(), Duration::from_secs(10)).await?;
+    let cluster = cluster::connect(&connection, Duration::from_secs(10)).await?;
     let (ns, name) = (meta.namespace.as_str(), meta.name.as_str());
     let vmis: Api<DynamicObject> =
         Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vmi_resource());

@@ -298,7 +298,7 @@ async fn resolve_targets(
     namespace: &str,
     outage: &OutageArgs,
 ) -> Result<Chosen> {
-    let t = &outage.targets;
+    let t = &crate::selection::Targets::from(&outage.targets);
     let sel = crate::selection::SelectionArgs::from_cli(
         t,
         false,

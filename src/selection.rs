@@ -99,7 +99,7 @@ pub enum Sample {
     Percent(Percent),
 }
 
-/// How to choose, resolved from the command line (`SelectionArgs::from_cli`).
+/// How to choose, resolved from the command line's `Targets` (`SelectionArgs::from_cli`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SelectionArgs {
     pub scope: Scope,
@@ -611,11 +611,26 @@ pub fn fresh_seed() -> u64 {
     SplitMix64::new(nanos ^ (u64::from(std::process::id()) << 32)).next_u64() & ((1 << 53) - 1)
 }
 
+/// The targets as given on the command line (names, `-l`, `--all`, `--count`/`--percent`,
+/// `--seed`) with the guards (`--max-targets`, `--allow-full-outage`); `cli::TargetArgs`
+/// converts into this.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub names: Vec<String>,
+    pub selector: Option<String>,
+    pub all: bool,
+    pub count: Option<usize>,
+    pub percent: Option<Percent>,
+    pub seed: Option<u64>,
+    pub max_targets: usize,
+    pub allow_full_outage: bool,
+}
+
 impl SelectionArgs {
     /// From the command line; `namespace` is -n or the context's. Fills in a fresh seed when a
     /// sample is asked for without --seed.
     pub fn from_cli(
-        targets: &crate::cli::TargetArgs,
+        targets: &Targets,
         all_namespaces: bool,
         namespace: &str,
         allow_protected_namespace: bool,

@@ -16,7 +16,7 @@ pub struct OutageConfig {
     /// Names, `-l`, `--all`, `--count`/`--percent` and the guards (`--max-targets`,
     /// `--allow-full-outage`): whichever way the targets are given (names, flags, the picker),
     /// `crate::selection` chooses them with these.
-    pub targets: crate::cli::TargetArgs,
+    pub targets: crate::selection::Targets,
     /// `-l`, `--all`, `--count`/`--percent`, several names or NAMESPACE/NAME: the result is a
     /// fleet's document whatever the number of targets, with how they were chosen.
     pub chosen_by_flags: bool,
@@ -42,6 +42,10 @@ pub struct OutageConfig {
     pub repeat: Option<crate::repeat::RepeatPlan>,
     /// `--baseline FILE` (read and checked already) with `--max-regression`.
     pub baseline: Option<Judged>,
+    /// The global flags' connection (kubeconfig, context, -n, …).
+    pub connection: crate::cluster::Connection,
+    /// `-A`: names may be NAMESPACE/NAME, flags choose in every namespace.
+    pub all_namespaces: bool,
 }
 
 /// A baseline to judge the run against.
@@ -98,7 +102,7 @@ impl OutageConfig {
                 "a VMI's shutdown time is its spec.terminationGracePeriodSeconds; drop the flag",
             ));
         }
-        let t = &args.targets;
+        let t = &crate::selection::Targets::from(&args.targets);
         let chosen_by_flags =
             t.selector.is_some() || t.all || t.count.is_some() || t.percent.is_some();
         if t.names.is_empty() && !chosen_by_flags && !term.interactive() {
@@ -145,7 +149,7 @@ impl OutageConfig {
             || names.iter().any(|n| n.contains('/'))
             || (global.all_namespaces && !names.is_empty());
         Ok(OutageConfig {
-            targets: crate::cli::TargetArgs {
+            targets: crate::selection::Targets {
                 names: names.clone(),
                 ..t.clone()
             },
@@ -165,6 +169,8 @@ impl OutageConfig {
             repeat: repeat_plan(&args.repeat, args.interval),
             baseline: Judged::resolve(&args.repeat)?,
             alerts,
+            connection: global.connection(),
+            all_namespaces: global.all_namespaces,
         })
     }
 }

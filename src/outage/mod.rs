@@ -30,7 +30,7 @@ use self::{
     shell::Armed,
 };
 use crate::{
-    cli::{DryRun, GlobalArgs},
+    cli::DryRun,
     cluster::{self, Cluster},
     error::{Error, Result},
     events::Phase,
@@ -45,11 +45,7 @@ use crate::{
 };
 
 /// An outage from a configuration already resolved (`run -f` builds one per step).
-pub async fn run_resolved(
-    global: &GlobalArgs,
-    config: &OutageConfig,
-    reporter: &mut Reporter,
-) -> Result<RunReport> {
+pub async fn run_resolved(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunReport> {
     let config = config.clone();
     let mut signals = Signals::install();
     // Until the first DELETE nothing has changed: a signal just ends the command.
@@ -59,7 +55,7 @@ pub async fn run_resolved(
             reporter.flush();
             return Err(crate::prompt::interrupted(signal, at_prompt));
         }
-        prepared = prepare(global, &config, reporter) => prepared?,
+        prepared = prepare(&config, reporter) => prepared?,
     };
     match prepared {
         Prepared::DryRun(report) => Ok(report),
@@ -115,19 +111,15 @@ fn refuse_protected(namespace: &str, allowed: bool) -> Result<()> {
     Ok(())
 }
 
-async fn prepare(
-    global: &GlobalArgs,
-    config: &OutageConfig,
-    reporter: &mut Reporter,
-) -> Result<Prepared> {
-    if let Some(ns) = &global.namespace {
+async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepared> {
+    if let Some(ns) = &config.connection.namespace {
         if !config.names.is_empty() {
             refuse_protected(ns, config.allow_protected_namespace)?;
         }
     }
     reporter.start(Phase::Connect, "reading the kubeconfig");
     let cluster =
-        match cluster::connect(&global.connection(), std::time::Duration::from_secs(10)).await {
+        match cluster::connect(&config.connection, std::time::Duration::from_secs(10)).await {
             Ok(c) => c,
             Err(e) => return fail(reporter, e),
         };
@@ -150,7 +142,7 @@ async fn prepare(
     let mut choice = outcome::Choice::default();
     let sel = SelectionArgs::from_cli(
         &config.targets,
-        global.all_namespaces,
+        config.all_namespaces,
         &cluster.namespace,
         config.allow_protected_namespace,
     )

@@ -19,7 +19,6 @@ pub use series::{Amends, Series};
 use series::{BackOff, Stopped, Trial, TrialTarget};
 
 use crate::{
-    cli::GlobalArgs,
     cluster::{self, Cluster},
     error::{Error, Exit, Result},
     events::{Phase, Reporter},
@@ -45,15 +44,11 @@ impl RepeatPlan {
 const POLL: Duration = Duration::from_secs(1);
 
 /// The outage, once or `--repeat` times, its document with every trial and the statistics.
-pub async fn run(
-    global: &GlobalArgs,
-    config: &OutageConfig,
-    reporter: &mut Reporter,
-) -> Result<RunReport> {
+pub async fn run(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunReport> {
     let plan = match config.repeat {
         // A dry run changes nothing, so there is nothing to repeat.
         Some(plan) if config.dry_run.is_none() => plan,
-        _ => return outage::run_resolved(global, config, reporter).await,
+        _ => return outage::run_resolved(config, reporter).await,
     };
     let mut trials: Vec<Trial> = Vec::new();
     let mut last: Option<RunReport> = None;
@@ -69,8 +64,7 @@ pub async fn run(
         if let Some(prev) = &last {
             let c = match &cluster {
                 Some(c) => c,
-                None => match cluster::connect(&global.connection(), Duration::from_secs(10)).await
-                {
+                None => match cluster::connect(&config.connection, Duration::from_secs(10)).await {
                     Ok(c) => cluster.insert(c),
                     Err(e) => {
                         series.stopped = Some(Stopped::NotStarted {
@@ -123,7 +117,7 @@ pub async fn run(
             this = next_trial(config, &targets);
         }
         reporter.note(format!("trial {n} of {}", plan.count));
-        match outage::run_resolved(global, &this, reporter).await {
+        match outage::run_resolved(&this, reporter).await {
             Ok(run) => {
                 if let RunReport::Fleet(f) = &run {
                     first_selection = first_selection.or_else(|| f.selection.clone());
@@ -192,7 +186,7 @@ fn next_trial(config: &OutageConfig, previous: &[&Report]) -> OutageConfig {
         })
         .collect();
     OutageConfig {
-        targets: crate::cli::TargetArgs {
+        targets: crate::selection::Targets {
             names: names.clone(),
             selector: None,
             all: false,

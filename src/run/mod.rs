@@ -185,7 +185,7 @@ async fn prepare(
         seed,
     };
     let planned = plan(loaded, &rows, &labelled, &choice)?;
-    let color = term.color(global.color, term.stderr);
+    let color = term.color(global.color.into(), term.stderr);
     eprint!(
         "{}",
         text::plan(&planned, &cluster.context, seed, dry_run.is_some(), color)
@@ -576,7 +576,7 @@ impl Engine {
             .map(|t| format!("{}/{}", t.namespace, t.name))
             .collect();
         let config = OutageConfig {
-            targets: crate::cli::TargetArgs {
+            targets: crate::selection::Targets {
                 names: names.clone(),
                 selector: None,
                 all: false,
@@ -602,17 +602,19 @@ impl Engine {
             repeat: self.args.repeat,
             baseline: None,
             alerts: self.alerts.clone(),
+            connection: global.connection(),
+            all_namespaces: global.all_namespaces,
         };
         let renderer: Box<dyn crate::events::Renderer> =
             if self.term.spinners(self.args.no_progress) {
                 Box::new(Spinners::new(
-                    self.term.color(global.color, self.term.stderr),
+                    self.term.color(global.color.into(), self.term.stderr),
                 ))
             } else {
                 Box::new(PlainLines::new(Box::new(std::io::stderr())))
             };
         let mut reporter = Reporter::new(renderer);
-        let result = crate::repeat::run(&global, &config, &mut reporter).await;
+        let result = crate::repeat::run(&config, &mut reporter).await;
         reporter.flush();
         match result {
             Ok(run) => {
