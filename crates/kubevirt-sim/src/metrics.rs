@@ -179,7 +179,9 @@ fn answer<B>(request: &hyper::Request<B>, store: &Store) -> Response<Full<Bytes>
 /// Keeps `store` equal to the cluster's VMIs (by uid), re-listing after any watch error.
 async fn follow(client: Client, store: Store) {
     let api: Api<DynamicObject> = Api::all_with(client, &vmi_resource());
-    let mut events = std::pin::pin!(watcher(api, watcher::Config::default()).backoff(crate::retry::Reconnect::default()));
+    let mut events = std::pin::pin!(
+        watcher(api, watcher::Config::default()).backoff(crate::retry::Reconnect::default())
+    );
     let mut listing: HashMap<String, Vmi> = HashMap::new();
     while let Some(event) = events.next().await {
         let event = match event {

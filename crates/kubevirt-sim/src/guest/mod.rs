@@ -161,8 +161,10 @@ pub async fn run(client: Client, config: Arc<SimConfig>, log: EventLog, network:
     };
     let vmis = Api::<DynamicObject>::all_with(client.clone(), &vmi_resource());
     let vms = Api::<DynamicObject>::all_with(client, &vm_resource());
-    let mut vmis = pin!(watcher(vmis, watcher::Config::default()).backoff(crate::retry::Reconnect::default()));
-    let mut vms = pin!(watcher(vms, watcher::Config::default()).backoff(crate::retry::Reconnect::default()));
+    let mut vmis =
+        pin!(watcher(vmis, watcher::Config::default()).backoff(crate::retry::Reconnect::default()));
+    let mut vms =
+        pin!(watcher(vms, watcher::Config::default()).backoff(crate::retry::Reconnect::default()));
     loop {
         tokio::select! {
             Some(event) = vmis.next() => match event {
