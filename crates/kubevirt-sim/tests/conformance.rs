@@ -15,6 +15,9 @@ use testenv::Cluster;
 
 /// Quick VMIs: the rules don't depend on how long a boot takes.
 const FAST: [(&str, &str); 2] = [(knobs::BOOT_DELAY, "150ms"), (knobs::READY_DELAY, "30ms")];
+/// How long a failing guest runs: long enough that its VMI is seen Running and Ready first, even
+/// on the genuine tier under load (virt-controller copies the pod's readiness onto the VMI).
+const FAILS_AFTER: &str = "2s";
 
 fn create_vm(cluster: &Cluster, manifest: Value) {
     let ns = manifest["metadata"]["namespace"]
@@ -144,7 +147,7 @@ fn always_deletes_and_recreates_a_failed_vmi() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("c-always-failed");
     let mut fail = FAST.to_vec();
-    fail.push((knobs::FAIL_AFTER, "300ms"));
+    fail.push((knobs::FAIL_AFTER, FAILS_AFTER));
     let first = cluster.running_vm(&ns, "flaky", "Always", &fail);
     let second = cluster
         .wait_vmi_ready(&ns, "flaky", Some(&first), TIMEOUT)
@@ -251,7 +254,7 @@ fn once_leaves_a_failed_vmi_alone() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("c-once-failed");
     let mut fail = FAST.to_vec();
-    fail.push((knobs::FAIL_AFTER, "200ms"));
+    fail.push((knobs::FAIL_AFTER, FAILS_AFTER));
     let uid = cluster.running_vm(&ns, "job", "Once", &fail);
     wait_phase(cluster, &ns, "job", &uid, "Failed");
     // printableStatus Stopped with the VMI still there: the controller saw it Failed and kept it.
@@ -270,7 +273,7 @@ fn once_refuses_start_with_409_does_not_support_manual_start_requests() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("c-once-start");
     let mut fail = FAST.to_vec();
-    fail.push((knobs::FAIL_AFTER, "200ms"));
+    fail.push((knobs::FAIL_AFTER, FAILS_AFTER));
     let uid = cluster.running_vm(&ns, "job", "Once", &fail);
     wait_phase(cluster, &ns, "job", &uid, "Failed");
     let (code, message) = call(cluster, &ns, "job", "start", "{}");
@@ -319,7 +322,7 @@ fn rerun_on_failure_deletes_and_recreates_a_failed_vmi() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("c-rerun-failed");
     let mut fail = FAST.to_vec();
-    fail.push((knobs::FAIL_AFTER, "300ms"));
+    fail.push((knobs::FAIL_AFTER, FAILS_AFTER));
     let first = cluster.running_vm(&ns, "db", "RerunOnFailure", &fail);
     let second = cluster
         .wait_vmi_ready(&ns, "db", Some(&first), TIMEOUT)
@@ -381,7 +384,7 @@ fn manual_leaves_a_failed_vmi_alone() {
     let cluster = cluster_or_skip!();
     let ns = cluster.namespace("c-manual-failed");
     let mut fail = FAST.to_vec();
-    fail.push((knobs::FAIL_AFTER, "200ms"));
+    fail.push((knobs::FAIL_AFTER, FAILS_AFTER));
     let uid = cluster.running_vm(&ns, "db", "Manual", &fail);
     wait_phase(cluster, &ns, "db", &uid, "Failed");
     let client = cluster.client();
