@@ -6,26 +6,8 @@
 
 mod common;
 
-use common::{json, stderr, Env};
+use common::{json, stderr, target, Env};
 use serde_json::Value;
-
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
-
-fn target<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["targets"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no targets: {doc:#}"))
-        .iter()
-        .find(|t| t["target"]["name"] == name)
-        .unwrap_or_else(|| panic!("{name} missing: {doc:#}"))
-}
 
 /// The tool's own requests on this resource in the namespace, by verb.
 fn tool_requests(env: &Env, ns: &str, resource: &str, verb: &str) -> Vec<Value> {

@@ -9,26 +9,8 @@ use std::{
     time::Duration,
 };
 
-use common::{json, stderr, Env};
+use common::{json, stderr, target, Env};
 use serde_json::Value;
-
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
-
-fn target<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["targets"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no targets: {doc:#}"))
-        .iter()
-        .find(|t| t["target"]["name"] == name)
-        .unwrap_or_else(|| panic!("{name} missing: {doc:#}"))
-}
 
 #[test]
 fn a_fleet_recovers_each_target_its_own_way_over_one_watch() {

@@ -9,17 +9,6 @@ use std::{
     time::Duration,
 };
 
-use common::Env;
-
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
-
 /// Types like a person: one key at a time. console reads each key in raw mode and restores the
 /// terminal in between, so a burst of keys can land while the line discipline is cooked.
 fn type_keys(p: &mut rexpect::session::PtySession, keys: &str) {

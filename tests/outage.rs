@@ -8,15 +8,6 @@ use std::time::{Duration, Instant};
 use common::{json, stderr, Env};
 use serde_json::Value;
 
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
-
 /// Checks the JSON document of a recovered run against the cluster.
 fn assert_recovered(
     env: &Env,

@@ -6,17 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{json, stderr, Env};
+use common::{json, stderr};
 use testenv::knobs;
-
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
 
 #[test]
 fn a_replica_set_vmi_is_followed_to_its_replacement_and_never_recreated() {

@@ -9,15 +9,6 @@ use std::{sync::OnceLock, time::Duration};
 use common::{json, stderr, Env};
 use testenv::{knobs, Prometheus, VMI_NOT_RUNNING_ALERT};
 
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
-
 /// One Prometheus for the whole test binary (the watchdog stops it when the binary ends).
 fn prometheus(env: &Env) -> Option<&'static Prometheus> {
     static PROMETHEUS: OnceLock<Option<Prometheus>> = OnceLock::new();

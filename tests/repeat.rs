@@ -15,15 +15,6 @@ use common::{json, stderr, Env};
 use serde_json::Value;
 use testenv::knobs::{BOOT_DELAY, NEVER_READY, START_FAILURE};
 
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
-
 const FAST: &str = "300ms";
 const SLOW: &str = "5s";
 

@@ -9,15 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::{json, stderr, Env};
 
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
-
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -10,16 +10,7 @@ use std::{
     time::Duration,
 };
 
-use common::{json, stderr, Env};
-
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
+use common::{json, stderr};
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);

@@ -15,15 +15,6 @@ use common::{stderr, Env};
 use kubectl_vmchaos::{kubevirt::Recovery, outage::preflight::required_permissions};
 use serde_json::Value;
 
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
-
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -10,15 +10,6 @@ use common::{json, stderr, Env};
 use serde_json::Value;
 use testenv::knobs;
 
-macro_rules! env_or_skip {
-    () => {
-        match Env::get() {
-            Some(env) => env,
-            None => return,
-        }
-    };
-}
-
 /// The VM's stable front address (the simulator writes it on the VM).
 fn front(env: &Env, ns: &str, vm: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);

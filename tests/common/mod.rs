@@ -12,6 +12,28 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{json, Value};
 use testenv::{fixtures, Cluster};
 
+/// The shared cluster for this test, or return from it when none can run (outside CI only:
+/// `Cluster::shared` fails the test in CI).
+#[macro_export]
+macro_rules! env_or_skip {
+    () => {
+        match $crate::common::Env::get() {
+            Some(env) => env,
+            None => return,
+        }
+    };
+}
+
+/// A fleet document's entry for the VMI `name`.
+pub fn target<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["targets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no targets: {doc:#}"))
+        .iter()
+        .find(|t| t["target"]["name"] == name)
+        .unwrap_or_else(|| panic!("{name} missing: {doc:#}"))
+}
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_kubectl-vmchaos");
 
 pub struct Env {
