@@ -2,6 +2,7 @@
 //! import the outage itself.
 
 pub mod alerts;
+mod leads;
 mod phases;
 mod plain;
 mod spinners;
