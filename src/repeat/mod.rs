@@ -12,7 +12,11 @@ pub mod series;
 
 use std::time::Duration;
 
-use kube::api::{Api, DynamicObject};
+use futures::StreamExt;
+use kube::{
+    api::{Api, DynamicObject},
+    runtime::{wait::await_condition, watcher, WatchStreamExt},
+};
 
 pub use baseline::{Baseline, MaxRegression};
 pub use series::{Amends, Series};
@@ -41,8 +45,8 @@ impl RepeatPlan {
     pub const MAX: u32 = 1000;
 }
 
-/// How often the wait between trials reads the targets.
-const POLL: Duration = Duration::from_secs(1);
+/// How soon the wait between trials watches a target again after its watch failed.
+const RETRY: Duration = Duration::from_secs(1);
 
 /// The outage, once or `--repeat` times, its document with every trial and the statistics.
 pub async fn run(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunReport> {
@@ -218,7 +222,8 @@ enum Between {
     Signal(Signal),
 }
 
-/// `--interval`, then until every target is Running and Ready (at most `timeout`). Ctrl-C or
+/// `--interval`, then until every target is Running and Ready (at most `timeout`), each followed
+/// by a watch on its VMI, and its VM watched meanwhile for KubeVirt's start back-off. Ctrl-C or
 /// SIGTERM ends the wait at once.
 async fn between(
     cluster: &Cluster,
@@ -239,32 +244,51 @@ async fn between(
         let name = current_name(r);
         let vmis: Api<DynamicObject> =
             Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vmi_resource());
-        let vms: Api<DynamicObject> =
-            Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vm_resource());
-        loop {
-            let ready = matches!(
-                cluster.bounded(vmis.get_opt(name)).await,
-                Ok(Some(obj)) if { let v = kubevirt::Vmi::from_object(&obj); v.is_running() && v.ready }
-            );
-            if ready {
-                break;
+        // The VM's changes, for `status.startFailure` (none for a VMI without a VM).
+        let mut vm_changes = match &r.vm {
+            Some(vm) => {
+                let vms: Api<DynamicObject> =
+                    Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vm_resource());
+                let by_name = watcher::Config::default().fields(&format!("metadata.name={vm}"));
+                watcher(vms, by_name)
+                    .default_backoff()
+                    .applied_objects()
+                    .boxed()
             }
-            if let Some(vm) = &r.vm {
-                if let Ok(Some(obj)) = cluster.bounded(vms.get_opt(vm)).await {
-                    if let Some(b) = start_back_off(ns, vm, &obj) {
-                        if !back_off.contains(&b) {
+            None => futures::stream::pending().boxed(),
+        };
+        loop {
+            let ready = await_condition(vmis.clone(), name, |o: Option<&DynamicObject>| {
+                o.is_some_and(|o| {
+                    let v = kubevirt::Vmi::from_object(o);
+                    v.is_running() && v.ready
+                })
+            });
+            tokio::pin!(ready);
+            let retry = loop {
+                tokio::select! {
+                    biased;
+                    signal = signals.recv() => return Between::Signal(signal),
+                    () = tokio::time::sleep_until(deadline) => {
+                        return Between::NotReady(format!("{ns}/{name}"));
+                    }
+                    done = &mut ready => break done.is_err(),
+                    Some(vm) = vm_changes.next() => {
+                        let b = vm.ok().zip(r.vm.as_deref()).and_then(|(obj, vm)| start_back_off(ns, vm, &obj));
+                        if let Some(b) = b.filter(|b| !back_off.contains(b)) {
                             back_off.push(b);
                         }
                     }
                 }
+            };
+            if !retry {
+                break;
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Between::NotReady(format!("{ns}/{name}"));
-            }
+            // The watch failed (the API server restarting, a connection cut): again, shortly.
             tokio::select! {
                 biased;
                 signal = signals.recv() => return Between::Signal(signal),
-                () = tokio::time::sleep(POLL.min(deadline - tokio::time::Instant::now())) => {}
+                () = tokio::time::sleep(RETRY.min(deadline - tokio::time::Instant::now())) => {}
             }
         }
     }
