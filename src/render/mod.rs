@@ -2,6 +2,8 @@
 //! import the outage itself.
 
 pub mod alerts;
+pub mod chosen;
+pub mod notes;
 mod phases;
 mod plain;
 mod spinners;
