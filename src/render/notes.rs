@@ -101,3 +101,7 @@ impl Serialize for Note {
         s.serialize_str(&note(self))
     }
 }
+
+#[cfg(test)]
+#[path = "notes_tests.rs"]
+mod tests;
