@@ -1,4 +1,5 @@
-//! Decisions about the terminal, made once from inputs a test can set.
+//! Decisions about the terminal, made once from inputs a test can set, and the modes the flags
+//! resolve to (`--color`, `--dry-run`).
 
 use std::io::IsTerminal;
 
@@ -9,6 +10,15 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `--dry-run`: what a dry run may send (a real run has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DryRun {
+    /// Validate only; send nothing that changes the cluster.
+    Client,
+    /// Also send the DELETE with dryRun=All (proves admission and RBAC).
+    Server,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -706,10 +706,12 @@ fn fleet_summary_lists_the_run_s_alerts_once() {
 #[test]
 fn a_document_with_notes_serialises_to_the_strings_it_always_had() {
     let mut r = report();
-    r.warnings = vec![Note::Warning(kubectl_vmchaos::plan::Warning::StartBackoff {
-        consecutive: 2,
-        retry_after: Some("2026-11-25T05:05:00Z".into()),
-    })];
+    r.warnings = vec![Note::Warning(
+        kubectl_vmchaos::plan::Warning::StartBackoff {
+            consecutive: 2,
+            retry_after: Some("2026-11-25T05:05:00Z".into()),
+        },
+    )];
     r.notes = vec![
         Note::Target(TargetEvent::StrategyRestoreFailed {
             vm: "db-0".into(),

@@ -812,10 +812,10 @@ fn outage_params(
                         None,
                     )
                 })?;
-                let d =
-                    crate::cli::within_bounds(d).map_err(|e| bad(format!("{key} {e}"), None))?;
+                let d = crate::durations::within_bounds(d)
+                    .map_err(|e| bad(format!("{key} {e}"), None))?;
                 if key == "timeout" {
-                    let d = crate::cli::at_least_min_timeout(d)
+                    let d = crate::durations::at_least_min_timeout(d)
                         .map_err(|e| bad(format!("timeout {e}"), None))?;
                     out.timeout = Some(d);
                 } else {
@@ -924,7 +924,7 @@ fn seconds(v: &Located) -> Option<Duration> {
         Node::Float(f) if *f >= 0.0 => {
             Some(Duration::try_from_secs_f64(*f).unwrap_or(Duration::MAX))
         }
-        Node::Str(s) => crate::cli::parse_unbounded(s),
+        Node::Str(s) => crate::durations::parse_unbounded(s),
         _ => None,
     }
 }

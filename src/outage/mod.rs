@@ -30,7 +30,6 @@ use self::{
     shell::Armed,
 };
 use crate::{
-    cli::DryRun,
     cluster::{self, Cluster},
     error::{Error, Result},
     events::{Note, Phase},
@@ -39,6 +38,7 @@ use crate::{
     prompt,
     report::{Report, RunReport},
     selection::{self, SelectionArgs},
+    settings::DryRun,
     signals::Signals,
     snapshot::{self, SnapshotMeta},
     targets,

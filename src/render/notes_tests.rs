@@ -302,7 +302,11 @@ fn every_kind_of_note_has_its_words() {
     let mut covered: Vec<usize> = rows.iter().map(|(n, _)| kind(n)).collect();
     covered.sort();
     covered.dedup();
-    assert_eq!(covered, (0..KINDS).collect::<Vec<_>>(), "a kind of note without a row");
+    assert_eq!(
+        covered,
+        (0..KINDS).collect::<Vec<_>>(),
+        "a kind of note without a row"
+    );
 }
 
 #[test]

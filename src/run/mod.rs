@@ -3,13 +3,13 @@
 //! not run, the steps that match nothing — then the steps run in order and the run ends with
 //! one game-day report.
 
+mod config;
 pub mod resolve;
 pub mod sequence;
 pub mod text;
 
 use std::{
     collections::{HashMap, HashSet},
-    path::PathBuf,
     time::{Duration, SystemTime},
 };
 
@@ -18,11 +18,11 @@ use kube::api::{Api, ListParams};
 
 use self::resolve::{Choice, Defaults};
 pub use self::{
+    config::RunConfig,
     resolve::{PlannedStep, ResolvedStep},
     sequence::StepRunner,
 };
 use crate::{
-    cli::{DryRun, GlobalArgs, RunArgs},
     cluster::{self, Cluster},
     error::{self, Error, Exit, Result},
     events::Note,
@@ -36,7 +36,7 @@ use crate::{
     prompt,
     render::{PlainLines, Spinners},
     report::RunReport,
-    settings::Terminal,
+    settings::{DryRun, Terminal},
     signals::Signals,
     targets::{self, Target},
     verdict::{Decides, FleetVerdict, Judged, Verdict},
@@ -49,25 +49,11 @@ const DEFAULTS: Defaults = Defaults {
 };
 
 /// Loads, plans, confirms and runs; the caller prints the report and writes `--report`.
-pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result<GameDayReport> {
-    let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
-    if !args.yes && dry_run.is_none() && !term.interactive() {
-        return Err(Error::usage(
-            "refusing to run a game day without confirmation: there is no terminal to ask on",
-            "add --yes to confirm on the command line (or --dry-run to only check)",
-        ));
-    }
-    if global.namespace.is_some() || global.all_namespaces {
-        return Err(Error::usage(
-            "-n/-A do not apply to run: each step's namespace comes from its file",
-            "set namespace: in the scenario's parameters (a regex; default: default)",
-        ));
-    }
-    // The baseline is read before anything changes: a bad one is a usage error (exit 2).
-    let judged = crate::outage::config::Judged::resolve(&args.repeat)?;
+pub async fn run(config: &RunConfig, term: &Terminal) -> Result<GameDayReport> {
+    let dry_run = config.dry_run;
     let mut signals = Signals::install();
     // Reading stdin may wait on a terminal or a pipe: Ctrl-C ends the command (nothing changed).
-    let files = args.files.clone();
+    let files = config.files.clone();
     let reading = tokio::task::spawn_blocking(move || kraken::load(&files, kraken::read_stdin));
     let loaded = tokio::select! {
         biased;
@@ -77,7 +63,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
             "check the paths given to -f",
         ))??,
     };
-    refuse_unsupported(&loaded, args.skip_unsupported)?;
+    refuse_unsupported(&loaded, config.skip_unsupported)?;
     if !loaded.steps.iter().any(|s| matches!(s, Step::Outage(_))) {
         return Err(Error::usage(
             "no kubevirt_vm_outage step to run in the given files",
@@ -88,7 +74,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         eprintln!("note: {}", crate::render::notes::note(note));
     }
     let guards = alert_guards(&loaded)?;
-    let alerts = alert_watch(&loaded, args)?;
+    let alerts = alert_watch(&loaded, config)?;
     // Prometheus must answer before anything is deleted (each step reads its own before set).
     if let Some(options) = &alerts {
         if let Err(e) = options.firing().await {
@@ -107,7 +93,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         (signal, at_prompt) = async { (signals.recv().await, crate::prompt::at_prompt()) } => {
             return Err(crate::prompt::interrupted(signal, at_prompt))
         }
-        prepared = prepare(global, args, term, &loaded) => prepared?,
+        prepared = prepare(config, term, &loaded) => prepared?,
     };
     let Prepared {
         cluster,
@@ -115,8 +101,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         seed,
     } = prepared;
     let mut runner = Engine {
-        global: global.clone(),
-        args: RunnerArgs::from(args),
+        config: config.clone(),
         term: *term,
         cluster: cluster.clone(),
         guards,
@@ -135,7 +120,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
     }));
     notes.push(Note::Seed(seed));
     let started = now();
-    let steps = sequence::run_steps(&mut runner, &planned, args.continue_on_failure, || {
+    let steps = sequence::run_steps(&mut runner, &planned, config.continue_on_failure, || {
         signals.recv().now_or_never().is_some()
     })
     .await;
@@ -148,7 +133,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         dry_run.is_some(),
         notes,
     );
-    if let (Some(judged), None) = (&judged, dry_run) {
+    if let (Some(judged), None) = (&config.baseline, dry_run) {
         crate::repeat::judge_game_day(&mut day, &judged.baseline, judged.max_regression);
     }
     Ok(day)
@@ -161,34 +146,29 @@ struct Prepared {
 }
 
 /// Lists, resolves, shows the plan and asks: everything before the first step.
-async fn prepare(
-    global: &GlobalArgs,
-    args: &RunArgs,
-    term: &Terminal,
-    loaded: &Loaded,
-) -> Result<Prepared> {
-    let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
-    let cluster = cluster::connect(&global.connection(), Duration::from_secs(10)).await?;
+async fn prepare(config: &RunConfig, term: &Terminal, loaded: &Loaded) -> Result<Prepared> {
+    let dry_run = config.dry_run;
+    let cluster = cluster::connect(&config.connection, Duration::from_secs(10)).await?;
     let scopes: Vec<Option<String>> = match resolve::namespaces_to_list(&loaded.steps) {
         Some(names) => names.into_iter().map(Some).collect(),
         None => vec![None],
     };
     let rows = list_running(&cluster, &scopes).await?;
     let labelled = label_matches(&cluster, &scopes, &loaded.steps).await?;
-    let seed = args.seed.unwrap_or_else(random_seed);
+    let seed = config.seed.unwrap_or_else(random_seed);
     let choice = Choice {
-        allow_protected_namespace: args.allow_protected_namespace,
-        allow_full_outage: args.allow_full_outage,
-        max_targets: args.max_targets,
+        allow_protected_namespace: config.allow_protected_namespace,
+        allow_full_outage: config.allow_full_outage,
+        max_targets: config.max_targets,
         seed,
     };
     let planned = plan(loaded, &rows, &labelled, &choice)?;
-    let color = term.color(global.color.into(), term.stderr);
+    let color = term.color(config.color, term.stderr);
     eprint!(
         "{}",
         text::plan(&planned, &cluster.context, seed, dry_run.is_some(), color)
     );
-    if !args.yes && dry_run.is_none() {
+    if !config.yes && dry_run.is_none() {
         let targets: usize = planned
             .iter()
             .map(|s| match s {
@@ -411,38 +391,11 @@ fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// The flags of `run` that each outage takes over.
-#[derive(Debug, Clone)]
-struct RunnerArgs {
-    dry_run: Option<DryRun>,
-    save_dir: Option<PathBuf>,
-    no_progress: bool,
-    allow_protected_namespace: bool,
-    max_targets: usize,
-    allow_full_outage: bool,
-    repeat: Option<crate::repeat::RepeatPlan>,
-}
-
-impl From<&RunArgs> for RunnerArgs {
-    fn from(a: &RunArgs) -> Self {
-        RunnerArgs {
-            dry_run: a.dry_run.filter(|d| *d != DryRun::None),
-            save_dir: a.save_dir.clone(),
-            no_progress: a.no_progress,
-            allow_protected_namespace: a.allow_protected_namespace,
-            max_targets: a.max_targets,
-            allow_full_outage: a.allow_full_outage,
-            repeat: crate::outage::config::repeat_plan(&a.repeat, a.interval),
-        }
-    }
-}
-
 /// Runs a step on the outage engine: one fleet per namespace of the step's targets (the
 /// engine takes one namespace per run), all at once, with the step's duration, timeout and
 /// keep-down.
 struct Engine {
-    global: GlobalArgs,
-    args: RunnerArgs,
+    config: RunConfig,
     term: Terminal,
     cluster: Cluster,
     /// The config's alert profile, as abort conditions of every step.
@@ -452,8 +405,8 @@ struct Engine {
 }
 
 /// `--alerts` of `run`: Prometheus is the config's `prometheus_url`, else `PROMETHEUS_URL`.
-fn alert_watch(loaded: &Loaded, args: &RunArgs) -> Result<Option<crate::probe::AlertOptions>> {
-    let Some(selector) = &args.alerts else {
+fn alert_watch(loaded: &Loaded, config: &RunConfig) -> Result<Option<crate::probe::AlertOptions>> {
+    let Some(selector) = &config.alerts else {
         return Ok(None);
     };
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -475,7 +428,7 @@ fn alert_watch(loaded: &Loaded, args: &RunArgs) -> Result<Option<crate::probe::A
         server,
         timing.interval,
         timing.timeout,
-        args.alerts_settle.unwrap_or_default(),
+        config.alerts_settle,
     )
     .map(Some)
     .map_err(|e| Error::usage(e, hint))
@@ -536,7 +489,7 @@ impl StepRunner for Engine {
                 break;
             }
         }
-        let mut fleet = fleet_report(&self.cluster, self.args.dry_run, started, reports);
+        let mut fleet = fleet_report(&self.cluster, self.config.dry_run, started, reports);
         fleet.interrupted |= stopped
             .as_ref()
             .is_some_and(|(_, e)| matches!(e, Exit::Interrupted | Exit::Terminated));
@@ -561,10 +514,9 @@ impl Engine {
         Option<(crate::repeat::series::Stopped, Exit)>,
         Option<crate::probe::AlertsReport>,
     ) {
-        let global = GlobalArgs {
+        let connection = crate::cluster::Connection {
             namespace: Some(ns.to_string()),
-            all_namespaces: false,
-            ..self.global.clone()
+            ..self.config.connection.clone()
         };
         // The step's VMIs by name: the outage chooses them again through `selection`, so the
         // guards hold for the cluster as it is when the step runs (an earlier step's VMI may
@@ -581,8 +533,8 @@ impl Engine {
                 count: None,
                 percent: None,
                 seed: None,
-                max_targets: self.args.max_targets,
-                allow_full_outage: self.args.allow_full_outage,
+                max_targets: self.config.max_targets,
+                allow_full_outage: self.config.allow_full_outage,
             },
             names,
             chosen_by_flags: true,
@@ -590,23 +542,23 @@ impl Engine {
             timeout: step.timeout,
             interrupt_wait: OutageConfig::INTERRUPT_WAIT,
             yes: true,
-            dry_run: self.args.dry_run.filter(|d| *d != DryRun::None),
-            save_dir: self.args.save_dir.clone(),
-            allow_protected_namespace: self.args.allow_protected_namespace,
+            dry_run: self.config.dry_run,
+            save_dir: self.config.save_dir.clone(),
+            allow_protected_namespace: self.config.allow_protected_namespace,
             keep_down: step.keep_down,
             fault: crate::plan::Fault::Delete,
             serial_interval: None,
             probes: self.guards.clone(),
-            repeat: self.args.repeat,
+            repeat: self.config.repeat,
             baseline: None,
             alerts: self.alerts.clone(),
-            connection: global.connection(),
-            all_namespaces: global.all_namespaces,
+            connection,
+            all_namespaces: false,
         };
         let renderer: Box<dyn crate::events::Renderer> =
-            if self.term.spinners(self.args.no_progress) {
+            if self.term.spinners(self.config.no_progress) {
                 Box::new(Spinners::new(
-                    self.term.color(global.color.into(), self.term.stderr),
+                    self.term.color(self.config.color, self.term.stderr),
                 ))
             } else {
                 Box::new(PlainLines::new(Box::new(std::io::stderr())))
@@ -634,7 +586,7 @@ impl Engine {
             Err(e) => (
                 targets
                     .iter()
-                    .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
+                    .map(|t| unrun_report(&self.cluster, t, self.config.dry_run, &e))
                     .collect(),
                 Default::default(),
                 None,
