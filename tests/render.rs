@@ -14,10 +14,10 @@ use kubectl_vmchaos::{
     kubevirt::Recovery,
     outage::tracker::Step,
     probe::{AbortReason, ProbeReport},
-    render::{summary, PlainLines},
+    render::{summary, verdicts, PlainLines},
     report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef, Timings},
     signals::Signal,
-    verdict::{FleetVerdict, Judged, Verdict},
+    verdict::{FleetVerdict, Judged, RunVerdict, Verdict},
 };
 
 #[derive(Clone, Default)]
@@ -525,8 +525,7 @@ fn repeated() -> Report {
         .map(|(n, ready)| Trial {
             trial: n,
             started_at: Some(format!("2026-11-25T05:0{n}:00.000Z")),
-            verdict: "RECOVERED: Running and Ready".into(),
-            exit_code: 0,
+            result: Judged::new(RunVerdict::Target(r.result.verdict.clone())),
             targets: vec![TrialTarget {
                 target: r.target.clone(),
                 replica_set: None,
@@ -539,7 +538,6 @@ fn repeated() -> Report {
                 },
                 user_downtime_ms: Some(ready / 2),
             }],
-            exit: Exit::Recovered,
         })
         .collect();
     r.series.statistics = statistics(&trials);
@@ -594,6 +592,15 @@ fn repeated_trials_against_a_baseline_summary() {
         serde_json::from_str(&summary::render(&r, OutputFormat::Json, false)).unwrap();
     assert_eq!(doc["exitCode"], 1);
     assert_eq!(doc["trials"].as_array().unwrap().len(), 3);
+    // Each trial's verdict is typed data, worded like every document's: words, outcome, exit.
+    let trial = &doc["trials"][0];
+    assert_eq!(trial["exitCode"], 0, "{trial:#}");
+    assert_eq!(trial["outcome"]["kind"], "recovered", "{trial:#}");
+    assert_eq!(
+        trial["verdict"],
+        verdicts::verdict(&r.result.verdict),
+        "{trial:#}"
+    );
     assert_eq!(doc["statistics"][0]["ready"]["p95Ms"], 6000);
     assert_eq!(doc["statistics"][0]["userDowntime"]["p50Ms"], 1200);
     assert_eq!(doc["baseline"]["regressions"][0]["figure"], "ready");

@@ -26,6 +26,7 @@ use crate::{
     outage::{self, OutageConfig},
     report::{Report, RunReport},
     signals::{Signal, Signals},
+    verdict::{Judged, RunVerdict},
 };
 
 /// `--repeat N` with `--interval`.
@@ -122,8 +123,8 @@ pub async fn run(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunRe
                 if let RunReport::Fleet(f) = &run {
                     first_selection = first_selection.or_else(|| f.selection.clone());
                 }
-                let trial = Trial::of(n, &run, crate::render::verdicts::run_verdict(&run));
-                let failed = trial.exit != Exit::Recovered;
+                let trial = Trial::of(n, &run);
+                let failed = trial.result.exit() != Exit::Recovered;
                 trials.push(trial);
                 last = Some(run);
                 if failed {
@@ -347,8 +348,8 @@ pub fn judge_game_day(
 }
 
 impl Trial {
-    /// Trial `number` of the run; `verdict`: the run's verdict in words (the renderers').
-    pub fn of(number: u32, run: &RunReport, verdict: String) -> Trial {
+    /// Trial `number` of the run, with its verdict.
+    pub fn of(number: u32, run: &RunReport) -> Trial {
         let started_at = match run {
             RunReport::Single(r) => r.injected_at.clone(),
             RunReport::Fleet(f) => f.started_at.clone(),
@@ -356,9 +357,18 @@ impl Trial {
         Trial {
             trial: number,
             started_at,
-            verdict,
-            exit_code: run.exit().code(),
-            exit: run.exit(),
+            result: match run {
+                RunReport::Single(r) => Judged {
+                    verdict: RunVerdict::Target(r.result.verdict.clone()),
+                    reports_not_written: r.result.reports_not_written,
+                    amends: r.result.amends.clone(),
+                },
+                RunReport::Fleet(f) => Judged {
+                    verdict: RunVerdict::Fleet(f.result.verdict.clone()),
+                    reports_not_written: f.result.reports_not_written,
+                    amends: f.result.amends.clone(),
+                },
+            },
             targets: run
                 .targets()
                 .into_iter()
