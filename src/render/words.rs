@@ -1,5 +1,5 @@
-//! The words for what happens to a target: one place, used by every renderer and by the
-//! summary's notes.
+//! The words for what happens to a target and for a plan's warnings: one place, used by every
+//! renderer and by `render::notes`.
 
 use crate::{
     events::{NotDeleted, NotRecovered, Outcome, ProbeChange, ProbeState, Step, TargetEvent},
