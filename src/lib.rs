@@ -26,7 +26,7 @@ pub(crate) mod restore;
 pub(crate) mod run;
 pub(crate) mod schedule;
 pub(crate) mod selection;
-pub(crate) mod settings;
+pub mod settings;
 pub mod signals;
 pub(crate) mod snapshot;
 pub(crate) mod targets;

@@ -37,7 +37,7 @@ pub struct Report {
     pub recovered: bool,
     /// `client` or `server` for a dry run, absent for a real one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dry_run: Option<String>,
+    pub dry_run: Option<crate::settings::DryRun>,
     pub interrupted: bool,
     pub before: Endpoint,
     pub after: Option<Endpoint>,
@@ -160,7 +160,7 @@ impl RunReport {
             RunReport::Single(r) => FleetReport {
                 context: r.context.clone(),
                 server: r.server.clone(),
-                dry_run: r.dry_run.clone(),
+                dry_run: r.dry_run,
                 started_at: r.injected_at.clone(),
                 // Written as the run ends: the single outage's end is now.
                 finished_at: Some(
@@ -176,7 +176,7 @@ impl RunReport {
                 alerts: r.alerts.clone(),
                 result: Judged {
                     amends: r.result.amends.clone(),
-                    ..Judged::new(FleetVerdict::of([&r.result], None, r.dry_run.clone()))
+                    ..Judged::new(FleetVerdict::of([&r.result], None, r.dry_run))
                 },
                 notes: Vec::new(),
                 series: r.series.clone(),
@@ -227,7 +227,7 @@ pub struct FleetReport {
     pub context: String,
     pub server: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dry_run: Option<String>,
+    pub dry_run: Option<crate::settings::DryRun>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub interrupted: bool,

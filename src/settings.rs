@@ -12,13 +12,24 @@ pub enum ColorChoice {
     Never,
 }
 
-/// `--dry-run`: what a dry run may send (a real run has none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `--dry-run`: what a dry run may send (a real run has none). In documents as kubectl writes
+/// the flag's values: `client`, `server`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DryRun {
     /// Validate only; send nothing that changes the cluster.
     Client,
     /// Also send the DELETE with dryRun=All (proves admission and RBAC).
     Server,
+}
+
+impl std::fmt::Display for DryRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DryRun::Client => "client",
+            DryRun::Server => "server",
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

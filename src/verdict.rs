@@ -108,7 +108,7 @@ pub trait Decides {
 pub enum Verdict {
     /// `--dry-run`: nothing was changed; `plan` is how it would have come back.
     DryRun {
-        mode: String,
+        mode: crate::settings::DryRun,
         /// `namespace/name`.
         vmi: String,
         uid: String,
@@ -191,7 +191,7 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FleetVerdict {
     /// `client` or `server` for a dry run.
-    pub dry_run: Option<String>,
+    pub dry_run: Option<crate::settings::DryRun>,
     /// The signal that stopped the whole run, if one did.
     pub signal: Option<Signal>,
     pub targets: usize,
@@ -206,7 +206,7 @@ impl FleetVerdict {
     pub fn of<'a>(
         targets: impl IntoIterator<Item = &'a Judged<Verdict>>,
         signal: Option<Signal>,
-        dry_run: Option<String>,
+        dry_run: Option<crate::settings::DryRun>,
     ) -> FleetVerdict {
         let targets: Vec<&Judged<Verdict>> = targets.into_iter().collect();
         FleetVerdict {

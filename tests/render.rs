@@ -442,11 +442,11 @@ fn counts_are_pluralised() {
     assert!(text.contains("RECOVERED: 1 of 1 VMI recovered"), "{text}");
     let mut dry = fleet_of(vec![report()], None);
     if let RunReport::Fleet(f) = &mut dry {
-        f.dry_run = Some("server".into());
+        f.dry_run = Some(kubectl_vmchaos::settings::DryRun::Server);
         f.result = Judged::new(FleetVerdict::of(
             f.targets.iter().map(|t| &t.result),
             None,
-            Some("server".into()),
+            Some(kubectl_vmchaos::settings::DryRun::Server),
         ));
     }
     let text = summary::render_run(&dry, OutputFormat::Text, false);

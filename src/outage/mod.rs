@@ -575,22 +575,11 @@ async fn dry_run(
             "the API server accepted the delete and the recovery (dry run: nothing changed)",
         );
     }
-    let mode_text = if mode == DryRun::Server {
-        "server"
-    } else {
-        "client"
-    };
     let reports: Vec<Report> = targets
         .iter()
-        .map(|t| outcome::dry_run_report(cluster, t, mode_text, config.fault))
+        .map(|t| outcome::dry_run_report(cluster, t, mode, config.fault))
         .collect();
-    Ok(outcome::combine(
-        cluster,
-        reports,
-        None,
-        Some(mode_text),
-        choice,
-    ))
+    Ok(outcome::combine(cluster, reports, None, Some(mode), choice))
 }
 
 /// What watches the outage besides the VMIs' own states.

@@ -14,6 +14,7 @@ use crate::{
     kubevirt::Recovery,
     plan::Fault,
     report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef},
+    settings::DryRun,
     snapshot,
     verdict::{FleetVerdict, Judged, Verdict},
 };
@@ -71,16 +72,16 @@ fn base(cluster: &Cluster, t: &Target, fault: Fault, verdict: Verdict) -> Report
     }
 }
 
-pub fn dry_run_report(cluster: &Cluster, t: &Target, mode: &str, fault: Fault) -> Report {
+pub fn dry_run_report(cluster: &Cluster, t: &Target, mode: DryRun, fault: Fault) -> Report {
     let verdict = Verdict::DryRun {
-        mode: mode.into(),
+        mode,
         vmi: format!("{}/{}", t.vmi.namespace, t.vmi.name),
         uid: t.vmi.uid.clone(),
         plan: t.plan.recovery(),
         launcher: t.launcher.clone(),
     };
     let mut r = base(cluster, t, fault, verdict);
-    r.dry_run = Some(mode.into());
+    r.dry_run = Some(mode);
     r
 }
 
@@ -180,7 +181,7 @@ pub fn combine(
     cluster: &Cluster,
     mut reports: Vec<Report>,
     signal: Option<Signal>,
-    dry_run: Option<&str>,
+    dry_run: Option<DryRun>,
     choice: &Choice,
 ) -> RunReport {
     for r in &mut reports {
@@ -194,16 +195,12 @@ pub fn combine(
         let mut reports = reports;
         return RunReport::Single(Box::new(reports.remove(0)));
     }
-    let verdict = FleetVerdict::of(
-        reports.iter().map(|r| &r.result),
-        signal,
-        dry_run.map(str::to_string),
-    );
+    let verdict = FleetVerdict::of(reports.iter().map(|r| &r.result), signal, dry_run);
     let started_at = reports.iter().filter_map(|r| r.injected_at.clone()).min();
     RunReport::Fleet(Box::new(FleetReport {
         context: cluster.context.clone(),
         server: cluster.server.clone(),
-        dry_run: dry_run.map(str::to_string),
+        dry_run,
         started_at,
         finished_at: Some(
             humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),

@@ -115,6 +115,14 @@ pub fn verdict(v: &Verdict) -> String {
     }
 }
 
+/// A trial's verdict (`--repeat`): a target's or a fleet's.
+pub fn run_verdict(v: &RunVerdict) -> String {
+    match v {
+        RunVerdict::Target(v) => verdict(v),
+        RunVerdict::Fleet(f) => fleet_verdict(f),
+    }
+}
+
 /// A fleet's verdict (or one game-day step's).
 pub fn fleet_verdict(f: &FleetVerdict) -> String {
     let vmis = words::count(f.targets, "VMI");

@@ -626,7 +626,7 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         expected_recovery: t.expected_recovery,
         recovery: Recovery::None,
         recovered: false,
-        dry_run: dry_run.map(|d| format!("{d:?}").to_lowercase()),
+        dry_run,
         interrupted: false,
         before: Endpoint {
             name: None,
@@ -657,8 +657,7 @@ pub fn fleet_report(
     started_at: String,
     targets: Vec<Report>,
 ) -> FleetReport {
-    let dry_run = dry_run.map(|d| format!("{d:?}").to_lowercase());
-    let verdict = FleetVerdict::of(targets.iter().map(|r| &r.result), None, dry_run.clone());
+    let verdict = FleetVerdict::of(targets.iter().map(|r| &r.result), None, dry_run);
     let exit = verdict.exit();
     FleetReport {
         context: cluster.context.clone(),
