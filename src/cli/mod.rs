@@ -308,6 +308,10 @@ pub struct RunArgs {
     /// VirtualMachinePool at once
     #[arg(long)]
     pub allow_full_outage: bool,
+    /// How every step's VMs go down: delete (the VMI, as Kraken does) or crash (delete each
+    /// virt-launcher pod with no grace period; KubeVirt sets the VMI Failed)
+    #[arg(long, value_enum, default_value_t = FaultArg::Delete, value_name = "FAULT")]
+    pub fault: FaultArg,
     /// List, for each step, the Prometheus alerts that newly fire during and after it (as
     /// outage's --alerts; Prometheus: the config's performance_monitoring.prometheus_url, else
     /// PROMETHEUS_URL)

@@ -254,6 +254,7 @@ impl RunArgs {
             allow_protected_namespace: self.allow_protected_namespace,
             max_targets: self.max_targets,
             allow_full_outage: self.allow_full_outage,
+            fault: self.fault.resolve(),
             repeat: self.repeat.plan(self.interval),
             baseline: self.repeat.judged()?,
             alerts: self.alerts.clone(),

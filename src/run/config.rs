@@ -26,6 +26,8 @@ pub struct RunConfig {
     pub allow_protected_namespace: bool,
     pub max_targets: usize,
     pub allow_full_outage: bool,
+    /// `--fault`: every step's VMIs deleted (Kraken's outage), or their launchers crashed.
+    pub fault: crate::plan::Fault,
     /// `--repeat N` with `--interval`, for every step (None: one trial).
     pub repeat: Option<RepeatPlan>,
     /// `--baseline FILE` (read and checked already) with `--max-regression`.

@@ -153,7 +153,7 @@ async fn prepare(config: &RunConfig, term: &Terminal, loaded: &Loaded) -> Result
         Some(names) => names.into_iter().map(Some).collect(),
         None => vec![None],
     };
-    let rows = list_running(&cluster, &scopes).await?;
+    let rows = list_running(&cluster, &scopes, config.fault).await?;
     let labelled = label_matches(&cluster, &scopes, &loaded.steps).await?;
     let seed = config.seed.unwrap_or_else(random_seed);
     let choice = Choice {
@@ -161,6 +161,7 @@ async fn prepare(config: &RunConfig, term: &Terminal, loaded: &Loaded) -> Result
         allow_full_outage: config.allow_full_outage,
         max_targets: config.max_targets,
         seed,
+        fault: config.fault,
     };
     let planned = plan(loaded, &rows, &labelled, &choice)?;
     let color = term.color(config.color, term.stderr);
@@ -310,13 +311,23 @@ fn refuse_runner(planned: &[PlannedStep], runner: &impl StepRunner) -> Result<()
 
 /// One list of running VMIs: per namespace when every step names one literally, else one
 /// across the cluster.
-async fn list_running(cluster: &Cluster, scopes: &[Option<String>]) -> Result<Vec<Target>> {
+async fn list_running(
+    cluster: &Cluster,
+    scopes: &[Option<String>],
+    fault: crate::plan::Fault,
+) -> Result<Vec<Target>> {
     let mut rows = Vec::new();
     for scope in scopes {
         let text = scope
             .as_ref()
             .map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
-        let found = targets::list(&cluster.client, scope.as_deref(), true)
+        let query = targets::Query {
+            namespace: scope.as_deref(),
+            selector: None,
+            running_only: true,
+            fault,
+        };
+        let found = targets::list_with(&cluster.client, &query)
             .await
             .map_err(|e| match error::api_code(&e) {
                 Some(404) => Error::KubeVirtMissing {
@@ -546,7 +557,7 @@ impl Engine {
             save_dir: self.config.save_dir.clone(),
             allow_protected_namespace: self.config.allow_protected_namespace,
             keep_down: step.keep_down,
-            fault: crate::plan::Fault::Delete,
+            fault: self.config.fault,
             serial_interval: None,
             probes: self.guards.clone(),
             repeat: self.config.repeat,
@@ -586,7 +597,7 @@ impl Engine {
             Err(e) => (
                 targets
                     .iter()
-                    .map(|t| unrun_report(&self.cluster, t, self.config.dry_run, &e))
+                    .map(|t| unrun_report(&self.cluster, t, &self.config, &e))
                     .collect(),
                 Default::default(),
                 None,
@@ -597,7 +608,7 @@ impl Engine {
 }
 
 /// A target the outage stopped on with an error: nothing changed unless it says otherwise.
-fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Error) -> Report {
+fn unrun_report(cluster: &Cluster, t: &Target, config: &RunConfig, e: &Error) -> Report {
     let verdict = match e {
         Error::Interrupted { signal } => Verdict::NotHit {
             reason: e.to_string(),
@@ -622,11 +633,11 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         run_strategy: t.run_strategy.clone(),
         replica_set: None,
         pool: None,
-        fault: crate::plan::Fault::Delete,
+        fault: config.fault,
         expected_recovery: t.expected_recovery,
         recovery: Recovery::None,
         recovered: false,
-        dry_run,
+        dry_run: config.dry_run,
         interrupted: false,
         before: Endpoint {
             name: None,

@@ -53,6 +53,8 @@ pub struct Choice {
     pub allow_full_outage: bool,
     pub max_targets: usize,
     pub seed: u64,
+    /// `--fault`: the plans (and the refusals) are this fault's.
+    pub fault: crate::plan::Fault,
 }
 
 /// The VMIs a step's selectors match, and which of them it hits.
@@ -116,7 +118,7 @@ pub fn resolve(
         max_targets: choice.max_targets,
         allow_full_outage: choice.allow_full_outage,
         allow_protected_namespace: choice.allow_protected_namespace,
-        fault: crate::plan::Fault::Delete,
+        fault: choice.fault,
     };
     let (candidates, refused) = selection::candidates(&matching, &args);
     let candidates = candidates.len();
@@ -294,6 +296,7 @@ mod tests {
         allow_full_outage: false,
         max_targets: 10,
         seed: 7,
+        fault: crate::plan::Fault::Delete,
     };
 
     fn replica(ns: &str, name: &str, set: &str, running: u32) -> Target {
