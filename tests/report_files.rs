@@ -7,7 +7,7 @@ use std::{collections::HashSet, path::PathBuf, process::Command, time::Duration}
 
 use kubectl_vmchaos::{
     error::Exit,
-    events::NotRecovered,
+    events::{NotRecovered, Note},
     kubevirt::Recovery,
     report::{
         Aggregates, Endpoint, FleetReport, GameDayReport, Report, StepReport, StepStatus,
@@ -120,7 +120,10 @@ fn fleet(targets: Vec<Report>, start: u64, end: u64) -> FleetReport {
             None,
             None,
         )),
-        notes: vec!["vm_name web-1 is matched against the whole name; Kraken's prefix match would also have picked prod/web-10".into()],
+        notes: vec![Note::PrefixMatch {
+            vm_name: "web-1".into(),
+            extra: vec!["prod/web-10".into()],
+        }],
         targets,
         series: Default::default(),
     }
@@ -215,9 +218,11 @@ fn game_day() -> GameDayReport {
         finished_at: Some(at(16000)),
         result: Judged::new(GameDayVerdict::of(&steps, false)),
         steps,
-        notes: vec![
-            "config.yaml line 18: cerberus is Kraken's own: not used by kubectl-vmchaos".into(),
-        ],
+        notes: vec![Note::KrakenOwn {
+            file: "config.yaml".into(),
+            line: 18,
+            key: "cerberus".into(),
+        }],
         series: Default::default(),
     }
 }

@@ -10,10 +10,9 @@ use super::{
 };
 use crate::{
     cluster::Cluster,
-    events::Outcome,
+    events::{Note, Outcome},
     kubevirt::Recovery,
     plan::Fault,
-    render::words,
     report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef},
     settings::DryRun,
     snapshot,
@@ -59,7 +58,13 @@ fn base(cluster: &Cluster, t: &Target, fault: Fault, verdict: Verdict) -> Report
         restore_command: None,
         result: Judged::new(verdict),
         group: None,
-        warnings: t.plan.warnings().iter().map(|w| w.describe()).collect(),
+        warnings: t
+            .plan
+            .warnings()
+            .iter()
+            .cloned()
+            .map(Note::Warning)
+            .collect(),
         probes: Vec::new(),
         alerts: None,
         notes: Vec::new(),
@@ -142,7 +147,7 @@ pub fn report(
     r.timing_sources = run.tracker.sources.clone();
     r.after = after;
     r.recovery = recovery;
-    r.notes = run.notes.iter().filter_map(words::target_event).collect();
+    r.notes = run.notes.iter().cloned().map(Note::Target).collect();
     r.recovered = outcome == Outcome::Recovered;
     // Only what would work is suggested: `restore` refuses a VMI that exists, and never
     // re-creates a replica set's VMI by hand.
@@ -152,16 +157,16 @@ pub fn report(
         }
         Comeback::ReplicaSet if !r.recovered => {
             let set = r.replica_set.clone().unwrap_or_default();
-            r.notes.push(format!(
-                "replica set {set} replaces the VMI itself (the tool never re-creates it): `kubectl get vmirs {set} -n {}` shows its replicas",
-                t.vmi.namespace
-            ));
+            r.notes.push(Note::ReplicaSetReplaces {
+                set,
+                namespace: t.vmi.namespace.clone(),
+            });
         }
         Comeback::ReplacementExists { name } if !r.recovered => {
-            r.notes.push(format!(
-                "VMI {}/{name} exists but is not Running and Ready: `kubectl describe vmi {name} -n {}` says why (no restore: it exists)",
-                t.vmi.namespace, t.vmi.namespace
-            ));
+            r.notes.push(Note::ReplacementExists {
+                namespace: t.vmi.namespace.clone(),
+                name: name.clone(),
+            });
         }
         _ => {}
     }

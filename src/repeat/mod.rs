@@ -94,7 +94,7 @@ pub async fn run(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunRe
                 Between::Ready(back_off) => {
                     reporter.finish("every target is Running and Ready");
                     for b in back_off {
-                        reporter.note(crate::render::trials::back_off(&b));
+                        reporter.note(crate::events::Note::BackOff(b.clone()));
                         series.back_off.push(BackOff {
                             after_trial: n - 1,
                             ..b
@@ -121,7 +121,7 @@ pub async fn run(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunRe
             }
             this = next_trial(config, &targets);
         }
-        reporter.note(format!("trial {n} of {}", plan.count));
+        reporter.note(crate::events::Note::Trial { n, of: plan.count });
         match outage::run_resolved(&this, reporter).await {
             Ok(run) => {
                 if let RunReport::Fleet(f) = &run {

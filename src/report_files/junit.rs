@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use super::cells::{escape, observed_ms, timings_ms};
 use crate::{
     error::Exit,
-    render::verdicts,
+    render::{notes::note, verdicts},
     repeat::series::Trial,
     report::{FleetReport, GameDayReport, Report, StepReport, StepStatus},
     verdict::Decides,
@@ -194,7 +194,7 @@ pub fn junit(report: &GameDayReport) -> String {
                         None => s.push_str("/>\n"),
                         Some((kind, message)) => {
                             let mut details = vec![message.to_string()];
-                            details.extend(r.notes.iter().cloned());
+                            details.extend(r.notes.iter().map(note));
                             if let Some(cmd) = &r.restore_command {
                                 details.push(format!("restore: {cmd}"));
                             }

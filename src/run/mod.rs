@@ -25,6 +25,7 @@ pub use self::{
 use crate::{
     cluster::{self, Cluster},
     error::{self, Error, Exit, Result},
+    events::Note,
     kraken::{self, Loaded, Step},
     kubevirt::{self, Recovery},
     outage::{
@@ -69,8 +70,8 @@ pub async fn run(config: &RunConfig, term: &Terminal) -> Result<GameDayReport> {
             "kubectl-vmchaos runs kubevirt_vm_outage scenarios; the rest are Kraken's",
         ));
     }
-    for line in &loaded.ignored {
-        eprintln!("note: {line}");
+    for note in &loaded.ignored {
+        eprintln!("note: {}", crate::render::notes::note(note));
     }
     let guards = alert_guards(&loaded)?;
     let alerts = alert_watch(&loaded, config)?;
@@ -108,19 +109,16 @@ pub async fn run(config: &RunConfig, term: &Terminal) -> Result<GameDayReport> {
     };
     refuse_runner(&planned, &runner)?;
 
-    let mut notes: Vec<String> = loaded.ignored.clone();
+    let mut notes: Vec<Note> = loaded.ignored.clone();
     notes.extend(loaded.alerts.as_ref().map(|p| {
         let critical = p.rules.iter().filter(|r| r.aborts()).count();
-        format!(
-            "alert profile {}: {critical} critical alert(s) abort any step as soon as they fire; \
-             {} other(s) not watched",
-            p.file.display(),
-            p.rules.len() - critical
-        )
+        Note::AlertProfile {
+            file: p.file.clone(),
+            critical,
+            others: p.rules.len() - critical,
+        }
     }));
-    notes.push(format!(
-        "targets picked with --seed {seed} (the same seed picks the same VMIs)"
-    ));
+    notes.push(Note::Seed(seed));
     let started = now();
     let steps = sequence::run_steps(&mut runner, &planned, config.continue_on_failure, || {
         signals.recv().now_or_never().is_some()
@@ -658,7 +656,7 @@ fn unrun_report(cluster: &Cluster, t: &Target, config: &RunConfig, e: &Error) ->
         warnings: Vec::new(),
         probes: Vec::new(),
         alerts: None,
-        notes: e.hint().into_iter().collect(),
+        notes: e.hint().into_iter().map(Note::Hint).collect(),
         series: Default::default(),
     }
 }
