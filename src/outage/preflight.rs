@@ -11,12 +11,13 @@ use super::core::TargetSpec;
 use crate::{
     cluster::Cluster,
     error::{api_code, Error, Result},
+    events::{CheckedTarget, Grant, KubeVirtObject, Owner},
     kubevirt::{self, Recovery, Vm, Vmi},
     plan::{self, Plan},
 };
 
 /// `kubevirt.io/v1` is served with VMIs; returns what can be read of the KubeVirt object.
-pub async fn check_kubevirt(cluster: &Cluster) -> Result<String> {
+pub async fn check_kubevirt(cluster: &Cluster) -> Result<KubeVirtObject> {
     match cluster
         .bounded(
             cluster
@@ -56,19 +57,19 @@ pub async fn check_kubevirt(cluster: &Cluster) -> Result<String> {
                         .and_then(|s| s.get(k))
                         .and_then(Value::as_str)
                         .unwrap_or("unknown")
+                        .to_string()
                 };
-                format!(
-                    "kubevirt.io/v1 served; KubeVirt {}/{} {} ({})",
-                    kv.metadata.namespace.as_deref().unwrap_or(""),
-                    kv.metadata.name.as_deref().unwrap_or(""),
-                    field("phase"),
-                    field("observedKubeVirtVersion")
-                )
+                KubeVirtObject::Found {
+                    namespace: kv.metadata.namespace.clone().unwrap_or_default(),
+                    name: kv.metadata.name.clone().unwrap_or_default(),
+                    phase: field("phase"),
+                    version: field("observedKubeVirtVersion"),
+                }
             }
-            None => "kubevirt.io/v1 served (no KubeVirt object found)".into(),
+            None => KubeVirtObject::None,
         },
         // Reading the KubeVirt CR is a nicety that needs cluster-wide rights: never a reason to stop.
-        Err(_) => "kubevirt.io/v1 served (KubeVirt object not readable)".into(),
+        Err(_) => KubeVirtObject::NotReadable,
     };
     Ok(detail)
 }
@@ -283,30 +284,26 @@ pub async fn find_launchers(cluster: &Cluster, targets: &mut [Target]) -> Result
     Ok(())
 }
 
-/// One line for the Target phase: where it runs, what owns it, how it comes back.
-pub fn describe_target(t: &Target) -> String {
+/// The target as the Target phase reports it: where it runs, what owns it.
+pub fn checked(t: &Target) -> CheckedTarget {
     let owner = match (&t.vm, &t.vmi.owner) {
-        (Some(vm), _) => {
-            let pool = vm
-                .pool
-                .as_ref()
-                .map(|p| format!(" of pool {p}"))
-                .unwrap_or_default();
-            format!(
-                "VM {}{pool} (runStrategy {})",
-                vm.name,
-                vm.run_strategy.as_str()
-            )
-        }
-        (None, Some(o)) => format!("{} {}", o.kind, o.name),
-        (None, None) => "standalone VMI".into(),
+        (Some(vm), _) => Owner::Vm {
+            name: vm.name.clone(),
+            pool: vm.pool.clone(),
+            run_strategy: vm.run_strategy.as_str().to_string(),
+        },
+        (None, Some(o)) => Owner::Controller {
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+        },
+        (None, None) => Owner::Standalone,
     };
-    format!(
-        "{}/{} Running on {}, {owner}",
-        t.vmi.namespace,
-        t.vmi.name,
-        t.vmi.node.as_deref().unwrap_or("an unknown node"),
-    )
+    CheckedTarget {
+        namespace: t.vmi.namespace.clone(),
+        name: t.vmi.name.clone(),
+        node: t.vmi.node.clone(),
+        owner,
+    }
 }
 
 /// The plan in a few words, for prompts and dry runs.
@@ -517,29 +514,32 @@ pub async fn check_permissions(
     Ok(())
 }
 
-/// `delete, watch virtualmachineinstances; update virtualmachines/start`: one clause per resource.
-pub fn summarize(perms: &[Permission]) -> String {
-    let mut clauses: Vec<(String, Vec<&str>)> = Vec::new();
+/// The verbs per resource (`virtualmachines/start` for a subresource), in the order first needed.
+pub fn grants(perms: &[Permission]) -> Vec<Grant> {
+    let mut grants: Vec<Grant> = Vec::new();
     for p in perms {
-        let res = match p.subresource {
+        let resource = match p.subresource {
             Some(sub) => format!("{}/{sub}", p.resource),
             None => p.resource.to_string(),
         };
-        match clauses.iter_mut().find(|(r, _)| *r == res) {
-            Some((_, verbs)) => verbs.push(p.verb),
-            None => clauses.push((res, vec![p.verb])),
+        match grants.iter_mut().find(|g| g.resource == resource) {
+            Some(g) => g.verbs.push(p.verb),
+            None => grants.push(Grant {
+                resource,
+                verbs: vec![p.verb],
+            }),
         }
     }
-    clauses
-        .iter()
-        .map(|(res, verbs)| format!("{} {res}", verbs.join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ")
+    grants
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn summarize(perms: &[Permission]) -> String {
+        crate::render::progress::permissions(&grants(perms))
+    }
 
     #[test]
     fn permissions_follow_the_plans() {

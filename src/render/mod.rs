@@ -7,6 +7,7 @@ mod leads;
 pub mod notes;
 mod phases;
 mod plain;
+pub mod progress;
 mod spinners;
 pub mod summary;
 pub mod trials;
