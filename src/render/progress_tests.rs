@@ -27,7 +27,7 @@ fn target(name: &str, node: Option<&str>, owner: Owner) -> CheckedTarget {
 fn alert(name: &str) -> Alert {
     Alert {
         name: name.into(),
-        labels: BTreeMap::new(),
+        labels: BTreeMap::from([("severity".to_string(), "critical".to_string())]),
     }
 }
 
@@ -167,7 +167,21 @@ fn rows() -> Vec<(Progress, &'static str)> {
                 selector: "severity=critical".into(),
                 firing: vec![alert("KubeVirtVMIDown")],
             },
-            "1 alerts matching severity=critical firing before the delete (not counted as new): KubeVirtVMIDown",
+            "1 alert matching severity=critical firing before the delete (not counted as new): KubeVirtVMIDown{severity=critical}",
+        ),
+        (
+            Progress::AlertsBefore {
+                selector: String::new(),
+                firing: vec![alert("KubeVirtVMIDown"), alert("DiskFilling")],
+            },
+            "2 alerts firing before the delete (not counted as new): KubeVirtVMIDown{severity=critical}, DiskFilling{severity=critical}",
+        ),
+        (
+            Progress::AlertsBefore {
+                selector: "severity=critical".into(),
+                firing: vec![],
+            },
+            "no alerts matching severity=critical firing before the delete",
         ),
         (
             Progress::WatchingAlerts {
