@@ -138,3 +138,58 @@ impl Reporter {
         self.renderer.flush();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Record(Arc<Mutex<Vec<Event>>>);
+
+    impl Renderer for Record {
+        fn event(&mut self, event: &Event) {
+            self.0.lock().unwrap().push(event.clone());
+        }
+    }
+
+    /// The reporter passes the typed step messages on, each with its phase; news and endings
+    /// outside a phase are dropped.
+    #[test]
+    fn the_reporter_carries_typed_step_messages() {
+        let record = Record::default();
+        let mut reporter = Reporter::new(Box::new(record.clone()));
+        reporter.progress(Progress::TargetsReady);
+        reporter.finish(Progress::TargetsReady);
+        reporter.start(Phase::Connect, Progress::ReadingKubeconfig);
+        let server = || "https://10.0.0.1:6443".to_string();
+        reporter.progress(Progress::AskingVersion { server: server() });
+        reporter.fail(Progress::Error("no answer".into()));
+        reporter.fail(Progress::Error("twice".into()));
+        let events = record.0.lock().unwrap().clone();
+        assert_eq!(events.len(), 3, "{events:?}");
+        assert_eq!(
+            events[0],
+            Event::Started {
+                phase: Phase::Connect,
+                message: Progress::ReadingKubeconfig
+            }
+        );
+        assert_eq!(
+            events[1],
+            Event::Progress {
+                phase: Phase::Connect,
+                message: Progress::AskingVersion { server: server() }
+            }
+        );
+        assert!(
+            matches!(
+                &events[2],
+                Event::Failed { phase: Phase::Connect, message: Progress::Error(e), .. } if e == "no answer"
+            ),
+            "{:?}",
+            events[2]
+        );
+    }
+}
