@@ -856,3 +856,64 @@ fn junit_has_a_testcase_per_target_per_trial() {
     assert_eq!(doc.root_element().attribute("tests"), Some("14"));
     assert_eq!(doc.root_element().attribute("failures"), Some("3"));
 }
+
+#[test]
+fn the_timeline_draws_every_trial() {
+    use kubectl_vmchaos::{
+        repeat::series::{Trial, TrialTarget},
+        verdict::RunVerdict,
+    };
+    let mut day = game_day();
+    let web = day.steps[1].fleet.as_mut().unwrap();
+    let trial = |n: u32| Trial {
+        trial: n,
+        started_at: Some(at(u64::from(n) * 10_000)),
+        result: Judged::new(RunVerdict::Fleet(web.result.verdict.clone())),
+        targets: web
+            .targets
+            .iter()
+            .map(|r| TrialTarget {
+                target: r.target.clone(),
+                replica_set: None,
+                recovered: true,
+                timings: r.timings.clone(),
+                user_downtime_ms: None,
+            })
+            .collect(),
+    };
+    web.series.trials = vec![trial(1), trial(2), trial(3)];
+    let l = timeline::layout(&day);
+    let rows = &l.groups[1].rows;
+    let names: Vec<String> = rows.iter().map(|r| r.label()).collect();
+    assert_eq!(
+        names,
+        [
+            "prod/web-1 (trial 1)",
+            "prod/web-2 (trial 1)",
+            "prod/web-3 (trial 1)",
+            "prod/web-1 (trial 2)",
+            "prod/web-2 (trial 2)",
+            "prod/web-3 (trial 2)",
+            "prod/web-1 (trial 3)",
+            "prod/web-2 (trial 3)",
+            "prod/web-3 (trial 3)",
+        ]
+    );
+    // The probes (the last trial's documents') are drawn under the last trial's rows only.
+    assert_eq!(
+        rows.iter().map(|r| r.probed).collect::<Vec<_>>(),
+        [false, false, false, false, false, false, true, true, true]
+    );
+    // Each earlier trial from its own start; the last from the documents' DELETEs.
+    let start = |i: usize| rows[i].segments.as_ref().unwrap()[0].1;
+    assert_eq!(
+        (start(0), start(3), start(6), start(7)),
+        (10_000, 20_000, 0, 15)
+    );
+    assert_eq!(rows[4].outcome, "Ready 4.78s");
+    assert!(rows.iter().all(|r| r.ok));
+    // The axis reaches the last trial drawn.
+    assert!(l.span_ms >= 20_000 + 4_780, "{}", l.span_ms);
+    let svg = timeline::svg(&day, &[]);
+    assert!(svg.contains("prod/web-2 (trial 2)"), "{svg}");
+}
