@@ -785,15 +785,16 @@ fn new_alerts_are_in_every_report_file_and_marked_on_the_timeline() {
     assert!(html.contains("could not reach Prometheus"), "{html}");
 }
 
-#[test]
-fn junit_has_a_testcase_per_target_per_trial() {
+/// The game day with its web step run three times (`--repeat 3`): trial N started N × 10 s in,
+/// each target with the documents' timings; `lost` names the (trial, VMI) that did not recover.
+fn three_trials(lost: Option<(u32, &str)>) -> GameDayReport {
     use kubectl_vmchaos::{
         repeat::series::{Trial, TrialTarget},
         verdict::RunVerdict,
     };
     let mut day = game_day();
     let web = day.steps[1].fleet.as_mut().unwrap();
-    let trial = |n: u32, recovered: bool| Trial {
+    let trial = |n: u32| Trial {
         trial: n,
         started_at: Some(at(u64::from(n) * 10_000)),
         result: Judged::new(RunVerdict::Fleet(web.result.verdict.clone())),
@@ -803,14 +804,20 @@ fn junit_has_a_testcase_per_target_per_trial() {
             .map(|r| TrialTarget {
                 target: r.target.clone(),
                 replica_set: None,
-                recovered: recovered || r.target.name != "web-2",
+                recovered: lost != Some((n, r.target.name.as_str())),
                 timings: r.timings.clone(),
                 user_downtime_ms: None,
             })
             .collect(),
     };
+    web.series.trials = vec![trial(1), trial(2), trial(3)];
+    day
+}
+
+#[test]
+fn junit_has_a_testcase_per_target_per_trial() {
     // Trial 2's web-2 did not come back (the record says so even if a later trial ran).
-    web.series.trials = vec![trial(1, true), trial(2, false), trial(3, true)];
+    let day = three_trials(Some((2, "web-2")));
     let xml = report_files::junit(&day);
     let doc = roxmltree::Document::parse(&xml).expect("junit.xml is well-formed XML");
     let suite = doc
@@ -859,29 +866,7 @@ fn junit_has_a_testcase_per_target_per_trial() {
 
 #[test]
 fn the_timeline_draws_every_trial() {
-    use kubectl_vmchaos::{
-        repeat::series::{Trial, TrialTarget},
-        verdict::RunVerdict,
-    };
-    let mut day = game_day();
-    let web = day.steps[1].fleet.as_mut().unwrap();
-    let trial = |n: u32| Trial {
-        trial: n,
-        started_at: Some(at(u64::from(n) * 10_000)),
-        result: Judged::new(RunVerdict::Fleet(web.result.verdict.clone())),
-        targets: web
-            .targets
-            .iter()
-            .map(|r| TrialTarget {
-                target: r.target.clone(),
-                replica_set: None,
-                recovered: true,
-                timings: r.timings.clone(),
-                user_downtime_ms: None,
-            })
-            .collect(),
-    };
-    web.series.trials = vec![trial(1), trial(2), trial(3)];
+    let day = three_trials(None);
     let l = timeline::layout(&day);
     let rows = &l.groups[1].rows;
     let names: Vec<String> = rows.iter().map(|r| r.label()).collect();
