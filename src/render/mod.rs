@@ -3,7 +3,7 @@
 
 pub mod alerts;
 pub mod chosen;
-mod leads;
+pub mod leads;
 pub mod notes;
 mod phases;
 mod plain;
