@@ -4,12 +4,14 @@
 
 mod notes;
 mod progress;
+mod question;
 mod target;
 
 use std::time::{Duration, Instant};
 
 pub use notes::{EventFailure, Note};
 pub use progress::{CheckedTarget, Grant, KubeVirtObject, Owner, Progress};
+pub use question::{GameDayQuestion, OutageQuestion, PlannedTarget};
 pub use target::{NotDeleted, NotRecovered, Outcome, ProbeChange, ProbeState, Step, TargetEvent};
 
 /// The phases of an outage, in order.

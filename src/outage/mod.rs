@@ -297,43 +297,15 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
     }
     if !config.yes {
         reporter.flush();
-        let question = match targets.as_slice() {
-            [t] => format!(
-                "{} VMI {}/{} on {} in context {}? Plan: {}",
-                fault_verb(config.fault),
-                t.vmi.namespace,
-                t.vmi.name,
-                t.vmi.node.as_deref().unwrap_or("an unknown node"),
-                cluster.context,
-                preflight::plan_words(t, config.how())
-            ),
-            many => format!(
-                "{} {} VMIs in context {}?\n{}",
-                fault_verb(config.fault),
-                many.len(),
-                cluster.context,
-                many.iter()
-                    .map(|t| format!(
-                        "  {}/{} on {} → {}",
-                        t.vmi.namespace,
-                        t.vmi.name,
-                        t.vmi.node.as_deref().unwrap_or("?"),
-                        preflight::plan_words(t, config.how())
-                    ))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
-        };
-        let question = match config.repeat {
-            Some(plan) if plan.count > 1 => {
-                format!(
-                    "{question}
-{}",
-                    crate::render::trials::repeat_question(plan.count)
-                )
-            }
-            _ => question,
-        };
+        let question = crate::render::confirm::outage(&crate::events::OutageQuestion {
+            fault: config.fault,
+            context: cluster.context.clone(),
+            targets: targets
+                .iter()
+                .map(|t| preflight::planned(t, config.how()))
+                .collect(),
+            trials: config.repeat.map(|plan| plan.count),
+        });
         if !prompt::confirm(question).await? {
             return Err(Error::Declined);
         }
@@ -347,14 +319,6 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
         alerts,
         choice: Box::new(choice),
     })
-}
-
-/// The prompt's first word.
-fn fault_verb(fault: crate::plan::Fault) -> &'static str {
-    match fault {
-        crate::plan::Fault::Delete => "Delete",
-        crate::plan::Fault::Crash => "Crash",
-    }
 }
 
 /// `--alerts`: the matching alerts firing now, before anything is deleted.

@@ -11,7 +11,7 @@ use super::core::TargetSpec;
 use crate::{
     cluster::Cluster,
     error::{api_code, Error, Result},
-    events::{CheckedTarget, Grant, KubeVirtObject, Owner},
+    events::{CheckedTarget, Grant, KubeVirtObject, Owner, PlannedTarget},
     kubevirt::{self, Recovery, Vm, Vmi},
     plan::{self, Plan},
 };
@@ -306,36 +306,20 @@ pub fn checked(t: &Target) -> CheckedTarget {
     }
 }
 
-/// The plan in a few words, for prompts and dry runs.
-pub fn plan_words(t: &Target, how: How) -> String {
-    let crash = how.fault == plan::Fault::Crash;
-    let words = plan_words_for(t, how.keep_down);
-    match (t.plan.recovery(), crash) {
-        (_, false) => words,
-        (Recovery::Automatic, true) if !how.keep_down => {
-            "crashed (launcher pod deleted, VMI Failed), KubeVirt deletes the Failed VMI and re-creates it".into()
-        }
-        (Recovery::Recreate, true) => {
-            "crashed (launcher pod deleted, VMI Failed), the tool deletes the Failed VMI and re-creates it from the snapshot after --duration".into()
-        }
-        (_, true) => format!("crashed (launcher pod deleted, VMI Failed), {words}"),
-    }
-}
-
-fn plan_words_for(t: &Target, keep_down: bool) -> String {
-    match (t.plan.recovery(), &t.vm) {
-        (Recovery::Automatic, Some(vm)) if keep_down => format!(
-            "runStrategy {} switched to Manual, the tool starts VM {} after --duration, then {} is put back",
-            vm.run_strategy.as_str(),
-            vm.name,
-            vm.run_strategy.as_str()
-        ),
-        (Recovery::Start, Some(vm)) => format!("the tool starts VM {} after --duration", vm.name),
-        (Recovery::Follow, _) => format!(
-            "replica set {} creates a replacement; the tool follows it",
-            t.vmi.owner.as_ref().map(|o| o.name.as_str()).unwrap_or("?")
-        ),
-        (r, _) => r.describe().to_string(),
+/// A target and its plan, for the confirmation (`render::confirm` words it).
+pub fn planned(t: &Target, how: How) -> PlannedTarget {
+    PlannedTarget {
+        namespace: t.vmi.namespace.clone(),
+        name: t.vmi.name.clone(),
+        node: t.vmi.node.clone(),
+        recovery: t.plan.recovery(),
+        vm: t
+            .vm
+            .as_ref()
+            .map(|v| (v.name.clone(), v.run_strategy.as_str().to_string())),
+        replica_set: t.vmi.owner.as_ref().map(|o| o.name.clone()),
+        keep_down: how.keep_down,
+        fault: how.fault,
     }
 }
 

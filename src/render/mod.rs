@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod chosen;
+pub mod confirm;
 pub mod leads;
 pub mod notes;
 mod phases;
