@@ -28,6 +28,7 @@ use crate::{
     error::{api_code, Error, Result},
     kubevirt::is_protected_namespace,
     outage::preflight::{self, Permission, Target},
+    render::progress,
 };
 
 /// The image `scripts/image` builds (`kubectl-vmchaos:<version>` inside the archive).
@@ -167,15 +168,13 @@ pub async fn run(config: &ScheduleConfig) -> Result<String> {
     let targets = chosen.targets;
     for t in &targets {
         eprintln!(
-            "schedule {}: {}",
-            plan.name,
-            crate::render::progress::target(&preflight::checked(t))
+            "{}",
+            progress::schedule_target(&plan.name, &preflight::checked(t))
         );
     }
     eprintln!(
-        "schedule {}: Role allows {}",
-        plan.name,
-        crate::render::progress::permissions(&preflight::grants(&plan.permissions))
+        "{}",
+        progress::schedule_role(&plan.name, &preflight::grants(&plan.permissions))
     );
     let manifests = manifests(&plan);
     // Never an object of that name the schedule did not make: checked for all four before
@@ -660,9 +659,7 @@ async fn ownership(
         let object = match cluster.bounded(api.get_opt(name)).await {
             Ok(object) => object,
             Err(e) if api_code(&e) == Some(403) && !applying => {
-                eprintln!(
-                    "warning: could not check whether {what}/{name} exists in namespace {ns} (forbidden): applying these manifests would change one the schedule did not make"
-                );
+                eprintln!("{}", progress::schedule_unchecked(&what, name, ns));
                 continue;
             }
             Err(e) => return Err(cluster.request_error(format!("get {what} {ns}/{name}"), e)),
