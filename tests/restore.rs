@@ -131,6 +131,21 @@ fn a_kept_down_vm_gets_its_run_strategy_back() {
         "{said}"
     );
     assert!(!said.contains("started VM"), "KubeVirt starts it: {said}");
+    // What it changed, on stderr before the wait and on stdout after it.
+    assert!(
+        said.starts_with(&format!("restored VMI {ns}/db: Running and Ready on ")),
+        "{said}"
+    );
+    assert!(
+        said.trim_end()
+            .ends_with("; changed: put VM db's runStrategy back to Always"),
+        "{said}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("restore: changed: put VM db's runStrategy back to Always; waiting up to 2m for VMI {ns}/db to be Running and Ready\n")),
+        "{err}"
+    );
     assert_eq!(env.run_strategy(&ns, "db"), "Always");
     assert!(env.is_ready(&ns, "db"));
 }
