@@ -26,6 +26,7 @@ use serde::Serialize;
 use crate::{
     cluster::{self, Cluster, Connection},
     error::{api_code, Error, Result},
+    events::{ScheduleLine, SCHEDULE_LABEL},
     kubevirt::is_protected_namespace,
     outage::preflight::{self, Permission, Target},
     render::progress,
@@ -39,7 +40,6 @@ pub const IMAGE_UID: i64 = 65532;
 pub const SAVE_DIR: &str = "/var/lib/kubectl-vmchaos";
 const FIELD_MANAGER: &str = "kubectl-vmchaos";
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-const SCHEDULE_LABEL: &str = "vmchaos.dev/schedule";
 /// Beyond --duration + --timeout: start-up, the VMI's own shutdown (30 s by default) and the
 /// tool's recovery on SIGTERM (up to 30 s) when the deadline ends the Job.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(180);
@@ -587,7 +587,7 @@ async fn apply_one(
     resource: &ApiResource,
     mut object: DynamicObject,
     existing: Option<&str>,
-) -> Result<String> {
+) -> Result<ScheduleLine> {
     let name = object.metadata.name.clone().unwrap_or_default();
     let ns = &cluster.namespace;
     let what = resource.kind.to_lowercase();
@@ -631,7 +631,10 @@ async fn apply_one(
         "ServiceAccount" | "Role" | "RoleBinding" => what.clone(),
         _ => format!("{what}{group}"),
     };
-    Ok(format!("{short}/{name} applied"))
+    Ok(ScheduleLine::Applied {
+        object: format!("{short}/{name}"),
+        served_as: None,
+    })
 }
 
 /// The four objects' API resources, in the order they are applied.
@@ -762,14 +765,11 @@ async fn apply(
         lines.push(apply_one(cluster, resource, object, version.as_deref()).await?);
     }
     if cron_api.version != "v1" {
-        if let Some(last) = lines.last_mut() {
-            last.push_str(&format!(
-                " as {}: this API server does not serve batch/v1 CronJob (Kubernetes 1.21 or newer); the spec is the same",
-                cron_api.api_version
-            ));
+        if let Some(ScheduleLine::Applied { served_as, .. }) = lines.last_mut() {
+            *served_as = Some(cron_api.api_version.clone());
         }
     }
-    Ok(lines.join("\n") + "\n")
+    Ok(crate::render::schedule::lines(&lines))
 }
 
 fn not_found(name: &str, namespace: &str) -> Error {
@@ -810,10 +810,10 @@ async fn suspend(cluster: &Cluster, name: &str, suspend: bool) -> Result<String>
         .bounded(api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)))
         .await
     {
-        Ok(_) => Ok(format!(
-            "cronjob.batch/{name} {}\n",
-            if suspend { "suspended" } else { "resumed" }
-        )),
+        Ok(_) => Ok(crate::render::schedule::lines(&[ScheduleLine::Suspended {
+            object: format!("cronjob.batch/{name}"),
+            suspended: suspend,
+        }])),
         Err(e) if api_code(&e) == Some(404) => Err(not_found(name, ns)),
         Err(e) => Err(cluster.request_error(format!("patch CronJob {ns}/{name}"), e)),
     }
@@ -847,9 +847,10 @@ async fn delete(cluster: &Cluster, name: &str) -> Result<String> {
             .map_err(|e| cluster.request_error(format!("get {label} {ns}/{name}"), e))?;
         let Some(object) = found else { continue };
         if !owned_by_schedule(&object, name) {
-            lines.push(format!(
-                "{label}/{name} kept: it is not part of schedule {name} (no {SCHEDULE_LABEL}={name} label)"
-            ));
+            lines.push(ScheduleLine::Kept {
+                object: format!("{label}/{name}"),
+                schedule: name.to_string(),
+            });
             continue;
         }
         // Only the object just read: never one that replaced it in between.
@@ -861,21 +862,29 @@ async fn delete(cluster: &Cluster, name: &str) -> Result<String> {
             ..params.clone()
         };
         match cluster.bounded(api.delete(name, &params)).await {
-            Ok(_) => lines.push(format!("{label}/{name} deleted")),
+            Ok(_) => lines.push(ScheduleLine::Deleted {
+                object: format!("{label}/{name}"),
+            }),
             Err(e) if api_code(&e) == Some(404) => {}
             Err(e) => return Err(cluster.request_error(format!("delete {label} {ns}/{name}"), e)),
         }
     }
-    if !lines.iter().any(|l| l.ends_with(" deleted")) {
+    if !lines
+        .iter()
+        .any(|l| matches!(l, ScheduleLine::Deleted { .. }))
+    {
         return Err(match not_found(name, &ns) {
-            Error::Usage { message, hint } if !lines.is_empty() => Error::Usage {
-                message: format!("{message} ({})", lines.join("; ")),
-                hint,
-            },
+            Error::Usage { message, hint } if !lines.is_empty() => {
+                let said: Vec<String> = lines.iter().map(crate::render::schedule::line).collect();
+                Error::Usage {
+                    message: format!("{message} ({})", said.join("; ")),
+                    hint,
+                }
+            }
             other => other,
         });
     }
-    Ok(lines.join("\n") + "\n")
+    Ok(crate::render::schedule::lines(&lines))
 }
 
 /// Kubernetes' cron syntax, as the API server checks a CronJob's schedule: the robfig/cron v3

@@ -6,6 +6,7 @@ mod notes;
 mod progress;
 mod question;
 pub mod restore;
+mod schedule;
 mod target;
 
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 pub use notes::{EventFailure, Note};
 pub use progress::{CheckedTarget, Grant, KubeVirtObject, Owner, Progress};
 pub use question::{GameDayQuestion, OutageQuestion, PlannedTarget};
+pub use schedule::{ScheduleLine, SCHEDULE_LABEL};
 pub use target::{NotDeleted, NotRecovered, Outcome, ProbeChange, ProbeState, Step, TargetEvent};
 
 /// The phases of an outage, in order.

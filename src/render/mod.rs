@@ -10,6 +10,7 @@ mod phases;
 mod plain;
 pub mod progress;
 pub mod restore;
+pub mod schedule;
 mod spinners;
 pub mod summary;
 pub mod trials;
