@@ -314,8 +314,18 @@ pub struct GameDayReport {
     pub series: crate::repeat::series::Series,
 }
 
-/// The reason of a step Ctrl-C stopped before it began.
-pub const INTERRUPTED_BEFORE_STEP: &str = "interrupted before this step";
+/// Why a step was skipped or not run, as data (`render::steps` words it, in documents too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepReason {
+    /// A scenario kind this tool does not run (`--skip-unsupported`).
+    Unsupported { kind: String },
+    /// Ctrl-C or SIGTERM before this step began.
+    InterruptedBefore,
+    /// Ctrl-C or SIGTERM during step `step`.
+    InterruptedDuring { step: usize },
+    /// Step `step` did not recover, and `--continue-on-failure` was not given.
+    EarlierFailed { step: usize, name: String },
+}
 
 impl GameDayVerdict {
     /// The whole run's verdict from its steps: nothing ran is 2; Ctrl-C between steps is 130;
@@ -344,7 +354,7 @@ impl GameDayVerdict {
             not_run: count(StepStatus::NotRun),
             interrupted_between_steps: steps
                 .iter()
-                .any(|s| s.reason.as_deref() == Some(INTERRUPTED_BEFORE_STEP)),
+                .any(|s| s.reason == Some(StepReason::InterruptedBefore)),
             worst: if fleets.is_empty() {
                 Exit::NothingChanged
             } else {
@@ -370,7 +380,7 @@ pub struct StepReport {
     pub status: StepStatus,
     /// Why a step was skipped, refused or not run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<StepReason>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fleet: Option<FleetReport>,
 }

@@ -10,8 +10,8 @@ use kubectl_vmchaos::{
     events::{NotRecovered, Note},
     kubevirt::Recovery,
     report::{
-        Aggregates, Endpoint, FleetReport, GameDayReport, Report, StepReport, StepStatus,
-        TargetRef, Timings,
+        Aggregates, Endpoint, FleetReport, GameDayReport, Report, StepReason, StepReport,
+        StepStatus, TargetRef, Timings,
     },
     report_files::{self, timeline, ProbeInterval, TimelineProbe},
     verdict::{FleetVerdict, GameDayVerdict, Judged, Verdict},
@@ -141,8 +141,13 @@ fn step(name: &str, line: u64, status: StepStatus, fleet: Option<FleetReport>) -
         line: Some(line),
         reason: match status {
             StepStatus::Ran => None,
-            StepStatus::Skipped => Some("scenario kind node_stop_start_scenario is not run by kubectl-vmchaos (--skip-unsupported)".into()),
-            StepStatus::NotRun => Some("step 3 \"db\" did not recover".into()),
+            StepStatus::Skipped => Some(StepReason::Unsupported {
+                kind: "node_stop_start_scenario".into(),
+            }),
+            StepStatus::NotRun => Some(StepReason::EarlierFailed {
+                step: 3,
+                name: "db".into(),
+            }),
         },
         status,
         fleet,

@@ -12,6 +12,7 @@ pub mod progress;
 pub mod restore;
 pub mod schedule;
 mod spinners;
+pub mod steps;
 pub mod summary;
 pub mod trials;
 pub mod verdicts;

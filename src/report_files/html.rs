@@ -113,9 +113,21 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
                     &f.result.amends,
                 ),
                 (StepStatus::Skipped, _) => {
-                    format!("skipped: {}", step.reason.as_deref().unwrap_or_default())
+                    format!(
+                        "skipped: {}",
+                        step.reason
+                            .as_ref()
+                            .map(crate::render::steps::reason)
+                            .unwrap_or_default()
+                    )
                 }
-                _ => format!("not run: {}", step.reason.as_deref().unwrap_or_default()),
+                _ => format!(
+                    "not run: {}",
+                    step.reason
+                        .as_ref()
+                        .map(crate::render::steps::reason)
+                        .unwrap_or_default()
+                ),
             };
             [
                 format!("{}. {}", i + 1, step.name),

@@ -220,7 +220,7 @@ pub fn junit(report: &GameDayReport) -> String {
                     escape(&step.name),
                     escape(&format!(
                         "{why}: {}",
-                        step.reason.as_deref().unwrap_or_default()
+                        step.reason.as_ref().map(crate::render::steps::reason).unwrap_or_default()
                     ))
                 );
             }

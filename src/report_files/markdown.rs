@@ -65,9 +65,21 @@ pub fn markdown(r: &GameDayReport) -> String {
                     &f.result.amends,
                 ),
                 (StepStatus::Skipped, _) => {
-                    format!("skipped: {}", step.reason.as_deref().unwrap_or_default())
+                    format!(
+                        "skipped: {}",
+                        step.reason
+                            .as_ref()
+                            .map(crate::render::steps::reason)
+                            .unwrap_or_default()
+                    )
                 }
-                _ => format!("not run: {}", step.reason.as_deref().unwrap_or_default()),
+                _ => format!(
+                    "not run: {}",
+                    step.reason
+                        .as_ref()
+                        .map(crate::render::steps::reason)
+                        .unwrap_or_default()
+                ),
             };
             [
                 (i + 1).to_string(),

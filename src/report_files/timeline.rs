@@ -142,11 +142,17 @@ pub fn layout(report: &GameDayReport) -> Layout {
             StepStatus::Ran => None,
             StepStatus::Skipped => Some(format!(
                 "skipped: {}",
-                step.reason.as_deref().unwrap_or_default()
+                step.reason
+                    .as_ref()
+                    .map(crate::render::steps::reason)
+                    .unwrap_or_default()
             )),
             StepStatus::NotRun => Some(format!(
                 "not run: {}",
-                step.reason.as_deref().unwrap_or_default()
+                step.reason
+                    .as_ref()
+                    .map(crate::render::steps::reason)
+                    .unwrap_or_default()
             )),
         };
         let fleet_end = step

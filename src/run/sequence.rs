@@ -9,7 +9,7 @@ use crate::{
     error::Exit,
     events::Note,
     kraken::KUBEVIRT_VM_OUTAGE,
-    report::{FleetReport, GameDayReport, StepReport, StepStatus, INTERRUPTED_BEFORE_STEP},
+    report::{FleetReport, GameDayReport, StepReason, StepReport, StepStatus},
     verdict::{GameDayVerdict, Judged},
 };
 
@@ -32,7 +32,7 @@ pub async fn run_steps<R: StepRunner>(
     mut interrupted: impl FnMut() -> bool,
 ) -> Vec<StepReport> {
     let mut reports = Vec::new();
-    let mut stopped: Option<String> = None;
+    let mut stopped: Option<StepReason> = None;
     for step in steps {
         let s = match step {
             PlannedStep::Skip(u) => {
@@ -42,10 +42,9 @@ pub async fn run_steps<R: StepRunner>(
                     file: Some(u.file.clone()),
                     line: u.line,
                     status: StepStatus::Skipped,
-                    reason: Some(format!(
-                        "scenario kind {} is not run by kubectl-vmchaos (--skip-unsupported)",
-                        u.kind
-                    )),
+                    reason: Some(StepReason::Unsupported {
+                        kind: u.kind.clone(),
+                    }),
                     fleet: None,
                 });
                 continue;
@@ -53,7 +52,7 @@ pub async fn run_steps<R: StepRunner>(
             PlannedStep::Outage(s) => s,
         };
         if stopped.is_none() && interrupted() {
-            stopped = Some(INTERRUPTED_BEFORE_STEP.into());
+            stopped = Some(StepReason::InterruptedBefore);
         }
         if let Some(why) = &stopped {
             reports.push(step_report(s, StepStatus::NotRun, Some(why.clone()), None));
@@ -63,12 +62,12 @@ pub async fn run_steps<R: StepRunner>(
         // How the targets were chosen belongs with the step's outcome.
         fleet.notes.splice(0..0, s.notes.iter().cloned());
         if fleet.interrupted || matches!(fleet.exit(), Exit::Interrupted | Exit::Terminated) {
-            stopped = Some(format!("interrupted during step {}", s.number));
+            stopped = Some(StepReason::InterruptedDuring { step: s.number });
         } else if fleet.exit() != Exit::Recovered && !continue_on_failure {
-            stopped = Some(format!(
-                "step {} \"{}\" did not recover; --continue-on-failure runs the rest anyway",
-                s.number, s.name
-            ));
+            stopped = Some(StepReason::EarlierFailed {
+                step: s.number,
+                name: s.name.clone(),
+            });
         }
         reports.push(step_report(s, StepStatus::Ran, None, Some(fleet)));
     }
@@ -78,7 +77,7 @@ pub async fn run_steps<R: StepRunner>(
 fn step_report(
     s: &ResolvedStep,
     status: StepStatus,
-    reason: Option<String>,
+    reason: Option<StepReason>,
     fleet: Option<FleetReport>,
 ) -> StepReport {
     StepReport {
@@ -230,8 +229,10 @@ mod tests {
             [StepStatus::Ran, StepStatus::Skipped, StepStatus::Ran]
         );
         assert_eq!(
-            reports[1].reason.as_deref(),
-            Some("scenario kind node_stop_start_scenario is not run by kubectl-vmchaos (--skip-unsupported)")
+            reports[1].reason,
+            Some(StepReason::Unsupported {
+                kind: "node_stop_start_scenario".into()
+            })
         );
         assert_eq!(exit_of(&reports), Exit::Recovered);
         assert_eq!(
@@ -250,8 +251,11 @@ mod tests {
             [StepStatus::Ran, StepStatus::NotRun, StepStatus::NotRun]
         );
         assert_eq!(
-            reports[2].reason.as_deref(),
-            Some("step 1 \"s1\" did not recover; --continue-on-failure runs the rest anyway")
+            reports[2].reason,
+            Some(StepReason::EarlierFailed {
+                step: 1,
+                name: "s1".into()
+            })
         );
         assert_eq!(exit_of(&reports), Exit::NotRecovered);
         assert_eq!(
@@ -279,8 +283,8 @@ mod tests {
         assert_eq!(ran, ["s1"]);
         assert_eq!(statuses(&reports), [StepStatus::Ran, StepStatus::NotRun]);
         assert_eq!(
-            reports[1].reason.as_deref(),
-            Some("interrupted during step 1")
+            reports[1].reason,
+            Some(StepReason::InterruptedDuring { step: 1 })
         );
         assert_eq!(exit_of(&reports), Exit::Interrupted);
     }

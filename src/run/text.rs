@@ -177,7 +177,10 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
                     out,
                     "{} {head}— SKIPPED: {}",
                     yellow.apply_to("-"),
-                    s.reason.as_deref().unwrap_or_default()
+                    s.reason
+                        .as_ref()
+                        .map(crate::render::steps::reason)
+                        .unwrap_or_default()
                 );
             }
             _ => {
@@ -185,7 +188,10 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
                     out,
                     "{} {head}— NOT RUN: {}",
                     dim.apply_to("·"),
-                    s.reason.as_deref().unwrap_or_default()
+                    s.reason
+                        .as_ref()
+                        .map(crate::render::steps::reason)
+                        .unwrap_or_default()
                 );
             }
         }
