@@ -17,7 +17,7 @@ use kube::{
 
 use crate::{
     error::api_code,
-    events::{Outcome, TargetEvent},
+    events::{EventFailure, Note, Outcome, TargetEvent},
     kubevirt::{self, Recovery},
     render::{format_duration, words},
     report::Timings,
@@ -302,27 +302,26 @@ pub async fn record(
     object: &EventObject,
     kind: EventKind,
     message: String,
-) -> Option<String> {
+) -> Option<Note> {
     let event = build(object, kind, message, Timestamp::now());
     let api: Api<Event> = Api::namespaced(client.clone(), &object.namespace);
-    let what = format!(
-        "Event {} on {} not recorded",
-        kind.reason(),
-        object.describe()
-    );
-    match tokio::time::timeout(RECORD_TIMEOUT, api.create(&PostParams::default(), &event)).await
+    let failure = match tokio::time::timeout(
+        RECORD_TIMEOUT,
+        api.create(&PostParams::default(), &event),
+    )
+    .await
     {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) if api_code(&e) == Some(403) => Some(format!(
-            "{what}: no permission to create events in namespace {} (add `create events` to the role)",
-            object.namespace
-        )),
-        Ok(Err(e)) => Some(format!("{what}: {}", crate::error::describe(&e))),
-        Err(_) => Some(format!(
-            "{what}: no answer within {}s",
-            RECORD_TIMEOUT.as_secs()
-        )),
-    }
+        Ok(Ok(_)) => return None,
+        Ok(Err(e)) if api_code(&e) == Some(403) => EventFailure::NoPermission,
+        Ok(Err(e)) => EventFailure::Refused(crate::error::describe(&e)),
+        Err(_) => EventFailure::NoAnswer(RECORD_TIMEOUT),
+    };
+    Some(Note::EventNotRecorded {
+        reason: kind.reason(),
+        object: object.describe(),
+        namespace: object.namespace.clone(),
+        failure,
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod cluster_events;
 pub(crate) mod complete;
 pub(crate) mod credentials;
+pub(crate) mod durations;
 pub mod error;
 pub mod events;
 pub mod figures;
@@ -25,7 +26,7 @@ pub(crate) mod restore;
 pub(crate) mod run;
 pub(crate) mod schedule;
 pub(crate) mod selection;
-pub(crate) mod settings;
+pub mod settings;
 pub mod signals;
 pub(crate) mod snapshot;
 pub(crate) mod targets;
@@ -101,7 +102,7 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
     let color_err = term.color(cli.global.color.into(), term.stderr);
     let result = match &cli.command {
         Command::Outage(args) => {
-            let dry_run = args.dry_run.is_some_and(|d| d != cli::DryRun::None);
+            let dry_run = args.dry_run().is_some();
             match check_report_dir(args.report.as_deref(), args.overwrite, dry_run) {
                 Err(e) => Err(e),
                 Ok(()) => {
@@ -133,10 +134,12 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
             }
         }
         Command::Run(args) => {
-            let dry_run = args.dry_run.is_some_and(|d| d != cli::DryRun::None);
-            match check_report_dir(args.report.as_deref(), args.overwrite, dry_run) {
+            let dry_run = args.dry_run().is_some();
+            let config = check_report_dir(args.report.as_deref(), args.overwrite, dry_run)
+                .and_then(|()| args.config(&cli.global, &term));
+            match config {
                 Err(e) => Err(e),
-                Ok(()) => run::run(&cli.global, args, &term).await.map(|mut report| {
+                Ok(config) => run::run(&config, &term).await.map(|mut report| {
                     if let Some(dir) = args.report.as_deref().filter(|_| !dry_run) {
                         let probes = report_files::game_day_probe_tracks(&report);
                         if let Err(why) =
@@ -160,9 +163,10 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
             )
             .await
         }
-        Command::Schedule(args) => schedule::run(&cli.global, args)
-            .await
-            .map(|text| print_stdout(&text)),
+        Command::Schedule(args) => match args.config(&cli.global) {
+            Ok(config) => schedule::run(&config).await.map(|text| print_stdout(&text)),
+            Err(e) => Err(e),
+        },
         Command::Restore(args) => {
             restore::run(&args.config(&cli.global))
                 .await
@@ -213,7 +217,7 @@ async fn outage_command(
     term: &Terminal,
     reporter: &mut Reporter,
 ) -> Result<report::RunReport, Error> {
-    let config = outage::OutageConfig::resolve(global, args, term)?;
+    let config = args.config(global, term)?;
     let mut report = repeat::run(&config, reporter).await?;
     if let (Some(judged), None) = (&config.baseline, config.dry_run) {
         repeat::judge(&mut report, &judged.baseline, judged.max_regression);

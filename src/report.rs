@@ -9,6 +9,7 @@ use serde::Serialize;
 pub use crate::figures::{Stats, TargetRef, Timings};
 use crate::{
     error::Exit,
+    events::Note,
     kubevirt::Recovery,
     verdict::{FleetVerdict, GameDayVerdict, Judged, Verdict},
 };
@@ -36,7 +37,7 @@ pub struct Report {
     pub recovered: bool,
     /// `client` or `server` for a dry run, absent for a real one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dry_run: Option<String>,
+    pub dry_run: Option<crate::settings::DryRun>,
     pub interrupted: bool,
     pub before: Endpoint,
     pub after: Option<Endpoint>,
@@ -56,8 +57,9 @@ pub struct Report {
     /// The replica set or pool this VMI is one replica of, as the target choice saw it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<crate::targets::Group>,
+    /// The plan's warnings (`Note::Warning`), worded by `render::notes`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Note>,
     /// `--probe`: user-visible downtime per probe (users served again decides "recovered").
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<crate::probe::ProbeReport>,
@@ -65,7 +67,7 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alerts: Option<crate::probe::AlertsReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// `--repeat` and `--baseline` (absent otherwise).
     #[serde(flatten)]
     pub series: crate::repeat::series::Series,
@@ -119,7 +121,7 @@ impl RunReport {
     /// The reports could not be written (`why`): the document says so, and its exit code is the
     /// command's (see [`Judged::exit`]).
     pub fn reports_not_written(&mut self, why: &str) {
-        let note = format!("the reports were not written: {why}");
+        let note = Note::ReportsNotWritten { why: why.into() };
         match self {
             RunReport::Single(r) => {
                 r.result.reports_not_written = true;
@@ -158,7 +160,7 @@ impl RunReport {
             RunReport::Single(r) => FleetReport {
                 context: r.context.clone(),
                 server: r.server.clone(),
-                dry_run: r.dry_run.clone(),
+                dry_run: r.dry_run,
                 started_at: r.injected_at.clone(),
                 // Written as the run ends: the single outage's end is now.
                 finished_at: Some(
@@ -174,7 +176,7 @@ impl RunReport {
                 alerts: r.alerts.clone(),
                 result: Judged {
                     amends: r.result.amends.clone(),
-                    ..Judged::new(FleetVerdict::of([&r.result], None, r.dry_run.clone()))
+                    ..Judged::new(FleetVerdict::of([&r.result], None, r.dry_run))
                 },
                 notes: Vec::new(),
                 series: r.series.clone(),
@@ -225,7 +227,7 @@ pub struct FleetReport {
     pub context: String,
     pub server: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dry_run: Option<String>,
+    pub dry_run: Option<crate::settings::DryRun>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub interrupted: bool,
@@ -241,7 +243,7 @@ pub struct FleetReport {
     #[serde(flatten)]
     pub result: Judged<FleetVerdict>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// `--repeat` and `--baseline` (absent otherwise).
     #[serde(flatten)]
     pub series: crate::repeat::series::Series,
@@ -287,8 +289,7 @@ impl GameDayReport {
     /// See [`RunReport::reports_not_written`].
     pub fn reports_not_written(&mut self, why: &str) {
         self.result.reports_not_written = true;
-        self.notes
-            .push(format!("the reports were not written: {why}"));
+        self.notes.push(Note::ReportsNotWritten { why: why.into() });
     }
 }
 
@@ -307,7 +308,7 @@ pub struct GameDayReport {
     /// What the reader should know about the whole run (e.g. Kraken keys read past, the seed
     /// that picked the targets).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// `--repeat` and `--baseline` (absent otherwise).
     #[serde(flatten)]
     pub series: crate::repeat::series::Series,

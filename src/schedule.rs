@@ -6,7 +6,6 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use clap::Parser;
 use k8s_openapi::{
     api::{
         batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec},
@@ -25,8 +24,7 @@ use kube::api::{
 use serde::Serialize;
 
 use crate::{
-    cli::{Cli, Command, GlobalArgs, ManifestFormat, OutageArgs, OutputFormat, ScheduleArgs},
-    cluster::{self, Cluster},
+    cluster::{self, Cluster, Connection},
     error::{api_code, Error, Result},
     kubevirt::is_protected_namespace,
     outage::preflight::{self, Permission, Target},
@@ -74,34 +72,78 @@ pub struct Manifests {
     pub cron_job: CronJob,
 }
 
-pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
-    validate_name(&args.name)?;
-    if args.suspend || args.resume || args.delete {
-        if !args.outage.is_empty() {
-            return Err(Error::usage(
-                "--suspend, --resume and --delete take no outage arguments",
-                format!(
-                    "kubectl vmchaos schedule {} --suspend -n NAMESPACE",
-                    args.name
-                ),
-            ));
+/// `schedule`'s flags, checked and resolved once (`cli::resolve`): no clap type reaches here.
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    /// NAME: the CronJob, ServiceAccount, Role and RoleBinding (checked by `validate_name`).
+    pub name: String,
+    pub action: Action,
+    pub connection: Connection,
+}
+
+/// What `schedule NAME` does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Print (or `--apply`) the four objects.
+    Create(Box<Create>),
+    /// `--suspend` (true) or `--resume` (false) an applied schedule.
+    Suspend(bool),
+    /// `--delete` an applied schedule.
+    Delete,
+}
+
+/// `--cron`, `--apply`, `--image`, `-o` and the outage after `--`, validated.
+#[derive(Debug, Clone)]
+pub struct Create {
+    pub cron: String,
+    pub apply: bool,
+    pub image: String,
+    pub output: ManifestFormat,
+    pub outage: ScheduledOutage,
+}
+
+/// `-o` of `schedule` (clap's words for it are in `cli`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestFormat {
+    Yaml,
+    Json,
+}
+
+/// The outage a schedule runs: the words after `--` as given (read by `outage`'s own parser,
+/// `cli::scheduled_outage`), and what the schedule needs of them.
+#[derive(Debug, Clone)]
+pub struct ScheduledOutage {
+    pub words: Vec<String>,
+    pub targets: crate::selection::Targets,
+    pub allow_protected_namespace: bool,
+    /// `--yes` was among the words (the container's arguments add it otherwise).
+    pub yes: bool,
+    pub keep_down: bool,
+    pub fault: crate::plan::Fault,
+    pub duration: Duration,
+    pub timeout: Duration,
+    pub serial: bool,
+    pub interval: Option<Duration>,
+    /// `--repeat N` (1 without it).
+    pub trials: u32,
+    pub alerts_settle: Duration,
+}
+
+pub async fn run(config: &ScheduleConfig) -> Result<String> {
+    let name = &config.name;
+    let create = match &config.action {
+        Action::Create(create) => create,
+        Action::Suspend(on) => {
+            let cluster = cluster::connect(&config.connection, Duration::from_secs(10)).await?;
+            return suspend(&cluster, name, *on).await;
         }
-        let cluster = cluster::connect(&global.connection(), Duration::from_secs(10)).await?;
-        return if args.delete {
-            delete(&cluster, &args.name).await
-        } else {
-            suspend(&cluster, &args.name, args.suspend).await
-        };
-    }
-    let Some(cron) = &args.cron else {
-        return Err(Error::usage(
-            "--cron is required to create a schedule",
-            "e.g. --cron '0 3 * * 1' (Mondays at 03:00, in the cluster's time zone)",
-        ));
+        Action::Delete => {
+            let cluster = cluster::connect(&config.connection, Duration::from_secs(10)).await?;
+            return delete(&cluster, name).await;
+        }
     };
-    cron::validate(cron)?;
-    let outage = parse_outage_args(&args.outage)?;
-    let cluster = cluster::connect(&global.connection(), Duration::from_secs(10)).await?;
+    let outage = &create.outage;
+    let cluster = cluster::connect(&config.connection, Duration::from_secs(10)).await?;
     let namespace = cluster.namespace.clone();
     if is_protected_namespace(&namespace) && !outage.allow_protected_namespace {
         return Err(Error::ProtectedNamespace { namespace });
@@ -112,15 +154,15 @@ pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
     let cron_api = cronjob_api(&cluster).await?;
     // The verbs depend on the targets' owners and runStrategies: read them (read-only), and
     // choose them as the run will, with every guard.
-    let chosen = resolve_targets(&cluster, &namespace, &outage).await?;
+    let chosen = resolve_targets(&cluster, &namespace, outage).await?;
     let plan = Plan {
-        name: args.name.clone(),
+        name: name.clone(),
         namespace: namespace.clone(),
-        cron: cron.clone(),
-        image: args.image.clone(),
-        args: container_args(&args.outage, &outage, &namespace),
-        permissions: permissions_for(&chosen.targets, how(&outage), chosen.lists),
-        active_deadline_seconds: active_deadline(&outage),
+        cron: create.cron.clone(),
+        image: create.image.clone(),
+        args: container_args(outage, &namespace),
+        permissions: permissions_for(&chosen.targets, how(outage), chosen.lists),
+        active_deadline_seconds: active_deadline(outage),
     };
     let targets = chosen.targets;
     for t in &targets {
@@ -134,16 +176,16 @@ pub async fn run(global: &GlobalArgs, args: &ScheduleArgs) -> Result<String> {
     let manifests = manifests(&plan);
     // Never an object of that name the schedule did not make: checked for all four before
     // anything is printed or applied.
-    let existing = ownership(&cluster, &args.name, &cron_api, args.apply).await?;
-    if args.apply {
+    let existing = ownership(&cluster, name, &cron_api, create.apply).await?;
+    if create.apply {
         apply(&cluster, &manifests, &cron_api, &existing).await
     } else {
-        Ok(render(&manifests, args.output, &cron_api.api_version))
+        Ok(render(&manifests, create.output, &cron_api.api_version))
     }
 }
 
 /// NAME names all four objects; a CronJob's name may have at most 52 characters (its Jobs add 11).
-fn validate_name(name: &str) -> Result<()> {
+pub fn validate_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 52
         && name
@@ -161,85 +203,11 @@ fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-/// The arguments after `--`, parsed by the real `outage` parser, plus the rules of a scheduled
-/// run: a named VMI, and nothing the schedule sets itself.
-pub fn parse_outage_args(words: &[String]) -> Result<OutageArgs> {
-    let hint = "they are `kubectl vmchaos outage`'s arguments: the VMI and its flags (see `kubectl vmchaos outage --help`)";
-    let argv = ["kubectl-vmchaos", "outage"]
-        .into_iter()
-        .map(String::from)
-        .chain(words.iter().cloned());
-    let cli = Cli::try_parse_from(argv).map_err(|e| {
-        let text = e.render().to_string();
-        let first = text
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("error: ");
-        Error::usage(
-            format!("the outage arguments after -- are not valid: {first}"),
-            hint,
-        )
-    })?;
-    let Command::Outage(outage) = cli.command else {
-        unreachable!("the parse started with `outage`")
-    };
-    let g = &cli.global;
-    let refuse = |flag: &str, hint: &str| -> Result<OutageArgs> {
-        Err(Error::usage(
-            format!("{flag} has no place in a scheduled outage's arguments"),
-            hint.to_string(),
-        ))
-    };
-    if g.namespace.is_some() {
-        return refuse(
-            "-n/--namespace",
-            "give -n before --: the schedule lives in the target's namespace",
-        );
-    }
-    if g.kubeconfig.is_some() || g.context.is_some() {
-        return refuse(
-            "--kubeconfig/--context",
-            "a scheduled run uses its ServiceAccount; give --context before -- to pick the cluster",
-        );
-    }
-    if g.all_namespaces {
-        return refuse("-A/--all-namespaces", "name the VMI and give -n before --");
-    }
-    if outage.output != OutputFormat::Text {
-        return refuse(
-            "-o/--output",
-            "a scheduled run always prints JSON (the Job's log)",
-        );
-    }
-    if outage.repeat.baseline.is_some() {
-        return refuse(
-            "--baseline",
-            "the Job's pod has no file of yours: compare a Job's JSON log with --baseline on your machine",
-        );
-    }
-    if outage.save_dir.is_some() {
-        return refuse(
-            "--save-dir",
-            "a scheduled run saves its snapshot on an emptyDir",
-        );
-    }
-    let t = &outage.targets;
-    let chosen_by_flags = t.selector.is_some() || t.all || t.count.is_some() || t.percent.is_some();
-    if t.names.is_empty() && !chosen_by_flags {
-        return Err(Error::usage(
-            "no VMI named in the outage arguments: a scheduled run has no terminal to pick one on",
-            "name it after --: kubectl vmchaos schedule NAME --cron SPEC -n NS -- VMI",
-        ));
-    }
-    Ok(outage)
-}
-
 /// What the container runs: the user's outage arguments as given (validated above), plus what a
 /// run in a Pod needs.
-fn container_args(words: &[String], outage: &OutageArgs, namespace: &str) -> Vec<String> {
+fn container_args(outage: &ScheduledOutage, namespace: &str) -> Vec<String> {
     let mut args = vec!["outage".to_string()];
-    args.extend(words.iter().cloned());
+    args.extend(outage.words.iter().cloned());
     args.extend(["-n".into(), namespace.into()]);
     if !outage.yes {
         args.push("--yes".into());
@@ -256,7 +224,7 @@ fn container_args(words: &[String], outage: &OutageArgs, namespace: &str) -> Vec
 /// --duration + --timeout (per target, and the --interval between them, with --serial) +
 /// --alerts-settle + a margin: the Job is killed past it (SIGTERM: the tool recovers what is
 /// still down).
-pub fn active_deadline(outage: &OutageArgs) -> i64 {
+pub fn active_deadline(outage: &ScheduledOutage) -> i64 {
     let one = outage.duration + outage.timeout;
     // With -l/--all the number of targets is known at run time: at most --count or
     // --max-targets.
@@ -274,9 +242,9 @@ pub fn active_deadline(outage: &OutageArgs) -> i64 {
     };
     // --repeat: every trial, and between two of them --interval and the wait for Ready
     // (at most --timeout).
-    let trials = outage.repeat.repeat.unwrap_or(1).max(1);
+    let trials = outage.trials.max(1);
     let run = run * trials + (outage.interval.unwrap_or_default() + outage.timeout) * (trials - 1);
-    (run + outage.alerts_settle.unwrap_or_default() + DEADLINE_MARGIN)
+    (run + outage.alerts_settle + DEADLINE_MARGIN)
         .as_secs()
         .try_into()
         .unwrap_or(i64::MAX)
@@ -296,16 +264,16 @@ struct Chosen {
 async fn resolve_targets(
     cluster: &Cluster,
     namespace: &str,
-    outage: &OutageArgs,
+    outage: &ScheduledOutage,
 ) -> Result<Chosen> {
-    let t = &crate::selection::Targets::from(&outage.targets);
+    let t = &outage.targets;
     let sel = crate::selection::SelectionArgs::from_cli(
         t,
         false,
         namespace,
         outage.allow_protected_namespace,
     )
-    .with_fault(outage.fault.resolve());
+    .with_fault(outage.fault);
     let by_flags = t.selector.is_some() || t.all || t.count.is_some() || t.percent.is_some();
     if by_flags {
         // Each run chooses among the VMIs that match then; the Role covers every one that
@@ -361,10 +329,10 @@ const fn permission(
 /// target: get the VMI and its VM; `lists`: the run lists the namespace's VMIs and VMs, and
 /// reads owner VMs), the pre-flight's own list for the targets' plans, and `create events`.
 /// The flags of the scheduled outage its targets' plans depend on.
-fn how(outage: &OutageArgs) -> preflight::How {
+fn how(outage: &ScheduledOutage) -> preflight::How {
     preflight::How {
         keep_down: outage.keep_down,
-        fault: outage.fault.resolve(),
+        fault: outage.fault,
     }
 }
 
@@ -1211,13 +1179,13 @@ mod tests {
 
     fn plan(outage: &str, targets: &[Target]) -> Plan {
         let words = words(outage);
-        let parsed = parse_outage_args(&words).unwrap();
+        let parsed = crate::cli::scheduled_outage(&words).unwrap();
         Plan {
             name: "weekly".into(),
             namespace: "prod".into(),
             cron: "0 3 * * 1".into(),
             image: DEFAULT_IMAGE.into(),
-            args: container_args(&words, &parsed, "prod"),
+            args: container_args(&parsed, "prod"),
             permissions: permissions_for(targets, how(&parsed), targets.len() > 1),
             active_deadline_seconds: active_deadline(&parsed),
         }
@@ -1231,7 +1199,7 @@ mod tests {
         );
         // 3 trials of 2m + 3m, and twice 1m + at most 3m waiting for Ready between them.
         assert_eq!(p.active_deadline_seconds, 3 * 300 + 2 * 240 + 180);
-        let err = parse_outage_args(&words("db-0 --baseline q3.json"))
+        let err = crate::cli::scheduled_outage(&words("db-0 --baseline q3.json"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("--baseline has no place"), "{err}");
@@ -1248,7 +1216,7 @@ mod tests {
             words("outage db-0 --duration 2m --timeout 3m -n prod --yes -o json --save-dir /var/lib/kubectl-vmchaos")
         );
         assert_eq!(p.active_deadline_seconds, 120 + 180 + 180);
-        let watched = parse_outage_args(&words(
+        let watched = crate::cli::scheduled_outage(&words(
             "db-0 --duration 2m --timeout 3m --alerts --alerts-settle 1m",
         ))
         .unwrap();
@@ -1269,7 +1237,7 @@ mod tests {
         // The args the container gets parse with the real outage parser.
         let mut argv = vec!["kubectl-vmchaos".to_string()];
         argv.extend(c.args.clone().unwrap());
-        assert!(Cli::try_parse_from(argv).is_ok());
+        assert!(<crate::cli::Cli as clap::Parser>::try_parse_from(argv).is_ok());
     }
 
     #[test]
@@ -1422,7 +1390,9 @@ mod tests {
             ("--duration 1m", "no VMI named"),
             ("db-0 --context other", "--kubeconfig/--context"),
         ] {
-            let err = parse_outage_args(&words(bad)).unwrap_err().to_string();
+            let err = crate::cli::scheduled_outage(&words(bad))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }
     }

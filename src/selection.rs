@@ -757,76 +757,6 @@ pub async fn list_for(
     Ok((namespace, rows))
 }
 
-/// The chosen set as people read it before confirming, and in a dry run: one line on how it was
-/// chosen, a row per target with its plan, and the running VMIs that were left out, with why.
-pub fn render(chosen: &Chosen) -> String {
-    let mut out = format!("{}:\n", chosen.selection.describe());
-    let mut cells: Vec<[String; 5]> = vec![[
-        "VMI".into(),
-        "NODE".into(),
-        "OWNER".into(),
-        "RECOVERY".into(),
-        "REPLICAS".into(),
-    ]];
-    for t in &chosen.targets {
-        let owner = crate::targets::owner_words(
-            t.owner.as_ref(),
-            t.run_strategy.as_deref(),
-            t.group.as_ref(),
-        );
-        cells.push([
-            format!("{}/{}", t.namespace, t.name),
-            t.node.clone().unwrap_or_else(|| "<none>".into()),
-            owner,
-            t.expected_recovery.describe().to_string(),
-            t.group
-                .as_ref()
-                .map_or(String::new(), |g| format!("{} running", g.running)),
-        ]);
-    }
-    // The REPLICAS column only when a target is one replica of a set or pool.
-    let columns = if chosen.targets.iter().any(|t| t.group.is_some()) {
-        5
-    } else {
-        4
-    };
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| {
-            cells
-                .iter()
-                .map(|c| c[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in &cells {
-        let line: Vec<String> = row
-            .iter()
-            .take(columns)
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(&format!("  {}\n", line.join("  ").trim_end()));
-    }
-    for t in &chosen.targets {
-        for w in &t.warnings {
-            out.push_str(&format!(
-                "  warning: {}/{}: {}\n",
-                t.namespace,
-                t.name,
-                w.describe()
-            ));
-        }
-    }
-    if !chosen.selection.refused.is_empty() {
-        out.push_str("left out (an outage refuses them):\n");
-        for r in &chosen.selection.refused {
-            out.push_str(&format!("  {}/{}: {}\n", r.namespace, r.name, r.reason));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1619,7 +1549,7 @@ mod tests {
             },
         )
         .unwrap();
-        let text = render(&chosen);
+        let text = crate::render::chosen::render(&chosen);
         assert!(
             text.contains("VirtualMachineInstanceReplicaSet web"),
             "{text}"
@@ -1645,7 +1575,7 @@ mod tests {
             chosen.selection.describe(),
             "2 of 5 running VMIs matching app=db in namespace prod, at random (--count 2, --seed 7)"
         );
-        let text = render(&chosen);
+        let text = crate::render::chosen::render(&chosen);
         assert!(text.contains("VM vm-0"), "{text}");
         assert!(!text.contains("REPLICAS"), "no replica set here: {text}");
         assert!(text.contains("KubeVirt re-creates it"), "{text}");

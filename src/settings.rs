@@ -1,4 +1,5 @@
-//! Decisions about the terminal, made once from inputs a test can set.
+//! Decisions about the terminal, made once from inputs a test can set, and the modes the flags
+//! resolve to (`--color`, `--dry-run`).
 
 use std::io::IsTerminal;
 
@@ -9,6 +10,26 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `--dry-run`: what a dry run may send (a real run has none). In documents as kubectl writes
+/// the flag's values: `client`, `server`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DryRun {
+    /// Validate only; send nothing that changes the cluster.
+    Client,
+    /// Also send the DELETE with dryRun=All (proves admission and RBAC).
+    Server,
+}
+
+impl std::fmt::Display for DryRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DryRun::Client => "client",
+            DryRun::Server => "server",
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ pub struct Judged<V> {
     /// `--report DIR` could not be written: the tool failed to leave what it promised.
     pub reports_not_written: bool,
     /// What `--repeat` and `--baseline` add: a stop between trials, regressions.
-    pub amends: crate::repeat::series::Amends,
+    pub amends: Amends,
 }
 
 impl<V: Decides> Judged<V> {
@@ -42,6 +42,62 @@ impl<V: Decides> Judged<V> {
     }
 }
 
+/// One trial's verdict (`--repeat`): a target's, or a fleet's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunVerdict {
+    Target(Verdict),
+    Fleet(FleetVerdict),
+}
+
+impl Decides for RunVerdict {
+    fn exit(&self) -> Exit {
+        match self {
+            RunVerdict::Target(v) => v.exit(),
+            RunVerdict::Fleet(f) => f.exit(),
+        }
+    }
+}
+
+/// Why a repeated run ran fewer trials than asked.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", tag = "reason")]
+pub enum Stopped {
+    /// A trial did not recover (its own verdict says why).
+    TrialFailed { trial: u32 },
+    /// Between trials, a target was not Running and Ready within `--timeout`.
+    NotReadyAgain {
+        after_trial: u32,
+        target: String,
+        timeout_ms: u64,
+    },
+    /// Ctrl-C or SIGTERM between trials (nothing was down).
+    Signal { after_trial: u32 },
+    /// The next trial could not start (nothing of it was changed).
+    NotStarted { trial: u32, error: String },
+}
+
+/// What `--repeat` and `--baseline` add to a document's verdict, and so to its exit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Amends {
+    /// The repetition stopped between trials (a failed trial is the verdict itself): why, and
+    /// that stop's exit.
+    pub stopped: Option<(Stopped, Exit)>,
+    /// Figures worse than the baseline by more than `--max-regression` (exit 1).
+    pub regressions: Vec<(crate::figures::Subject, crate::repeat::baseline::Figure)>,
+    pub max_regression_percent: f64,
+}
+
+impl Amends {
+    pub fn exit(&self) -> Option<Exit> {
+        let regressed = (!self.regressions.is_empty()).then_some(Exit::NotRecovered);
+        let stopped = self.stopped.as_ref().map(|(_, e)| *e);
+        match (stopped, regressed) {
+            (None, None) => None,
+            (a, b) => Some(Exit::worst(a.into_iter().chain(b))),
+        }
+    }
+}
+
 /// A verdict decides its document's exit.
 pub trait Decides {
     fn exit(&self) -> Exit;
@@ -52,7 +108,7 @@ pub trait Decides {
 pub enum Verdict {
     /// `--dry-run`: nothing was changed; `plan` is how it would have come back.
     DryRun {
-        mode: String,
+        mode: crate::settings::DryRun,
         /// `namespace/name`.
         vmi: String,
         uid: String,
@@ -135,7 +191,7 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FleetVerdict {
     /// `client` or `server` for a dry run.
-    pub dry_run: Option<String>,
+    pub dry_run: Option<crate::settings::DryRun>,
     /// The signal that stopped the whole run, if one did.
     pub signal: Option<Signal>,
     pub targets: usize,
@@ -150,7 +206,7 @@ impl FleetVerdict {
     pub fn of<'a>(
         targets: impl IntoIterator<Item = &'a Judged<Verdict>>,
         signal: Option<Signal>,
-        dry_run: Option<String>,
+        dry_run: Option<crate::settings::DryRun>,
     ) -> FleetVerdict {
         let targets: Vec<&Judged<Verdict>> = targets.into_iter().collect();
         FleetVerdict {

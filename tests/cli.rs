@@ -435,3 +435,40 @@ fn restore_refuses_untrusted_snapshots_before_anything_is_sent() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!stderr(&o).contains("protected"), "{}", stderr(&o));
 }
+
+/// Every flag of every command, as clap defines it, is documented in the README (a flag added
+/// without a word there fails here).
+#[test]
+fn every_flag_is_in_the_readme() {
+    use clap::CommandFactory;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let cli = kubectl_vmchaos::cli::Cli::command();
+    let mut missing = Vec::new();
+    let mut check = |command: &str, arg: &clap::Arg| {
+        if arg.is_hide_set() {
+            return;
+        }
+        let Some(long) = arg.get_long() else { return };
+        if matches!(long, "help" | "version") {
+            return;
+        }
+        let flag = format!("--{long}");
+        let documented = readme.match_indices(&flag).any(|(i, _)| {
+            // The whole flag, not the start of a longer one (--probe vs --probe-interval).
+            !readme[i + flag.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+        });
+        if !documented {
+            missing.push(format!("{command} {flag}"));
+        }
+    };
+    for arg in cli.get_arguments() {
+        check("(global)", arg);
+    }
+    for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+        for arg in sub.get_arguments() {
+            check(sub.get_name(), arg);
+        }
+    }
+    assert!(missing.is_empty(), "not in README.md: {missing:?}");
+}

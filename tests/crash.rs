@@ -216,3 +216,58 @@ fn a_crashed_vm_whose_start_fails_is_brought_back_by_the_printed_restore() {
     assert!(env.is_ready(&ns, "broken"));
     assert_ne!(env.uid(&ns, "broken").as_deref(), Some(uid.as_str()));
 }
+
+/// `run -f --fault crash`: Kraken's scenario file as it is, every step's VMIs crashed instead of
+/// deleted; a Once VM the step's regex matches is not hit (KubeVirt would leave it Failed), and
+/// the plan, the document and the audit log say so.
+#[test]
+fn run_f_crashes_every_steps_vmis_and_leaves_once_out() {
+    let env = env_or_skip!();
+    let ns = env.namespace("crash-run");
+    let always = env.vm(&ns, "db-always", "Always", &[]);
+    let once = env.vm(&ns, "db-once", "Once", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("crash.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "scenarios:\n  - name: crash the databases\n    scenario: kubevirt_vm_outage\n    parameters:\n      vm_name: db-.*\n      namespace: {ns}\n      kill_count: 2\n      duration: 2\n      timeout: 120\n"
+        ),
+    )
+    .unwrap();
+    let out = env.run(&[
+        "run",
+        "-f",
+        file.to_str().unwrap(),
+        "--fault",
+        "crash",
+        "--yes",
+        "-o",
+        "json",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let day = json(&out);
+    let fleet = &day["steps"][0]["fleet"];
+    let targets = fleet["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{day:#}");
+    let t = &targets[0];
+    assert_eq!(t["target"]["name"], "db-always", "{t:#}");
+    assert_eq!(t["fault"], "crash", "{t:#}");
+    assert_eq!(t["recovery"], "automatic", "{t:#}");
+    assert_ne!(t["after"]["uid"], always.as_str(), "{t:#}");
+    assert!(t["timings"]["failedMs"].is_u64(), "{t:#}");
+    // Once is named as not hit, with the reason, in the plan and the step's notes.
+    assert!(err.contains("db-once"), "{err}");
+    assert!(
+        fleet["notes"].to_string().contains(&format!(
+            "not hitting {ns}/db-once: VM db-once has runStrategy Once"
+        )),
+        "{day:#}"
+    );
+    assert_eq!(env.uid(&ns, "db-once").as_deref(), Some(once.as_str()));
+    // The fault was one launcher pod deleted; no VMI was deleted by the tool.
+    assert_eq!(tool_requests(&env, &ns, "pods", "delete").len(), 1);
+    assert!(tool_requests(&env, &ns, "virtualmachineinstances", "delete").is_empty());
+    assert!(env.is_ready(&ns, "db-always"));
+}

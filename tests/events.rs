@@ -4,7 +4,11 @@
 
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, DynamicObject, ListParams};
-use kubectl_vmchaos::cluster_events::{record, EventKind, EventObject, COMPONENT};
+use kubectl_vmchaos::{
+    cluster_events::{record, EventKind, EventObject, COMPONENT},
+    events::{EventFailure, Note},
+    render::notes::note,
+};
 use testenv::{fixtures, Cluster};
 
 macro_rules! cluster_or_skip {
@@ -148,6 +152,18 @@ fn without_the_permission_it_is_a_warning_and_the_shipped_role_has_it() {
             "x".into(),
         ))
         .expect("a warning without `create events`");
+    assert!(
+        matches!(
+            &warning,
+            Note::EventNotRecorded {
+                reason: "OutageStarted",
+                failure: EventFailure::NoPermission,
+                ..
+            }
+        ),
+        "{warning:?}"
+    );
+    let warning = note(&warning);
     assert!(
         warning.contains("OutageStarted")
             && warning.contains(&format!("VirtualMachine {ns}/web"))

@@ -10,14 +10,14 @@ use std::{
 use kubectl_vmchaos::{
     cli::OutputFormat,
     error::Exit,
-    events::{Event, NotRecovered, Outcome, Phase, Renderer, Reporter, TargetEvent},
+    events::{Event, NotRecovered, Note, Outcome, Phase, Renderer, Reporter, TargetEvent},
     kubevirt::Recovery,
     outage::tracker::Step,
     probe::{AbortReason, ProbeReport},
-    render::{summary, PlainLines},
+    render::{summary, verdicts, PlainLines},
     report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef, Timings},
     signals::Signal,
-    verdict::{FleetVerdict, Judged, Verdict},
+    verdict::{FleetVerdict, Judged, RunVerdict, Verdict},
 };
 
 #[derive(Clone, Default)]
@@ -442,11 +442,11 @@ fn counts_are_pluralised() {
     assert!(text.contains("RECOVERED: 1 of 1 VMI recovered"), "{text}");
     let mut dry = fleet_of(vec![report()], None);
     if let RunReport::Fleet(f) = &mut dry {
-        f.dry_run = Some("server".into());
+        f.dry_run = Some(kubectl_vmchaos::settings::DryRun::Server);
         f.result = Judged::new(FleetVerdict::of(
             f.targets.iter().map(|t| &t.result),
             None,
-            Some("server".into()),
+            Some(kubectl_vmchaos::settings::DryRun::Server),
         ));
     }
     let text = summary::render_run(&dry, OutputFormat::Text, false);
@@ -525,8 +525,7 @@ fn repeated() -> Report {
         .map(|(n, ready)| Trial {
             trial: n,
             started_at: Some(format!("2026-11-25T05:0{n}:00.000Z")),
-            verdict: "RECOVERED: Running and Ready".into(),
-            exit_code: 0,
+            result: Judged::new(RunVerdict::Target(r.result.verdict.clone())),
             targets: vec![TrialTarget {
                 target: r.target.clone(),
                 replica_set: None,
@@ -539,7 +538,6 @@ fn repeated() -> Report {
                 },
                 user_downtime_ms: Some(ready / 2),
             }],
-            exit: Exit::Recovered,
         })
         .collect();
     r.series.statistics = statistics(&trials);
@@ -594,6 +592,15 @@ fn repeated_trials_against_a_baseline_summary() {
         serde_json::from_str(&summary::render(&r, OutputFormat::Json, false)).unwrap();
     assert_eq!(doc["exitCode"], 1);
     assert_eq!(doc["trials"].as_array().unwrap().len(), 3);
+    // Each trial's verdict is typed data, worded like every document's: words, outcome, exit.
+    let trial = &doc["trials"][0];
+    assert_eq!(trial["exitCode"], 0, "{trial:#}");
+    assert_eq!(trial["outcome"]["kind"], "recovered", "{trial:#}");
+    assert_eq!(
+        trial["verdict"],
+        verdicts::verdict(&r.result.verdict),
+        "{trial:#}"
+    );
     assert_eq!(doc["statistics"][0]["ready"]["p95Ms"], 6000);
     assert_eq!(doc["statistics"][0]["userDowntime"]["p50Ms"], 1200);
     assert_eq!(doc["baseline"]["regressions"][0]["figure"], "ready");
@@ -699,4 +706,81 @@ fn fleet_summary_lists_the_run_s_alerts_once() {
         OutputFormat::Text,
         false
     ));
+}
+
+/// The documents' `warnings` and `notes` are the typed notes' words: the same strings the JSON
+/// and YAML always had, and the same words on the terminal.
+#[test]
+fn a_document_with_notes_serialises_to_the_strings_it_always_had() {
+    let mut r = report();
+    r.warnings = vec![Note::Warning(
+        kubectl_vmchaos::plan::Warning::StartBackoff {
+            consecutive: 2,
+            retry_after: Some("2026-11-25T05:05:00Z".into()),
+        },
+    )];
+    r.notes = vec![
+        Note::Target(TargetEvent::StrategyRestoreFailed {
+            vm: "db-0".into(),
+            to: "Always".into(),
+            reason: "conflict".into(),
+        }),
+        Note::ReplacementExists {
+            namespace: "prod".into(),
+            name: "db-0".into(),
+        },
+    ];
+    let mut run = RunReport::Single(Box::new(r));
+    run.reports_not_written("disk full");
+    let json = summary::render_run(&run, OutputFormat::Json, false);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        doc["warnings"],
+        serde_json::json!([
+            "KubeVirt's start-failure back-off is active (2 failed starts): the VM will not start again before 2026-11-25T05:05:00Z"
+        ])
+    );
+    assert_eq!(
+        doc["notes"],
+        serde_json::json!([
+            "could not put VM db-0's runStrategy back to Always (conflict): run `kubectl patch vm db-0 --type merge -p '{\"spec\":{\"runStrategy\":\"Always\"}}'`",
+            "VMI prod/db-0 exists but is not Running and Ready: `kubectl describe vmi db-0 -n prod` says why (no restore: it exists)",
+            "the reports were not written: disk full"
+        ])
+    );
+    let yaml = summary::render_run(&run, OutputFormat::Yaml, false);
+    let from_yaml: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+    assert_eq!(from_yaml, doc);
+
+    // A fleet's and a game day's own notes too.
+    let mut fleet = fleet();
+    fleet.reports_not_written("disk full");
+    let doc: serde_json::Value =
+        serde_json::from_str(&summary::render_run(&fleet, OutputFormat::Json, false)).unwrap();
+    assert_eq!(
+        doc["notes"],
+        serde_json::json!(["the reports were not written: disk full"])
+    );
+    let mut day = run.game_day("db-0".into());
+    day.notes.push(Note::Seed(7));
+    let doc = serde_json::to_value(&day).unwrap();
+    assert_eq!(
+        doc["notes"],
+        serde_json::json!(["targets picked with --seed 7 (the same seed picks the same VMIs)"])
+    );
+
+    // The terminal words a note the same way.
+    let buf = Buffer::default();
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+    let renderer = PlainLines::with_clock(Box::new(buf.clone()), Box::new(move || start));
+    let mut reporter = Reporter::new(Box::new(renderer) as Box<dyn Renderer>);
+    reporter.note(Note::WatchBack {
+        namespace: "prod".into(),
+    });
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.trim_end()
+            .ends_with("note        the watch on namespace prod is back"),
+        "{text}"
+    );
 }

@@ -155,6 +155,22 @@ fn three_trials_of_a_fleet_give_per_target_statistics_in_every_output() {
     let fleet = &day["steps"][0]["fleet"];
     assert_eq!(fleet["trials"].as_array().map(Vec::len), Some(3), "{day:#}");
     assert_eq!(fleet["statistics"], doc["statistics"]);
+    // junit.xml: a testcase per target per trial, every one passed.
+    let junit = read(&report_dir, "junit.xml");
+    let xml = roxmltree::Document::parse(&junit).expect("junit.xml is well-formed XML");
+    let cases: Vec<&str> = xml
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .filter_map(|n| n.attribute("name"))
+        .collect();
+    for n in 1..=3 {
+        let in_trial = cases
+            .iter()
+            .filter(|c| c.ends_with(&format!(" (trial {n})")))
+            .count();
+        assert_eq!(in_trial, 3, "trial {n}: {cases:?}\n{junit}");
+    }
+    assert!(!junit.contains("<failure"), "{junit}");
     for file in ["report.md", "report.html"] {
         let text = read(&report_dir, file);
         assert!(text.contains("3 trial(s)"), "{file}: {text}");

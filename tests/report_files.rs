@@ -7,7 +7,7 @@ use std::{collections::HashSet, path::PathBuf, process::Command, time::Duration}
 
 use kubectl_vmchaos::{
     error::Exit,
-    events::NotRecovered,
+    events::{NotRecovered, Note},
     kubevirt::Recovery,
     report::{
         Aggregates, Endpoint, FleetReport, GameDayReport, Report, StepReport, StepStatus,
@@ -120,7 +120,10 @@ fn fleet(targets: Vec<Report>, start: u64, end: u64) -> FleetReport {
             None,
             None,
         )),
-        notes: vec!["vm_name web-1 is matched against the whole name; Kraken's prefix match would also have picked prod/web-10".into()],
+        notes: vec![Note::PrefixMatch {
+            vm_name: "web-1".into(),
+            extra: vec!["prod/web-10".into()],
+        }],
         targets,
         series: Default::default(),
     }
@@ -215,9 +218,11 @@ fn game_day() -> GameDayReport {
         finished_at: Some(at(16000)),
         result: Judged::new(GameDayVerdict::of(&steps, false)),
         steps,
-        notes: vec![
-            "config.yaml line 18: cerberus is Kraken's own: not used by kubectl-vmchaos".into(),
-        ],
+        notes: vec![Note::KrakenOwn {
+            file: "config.yaml".into(),
+            line: 18,
+            key: "cerberus".into(),
+        }],
         series: Default::default(),
     }
 }
@@ -778,4 +783,76 @@ fn new_alerts_are_in_every_report_file_and_marked_on_the_timeline() {
         "{html}"
     );
     assert!(html.contains("could not reach Prometheus"), "{html}");
+}
+
+#[test]
+fn junit_has_a_testcase_per_target_per_trial() {
+    use kubectl_vmchaos::{
+        repeat::series::{Trial, TrialTarget},
+        verdict::RunVerdict,
+    };
+    let mut day = game_day();
+    let web = day.steps[1].fleet.as_mut().unwrap();
+    let trial = |n: u32, recovered: bool| Trial {
+        trial: n,
+        started_at: Some(at(u64::from(n) * 10_000)),
+        result: Judged::new(RunVerdict::Fleet(web.result.verdict.clone())),
+        targets: web
+            .targets
+            .iter()
+            .map(|r| TrialTarget {
+                target: r.target.clone(),
+                replica_set: None,
+                recovered: recovered || r.target.name != "web-2",
+                timings: r.timings.clone(),
+                user_downtime_ms: None,
+            })
+            .collect(),
+    };
+    // Trial 2's web-2 did not come back (the record says so even if a later trial ran).
+    web.series.trials = vec![trial(1, true), trial(2, false), trial(3, true)];
+    let xml = report_files::junit(&day);
+    let doc = roxmltree::Document::parse(&xml).expect("junit.xml is well-formed XML");
+    let suite = doc
+        .root_element()
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .nth(1)
+        .unwrap();
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let names: Vec<&str> = cases.iter().filter_map(|c| c.attribute("name")).collect();
+    assert_eq!(
+        names,
+        [
+            "web-1 (trial 1)",
+            "web-2 (trial 1)",
+            "web-3 (trial 1)",
+            "web-1 (trial 2)",
+            "web-2 (trial 2)",
+            "web-3 (trial 2)",
+            "web-1 (trial 3)",
+            "web-2 (trial 3)",
+            "web-3 (trial 3)",
+        ]
+    );
+    assert_eq!(suite.attribute("tests"), Some("9"), "{xml}");
+    assert_eq!(suite.attribute("failures"), Some("1"), "{xml}");
+    assert_eq!(cases[4].attribute("time"), Some("4.780"));
+    let failed: Vec<_> = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
+        .map(|c| c.attribute("name").unwrap())
+        .collect();
+    assert_eq!(failed, ["web-2 (trial 2)"]);
+    let failure = cases[4]
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert_eq!(failure.attribute("type"), Some("NotRecovered"));
+    // The whole document's counts add the trials too.
+    assert_eq!(doc.root_element().attribute("tests"), Some("14"));
+    assert_eq!(doc.root_element().attribute("failures"), Some("3"));
 }

@@ -11,7 +11,10 @@ use super::{
     node::{Located, Node},
     read_file, scalar_text, yaml, KrakenError, Loaded,
 };
-use crate::probe::{AbortIf, ProbeOptions, ProbeSpec, PromServer, Target};
+use crate::{
+    events::Note,
+    probe::{AbortIf, ProbeOptions, ProbeSpec, PromServer, Target},
+};
 
 /// `performance_monitoring`, as far as alerts go.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,20 +128,18 @@ pub(super) fn performance_monitoring(
                 }
             }
             "alert_profile" => profile = text(v).filter(|s| !s.is_empty()).map(|p| (p, v.line)),
-            other => loaded.ignored.push(format!(
-                "{} line {}: performance_monitoring.{other} is Kraken's own: not used by \
-                 kubectl-vmchaos",
-                file.display(),
-                k.line
-            )),
+            other => loaded.ignored.push(Note::KrakenOwn {
+                file: file.to_path_buf(),
+                line: k.line,
+                key: format!("performance_monitoring.{other}"),
+            }),
         }
     }
     match (enabled, profile) {
-        (false, _) => loaded.ignored.push(format!(
-            "{} line {}: performance_monitoring enable_alerts is off: no alert profile read",
-            file.display(),
-            section.line
-        )),
+        (false, _) => loaded.ignored.push(Note::AlertsOff {
+            file: file.to_path_buf(),
+            line: section.line,
+        }),
         (true, None) => {
             return Err(invalid(
                 file,

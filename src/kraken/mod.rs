@@ -18,6 +18,7 @@ use std::{
 use regex::Regex;
 
 use self::node::{Located, Node};
+use crate::events::Note;
 
 /// The scenario kind this tool runs.
 pub const KUBEVIRT_VM_OUTAGE: &str = "kubevirt_vm_outage";
@@ -39,7 +40,7 @@ pub struct Loaded {
     pub steps: Vec<Step>,
     /// Things in the files that are Kraken's own and that this tool reads past, one sentence
     /// each ("config.yaml line 40: cerberus is Kraken's own: not used by kubectl-vmchaos").
-    pub ignored: Vec<String>,
+    pub ignored: Vec<Note>,
     /// A config's `performance_monitoring` alert profile (with `enable_alerts: True`).
     pub alerts: Option<alerts::AlertProfile>,
 }
@@ -347,11 +348,11 @@ fn parse_into(
                 if name == "performance_monitoring" {
                     alerts::performance_monitoring(file, base, v, loaded)?;
                 } else if name != "kraken" {
-                    loaded.ignored.push(format!(
-                        "{} line {}: {name} is Kraken's own: not used by kubectl-vmchaos",
-                        file.display(),
-                        k.line
-                    ));
+                    loaded.ignored.push(Note::KrakenOwn {
+                        file: file.to_path_buf(),
+                        line: k.line,
+                        key: name.to_string(),
+                    });
                 }
             }
             Ok(())
@@ -442,11 +443,11 @@ fn config(
     for (k, v) in entries {
         match key_name(file, k)? {
             "chaos_scenarios" => chaos = Some(v),
-            other => loaded.ignored.push(format!(
-                "{} line {}: kraken.{other} is Kraken's own: not used by kubectl-vmchaos",
-                file.display(),
-                k.line
-            )),
+            other => loaded.ignored.push(Note::KrakenOwn {
+                file: file.to_path_buf(),
+                line: k.line,
+                key: format!("kraken.{other}"),
+            }),
         }
     }
     let Some(chaos) = chaos else {
@@ -488,10 +489,11 @@ fn config(
             let kind = key_name(file, k)?;
             for (path, line, post_actions) in scenario_paths(file, kind, paths)? {
                 for action in post_actions {
-                    loaded.ignored.push(format!(
-                        "{} line {line}: post action {action} of {path} is Kraken's own: not used by kubectl-vmchaos",
-                        file.display()
-                    ));
+                    loaded.ignored.push(Note::KrakenOwn {
+                        file: file.to_path_buf(),
+                        line,
+                        key: format!("post action {action} of {path}"),
+                    });
                 }
                 let resolved = base.join(&path);
                 if kind == KUBEVIRT_VM_OUTAGE {
@@ -810,10 +812,10 @@ fn outage_params(
                         None,
                     )
                 })?;
-                let d =
-                    crate::cli::within_bounds(d).map_err(|e| bad(format!("{key} {e}"), None))?;
+                let d = crate::durations::within_bounds(d)
+                    .map_err(|e| bad(format!("{key} {e}"), None))?;
                 if key == "timeout" {
-                    let d = crate::cli::at_least_min_timeout(d)
+                    let d = crate::durations::at_least_min_timeout(d)
                         .map_err(|e| bad(format!("timeout {e}"), None))?;
                     out.timeout = Some(d);
                 } else {
@@ -922,7 +924,7 @@ fn seconds(v: &Located) -> Option<Duration> {
         Node::Float(f) if *f >= 0.0 => {
             Some(Duration::try_from_secs_f64(*f).unwrap_or(Duration::MAX))
         }
-        Node::Str(s) => crate::cli::parse_unbounded(s),
+        Node::Str(s) => crate::durations::parse_unbounded(s),
         _ => None,
     }
 }

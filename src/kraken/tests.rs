@@ -144,7 +144,12 @@ fn krakens_config_resolves_paths_from_its_folder_and_lists_what_it_ignores() {
         panic!()
     };
     assert_eq!(hog.line, Some(11));
-    let ignored = loaded.ignored.join("\n");
+    let ignored: Vec<String> = loaded
+        .ignored
+        .iter()
+        .map(crate::render::notes::note)
+        .collect();
+    let ignored = ignored.join("\n");
     for key in [
         "kraken.kubeconfig_path",
         "kraken.exit_on_failure",

@@ -103,7 +103,7 @@ pub async fn recreate_vmi(client: &Client, saved: &DynamicObject) -> kube::Resul
 }
 
 /// `--fault crash` of a standalone VMI: nothing removes the Failed VMI, so the tool deletes it
-/// (this UID only) and waits, bounded by `wait`, until its name is free, then re-creates it.
+/// (this UID only) and watches, bounded by `wait`, until its name is free, then re-creates it.
 pub async fn recreate_after_crash(
     client: &Client,
     saved: &DynamicObject,
@@ -118,14 +118,21 @@ pub async fn recreate_after_crash(
         Err(e) if matches!(api_code(&e), Some(404 | 409)) => {}
         Err(e) => return Err(e),
     }
-    let until = tokio::time::Instant::now() + wait;
-    while let Some(old) = vmis(client, &namespace).get_opt(&name).await? {
-        if old.metadata.uid.as_deref() != Some(old_uid.as_str())
-            || tokio::time::Instant::now() >= until
-        {
-            break;
+    // A watch on the name (kube-runtime's): free once this UID is gone; past `wait`, or if the
+    // name already holds another VMI, the create below says what holds it.
+    let gone = kube::runtime::wait::await_condition(
+        vmis(client, &namespace),
+        &name,
+        kube::runtime::wait::conditions::is_deleted(&old_uid),
+    );
+    if let Ok(Err(kube::runtime::wait::Error::ProbeFailed(e))) =
+        tokio::time::timeout(wait, gone).await
+    {
+        use kube::runtime::watcher::Error as W;
+        match e {
+            W::InitialListFailed(e) | W::WatchStartFailed(e) | W::WatchFailed(e) => return Err(e),
+            W::WatchError(_) | W::NoResourceVersion => {}
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     recreate_vmi(client, saved).await
 }

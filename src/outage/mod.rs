@@ -30,15 +30,15 @@ use self::{
     shell::Armed,
 };
 use crate::{
-    cli::DryRun,
     cluster::{self, Cluster},
     error::{Error, Result},
-    events::Phase,
+    events::{Note, Phase},
     kubevirt::{self, is_protected_namespace, Recovery},
     probe::{Alert, AlertWatch},
     prompt,
     report::{Report, RunReport},
     selection::{self, SelectionArgs},
+    settings::DryRun,
     signals::Signals,
     snapshot::{self, SnapshotMeta},
     targets,
@@ -151,7 +151,7 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
     let resolved = if !config.chosen_by_flags && config.names.is_empty() {
         match pick(&cluster, &sel, reporter).await? {
             Some(chosen) => {
-                reporter.note(selection::render(&chosen).trim_end().to_string());
+                reporter.note(Note::Chosen(Box::new(chosen.clone())));
                 choice.selection = Some(chosen.selection.clone());
                 selection::Resolved { chosen, read: None }
             }
@@ -165,7 +165,7 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
         };
         reporter.finish(resolved.chosen.selection.describe());
         // The chosen set with each plan, before anything is confirmed or deleted.
-        reporter.note(selection::render(&resolved.chosen).trim_end().to_string());
+        reporter.note(Note::Chosen(Box::new(resolved.chosen.clone())));
         choice.selection = Some(resolved.chosen.selection.clone());
         resolved
     } else {
@@ -230,12 +230,10 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
     );
     for t in &targets {
         for w in t.plan.warnings() {
-            reporter.note(format!(
-                "{}/{}: {}",
-                t.vmi.namespace,
-                t.vmi.name,
-                w.describe()
-            ));
+            reporter.note(Note::WarningFor {
+                vmi: format!("{}/{}", t.vmi.namespace, t.vmi.name),
+                warning: w.clone(),
+            });
         }
     }
 
@@ -560,10 +558,10 @@ async fn dry_run(
                     Err(kube::Error::Api(s))
                         if s.code == 409 && s.message.contains("already running") =>
                     {
-                        reporter.note(format!(
-                            "{ns}/{name}: virt-api answered the dry-run start of VM {} with \"VM is already running\", as it does while the VMI runs: the start is authorized and served",
-                            vm.name
-                        ));
+                        reporter.note(Note::DryRunStartServed {
+                            vmi: format!("{ns}/{name}"),
+                            vm: vm.name.clone(),
+                        });
                     }
                     Err(e) => {
                         let e = cluster
@@ -577,22 +575,11 @@ async fn dry_run(
             "the API server accepted the delete and the recovery (dry run: nothing changed)",
         );
     }
-    let mode_text = if mode == DryRun::Server {
-        "server"
-    } else {
-        "client"
-    };
     let reports: Vec<Report> = targets
         .iter()
-        .map(|t| outcome::dry_run_report(cluster, t, mode_text, config.fault))
+        .map(|t| outcome::dry_run_report(cluster, t, mode, config.fault))
         .collect();
-    Ok(outcome::combine(
-        cluster,
-        reports,
-        None,
-        Some(mode_text),
-        choice,
-    ))
+    Ok(outcome::combine(cluster, reports, None, Some(mode), choice))
 }
 
 /// What watches the outage besides the VMIs' own states.
@@ -785,10 +772,10 @@ async fn execute(
     if core.interrupted().is_some() {
         for r in &reports {
             if let Some(cmd) = &r.restore_command {
-                reporter.note(format!(
-                    "if VMI {}/{} does not come back: {cmd}",
-                    r.target.namespace, r.target.name
-                ));
+                reporter.note(Note::IfNotBack {
+                    vmi: format!("{}/{}", r.target.namespace, r.target.name),
+                    command: cmd.clone(),
+                });
             }
         }
         reporter.flush();

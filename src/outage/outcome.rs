@@ -10,11 +10,11 @@ use super::{
 };
 use crate::{
     cluster::Cluster,
-    events::Outcome,
+    events::{Note, Outcome},
     kubevirt::Recovery,
     plan::Fault,
-    render::words,
     report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef},
+    settings::DryRun,
     snapshot,
     verdict::{FleetVerdict, Judged, Verdict},
 };
@@ -58,7 +58,13 @@ fn base(cluster: &Cluster, t: &Target, fault: Fault, verdict: Verdict) -> Report
         restore_command: None,
         result: Judged::new(verdict),
         group: None,
-        warnings: t.plan.warnings().iter().map(|w| w.describe()).collect(),
+        warnings: t
+            .plan
+            .warnings()
+            .iter()
+            .cloned()
+            .map(Note::Warning)
+            .collect(),
         probes: Vec::new(),
         alerts: None,
         notes: Vec::new(),
@@ -66,16 +72,16 @@ fn base(cluster: &Cluster, t: &Target, fault: Fault, verdict: Verdict) -> Report
     }
 }
 
-pub fn dry_run_report(cluster: &Cluster, t: &Target, mode: &str, fault: Fault) -> Report {
+pub fn dry_run_report(cluster: &Cluster, t: &Target, mode: DryRun, fault: Fault) -> Report {
     let verdict = Verdict::DryRun {
-        mode: mode.into(),
+        mode,
         vmi: format!("{}/{}", t.vmi.namespace, t.vmi.name),
         uid: t.vmi.uid.clone(),
         plan: t.plan.recovery(),
         launcher: t.launcher.clone(),
     };
     let mut r = base(cluster, t, fault, verdict);
-    r.dry_run = Some(mode.into());
+    r.dry_run = Some(mode);
     r
 }
 
@@ -141,7 +147,7 @@ pub fn report(
     r.timing_sources = run.tracker.sources.clone();
     r.after = after;
     r.recovery = recovery;
-    r.notes = run.notes.iter().filter_map(words::target_event).collect();
+    r.notes = run.notes.iter().cloned().map(Note::Target).collect();
     r.recovered = outcome == Outcome::Recovered;
     // Only what would work is suggested: `restore` refuses a VMI that exists, and never
     // re-creates a replica set's VMI by hand.
@@ -151,16 +157,16 @@ pub fn report(
         }
         Comeback::ReplicaSet if !r.recovered => {
             let set = r.replica_set.clone().unwrap_or_default();
-            r.notes.push(format!(
-                "replica set {set} replaces the VMI itself (the tool never re-creates it): `kubectl get vmirs {set} -n {}` shows its replicas",
-                t.vmi.namespace
-            ));
+            r.notes.push(Note::ReplicaSetReplaces {
+                set,
+                namespace: t.vmi.namespace.clone(),
+            });
         }
         Comeback::ReplacementExists { name } if !r.recovered => {
-            r.notes.push(format!(
-                "VMI {}/{name} exists but is not Running and Ready: `kubectl describe vmi {name} -n {}` says why (no restore: it exists)",
-                t.vmi.namespace, t.vmi.namespace
-            ));
+            r.notes.push(Note::ReplacementExists {
+                namespace: t.vmi.namespace.clone(),
+                name: name.clone(),
+            });
         }
         _ => {}
     }
@@ -175,7 +181,7 @@ pub fn combine(
     cluster: &Cluster,
     mut reports: Vec<Report>,
     signal: Option<Signal>,
-    dry_run: Option<&str>,
+    dry_run: Option<DryRun>,
     choice: &Choice,
 ) -> RunReport {
     for r in &mut reports {
@@ -189,16 +195,12 @@ pub fn combine(
         let mut reports = reports;
         return RunReport::Single(Box::new(reports.remove(0)));
     }
-    let verdict = FleetVerdict::of(
-        reports.iter().map(|r| &r.result),
-        signal,
-        dry_run.map(str::to_string),
-    );
+    let verdict = FleetVerdict::of(reports.iter().map(|r| &r.result), signal, dry_run);
     let started_at = reports.iter().filter_map(|r| r.injected_at.clone()).min();
     RunReport::Fleet(Box::new(FleetReport {
         context: cluster.context.clone(),
         server: cluster.server.clone(),
-        dry_run: dry_run.map(str::to_string),
+        dry_run,
         started_at,
         finished_at: Some(
             humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),

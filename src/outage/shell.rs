@@ -22,9 +22,7 @@ use crate::{
     cluster::Cluster,
     cluster_events::{self, EventObject},
     error::describe,
-    events::TargetEvent,
-    events::{Event, Reporter},
-    render::{format_duration, words},
+    events::{Event, Note, Reporter, TargetEvent},
     signals::Signals,
 };
 
@@ -165,7 +163,7 @@ pub async fn drive(
 ) {
     let mut inflight = InFlight::default();
     // Kubernetes Events: best-effort, off the outage's path; their warnings are said once.
-    let mut events: JoinSet<Option<String>> = JoinSet::new();
+    let mut events: JoinSet<Option<Note>> = JoinSet::new();
     let mut warned = false;
     let mut effects = core.handle(Input::Begin, Instant::now());
     loop {
@@ -203,11 +201,10 @@ pub async fn drive(
         let input = tokio::select! {
             biased;
             signal = signals.recv() => {
-                let what = if core.runs().len() == 1 { "the VMI" } else { "the VMIs" };
                 reporter.note(if core.interrupted().is_none() {
-                    format!("interrupted: bringing {what} back before exiting (Ctrl-C again to exit at once)")
+                    Note::Interrupted { targets: core.runs().len() }
                 } else {
-                    "interrupted again: exiting now, with the state as last seen".to_string()
+                    Note::InterruptedAgain
                 });
                 Input::Signal(signal)
             }
@@ -218,7 +215,7 @@ pub async fn drive(
                         let vmi = change.target.and_then(|t| core.runs().get(t)).map(|r| {
                             format!("{}/{}", r.spec.namespace, r.spec.name)
                         });
-                        reporter.note(words::probe_change(&change, vmi.as_deref()));
+                        reporter.note(Note::Probe { change, vmi });
                     }
                 }
                 Input::Tick
@@ -237,13 +234,11 @@ pub async fn drive(
                     input
                 }
                 WatchMsg::Trouble { namespace, error } => {
-                    reporter.note(format!(
-                        "the watch on namespace {namespace} broke ({error}); resuming — steps missed meanwhile are timed from the server's timestamps"
-                    ));
+                    reporter.note(Note::WatchBroke { namespace, error });
                     continue;
                 }
                 WatchMsg::Restored { namespace } => {
-                    reporter.note(format!("the watch on namespace {namespace} is back"));
+                    reporter.note(Note::WatchBack { namespace });
                     continue;
                 }
             },
@@ -272,26 +267,24 @@ async fn finish_requests(
     armed: &Armed<'_>,
     reporter: &mut Reporter,
     inflight: &mut InFlight,
-    events: &mut JoinSet<Option<String>>,
+    events: &mut JoinSet<Option<Note>>,
 ) {
     if inflight.is_empty() {
         return;
     }
     let until = Instant::now() + FINISH_REQUESTS;
     if core.interrupted().is_some() {
-        reporter.note(format!(
-            "finishing {} request(s) already sent (at most {})",
-            inflight.len(),
-            format_duration(FINISH_REQUESTS)
-        ));
+        reporter.note(Note::FinishingRequests {
+            count: inflight.len(),
+            within: FINISH_REQUESTS,
+        });
     }
     while !inflight.is_empty() {
         let Ok(Some(input)) = tokio::time::timeout_at(until, inflight.next()).await else {
-            reporter.note(format!(
-                "gave up on {} request(s) after {}: the summary says what may be left to do",
-                inflight.len(),
-                format_duration(FINISH_REQUESTS)
-            ));
+            reporter.note(Note::GaveUpOnRequests {
+                count: inflight.len(),
+                after: FINISH_REQUESTS,
+            });
             return;
         };
         for effect in core.handle(input, Instant::now()) {
@@ -310,7 +303,7 @@ fn record_event(
     target: TargetId,
     at: Duration,
     what: &TargetEvent,
-    events: &mut JoinSet<Option<String>>,
+    events: &mut JoinSet<Option<Note>>,
 ) {
     let run = &core.runs()[target];
     let Some((kind, message)) = cluster_events::describe(

@@ -329,7 +329,7 @@ impl FromStr for AbortIf {
         }
         let (spec, allowed) = match text.rsplit_once(",for=") {
             Some((spec, duration)) => {
-                let allowed = crate::cli::parse_duration(duration)
+                let allowed = crate::durations::parse_duration(duration)
                     .map_err(|e| fail(format!("for={duration}: {e}")))?;
                 (spec, allowed)
             }

@@ -2,6 +2,9 @@
 //! import the outage itself.
 
 pub mod alerts;
+pub mod chosen;
+mod leads;
+pub mod notes;
 mod phases;
 mod plain;
 mod spinners;

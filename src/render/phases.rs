@@ -88,8 +88,8 @@ impl Phases {
             }),
             Event::Finished { message, .. } => self.end(true, message.clone(), &mut out),
             Event::Failed { message, .. } => self.end(false, message.clone(), &mut out),
-            Event::Note { message } => out.push(Draw::Note {
-                message: message.clone(),
+            Event::Note(note) => out.push(Draw::Note {
+                message: super::notes::note(note),
             }),
             Event::Targets { names } => self.names = names.clone(),
             Event::Target { target, at, what } if self.fleet() => {

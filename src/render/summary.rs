@@ -139,8 +139,10 @@ fn fleet_table(f: &FleetReport, color: bool) -> String {
         for note in &r.notes {
             let _ = writeln!(
                 out,
-                "  note     {}/{}: {note}",
-                r.target.namespace, r.target.name
+                "  note     {}/{}: {}",
+                r.target.namespace,
+                r.target.name,
+                super::notes::note(note)
             );
         }
         if let Some(cmd) = &r.restore_command {
@@ -312,7 +314,7 @@ fn table(r: &Report, color: bool) -> String {
         }
     }
     for note in &r.notes {
-        row("note", note.clone());
+        row("note", super::notes::note(note));
     }
     if let Some(cmd) = &r.restore_command {
         row("restore", cmd.clone());

@@ -202,7 +202,7 @@ pub fn series_lines(s: &Series) -> Vec<String> {
                     )
                 })
                 .collect();
-            let lead = t.verdict.split(':').next().unwrap_or("");
+            let lead = super::leads::run_verdict_lead(&t.result.verdict);
             lines.push(format!(
                 "  trial {:<3} {lead} — {}",
                 t.trial,

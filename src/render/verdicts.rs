@@ -10,8 +10,11 @@ use crate::{
     kubevirt::Recovery,
     probe::AbortReason,
     signals::Signal,
-    verdict::{Decides, FleetVerdict, GameDayVerdict, Judged, Verdict},
+    verdict::{Decides, FleetVerdict, GameDayVerdict, Judged, RunVerdict, Verdict},
 };
+
+use super::leads::lead;
+pub use super::leads::verdict_lead;
 
 /// One target's verdict, in full.
 pub fn verdict(v: &Verdict) -> String {
@@ -112,36 +115,11 @@ pub fn verdict(v: &Verdict) -> String {
     }
 }
 
-/// A run's verdict, one target's or a fleet's.
-pub fn run_verdict(run: &crate::report::RunReport) -> String {
-    match run {
-        crate::report::RunReport::Single(r) => verdict(&r.result.verdict),
-        crate::report::RunReport::Fleet(f) => fleet_verdict(&f.result.verdict),
-    }
-}
-
-/// One target's verdict in a word or two (a fleet's table row).
-pub fn verdict_lead(v: &Verdict) -> &'static str {
+/// A trial's verdict (`--repeat`): a target's or a fleet's.
+pub fn run_verdict(v: &RunVerdict) -> String {
     match v {
-        Verdict::DryRun { .. } => "DRY RUN",
-        Verdict::Recovered { .. } if v.exit() == Exit::Recovered => "RECOVERED",
-        Verdict::Recovered { .. } => "RECOVERED, runStrategy not put back",
-        Verdict::NotRecovered { .. } => "NOT RECOVERED",
-        Verdict::ToolFailed { .. } => "TOOL FAILED",
-        Verdict::Interrupted { .. } => "INTERRUPTED",
-        Verdict::NotDeleted(_) => "NOT DELETED",
-        Verdict::Aborted { .. } => "ABORTED",
-        Verdict::NotHit { .. } => "NOT HIT",
-    }
-}
-
-fn lead(exit: Exit) -> &'static str {
-    match exit {
-        Exit::Recovered => "RECOVERED",
-        Exit::NotRecovered => "NOT RECOVERED",
-        Exit::FailedAfterInject => "TOOL FAILED",
-        Exit::Interrupted | Exit::Terminated => "INTERRUPTED",
-        Exit::NothingChanged => "NOTHING CHANGED",
+        RunVerdict::Target(v) => verdict(v),
+        RunVerdict::Fleet(f) => fleet_verdict(f),
     }
 }
 
@@ -343,6 +321,22 @@ impl Serialize for Judged<FleetVerdict> {
             exit_code: self.exit().code(),
         }
         .serialize(s)
+    }
+}
+
+impl Serialize for Judged<RunVerdict> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        fn judged<V>(verdict: V, of: &Judged<RunVerdict>) -> Judged<V> {
+            Judged {
+                verdict,
+                reports_not_written: of.reports_not_written,
+                amends: of.amends.clone(),
+            }
+        }
+        match &self.verdict {
+            RunVerdict::Target(v) => judged(v.clone(), self).serialize(s),
+            RunVerdict::Fleet(f) => judged(f.clone(), self).serialize(s),
+        }
     }
 }
 

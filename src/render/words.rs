@@ -1,9 +1,10 @@
-//! The words for what happens to a target: one place, used by every renderer and by the
-//! summary's notes.
+//! The words for what happens to a target and for a plan's warnings: one place, used by every
+//! renderer and by `render::notes`.
 
 use crate::{
     events::{NotDeleted, NotRecovered, Outcome, ProbeChange, ProbeState, Step, TargetEvent},
     kubevirt::Recovery,
+    plan::Warning,
     probe::AbortReason,
     render::format_duration,
 };
@@ -188,6 +189,19 @@ pub fn target_event(what: &TargetEvent) -> Option<String> {
             (o, _) => outcome(o),
         },
     })
+}
+
+/// A plan's warning about a target.
+pub fn warning(w: &Warning) -> String {
+    match w {
+        Warning::StartBackoff {
+            consecutive,
+            retry_after,
+        } => format!(
+            "KubeVirt's start-failure back-off is active ({consecutive} failed starts): the VM will not start again before {}",
+            retry_after.as_deref().unwrap_or("the back-off ends")
+        ),
+    }
 }
 
 /// A probe starts failing or passes again; `vmi`: the VMI a `vmi:` probe follows.

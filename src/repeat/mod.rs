@@ -12,7 +12,11 @@ pub mod series;
 
 use std::time::Duration;
 
-use kube::api::{Api, DynamicObject};
+use futures::StreamExt;
+use kube::{
+    api::{Api, DynamicObject},
+    runtime::{wait::await_condition, watcher, WatchStreamExt},
+};
 
 pub use baseline::{Baseline, MaxRegression};
 pub use series::{Amends, Series};
@@ -26,6 +30,7 @@ use crate::{
     outage::{self, OutageConfig},
     report::{Report, RunReport},
     signals::{Signal, Signals},
+    verdict::{Judged, RunVerdict},
 };
 
 /// `--repeat N` with `--interval`.
@@ -40,8 +45,8 @@ impl RepeatPlan {
     pub const MAX: u32 = 1000;
 }
 
-/// How often the wait between trials reads the targets.
-const POLL: Duration = Duration::from_secs(1);
+/// How soon the wait between trials watches a target again after its watch failed.
+const RETRY: Duration = Duration::from_secs(1);
 
 /// The outage, once or `--repeat` times, its document with every trial and the statistics.
 pub async fn run(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunReport> {
@@ -89,7 +94,7 @@ pub async fn run(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunRe
                 Between::Ready(back_off) => {
                     reporter.finish("every target is Running and Ready");
                     for b in back_off {
-                        reporter.note(crate::render::trials::back_off(&b));
+                        reporter.note(crate::events::Note::BackOff(b.clone()));
                         series.back_off.push(BackOff {
                             after_trial: n - 1,
                             ..b
@@ -116,14 +121,14 @@ pub async fn run(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunRe
             }
             this = next_trial(config, &targets);
         }
-        reporter.note(format!("trial {n} of {}", plan.count));
+        reporter.note(crate::events::Note::Trial { n, of: plan.count });
         match outage::run_resolved(&this, reporter).await {
             Ok(run) => {
                 if let RunReport::Fleet(f) = &run {
                     first_selection = first_selection.or_else(|| f.selection.clone());
                 }
-                let trial = Trial::of(n, &run, crate::render::verdicts::run_verdict(&run));
-                let failed = trial.exit != Exit::Recovered;
+                let trial = Trial::of(n, &run);
+                let failed = trial.result.exit() != Exit::Recovered;
                 trials.push(trial);
                 last = Some(run);
                 if failed {
@@ -217,7 +222,8 @@ enum Between {
     Signal(Signal),
 }
 
-/// `--interval`, then until every target is Running and Ready (at most `timeout`). Ctrl-C or
+/// `--interval`, then until every target is Running and Ready (at most `timeout`), each followed
+/// by a watch on its VMI, and its VM watched meanwhile for KubeVirt's start back-off. Ctrl-C or
 /// SIGTERM ends the wait at once.
 async fn between(
     cluster: &Cluster,
@@ -238,32 +244,51 @@ async fn between(
         let name = current_name(r);
         let vmis: Api<DynamicObject> =
             Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vmi_resource());
-        let vms: Api<DynamicObject> =
-            Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vm_resource());
-        loop {
-            let ready = matches!(
-                cluster.bounded(vmis.get_opt(name)).await,
-                Ok(Some(obj)) if { let v = kubevirt::Vmi::from_object(&obj); v.is_running() && v.ready }
-            );
-            if ready {
-                break;
+        // The VM's changes, for `status.startFailure` (none for a VMI without a VM).
+        let mut vm_changes = match &r.vm {
+            Some(vm) => {
+                let vms: Api<DynamicObject> =
+                    Api::namespaced_with(cluster.client.clone(), ns, &kubevirt::vm_resource());
+                let by_name = watcher::Config::default().fields(&format!("metadata.name={vm}"));
+                watcher(vms, by_name)
+                    .default_backoff()
+                    .applied_objects()
+                    .boxed()
             }
-            if let Some(vm) = &r.vm {
-                if let Ok(Some(obj)) = cluster.bounded(vms.get_opt(vm)).await {
-                    if let Some(b) = start_back_off(ns, vm, &obj) {
-                        if !back_off.contains(&b) {
+            None => futures::stream::pending().boxed(),
+        };
+        loop {
+            let ready = await_condition(vmis.clone(), name, |o: Option<&DynamicObject>| {
+                o.is_some_and(|o| {
+                    let v = kubevirt::Vmi::from_object(o);
+                    v.is_running() && v.ready
+                })
+            });
+            tokio::pin!(ready);
+            let retry = loop {
+                tokio::select! {
+                    biased;
+                    signal = signals.recv() => return Between::Signal(signal),
+                    () = tokio::time::sleep_until(deadline) => {
+                        return Between::NotReady(format!("{ns}/{name}"));
+                    }
+                    done = &mut ready => break done.is_err(),
+                    Some(vm) = vm_changes.next() => {
+                        let b = vm.ok().zip(r.vm.as_deref()).and_then(|(obj, vm)| start_back_off(ns, vm, &obj));
+                        if let Some(b) = b.filter(|b| !back_off.contains(b)) {
                             back_off.push(b);
                         }
                     }
                 }
+            };
+            if !retry {
+                break;
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Between::NotReady(format!("{ns}/{name}"));
-            }
+            // The watch failed (the API server restarting, a connection cut): again, shortly.
             tokio::select! {
                 biased;
                 signal = signals.recv() => return Between::Signal(signal),
-                () = tokio::time::sleep(POLL.min(deadline - tokio::time::Instant::now())) => {}
+                () = tokio::time::sleep(RETRY.min(deadline - tokio::time::Instant::now())) => {}
             }
         }
     }
@@ -347,8 +372,8 @@ pub fn judge_game_day(
 }
 
 impl Trial {
-    /// Trial `number` of the run; `verdict`: the run's verdict in words (the renderers').
-    pub fn of(number: u32, run: &RunReport, verdict: String) -> Trial {
+    /// Trial `number` of the run, with its verdict.
+    pub fn of(number: u32, run: &RunReport) -> Trial {
         let started_at = match run {
             RunReport::Single(r) => r.injected_at.clone(),
             RunReport::Fleet(f) => f.started_at.clone(),
@@ -356,9 +381,18 @@ impl Trial {
         Trial {
             trial: number,
             started_at,
-            verdict,
-            exit_code: run.exit().code(),
-            exit: run.exit(),
+            result: match run {
+                RunReport::Single(r) => Judged {
+                    verdict: RunVerdict::Target(r.result.verdict.clone()),
+                    reports_not_written: r.result.reports_not_written,
+                    amends: r.result.amends.clone(),
+                },
+                RunReport::Fleet(f) => Judged {
+                    verdict: RunVerdict::Fleet(f.result.verdict.clone()),
+                    reports_not_written: f.result.reports_not_written,
+                    amends: f.result.amends.clone(),
+                },
+            },
             targets: run
                 .targets()
                 .into_iter()

@@ -7,9 +7,10 @@
 use serde::Serialize;
 
 pub use crate::figures::{Subject, SubjectKind};
+pub use crate::verdict::{Amends, Stopped};
 use crate::{
-    error::Exit,
     figures::{Stats, TargetRef, Timings},
+    verdict::{Judged, RunVerdict},
 };
 
 /// One trial of a repeated outage.
@@ -19,11 +20,10 @@ pub struct Trial {
     /// 1, 2, …
     pub trial: u32,
     pub started_at: Option<String>,
-    pub verdict: String,
-    pub exit_code: u8,
+    /// `verdict` (words), `outcome` and `exitCode`, as in every document (`render::verdicts`).
+    #[serde(flatten)]
+    pub result: Judged<RunVerdict>,
     pub targets: Vec<TrialTarget>,
-    #[serde(skip)]
-    pub exit: Exit,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -137,24 +137,6 @@ impl Series {
     }
 }
 
-/// Why a repeated run ran fewer trials than asked.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase", tag = "reason")]
-pub enum Stopped {
-    /// A trial did not recover (its own verdict says why).
-    TrialFailed { trial: u32 },
-    /// Between trials, a target was not Running and Ready within `--timeout`.
-    NotReadyAgain {
-        after_trial: u32,
-        target: String,
-        timeout_ms: u64,
-    },
-    /// Ctrl-C or SIGTERM between trials (nothing was down).
-    Signal { after_trial: u32 },
-    /// The next trial could not start (nothing of it was changed).
-    NotStarted { trial: u32, error: String },
-}
-
 /// A VM whose VMIs failed before Running: KubeVirt waits until `retryAfter` before it creates
 /// the next one (`status.startFailure`), which the next trial's times include.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -165,28 +147,6 @@ pub struct BackOff {
     pub vm: String,
     pub consecutive_fail_count: Option<u64>,
     pub retry_after: Option<String>,
-}
-
-/// What `--repeat` and `--baseline` add to a document's verdict, and so to its exit.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Amends {
-    /// The repetition stopped between trials (a failed trial is the verdict itself): why, and
-    /// that stop's exit.
-    pub stopped: Option<(Stopped, Exit)>,
-    /// Figures worse than the baseline by more than `--max-regression` (exit 1).
-    pub regressions: Vec<(Subject, super::baseline::Figure)>,
-    pub max_regression_percent: f64,
-}
-
-impl Amends {
-    pub fn exit(&self) -> Option<Exit> {
-        let regressed = (!self.regressions.is_empty()).then_some(Exit::NotRecovered);
-        let stopped = self.stopped.as_ref().map(|(_, e)| *e);
-        match (stopped, regressed) {
-            (None, None) => None,
-            (a, b) => Some(Exit::worst(a.into_iter().chain(b))),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -221,10 +181,15 @@ mod tests {
         Trial {
             trial: n,
             started_at: None,
-            verdict: String::new(),
-            exit_code: 0,
+            result: Judged::new(RunVerdict::Fleet(crate::verdict::FleetVerdict {
+                dry_run: None,
+                signal: None,
+                targets: targets.len(),
+                recovered: targets.len(),
+                running_again: targets.len(),
+                worst: crate::error::Exit::Recovered,
+            })),
             targets,
-            exit: Exit::Recovered,
         }
     }
 

@@ -39,7 +39,11 @@ pub(super) fn parse_time(text: Option<&str>) -> Option<SystemTime> {
 
 /// How long a target's outage lasted as far as it was seen: to Ready, else to the last step.
 pub(super) fn observed_ms(r: &Report) -> Option<u64> {
-    let t = &r.timings;
+    timings_ms(&r.timings)
+}
+
+/// [`observed_ms`] of one trial's timings.
+pub(super) fn timings_ms(t: &crate::report::Timings) -> Option<u64> {
     t.ready_ms.or_else(|| {
         [
             t.running_ms,

@@ -9,7 +9,7 @@ use super::cells::{
 };
 use crate::{
     error::Exit,
-    render::verdicts,
+    render::{notes::note, verdicts},
     report::{GameDayReport, StepStatus},
 };
 
@@ -151,7 +151,7 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
                 escape(&verdicts::verdict(&t.result.verdict))
             );
             for n in t.warnings.iter().chain(&t.notes) {
-                let _ = write!(s, "<br><span class=\"muted\">{}</span>", escape(n));
+                let _ = write!(s, "<br><span class=\"muted\">{}</span>", escape(&note(n)));
             }
             s.push_str("</li>\n");
         }
@@ -183,7 +183,7 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
         if !f.notes.is_empty() {
             s.push_str("<ul class=\"muted\">\n");
             for n in &f.notes {
-                let _ = writeln!(s, "<li>{}</li>", escape(n));
+                let _ = writeln!(s, "<li>{}</li>", escape(&note(n)));
             }
             s.push_str("</ul>\n");
         }
@@ -204,7 +204,7 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
     if !r.notes.is_empty() {
         s.push_str("<h2>Notes</h2>\n<ul>\n");
         for n in &r.notes {
-            let _ = writeln!(s, "<li>{}</li>", escape(n));
+            let _ = writeln!(s, "<li>{}</li>", escape(&note(n)));
         }
         s.push_str("</ul>\n");
     }

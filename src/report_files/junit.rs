@@ -1,14 +1,18 @@
 //! `junit.xml`: the structure Jenkins and GitLab read. A `<testsuite>` per step, a `<testcase>`
 //! per target outage (classname = namespace, name = VMI, time in seconds), `<failure>` with the
 //! reason when it did not recover or the tool failed, `<skipped/>` for steps that did not run.
+//! With `--repeat`, a `<testcase>` per target per trial, named `VMI (trial N)`: the earlier
+//! trials from their records, the last one from the full document (notes, restore command).
 
 use std::fmt::Write as _;
 
-use super::cells::{escape, observed_ms};
+use super::cells::{escape, observed_ms, timings_ms};
 use crate::{
     error::Exit,
-    render::verdicts,
-    report::{GameDayReport, Report, StepReport, StepStatus},
+    render::{notes::note, verdicts},
+    repeat::series::Trial,
+    report::{FleetReport, GameDayReport, Report, StepReport, StepStatus},
+    verdict::Decides,
 };
 
 fn seconds(ms: Option<u64>) -> String {
@@ -17,14 +21,35 @@ fn seconds(ms: Option<u64>) -> String {
 
 /// `(type, message)` of a target that failed, None when it passed.
 fn failure(r: &Report) -> Option<(&'static str, String)> {
-    let kind = match r.exit() {
+    Some((kind(r.exit())?, verdicts::verdict(&r.result.verdict)))
+}
+
+/// The `<failure type>` of an exit (None: passed).
+fn kind(exit: Exit) -> Option<&'static str> {
+    Some(match exit {
         Exit::Recovered => return None,
         Exit::NotRecovered => "NotRecovered",
         Exit::FailedAfterInject => "ToolFailed",
         Exit::Interrupted | Exit::Terminated => "Interrupted",
         Exit::NothingChanged => "NotHit",
+    })
+}
+
+/// `--repeat`: the trials before the last (the last is the document's own targets).
+fn earlier_trials(f: &FleetReport) -> &[Trial] {
+    let trials = &f.series.trials;
+    &trials[..trials.len().saturating_sub(1)]
+}
+
+/// `(type, message)` of one target in an earlier trial that failed, None when it passed.
+fn trial_failure(t: &Trial, recovered: bool) -> Option<(&'static str, String)> {
+    let exit = match (recovered, t.result.verdict.exit()) {
+        (false, Exit::Recovered) => Exit::NotRecovered,
+        (false, e) => e,
+        (true, _) => Exit::Recovered,
     };
-    Some((kind, verdicts::verdict(&r.result.verdict)))
+    let words = verdicts::run_verdict(&t.result.verdict);
+    Some((kind(exit)?, format!("trial {}: {words}", t.trial)))
 }
 
 struct Counts {
@@ -42,11 +67,24 @@ fn counts(step: &StepReport) -> Counts {
                 .baseline
                 .as_ref()
                 .map_or(0, |c| c.regressions.len());
+            let earlier = earlier_trials(f).iter().flat_map(|t| {
+                t.targets
+                    .iter()
+                    .map(move |x| (trial_failure(t, x.recovered), timings_ms(&x.timings)))
+            });
+            let (mut tests, mut failures, mut ms) = (0, 0, 0);
+            for (failed, took) in earlier {
+                tests += 1;
+                failures += usize::from(failed.is_some());
+                ms += took.unwrap_or(0);
+            }
             Counts {
-                tests: f.targets.len() + regressions,
-                failures: f.targets.iter().filter(|r| failure(r).is_some()).count() + regressions,
+                tests: tests + f.targets.len() + regressions,
+                failures: failures
+                    + f.targets.iter().filter(|r| failure(r).is_some()).count()
+                    + regressions,
                 skipped: 0,
-                ms: f.targets.iter().filter_map(observed_ms).sum(),
+                ms: ms + f.targets.iter().filter_map(observed_ms).sum::<u64>(),
             }
         }
         None => Counts {
@@ -116,19 +154,47 @@ pub fn junit(report: &GameDayReport) -> String {
         s.push_str("    </properties>\n");
         match &step.fleet {
             Some(f) => {
+                for t in earlier_trials(f) {
+                    for x in &t.targets {
+                        let _ = write!(
+                            s,
+                            r#"    <testcase classname="{}" name="{} (trial {})" time="{}""#,
+                            escape(&x.target.namespace),
+                            escape(&x.target.name),
+                            t.trial,
+                            seconds(timings_ms(&x.timings))
+                        );
+                        match trial_failure(t, x.recovered) {
+                            None => s.push_str("/>\n"),
+                            Some((kind, message)) => {
+                                let _ = writeln!(
+                                    s,
+                                    ">\n      <failure type=\"{kind}\" message=\"{}\">{}</failure>\n    </testcase>",
+                                    escape(&message),
+                                    escape(&message)
+                                );
+                            }
+                        }
+                    }
+                }
+                let last = f.series.trials.last().map(|t| t.trial);
                 for r in &f.targets {
+                    let name = match last {
+                        Some(n) => format!("{} (trial {n})", r.target.name),
+                        None => r.target.name.clone(),
+                    };
                     let _ = write!(
                         s,
                         r#"    <testcase classname="{}" name="{}" time="{}""#,
                         escape(&r.target.namespace),
-                        escape(&r.target.name),
+                        escape(&name),
                         seconds(observed_ms(r))
                     );
                     match failure(r) {
                         None => s.push_str("/>\n"),
                         Some((kind, message)) => {
                             let mut details = vec![message.to_string()];
-                            details.extend(r.notes.iter().cloned());
+                            details.extend(r.notes.iter().map(note));
                             if let Some(cmd) = &r.restore_command {
                                 details.push(format!("restore: {cmd}"));
                             }

@@ -8,7 +8,7 @@ use super::cells::{
     TARGET_COLUMNS,
 };
 use crate::{
-    render::verdicts,
+    render::{notes::note, verdicts},
     report::{GameDayReport, StepStatus},
 };
 
@@ -110,7 +110,7 @@ pub fn markdown(r: &GameDayReport) -> String {
                     .unwrap_or_default()
             );
             for n in t.warnings.iter().chain(&t.notes) {
-                let _ = writeln!(s, "  - {n}");
+                let _ = writeln!(s, "  - {}", note(n));
             }
         }
         s.push('\n');
@@ -132,7 +132,7 @@ pub fn markdown(r: &GameDayReport) -> String {
         if !f.notes.is_empty() {
             s.push_str("Notes:\n\n");
             for n in &f.notes {
-                let _ = writeln!(s, "- {n}");
+                let _ = writeln!(s, "- {}", note(n));
             }
             s.push('\n');
         }
@@ -157,7 +157,7 @@ pub fn markdown(r: &GameDayReport) -> String {
     if !r.notes.is_empty() {
         s.push_str("## Notes\n\n");
         for n in &r.notes {
-            let _ = writeln!(s, "- {n}");
+            let _ = writeln!(s, "- {}", note(n));
         }
         s.push('\n');
     }

@@ -3,13 +3,13 @@
 //! not run, the steps that match nothing — then the steps run in order and the run ends with
 //! one game-day report.
 
+mod config;
 pub mod resolve;
 pub mod sequence;
 pub mod text;
 
 use std::{
     collections::{HashMap, HashSet},
-    path::PathBuf,
     time::{Duration, SystemTime},
 };
 
@@ -18,13 +18,14 @@ use kube::api::{Api, ListParams};
 
 use self::resolve::{Choice, Defaults};
 pub use self::{
+    config::RunConfig,
     resolve::{PlannedStep, ResolvedStep},
     sequence::StepRunner,
 };
 use crate::{
-    cli::{DryRun, GlobalArgs, RunArgs},
     cluster::{self, Cluster},
     error::{self, Error, Exit, Result},
+    events::Note,
     kraken::{self, Loaded, Step},
     kubevirt::{self, Recovery},
     outage::{
@@ -35,7 +36,7 @@ use crate::{
     prompt,
     render::{PlainLines, Spinners},
     report::RunReport,
-    settings::Terminal,
+    settings::{DryRun, Terminal},
     signals::Signals,
     targets::{self, Target},
     verdict::{Decides, FleetVerdict, Judged, Verdict},
@@ -48,25 +49,11 @@ const DEFAULTS: Defaults = Defaults {
 };
 
 /// Loads, plans, confirms and runs; the caller prints the report and writes `--report`.
-pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result<GameDayReport> {
-    let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
-    if !args.yes && dry_run.is_none() && !term.interactive() {
-        return Err(Error::usage(
-            "refusing to run a game day without confirmation: there is no terminal to ask on",
-            "add --yes to confirm on the command line (or --dry-run to only check)",
-        ));
-    }
-    if global.namespace.is_some() || global.all_namespaces {
-        return Err(Error::usage(
-            "-n/-A do not apply to run: each step's namespace comes from its file",
-            "set namespace: in the scenario's parameters (a regex; default: default)",
-        ));
-    }
-    // The baseline is read before anything changes: a bad one is a usage error (exit 2).
-    let judged = crate::outage::config::Judged::resolve(&args.repeat)?;
+pub async fn run(config: &RunConfig, term: &Terminal) -> Result<GameDayReport> {
+    let dry_run = config.dry_run;
     let mut signals = Signals::install();
     // Reading stdin may wait on a terminal or a pipe: Ctrl-C ends the command (nothing changed).
-    let files = args.files.clone();
+    let files = config.files.clone();
     let reading = tokio::task::spawn_blocking(move || kraken::load(&files, kraken::read_stdin));
     let loaded = tokio::select! {
         biased;
@@ -76,18 +63,18 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
             "check the paths given to -f",
         ))??,
     };
-    refuse_unsupported(&loaded, args.skip_unsupported)?;
+    refuse_unsupported(&loaded, config.skip_unsupported)?;
     if !loaded.steps.iter().any(|s| matches!(s, Step::Outage(_))) {
         return Err(Error::usage(
             "no kubevirt_vm_outage step to run in the given files",
             "kubectl-vmchaos runs kubevirt_vm_outage scenarios; the rest are Kraken's",
         ));
     }
-    for line in &loaded.ignored {
-        eprintln!("note: {line}");
+    for note in &loaded.ignored {
+        eprintln!("note: {}", crate::render::notes::note(note));
     }
     let guards = alert_guards(&loaded)?;
-    let alerts = alert_watch(&loaded, args)?;
+    let alerts = alert_watch(&loaded, config)?;
     // Prometheus must answer before anything is deleted (each step reads its own before set).
     if let Some(options) = &alerts {
         if let Err(e) = options.firing().await {
@@ -106,7 +93,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         (signal, at_prompt) = async { (signals.recv().await, crate::prompt::at_prompt()) } => {
             return Err(crate::prompt::interrupted(signal, at_prompt))
         }
-        prepared = prepare(global, args, term, &loaded) => prepared?,
+        prepared = prepare(config, term, &loaded) => prepared?,
     };
     let Prepared {
         cluster,
@@ -114,8 +101,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         seed,
     } = prepared;
     let mut runner = Engine {
-        global: global.clone(),
-        args: RunnerArgs::from(args),
+        config: config.clone(),
         term: *term,
         cluster: cluster.clone(),
         guards,
@@ -123,21 +109,18 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
     };
     refuse_runner(&planned, &runner)?;
 
-    let mut notes: Vec<String> = loaded.ignored.clone();
+    let mut notes: Vec<Note> = loaded.ignored.clone();
     notes.extend(loaded.alerts.as_ref().map(|p| {
         let critical = p.rules.iter().filter(|r| r.aborts()).count();
-        format!(
-            "alert profile {}: {critical} critical alert(s) abort any step as soon as they fire; \
-             {} other(s) not watched",
-            p.file.display(),
-            p.rules.len() - critical
-        )
+        Note::AlertProfile {
+            file: p.file.clone(),
+            critical,
+            others: p.rules.len() - critical,
+        }
     }));
-    notes.push(format!(
-        "targets picked with --seed {seed} (the same seed picks the same VMIs)"
-    ));
+    notes.push(Note::Seed(seed));
     let started = now();
-    let steps = sequence::run_steps(&mut runner, &planned, args.continue_on_failure, || {
+    let steps = sequence::run_steps(&mut runner, &planned, config.continue_on_failure, || {
         signals.recv().now_or_never().is_some()
     })
     .await;
@@ -150,7 +133,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, term: &Terminal) -> Result
         dry_run.is_some(),
         notes,
     );
-    if let (Some(judged), None) = (&judged, dry_run) {
+    if let (Some(judged), None) = (&config.baseline, dry_run) {
         crate::repeat::judge_game_day(&mut day, &judged.baseline, judged.max_regression);
     }
     Ok(day)
@@ -163,34 +146,30 @@ struct Prepared {
 }
 
 /// Lists, resolves, shows the plan and asks: everything before the first step.
-async fn prepare(
-    global: &GlobalArgs,
-    args: &RunArgs,
-    term: &Terminal,
-    loaded: &Loaded,
-) -> Result<Prepared> {
-    let dry_run = args.dry_run.filter(|d| *d != DryRun::None);
-    let cluster = cluster::connect(&global.connection(), Duration::from_secs(10)).await?;
+async fn prepare(config: &RunConfig, term: &Terminal, loaded: &Loaded) -> Result<Prepared> {
+    let dry_run = config.dry_run;
+    let cluster = cluster::connect(&config.connection, Duration::from_secs(10)).await?;
     let scopes: Vec<Option<String>> = match resolve::namespaces_to_list(&loaded.steps) {
         Some(names) => names.into_iter().map(Some).collect(),
         None => vec![None],
     };
-    let rows = list_running(&cluster, &scopes).await?;
+    let rows = list_running(&cluster, &scopes, config.fault).await?;
     let labelled = label_matches(&cluster, &scopes, &loaded.steps).await?;
-    let seed = args.seed.unwrap_or_else(random_seed);
+    let seed = config.seed.unwrap_or_else(random_seed);
     let choice = Choice {
-        allow_protected_namespace: args.allow_protected_namespace,
-        allow_full_outage: args.allow_full_outage,
-        max_targets: args.max_targets,
+        allow_protected_namespace: config.allow_protected_namespace,
+        allow_full_outage: config.allow_full_outage,
+        max_targets: config.max_targets,
         seed,
+        fault: config.fault,
     };
     let planned = plan(loaded, &rows, &labelled, &choice)?;
-    let color = term.color(global.color.into(), term.stderr);
+    let color = term.color(config.color, term.stderr);
     eprint!(
         "{}",
         text::plan(&planned, &cluster.context, seed, dry_run.is_some(), color)
     );
-    if !args.yes && dry_run.is_none() {
+    if !config.yes && dry_run.is_none() {
         let targets: usize = planned
             .iter()
             .map(|s| match s {
@@ -332,13 +311,23 @@ fn refuse_runner(planned: &[PlannedStep], runner: &impl StepRunner) -> Result<()
 
 /// One list of running VMIs: per namespace when every step names one literally, else one
 /// across the cluster.
-async fn list_running(cluster: &Cluster, scopes: &[Option<String>]) -> Result<Vec<Target>> {
+async fn list_running(
+    cluster: &Cluster,
+    scopes: &[Option<String>],
+    fault: crate::plan::Fault,
+) -> Result<Vec<Target>> {
     let mut rows = Vec::new();
     for scope in scopes {
         let text = scope
             .as_ref()
             .map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
-        let found = targets::list(&cluster.client, scope.as_deref(), true)
+        let query = targets::Query {
+            namespace: scope.as_deref(),
+            selector: None,
+            running_only: true,
+            fault,
+        };
+        let found = targets::list_with(&cluster.client, &query)
             .await
             .map_err(|e| match error::api_code(&e) {
                 Some(404) => Error::KubeVirtMissing {
@@ -413,38 +402,11 @@ fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// The flags of `run` that each outage takes over.
-#[derive(Debug, Clone)]
-struct RunnerArgs {
-    dry_run: Option<DryRun>,
-    save_dir: Option<PathBuf>,
-    no_progress: bool,
-    allow_protected_namespace: bool,
-    max_targets: usize,
-    allow_full_outage: bool,
-    repeat: Option<crate::repeat::RepeatPlan>,
-}
-
-impl From<&RunArgs> for RunnerArgs {
-    fn from(a: &RunArgs) -> Self {
-        RunnerArgs {
-            dry_run: a.dry_run.filter(|d| *d != DryRun::None),
-            save_dir: a.save_dir.clone(),
-            no_progress: a.no_progress,
-            allow_protected_namespace: a.allow_protected_namespace,
-            max_targets: a.max_targets,
-            allow_full_outage: a.allow_full_outage,
-            repeat: crate::outage::config::repeat_plan(&a.repeat, a.interval),
-        }
-    }
-}
-
 /// Runs a step on the outage engine: one fleet per namespace of the step's targets (the
 /// engine takes one namespace per run), all at once, with the step's duration, timeout and
 /// keep-down.
 struct Engine {
-    global: GlobalArgs,
-    args: RunnerArgs,
+    config: RunConfig,
     term: Terminal,
     cluster: Cluster,
     /// The config's alert profile, as abort conditions of every step.
@@ -454,8 +416,8 @@ struct Engine {
 }
 
 /// `--alerts` of `run`: Prometheus is the config's `prometheus_url`, else `PROMETHEUS_URL`.
-fn alert_watch(loaded: &Loaded, args: &RunArgs) -> Result<Option<crate::probe::AlertOptions>> {
-    let Some(selector) = &args.alerts else {
+fn alert_watch(loaded: &Loaded, config: &RunConfig) -> Result<Option<crate::probe::AlertOptions>> {
+    let Some(selector) = &config.alerts else {
         return Ok(None);
     };
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -477,7 +439,7 @@ fn alert_watch(loaded: &Loaded, args: &RunArgs) -> Result<Option<crate::probe::A
         server,
         timing.interval,
         timing.timeout,
-        args.alerts_settle.unwrap_or_default(),
+        config.alerts_settle,
     )
     .map(Some)
     .map_err(|e| Error::usage(e, hint))
@@ -538,7 +500,7 @@ impl StepRunner for Engine {
                 break;
             }
         }
-        let mut fleet = fleet_report(&self.cluster, self.args.dry_run, started, reports);
+        let mut fleet = fleet_report(&self.cluster, self.config.dry_run, started, reports);
         fleet.interrupted |= stopped
             .as_ref()
             .is_some_and(|(_, e)| matches!(e, Exit::Interrupted | Exit::Terminated));
@@ -563,10 +525,9 @@ impl Engine {
         Option<(crate::repeat::series::Stopped, Exit)>,
         Option<crate::probe::AlertsReport>,
     ) {
-        let global = GlobalArgs {
+        let connection = crate::cluster::Connection {
             namespace: Some(ns.to_string()),
-            all_namespaces: false,
-            ..self.global.clone()
+            ..self.config.connection.clone()
         };
         // The step's VMIs by name: the outage chooses them again through `selection`, so the
         // guards hold for the cluster as it is when the step runs (an earlier step's VMI may
@@ -583,8 +544,8 @@ impl Engine {
                 count: None,
                 percent: None,
                 seed: None,
-                max_targets: self.args.max_targets,
-                allow_full_outage: self.args.allow_full_outage,
+                max_targets: self.config.max_targets,
+                allow_full_outage: self.config.allow_full_outage,
             },
             names,
             chosen_by_flags: true,
@@ -592,23 +553,23 @@ impl Engine {
             timeout: step.timeout,
             interrupt_wait: OutageConfig::INTERRUPT_WAIT,
             yes: true,
-            dry_run: self.args.dry_run.filter(|d| *d != DryRun::None),
-            save_dir: self.args.save_dir.clone(),
-            allow_protected_namespace: self.args.allow_protected_namespace,
+            dry_run: self.config.dry_run,
+            save_dir: self.config.save_dir.clone(),
+            allow_protected_namespace: self.config.allow_protected_namespace,
             keep_down: step.keep_down,
-            fault: crate::plan::Fault::Delete,
+            fault: self.config.fault,
             serial_interval: None,
             probes: self.guards.clone(),
-            repeat: self.args.repeat,
+            repeat: self.config.repeat,
             baseline: None,
             alerts: self.alerts.clone(),
-            connection: global.connection(),
-            all_namespaces: global.all_namespaces,
+            connection,
+            all_namespaces: false,
         };
         let renderer: Box<dyn crate::events::Renderer> =
-            if self.term.spinners(self.args.no_progress) {
+            if self.term.spinners(self.config.no_progress) {
                 Box::new(Spinners::new(
-                    self.term.color(global.color.into(), self.term.stderr),
+                    self.term.color(self.config.color, self.term.stderr),
                 ))
             } else {
                 Box::new(PlainLines::new(Box::new(std::io::stderr())))
@@ -636,7 +597,7 @@ impl Engine {
             Err(e) => (
                 targets
                     .iter()
-                    .map(|t| unrun_report(&self.cluster, t, self.args.dry_run, &e))
+                    .map(|t| unrun_report(&self.cluster, t, &self.config, &e))
                     .collect(),
                 Default::default(),
                 None,
@@ -647,7 +608,7 @@ impl Engine {
 }
 
 /// A target the outage stopped on with an error: nothing changed unless it says otherwise.
-fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Error) -> Report {
+fn unrun_report(cluster: &Cluster, t: &Target, config: &RunConfig, e: &Error) -> Report {
     let verdict = match e {
         Error::Interrupted { signal } => Verdict::NotHit {
             reason: e.to_string(),
@@ -672,11 +633,11 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         run_strategy: t.run_strategy.clone(),
         replica_set: None,
         pool: None,
-        fault: crate::plan::Fault::Delete,
+        fault: config.fault,
         expected_recovery: t.expected_recovery,
         recovery: Recovery::None,
         recovered: false,
-        dry_run: dry_run.map(|d| format!("{d:?}").to_lowercase()),
+        dry_run: config.dry_run,
         interrupted: false,
         before: Endpoint {
             name: None,
@@ -695,7 +656,7 @@ fn unrun_report(cluster: &Cluster, t: &Target, dry_run: Option<DryRun>, e: &Erro
         warnings: Vec::new(),
         probes: Vec::new(),
         alerts: None,
-        notes: e.hint().into_iter().collect(),
+        notes: e.hint().into_iter().map(Note::Hint).collect(),
         series: Default::default(),
     }
 }
@@ -707,8 +668,7 @@ pub fn fleet_report(
     started_at: String,
     targets: Vec<Report>,
 ) -> FleetReport {
-    let dry_run = dry_run.map(|d| format!("{d:?}").to_lowercase());
-    let verdict = FleetVerdict::of(targets.iter().map(|r| &r.result), None, dry_run.clone());
+    let verdict = FleetVerdict::of(targets.iter().map(|r| &r.result), None, dry_run);
     let exit = verdict.exit();
     FleetReport {
         context: cluster.context.clone(),

@@ -8,6 +8,7 @@ use std::{collections::HashSet, path::PathBuf, time::Duration};
 
 use crate::{
     error::Error,
+    events::Note,
     kraken::{OutageStep, Step, UnsupportedStep},
     selection::{self, Sample, Scope, SelectionArgs},
     targets::Target,
@@ -28,7 +29,7 @@ pub struct ResolvedStep {
     /// Kraken's `disable_auto_restart`: the outage's keep-down option.
     pub keep_down: bool,
     /// What the user should know about how the targets were chosen.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +53,8 @@ pub struct Choice {
     pub allow_full_outage: bool,
     pub max_targets: usize,
     pub seed: u64,
+    /// `--fault`: the plans (and the refusals) are this fault's.
+    pub fault: crate::plan::Fault,
 }
 
 /// The VMIs a step's selectors match, and which of them it hits.
@@ -63,7 +66,7 @@ pub struct Resolution {
     pub refused: Vec<(String, String)>,
     /// `ns/name` of VMIs Kraken's prefix match would also have picked.
     pub kraken_extra: Vec<String>,
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// Chooses a step's targets among `rows` (running VMIs). `labelled` holds the `(namespace,
@@ -96,11 +99,14 @@ pub fn resolve(
         }
     }
     if !out.kraken_extra.is_empty() {
-        out.notes.push(format!(
-            "vm_name {} is matched against the whole name; Kraken's prefix match would also have picked {}",
-            p.vm_name.as_ref().map(|n| n.as_str()).unwrap_or_default(),
-            out.kraken_extra.join(", ")
-        ));
+        out.notes.push(Note::PrefixMatch {
+            vm_name: p
+                .vm_name
+                .as_ref()
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default(),
+            extra: out.kraken_extra.clone(),
+        });
     }
     let args = SelectionArgs {
         scope: Scope::All,
@@ -112,7 +118,7 @@ pub fn resolve(
         max_targets: choice.max_targets,
         allow_full_outage: choice.allow_full_outage,
         allow_protected_namespace: choice.allow_protected_namespace,
-        fault: crate::plan::Fault::Delete,
+        fault: choice.fault,
     };
     let (candidates, refused) = selection::candidates(&matching, &args);
     let candidates = candidates.len();
@@ -121,16 +127,19 @@ pub fn resolve(
         .map(|r| (format!("{}/{}", r.namespace, r.name), r.reason))
         .collect();
     for (key, why) in &out.refused {
-        out.notes.push(format!("not hitting {key}: {why}"));
+        out.notes.push(Note::NotHitting {
+            vmi: key.clone(),
+            why: why.clone(),
+        });
     }
     if candidates == 0 {
         return Ok(out);
     }
     if candidates < p.kill_count {
-        out.notes.push(format!(
-            "kill_count is {} but only {candidates} running VMI(s) match: hitting {candidates} (each VMI at most once; Kraken may pick the same VMI twice)",
-            p.kill_count,
-        ));
+        out.notes.push(Note::KillCountShort {
+            kill_count: p.kill_count,
+            candidates,
+        });
     }
     // kill_count of them at random, without replacement; all of them when it asks for as many.
     let args = SelectionArgs {
@@ -232,6 +241,10 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+
+    fn words(notes: &[Note]) -> Vec<String> {
+        notes.iter().map(crate::render::notes::note).collect()
+    }
     use crate::{kraken, kubevirt::Recovery};
 
     fn row(ns: &str, name: &str) -> Target {
@@ -283,6 +296,7 @@ mod tests {
         allow_full_outage: false,
         max_targets: 10,
         seed: 7,
+        fault: crate::plan::Fault::Delete,
     };
 
     fn replica(ns: &str, name: &str, set: &str, running: u32) -> Target {
@@ -320,7 +334,7 @@ mod tests {
         assert_eq!(names(&r), ["demo/vm-1"]);
         assert_eq!(r.kraken_extra, ["demo/vm-10", "demo/vm-11"]);
         assert_eq!(
-            r.notes,
+            words(&r.notes),
             ["vm_name vm-1 is matched against the whole name; Kraken's prefix match would also have picked demo/vm-10, demo/vm-11"]
         );
     }
@@ -342,7 +356,7 @@ mod tests {
         let s = step("      vm_name: db-.*\n      namespace: db\n      kill_count: 5\n");
         let r = resolve(&s, 1, &rows, None, &CHOICE).unwrap();
         assert_eq!(names(&r), ["db/db-0", "db/db-1", "db/db-2"]);
-        assert_eq!(r.notes, ["kill_count is 5 but only 3 running VMI(s) match: hitting 3 (each VMI at most once; Kraken may pick the same VMI twice)"]);
+        assert_eq!(words(&r.notes), ["kill_count is 5 but only 3 running VMI(s) match: hitting 3 (each VMI at most once; Kraken may pick the same VMI twice)"]);
     }
 
     #[test]
@@ -420,7 +434,7 @@ mod tests {
         let r = resolve(&s, 1, &rows, None, &CHOICE).unwrap();
         assert_eq!(names(&r), ["db/db-0"]);
         assert!(
-            r.notes
+            words(&r.notes)
                 .iter()
                 .any(|n| n.contains("not hitting db/db-1") && n.contains("not Ready")),
             "{:?}",

@@ -7,6 +7,7 @@ use std::future::Future;
 use super::resolve::{PlannedStep, ResolvedStep};
 use crate::{
     error::Exit,
+    events::Note,
     kraken::KUBEVIRT_VM_OUTAGE,
     report::{FleetReport, GameDayReport, StepReport, StepStatus, INTERRUPTED_BEFORE_STEP},
     verdict::{GameDayVerdict, Judged},
@@ -99,7 +100,7 @@ pub fn game_day(
     finished_at: Option<String>,
     steps: Vec<StepReport>,
     dry_run: bool,
-    notes: Vec<String>,
+    notes: Vec<Note>,
 ) -> GameDayReport {
     GameDayReport {
         context: context.into(),

@@ -7,7 +7,7 @@ use console::Style;
 use super::resolve::PlannedStep;
 use crate::{
     error::Exit,
-    render::{format_duration, verdicts, Format as OutputFormat},
+    render::{format_duration, notes::note, verdicts, Format as OutputFormat},
     report::{GameDayReport, StepStatus},
 };
 
@@ -80,7 +80,7 @@ pub fn plan(steps: &[PlannedStep], context: &str, seed: u64, dry_run: bool, colo
                     );
                 }
                 for n in &o.notes {
-                    let _ = writeln!(out, "       {} {n}", yellow.apply_to("note:"));
+                    let _ = writeln!(out, "       {} {}", yellow.apply_to("note:"), note(n));
                 }
             }
         }
@@ -166,7 +166,7 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
                     }
                 }
                 for n in &f.notes {
-                    let _ = writeln!(out, "    {} {n}", dim.apply_to("note:"));
+                    let _ = writeln!(out, "    {} {}", dim.apply_to("note:"), note(n));
                 }
                 for line in crate::render::trials::series_lines(&f.series) {
                     let _ = writeln!(out, "    {line}");

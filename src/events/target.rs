@@ -1,8 +1,6 @@
-//! What a run tells the world. The scenario never prints: it emits these (data, not sentences,
-//! for everything that happens to a target), and renderers (`crate::render`) turn them into
-//! spinners, plain lines, or nothing.
+//! What happens to one target, as data (the outage core emits it; renderers word it).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::kubevirt::Recovery;
 
@@ -26,67 +24,6 @@ pub enum Step {
     ReadyLost,
     NewGone {
         uid: String,
-    },
-}
-
-/// The phases of an outage, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    Connect,
-    KubeVirt,
-    Target,
-    Permissions,
-    Probes,
-    Snapshot,
-    Inject,
-    Recovery,
-    Validate,
-}
-
-impl Phase {
-    pub fn label(self) -> &'static str {
-        match self {
-            Phase::Connect => "Connect",
-            Phase::KubeVirt => "KubeVirt",
-            Phase::Target => "Target",
-            Phase::Permissions => "Permissions",
-            Phase::Probes => "Probes",
-            Phase::Snapshot => "Snapshot",
-            Phase::Inject => "Inject",
-            Phase::Recovery => "Recovery",
-            Phase::Validate => "Validate",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// A phase began (a spinner appears).
-    Started { phase: Phase, message: String },
-    /// The running phase has news (the spinner's message changes).
-    Progress { phase: Phase, message: String },
-    /// The phase ended well (a tick).
-    Finished {
-        phase: Phase,
-        message: String,
-        elapsed: Duration,
-    },
-    /// The phase ended badly (a cross).
-    Failed {
-        phase: Phase,
-        message: String,
-        elapsed: Duration,
-    },
-    /// Something the user should read that isn't a phase (warnings, interruptions).
-    Note { message: String },
-    /// The targets of the outage, once, before anything is deleted (index = `TargetId`).
-    Targets { names: Vec<String> },
-    /// Something happened to one target, `at` after its DELETE (zero before it).
-    Target {
-        target: usize,
-        at: Duration,
-        what: TargetEvent,
     },
 }
 
@@ -234,78 +171,4 @@ pub enum NotRecovered {
     StillTerminating,
     /// Nothing replaced it.
     NoReplacement,
-}
-
-/// Consumes events. Implementations: spinners, plain lines, silence.
-pub trait Renderer: Send {
-    fn event(&mut self, event: &Event);
-    /// Everything printed; called before the summary and before prompts.
-    fn flush(&mut self) {}
-}
-
-/// Emits events and keeps each phase's start time, so the scenario only says what happened.
-pub struct Reporter {
-    renderer: Box<dyn Renderer>,
-    current: Option<(Phase, Instant)>,
-}
-
-impl Reporter {
-    pub fn new(renderer: Box<dyn Renderer>) -> Self {
-        Reporter {
-            renderer,
-            current: None,
-        }
-    }
-
-    pub fn start(&mut self, phase: Phase, message: impl Into<String>) {
-        self.current = Some((phase, Instant::now()));
-        self.renderer.event(&Event::Started {
-            phase,
-            message: message.into(),
-        });
-    }
-
-    pub fn progress(&mut self, message: impl Into<String>) {
-        if let Some((phase, _)) = self.current {
-            self.renderer.event(&Event::Progress {
-                phase,
-                message: message.into(),
-            });
-        }
-    }
-
-    pub fn finish(&mut self, message: impl Into<String>) {
-        if let Some((phase, started)) = self.current.take() {
-            self.renderer.event(&Event::Finished {
-                phase,
-                message: message.into(),
-                elapsed: started.elapsed(),
-            });
-        }
-    }
-
-    pub fn fail(&mut self, message: impl Into<String>) {
-        if let Some((phase, started)) = self.current.take() {
-            self.renderer.event(&Event::Failed {
-                phase,
-                message: message.into(),
-                elapsed: started.elapsed(),
-            });
-        }
-    }
-
-    pub fn note(&mut self, message: impl Into<String>) {
-        self.renderer.event(&Event::Note {
-            message: message.into(),
-        });
-    }
-
-    /// Any event, as is (the outage core's target events).
-    pub fn emit(&mut self, event: &Event) {
-        self.renderer.event(event);
-    }
-
-    pub fn flush(&mut self) {
-        self.renderer.flush();
-    }
 }

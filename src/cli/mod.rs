@@ -1,8 +1,17 @@
-//! Command-line syntax (clap). Turned into validated settings once, in `settings.rs`.
+//! Command-line syntax (clap). clap's types stop here: `resolve.rs` turns them, once, into the
+//! plain configuration of the layers below (`OutageConfig`, `RunConfig`, `RestoreConfig`,
+//! `Connection`, `Targets`, …).
+
+mod resolve;
+
+#[cfg(test)]
+pub(crate) use resolve::scheduled_outage;
 
 use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::durations::{parse_duration, parse_request_timeout, parse_timeout};
 
 const ABOUT: &str =
     "Chaos tests for KubeVirt virtual machines: delete a running VMI and follow its recovery live";
@@ -84,24 +93,6 @@ pub struct GlobalArgs {
     pub request_timeout: Duration,
 }
 
-impl GlobalArgs {
-    /// The flags the cluster layer needs, and nothing of clap.
-    pub fn connection(&self) -> crate::cluster::Connection {
-        crate::cluster::Connection {
-            kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
-            namespace: self.namespace.clone(),
-            server: self.server.clone(),
-            token: self.token.clone(),
-            as_user: self.as_user.clone(),
-            as_group: self.as_group.clone(),
-            insecure_skip_tls_verify: self.insecure_skip_tls_verify,
-            tls_server_name: self.tls_server_name.clone(),
-            request_timeout: self.request_timeout,
-        }
-    }
-}
-
 // Parsed once per run: the size of the largest variant costs nothing, and boxing it would
 // ripple through every `Command::Outage(args)`.
 #[allow(clippy::large_enum_variant)]
@@ -176,7 +167,7 @@ pub struct OutageArgs {
     pub yes: bool,
     /// client: validate and say what would happen; server: also send the delete with dryRun=All
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "client", value_name = "MODE")]
-    pub dry_run: Option<DryRun>,
+    pub dry_run: Option<DryRunArg>,
     /// Summary format: text (a table), json or yaml (one document on stdout)
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text, value_name = "FORMAT")]
     pub output: OutputFormat,
@@ -261,46 +252,6 @@ pub struct PrometheusArgs {
     pub ca: Option<PathBuf>,
 }
 
-impl PrometheusArgs {
-    /// `--prometheus` with its token and CA; None when not given.
-    pub fn server(&self) -> Result<Option<crate::probe::PromServer>, String> {
-        self.url
-            .as_deref()
-            .filter(|u| !u.trim().is_empty())
-            .map(|url| crate::probe::PromServer::new(url, self.token.clone(), self.ca.clone()))
-            .transpose()
-    }
-}
-
-impl OutageArgs {
-    /// The probes and abort rules, validated (the probe specs were parsed by clap already).
-    pub fn probe_options(&self) -> Result<crate::probe::ProbeOptions, String> {
-        crate::probe::ProbeOptions::new(
-            &self.probes,
-            &self.abort_if,
-            self.probe_interval,
-            self.probe_timeout,
-        )?
-        .with_prometheus(self.prometheus.server()?)
-    }
-
-    /// `--alerts` and `--alerts-settle`, with the Prometheus they ask; None without `--alerts`.
-    pub fn alert_options(&self) -> Result<Option<crate::probe::AlertOptions>, String> {
-        let Some(selector) = &self.alerts else {
-            return Ok(None);
-        };
-        let timing = crate::probe::ProbeTiming::new(self.probe_interval, self.probe_timeout);
-        crate::probe::AlertOptions::new(
-            selector.clone(),
-            self.prometheus.server()?,
-            timing.interval,
-            timing.timeout,
-            self.alerts_settle.unwrap_or_default(),
-        )
-        .map(Some)
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// A Kraken scenario file (top-level scenarios:) or Kraken's config.yaml; repeat for
@@ -325,7 +276,7 @@ pub struct RunArgs {
     /// client: resolve every step and check each target; server: also send the deletes with
     /// dryRun=All
     #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "client", value_name = "MODE")]
-    pub dry_run: Option<DryRun>,
+    pub dry_run: Option<DryRunArg>,
     /// Don't ask for confirmation (required without a terminal)
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -357,6 +308,10 @@ pub struct RunArgs {
     /// VirtualMachinePool at once
     #[arg(long)]
     pub allow_full_outage: bool,
+    /// How every step's VMs go down: delete (the VMI, as Kraken does) or crash (delete each
+    /// virt-launcher pod with no grace period; KubeVirt sets the VMI Failed)
+    #[arg(long, value_enum, default_value_t = FaultArg::Delete, value_name = "FAULT")]
+    pub fault: FaultArg,
     /// List, for each step, the Prometheus alerts that newly fire during and after it (as
     /// outage's --alerts; Prometheus: the config's performance_monitoring.prometheus_url, else
     /// PROMETHEUS_URL)
@@ -425,21 +380,6 @@ pub struct TargetArgs {
     pub allow_full_outage: bool,
 }
 
-impl From<&TargetArgs> for crate::selection::Targets {
-    fn from(t: &TargetArgs) -> Self {
-        crate::selection::Targets {
-            names: t.names.clone(),
-            selector: t.selector.clone(),
-            all: t.all,
-            count: t.count,
-            percent: t.percent,
-            seed: t.seed,
-            max_targets: t.max_targets,
-            allow_full_outage: t.allow_full_outage,
-        }
-    }
-}
-
 fn parse_percent(text: &str) -> Result<crate::selection::Percent, String> {
     text.parse()
 }
@@ -468,17 +408,6 @@ pub struct RestoreArgs {
     /// Allow a snapshot of kube-system, kube-public, kubevirt and openshift-*
     #[arg(long)]
     pub allow_protected_namespace: bool,
-}
-
-impl RestoreArgs {
-    pub fn config(&self, global: &GlobalArgs) -> crate::restore::RestoreConfig {
-        crate::restore::RestoreConfig {
-            snapshot: self.snapshot.clone(),
-            timeout: self.timeout,
-            allow_protected_namespace: self.allow_protected_namespace,
-            connection: global.connection(),
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -525,15 +454,6 @@ pub enum FaultArg {
     Crash,
 }
 
-impl FaultArg {
-    pub fn resolve(self) -> crate::plan::Fault {
-        match self {
-            FaultArg::Delete => crate::plan::Fault::Delete,
-            FaultArg::Crash => crate::plan::Fault::Crash,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ColorChoice {
     #[default]
@@ -542,18 +462,9 @@ pub enum ColorChoice {
     Never,
 }
 
-impl From<ColorChoice> for crate::settings::ColorChoice {
-    fn from(c: ColorChoice) -> Self {
-        match c {
-            ColorChoice::Auto => crate::settings::ColorChoice::Auto,
-            ColorChoice::Always => crate::settings::ColorChoice::Always,
-            ColorChoice::Never => crate::settings::ColorChoice::Never,
-        }
-    }
-}
-
+/// `--dry-run[=MODE]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DryRun {
+pub enum DryRunArg {
     /// Validate only; send nothing that changes the cluster
     Client,
     /// Also send the DELETE with dryRun=All (proves admission and RBAC)
@@ -579,10 +490,20 @@ impl ValueEnum for OutputFormat {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ManifestFormat {
-    Yaml,
-    Json,
+/// `schedule -o`: the schedule's own format type, given clap's words here.
+pub use crate::schedule::ManifestFormat;
+
+impl ValueEnum for ManifestFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Yaml, Self::Json]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            Self::Yaml => "yaml",
+            Self::Json => "json",
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -599,92 +520,6 @@ pub enum Shell {
     Zsh,
     Fish,
     Powershell,
-}
-
-/// The longest duration any flag or scenario parameter takes. Longer ones are mistakes, and
-/// would overflow the clock once added to it.
-pub const MAX_DURATION: Duration = Duration::from_secs(7 * 86_400);
-
-/// The shortest `--timeout`: no VMI is Running and Ready sooner, and a zero timeout would give
-/// up on a target the moment it was deleted.
-pub const MIN_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// Plain seconds (`60`), or a humantime duration (`90s`, `2m`, `1m30s`, `500ms`), at most
-/// `MAX_DURATION`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    not_negative(text)?;
-    let d = unbounded(text)
-        .map_err(|e| format!("{e}: use seconds (60) or a duration like 90s, 2m, 1m30s"))?;
-    within_bounds(d).map_err(|e| format!("{} {e}", text.trim()))
-}
-
-/// `-1`: clap would suggest `-- -1`; the truth is that durations are positive. (The flags
-/// take values with a leading hyphen to get here, so a flag where the value should be is
-/// caught here too.)
-fn not_negative(text: &str) -> Result<(), String> {
-    let text = text.trim();
-    let Some(rest) = text.strip_prefix('-') else {
-        return Ok(());
-    };
-    Err(
-        match rest.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
-            true => {
-                format!("{text} is negative: durations are positive, e.g. 60 (seconds), 90s, 2m")
-            }
-            false => format!("expected a duration (60, 90s, 2m), found the flag {text}"),
-        },
-    )
-}
-
-/// A duration as `parse_duration` reads it, before any bound (for messages of their own).
-pub(crate) fn parse_unbounded(text: &str) -> Option<Duration> {
-    unbounded(text).ok()
-}
-
-fn unbounded(text: &str) -> Result<Duration, humantime::DurationError> {
-    let text = text.trim();
-    match text.parse::<u64>() {
-        Ok(secs) => Ok(Duration::from_secs(secs)),
-        Err(_) => humantime::parse_duration(text),
-    }
-}
-
-/// A duration no longer than `MAX_DURATION` (the words follow the value in a message).
-pub fn within_bounds(d: Duration) -> Result<Duration, String> {
-    if d > MAX_DURATION {
-        return Err(format!(
-            "is longer than {}, the longest duration allowed",
-            humantime::format_duration(MAX_DURATION)
-        ));
-    }
-    Ok(d)
-}
-
-/// `--timeout`: a duration of at least `MIN_TIMEOUT`.
-pub fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let d = parse_duration(text)?;
-    at_least_min_timeout(d).map_err(|e| format!("{} {e}", text.trim()))
-}
-
-/// A timeout of at least `MIN_TIMEOUT` (the words follow the value in a message).
-pub fn at_least_min_timeout(d: Duration) -> Result<Duration, String> {
-    if d < MIN_TIMEOUT {
-        return Err(format!(
-            "is shorter than {}: no VMI is Running and Ready sooner",
-            humantime::format_duration(MIN_TIMEOUT)
-        ));
-    }
-    Ok(d)
-}
-
-/// kubectl's --request-timeout: "0" means no limit; a bare number is seconds; else a duration
-/// with a unit (1s, 2m, 3h, 500ms).
-pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
-    not_negative(text)?;
-    let d = unbounded(text).map_err(|_| {
-        format!("{text:?} is not a duration: use 0 (no limit), seconds (30) or 30s, 1m, 500ms")
-    })?;
-    within_bounds(d).map_err(|e| format!("{} {e}", text.trim()))
 }
 
 #[cfg(test)]
@@ -734,11 +569,6 @@ mod tests {
 
     #[test]
     fn request_timeout_reads_like_kubectl() {
-        assert_eq!(parse_request_timeout("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_request_timeout("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_request_timeout("1m"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_request_timeout("7"), Ok(Duration::from_secs(7)));
-        assert!(parse_request_timeout("soon").is_err());
         let cli = Cli::try_parse_from(["kubectl-vmchaos", "list"]).unwrap();
         assert_eq!(cli.global.request_timeout, Duration::from_secs(30));
         let cli = Cli::try_parse_from([
@@ -764,30 +594,7 @@ mod tests {
     }
 
     #[test]
-    fn durations_accept_seconds_and_units() {
-        assert_eq!(parse_duration("60"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_request_timeout("-5s").is_err());
-    }
-
-    #[test]
-    fn durations_are_bounded_and_timeouts_have_a_floor() {
-        assert_eq!(parse_duration("7d"), Ok(MAX_DURATION));
-        for huge in ["500000000000years", "8d", "604801", "18446744073709551615"] {
-            let err = parse_duration(huge).expect_err(huge);
-            assert!(err.contains("longest duration allowed"), "{huge}: {err}");
-        }
-        assert!(parse_request_timeout("500000000000years").is_err());
-        for short in ["0", "1ns", "999ms", "0s"] {
-            let err = parse_timeout(short).expect_err(short);
-            assert!(err.contains("shorter than 1s"), "{short}: {err}");
-        }
-        assert_eq!(parse_timeout("1s"), Ok(Duration::from_secs(1)));
+    fn every_duration_flag_is_bounded_and_timeouts_have_a_floor() {
         // Every duration flag goes through the bound: clap refuses (exit 2) before anything runs.
         for flag in [
             "--duration",
@@ -828,13 +635,13 @@ mod tests {
         let Command::Outage(args) = cli.command else {
             panic!("not outage")
         };
-        assert_eq!(args.dry_run, Some(DryRun::Client));
+        assert_eq!(args.dry_run, Some(DryRunArg::Client));
         let cli =
             Cli::try_parse_from(["kubectl-vmchaos", "outage", "--dry-run=server", "db-0"]).unwrap();
         let Command::Outage(args) = cli.command else {
             panic!("not outage")
         };
-        assert_eq!(args.dry_run, Some(DryRun::Server));
+        assert_eq!(args.dry_run, Some(DryRunArg::Server));
     }
 
     #[test]
