@@ -558,7 +558,7 @@ _kubectl__vmchaos() {
             return 0
             ;;
         kubectl__subcmd__vmchaos__subcmd__run)
-            opts="-f -y -o -n -A -v -s -h -V --filename --continue-on-failure --skip-unsupported --report --overwrite --dry-run --yes --output --seed --save-dir --no-progress --allow-protected-namespace --max-targets --interval --repeat --baseline --max-regression --allow-full-outage --alerts --alerts-settle --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
+            opts="-f -y -o -n -A -v -s -h -V --filename --continue-on-failure --skip-unsupported --report --overwrite --dry-run --yes --output --seed --save-dir --no-progress --allow-protected-namespace --max-targets --interval --repeat --baseline --max-regression --allow-full-outage --fault --alerts --alerts-settle --kubeconfig --context --namespace --all-namespaces --color --verbose --server --token --as --as-group --insecure-skip-tls-verify --tls-server-name --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -614,6 +614,10 @@ _kubectl__vmchaos() {
                     ;;
                 --max-regression)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fault)
+                    COMPREPLY=($(compgen -W "delete crash" -- "${cur}"))
                     return 0
                     ;;
                 --alerts)

@@ -121,6 +121,8 @@ complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l 
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l repeat -d 'Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l baseline -d 'An earlier run\'s `-o json` document or report.json: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)' -r -F
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l max-regression -d 'With --baseline: how much worse (percent, 0 to 10000) the p95 time to Ready or user downtime of a target may be [default: 20%]' -r
+complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l fault -d 'How every step\'s VMs go down: delete (the VMI, as Kraken does) or crash (delete each virt-launcher pod with no grace period; KubeVirt sets the VMI Failed)' -r -f -a "delete\t''
+crash\t''"
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l alerts -d 'List, for each step, the Prometheus alerts that newly fire during and after it (as outage\'s --alerts; Prometheus: the config\'s performance_monitoring.prometheus_url, else PROMETHEUS_URL)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l alerts-settle -d 'With --alerts: after each step\'s targets are back, keep watching this long (at most 10m)' -r
 complete -c kubectl-vmchaos -n "__fish_kubectl_vmchaos_using_subcommand run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F

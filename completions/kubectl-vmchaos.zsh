@@ -127,6 +127,7 @@ none\:"A real run"))' \
 '--repeat=[Run the outage N times (1 to 1000), each trial once every target is Running and Ready again; the summary gives min/p50/p95/max per target]:N:_default' \
 '--baseline=[An earlier run'\''s \`-o json\` document or report.json\: each figure is shown beside its own, and a target slower by more than --max-regression fails the run (exit 1)]:FILE:_files' \
 '--max-regression=[With --baseline\: how much worse (percent, 0 to 10000) the p95 time to Ready or user downtime of a target may be \[default\: 20%\]]:PERCENT:_default' \
+'--fault=[How every step'\''s VMs go down\: delete (the VMI, as Kraken does) or crash (delete each virt-launcher pod with no grace period; KubeVirt sets the VMI Failed)]:FAULT:(delete crash)' \
 '--alerts=[List, for each step, the Prometheus alerts that newly fire during and after it (as outage'\''s --alerts; Prometheus\: the config'\''s performance_monitoring.prometheus_url, else PROMETHEUS_URL)]::SELECTOR:_default' \
 '--alerts-settle=[With --alerts\: after each step'\''s targets are back, keep watching this long (at most 10m)]:DURATION:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, then ~/.kube/config, then in-cluster)]:FILE:_files' \

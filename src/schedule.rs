@@ -166,12 +166,16 @@ pub async fn run(config: &ScheduleConfig) -> Result<String> {
     };
     let targets = chosen.targets;
     for t in &targets {
-        eprintln!("schedule {}: {}", plan.name, preflight::describe_target(t));
+        eprintln!(
+            "schedule {}: {}",
+            plan.name,
+            crate::render::progress::target(&preflight::checked(t))
+        );
     }
     eprintln!(
         "schedule {}: Role allows {}",
         plan.name,
-        preflight::summarize(&plan.permissions)
+        crate::render::progress::permissions(&preflight::grants(&plan.permissions))
     );
     let manifests = manifests(&plan);
     // Never an object of that name the schedule did not make: checked for all four before

@@ -178,23 +178,6 @@ pub struct Selection {
     pub refused: Vec<RefusedTarget>,
 }
 
-impl Selection {
-    /// One line: "2 of 5 VMIs matching app=web in namespace prod, at random (--count 2, seed 7)".
-    pub fn describe(&self) -> String {
-        let what = match (self.by, &self.selector) {
-            ("names", _) => format!("named VMIs in {}", self.scope),
-            ("picker", _) => format!("VMIs picked at the prompt in {}", self.scope),
-            (_, Some(s)) => format!("running VMIs matching {s} in {}", self.scope),
-            _ => format!("running VMIs in {}", self.scope),
-        };
-        let mut line = format!("{} of {} {what}", self.chosen, self.candidates);
-        if let (Some(sample), Some(seed)) = (&self.sample, self.seed) {
-            line.push_str(&format!(", at random ({sample}, --seed {seed})"));
-        }
-        line
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefusedTarget {
@@ -1572,7 +1555,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            chosen.selection.describe(),
+            crate::render::chosen::how(&chosen.selection),
             "2 of 5 running VMIs matching app=db in namespace prod, at random (--count 2, --seed 7)"
         );
         let text = crate::render::chosen::render(&chosen);

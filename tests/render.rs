@@ -10,9 +10,12 @@ use std::{
 use kubectl_vmchaos::{
     cli::OutputFormat,
     error::Exit,
-    events::{Event, NotRecovered, Note, Outcome, Phase, Renderer, Reporter, TargetEvent},
+    events::{
+        Event, NotRecovered, Note, Outcome, Phase, Progress, Renderer, Reporter, TargetEvent,
+    },
     kubevirt::Recovery,
     outage::tracker::Step,
+    plan::Fault,
     probe::{AbortReason, ProbeReport},
     render::{summary, verdicts, PlainLines},
     report::{Aggregates, Endpoint, FleetReport, Report, RunReport, TargetRef, Timings},
@@ -175,8 +178,12 @@ fn plain_progress_lines() {
     let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
     let renderer = PlainLines::with_clock(Box::new(buf.clone()), Box::new(move || start));
     let mut reporter = Reporter::new(Box::new(renderer) as Box<dyn Renderer>);
-    reporter.start(Phase::Connect, "reading the kubeconfig");
-    reporter.finish("context game-day, https://127.0.0.1:6443 (v1.20.2)");
+    reporter.start(Phase::Connect, Progress::ReadingKubeconfig);
+    reporter.finish(Progress::Connected {
+        context: "game-day".into(),
+        server: "https://127.0.0.1:6443".into(),
+        version: "v1.20.2".into(),
+    });
     let at = Duration::from_millis;
     let target = |ms: u64, what: TargetEvent| Event::Target {
         target: 0,
@@ -186,7 +193,12 @@ fn plain_progress_lines() {
     reporter.emit(&Event::Targets {
         names: vec!["prod/db-0".into()],
     });
-    reporter.start(Phase::Inject, "deleting");
+    reporter.start(
+        Phase::Inject,
+        Progress::Injecting {
+            fault: Fault::Delete,
+        },
+    );
     for e in [
         target(
             4,
@@ -243,7 +255,12 @@ fn plain_progress_lines_of_a_crash() {
     reporter.emit(&Event::Targets {
         names: vec!["prod/db-0".into()],
     });
-    reporter.start(Phase::Inject, "crashing");
+    reporter.start(
+        Phase::Inject,
+        Progress::Injecting {
+            fault: Fault::Crash,
+        },
+    );
     for e in [
         target(
             3,

@@ -171,6 +171,13 @@ fn three_trials_of_a_fleet_give_per_target_statistics_in_every_output() {
         assert_eq!(in_trial, 3, "trial {n}: {cases:?}\n{junit}");
     }
     assert!(!junit.contains("<failure"), "{junit}");
+    let svg = read(&report_dir, "timeline.svg");
+    for n in 1..=3 {
+        assert!(
+            svg.contains(&format!("{ns}/web-a (trial {n})")),
+            "trial {n} drawn"
+        );
+    }
     for file in ["report.md", "report.html"] {
         let text = read(&report_dir, file);
         assert!(text.contains("3 trial(s)"), "{file}: {text}");

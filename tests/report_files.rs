@@ -785,15 +785,16 @@ fn new_alerts_are_in_every_report_file_and_marked_on_the_timeline() {
     assert!(html.contains("could not reach Prometheus"), "{html}");
 }
 
-#[test]
-fn junit_has_a_testcase_per_target_per_trial() {
+/// The game day with its web step run three times (`--repeat 3`): trial N started N × 10 s in,
+/// each target with the documents' timings; `lost` names the (trial, VMI) that did not recover.
+fn three_trials(lost: Option<(u32, &str)>) -> GameDayReport {
     use kubectl_vmchaos::{
         repeat::series::{Trial, TrialTarget},
         verdict::RunVerdict,
     };
     let mut day = game_day();
     let web = day.steps[1].fleet.as_mut().unwrap();
-    let trial = |n: u32, recovered: bool| Trial {
+    let trial = |n: u32| Trial {
         trial: n,
         started_at: Some(at(u64::from(n) * 10_000)),
         result: Judged::new(RunVerdict::Fleet(web.result.verdict.clone())),
@@ -803,14 +804,20 @@ fn junit_has_a_testcase_per_target_per_trial() {
             .map(|r| TrialTarget {
                 target: r.target.clone(),
                 replica_set: None,
-                recovered: recovered || r.target.name != "web-2",
+                recovered: lost != Some((n, r.target.name.as_str())),
                 timings: r.timings.clone(),
                 user_downtime_ms: None,
             })
             .collect(),
     };
+    web.series.trials = vec![trial(1), trial(2), trial(3)];
+    day
+}
+
+#[test]
+fn junit_has_a_testcase_per_target_per_trial() {
     // Trial 2's web-2 did not come back (the record says so even if a later trial ran).
-    web.series.trials = vec![trial(1, true), trial(2, false), trial(3, true)];
+    let day = three_trials(Some((2, "web-2")));
     let xml = report_files::junit(&day);
     let doc = roxmltree::Document::parse(&xml).expect("junit.xml is well-formed XML");
     let suite = doc
@@ -855,4 +862,43 @@ fn junit_has_a_testcase_per_target_per_trial() {
     // The whole document's counts add the trials too.
     assert_eq!(doc.root_element().attribute("tests"), Some("14"));
     assert_eq!(doc.root_element().attribute("failures"), Some("3"));
+}
+
+#[test]
+fn the_timeline_draws_every_trial() {
+    let day = three_trials(None);
+    let l = timeline::layout(&day);
+    let rows = &l.groups[1].rows;
+    let names: Vec<String> = rows.iter().map(|r| r.label()).collect();
+    assert_eq!(
+        names,
+        [
+            "prod/web-1 (trial 1)",
+            "prod/web-2 (trial 1)",
+            "prod/web-3 (trial 1)",
+            "prod/web-1 (trial 2)",
+            "prod/web-2 (trial 2)",
+            "prod/web-3 (trial 2)",
+            "prod/web-1 (trial 3)",
+            "prod/web-2 (trial 3)",
+            "prod/web-3 (trial 3)",
+        ]
+    );
+    // The probes (the last trial's documents') are drawn under the last trial's rows only.
+    assert_eq!(
+        rows.iter().map(|r| r.probed).collect::<Vec<_>>(),
+        [false, false, false, false, false, false, true, true, true]
+    );
+    // Each earlier trial from its own start; the last from the documents' DELETEs.
+    let start = |i: usize| rows[i].segments.as_ref().unwrap()[0].1;
+    assert_eq!(
+        (start(0), start(3), start(6), start(7)),
+        (10_000, 20_000, 0, 15)
+    );
+    assert_eq!(rows[4].outcome, "Ready 4.78s");
+    assert!(rows.iter().all(|r| r.ok));
+    // The axis reaches the last trial drawn.
+    assert!(l.span_ms >= 20_000 + 4_780, "{}", l.span_ms);
+    let svg = timeline::svg(&day, &[]);
+    assert!(svg.contains("prod/web-2 (trial 2)"), "{svg}");
 }

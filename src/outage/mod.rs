@@ -32,7 +32,7 @@ use self::{
 use crate::{
     cluster::{self, Cluster},
     error::{Error, Result},
-    events::{Note, Phase},
+    events::{Note, Phase, Progress},
     kubevirt::{self, is_protected_namespace, Recovery},
     probe::{Alert, AlertWatch},
     prompt,
@@ -97,7 +97,7 @@ enum Prepared {
 }
 
 fn fail<T>(reporter: &mut Reporter, error: Error) -> Result<T> {
-    reporter.fail(error.to_string());
+    reporter.fail(Progress::Error(error.to_string()));
     reporter.flush();
     Err(error)
 }
@@ -117,25 +117,28 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
             refuse_protected(ns, config.allow_protected_namespace)?;
         }
     }
-    reporter.start(Phase::Connect, "reading the kubeconfig");
+    reporter.start(Phase::Connect, Progress::ReadingKubeconfig);
     let cluster =
         match cluster::connect(&config.connection, std::time::Duration::from_secs(10)).await {
             Ok(c) => c,
             Err(e) => return fail(reporter, e),
         };
-    reporter.progress(format!("asking {} for its version", cluster.server));
+    reporter.progress(Progress::AskingVersion {
+        server: cluster.server.clone(),
+    });
     let version = match cluster.bounded(cluster.client.apiserver_version()).await {
         Ok(v) => v.git_version,
         Err(source) => return fail(reporter, cluster.connect_error(source)),
     };
-    reporter.finish(format!(
-        "context {}, {} ({version})",
-        cluster.context, cluster.server
-    ));
+    reporter.finish(Progress::Connected {
+        context: cluster.context.clone(),
+        server: cluster.server.clone(),
+        version,
+    });
 
-    reporter.start(Phase::KubeVirt, "looking for kubevirt.io/v1");
+    reporter.start(Phase::KubeVirt, Progress::LookingForKubeVirt);
     match preflight::check_kubevirt(&cluster).await {
-        Ok(detail) => reporter.finish(detail),
+        Ok(object) => reporter.finish(Progress::KubeVirtServed(object)),
         Err(e) => return fail(reporter, e),
     }
 
@@ -158,12 +161,17 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
             None => return Err(Error::Declined),
         }
     } else if config.chosen_by_flags {
-        reporter.start(Phase::Target, format!("choosing VMIs in {}", sel.scope));
+        reporter.start(
+            Phase::Target,
+            Progress::Choosing {
+                scope: sel.scope.clone(),
+            },
+        );
         let resolved = match selection::resolve(&cluster, &sel).await {
             Ok(r) => r,
             Err(e) => return fail(reporter, e),
         };
-        reporter.finish(resolved.chosen.selection.describe());
+        reporter.finish(Progress::Chosen(resolved.chosen.selection.clone()));
         // The chosen set with each plan, before anything is confirmed or deleted.
         reporter.note(Note::Chosen(Box::new(resolved.chosen.clone())));
         choice.selection = Some(resolved.chosen.selection.clone());
@@ -174,7 +182,7 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
             .iter()
             .map(|n| format!("{}/{n}", cluster.namespace))
             .collect();
-        reporter.start(Phase::Target, format!("checking {}", names.join(", ")));
+        reporter.start(Phase::Target, Progress::Checking { vmis: names });
         match selection::resolve(&cluster, &sel).await {
             Ok(r) => r,
             Err(e) => return fail(reporter, e),
@@ -196,15 +204,9 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
     for (ns, _) in &names {
         refuse_protected(ns, config.allow_protected_namespace)?;
     }
-    let label = |(ns, n): &(String, String)| format!("{ns}/{n}");
     if config.chosen_by_flags || config.names.is_empty() {
-        reporter.start(
-            Phase::Target,
-            format!(
-                "checking {}",
-                names.iter().map(label).collect::<Vec<_>>().join(", ")
-            ),
-        );
+        let vmis = names.iter().map(|(ns, n)| format!("{ns}/{n}")).collect();
+        reporter.start(Phase::Target, Progress::Checking { vmis });
     }
     // The VMIs (and VMs) as the outage saves and follows them; one named VMI was read already.
     let how = config.how();
@@ -221,13 +223,9 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
             return fail(reporter, e);
         }
     }
-    reporter.finish(
-        targets
-            .iter()
-            .map(preflight::describe_target)
-            .collect::<Vec<_>>()
-            .join("; "),
-    );
+    reporter.finish(Progress::Checked {
+        targets: targets.iter().map(preflight::checked).collect(),
+    });
     for t in &targets {
         for w in t.plan.warnings() {
             reporter.note(Note::WarningFor {
@@ -245,10 +243,7 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
         config.keep_down,
         config.fault,
     );
-    reporter.start(
-        Phase::Permissions,
-        "SelfSubjectAccessReview for every verb the run uses",
-    );
+    reporter.start(Phase::Permissions, Progress::CheckingPermissions);
     let namespaces: Vec<&str> = unique(targets.iter().map(|t| t.vmi.namespace.as_str()));
     for ns in &namespaces {
         if let Err(e) = preflight::check_permissions(&cluster, ns, &perms).await {
@@ -260,7 +255,9 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
             return fail(reporter, e);
         }
     }
-    reporter.finish(format!("allowed: {}", preflight::summarize(&perms)));
+    reporter.finish(Progress::Allowed {
+        grants: preflight::grants(&perms),
+    });
 
     // Steady state first: every probe passes a few times in a row, or nothing is changed.
     let probing = if config.probes.is_empty() {
@@ -268,10 +265,9 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
     } else {
         reporter.start(
             Phase::Probes,
-            format!(
-                "steady state: every probe must pass {} times in a row",
-                crate::probe::STEADY_IN_A_ROW
-            ),
+            Progress::Steadying {
+                in_a_row: crate::probe::STEADY_IN_A_ROW,
+            },
         );
         let ips: Vec<Option<String>> = targets.iter().map(|t| t.vmi.ip.clone()).collect();
         let mut probing = Probing::start(config.probes.clone(), &ips);
@@ -282,16 +278,14 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
                 Error::usage(format!("not steady before the outage: {e}"), hint),
             );
         }
-        reporter.finish(format!(
-            "steady: {} passing",
-            config
+        reporter.finish(Progress::Steady {
+            probes: config
                 .probes
                 .probes
                 .iter()
-                .map(|p| p.text.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+                .map(|p| p.text.clone())
+                .collect(),
+        });
         Some(Box::new(probing))
     };
 
@@ -303,43 +297,15 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
     }
     if !config.yes {
         reporter.flush();
-        let question = match targets.as_slice() {
-            [t] => format!(
-                "{} VMI {}/{} on {} in context {}? Plan: {}",
-                fault_verb(config.fault),
-                t.vmi.namespace,
-                t.vmi.name,
-                t.vmi.node.as_deref().unwrap_or("an unknown node"),
-                cluster.context,
-                preflight::plan_words(t, config.how())
-            ),
-            many => format!(
-                "{} {} VMIs in context {}?\n{}",
-                fault_verb(config.fault),
-                many.len(),
-                cluster.context,
-                many.iter()
-                    .map(|t| format!(
-                        "  {}/{} on {} → {}",
-                        t.vmi.namespace,
-                        t.vmi.name,
-                        t.vmi.node.as_deref().unwrap_or("?"),
-                        preflight::plan_words(t, config.how())
-                    ))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
-        };
-        let question = match config.repeat {
-            Some(plan) if plan.count > 1 => {
-                format!(
-                    "{question}
-{}",
-                    crate::render::trials::repeat_question(plan.count)
-                )
-            }
-            _ => question,
-        };
+        let question = crate::render::confirm::outage(&crate::events::OutageQuestion {
+            fault: config.fault,
+            context: cluster.context.clone(),
+            targets: targets
+                .iter()
+                .map(|t| preflight::planned(t, config.how()))
+                .collect(),
+            trials: config.repeat.map(|plan| plan.count),
+        });
         if !prompt::confirm(question).await? {
             return Err(Error::Declined);
         }
@@ -355,14 +321,6 @@ async fn prepare(config: &OutageConfig, reporter: &mut Reporter) -> Result<Prepa
     })
 }
 
-/// The prompt's first word.
-fn fault_verb(fault: crate::plan::Fault) -> &'static str {
-    match fault {
-        crate::plan::Fault::Delete => "Delete",
-        crate::plan::Fault::Crash => "Crash",
-    }
-}
-
 /// `--alerts`: the matching alerts firing now, before anything is deleted.
 async fn alerts_before(
     config: &OutageConfig,
@@ -373,14 +331,16 @@ async fn alerts_before(
     };
     reporter.start(
         Phase::Probes,
-        format!("asking {} for the firing alerts", options.server.url),
+        Progress::AskingAlerts {
+            server: options.server.url.clone(),
+        },
     );
     match options.firing().await {
         Ok(before) => {
-            reporter.finish(crate::render::alerts::before(
-                &options.selector.text,
-                &before,
-            ));
+            reporter.finish(Progress::AlertsBefore {
+                selector: options.selector.text.clone(),
+                firing: before.clone(),
+            });
             Ok(Some(before))
         }
         Err(e) => fail(reporter, alerts_unreadable(&e)),
@@ -407,13 +367,7 @@ async fn finish_alerts(
     signals: &mut Signals,
 ) -> crate::probe::AlertsReport {
     if !settle.is_zero() {
-        reporter.start(
-            Phase::Probes,
-            format!(
-                "watching the alerts {} more (--alerts-settle)",
-                crate::render::format_duration(settle)
-            ),
-        );
+        reporter.start(Phase::Probes, Progress::WatchingAlerts { settle });
     }
     let report = watch
         .finish(async {
@@ -423,7 +377,9 @@ async fn finish_alerts(
         })
         .await;
     if !settle.is_zero() {
-        reporter.finish(format!("{} new alert(s)", report.new.len()));
+        reporter.finish(Progress::NewAlerts {
+            count: report.new.len(),
+        });
     }
     if let Some(message) = crate::render::alerts::event_message(&report) {
         let mut seen = Vec::new();
@@ -466,7 +422,9 @@ async fn pick(
     let mut sel = sel.clone();
     reporter.start(
         Phase::Target,
-        format!("listing running VMIs in {}", sel.scope),
+        Progress::Listing {
+            scope: sel.scope.clone(),
+        },
     );
     let query = targets::Query {
         namespace: sel.scope.namespace(),
@@ -488,7 +446,10 @@ async fn pick(
         let scope = sel.scope.to_string();
         return fail(reporter, Error::NoTargets { scope });
     }
-    reporter.finish(format!("{} running VMI(s) in {}", rows.len(), sel.scope));
+    reporter.finish(Progress::Listed {
+        count: rows.len(),
+        scope: sel.scope.clone(),
+    });
     reporter.flush();
     let Some(picked) = prompt::pick_many(rows.clone()).await? else {
         return Ok(None);
@@ -513,13 +474,8 @@ async fn dry_run(
     if mode == DryRun::Server {
         reporter.start(
             Phase::Inject,
-            match config.fault {
-                crate::plan::Fault::Delete => {
-                    "sending the delete (and the tool's start) with dryRun=All"
-                }
-                crate::plan::Fault::Crash => {
-                    "sending the launcher pods' delete (and the tool's start) with dryRun=All"
-                }
+            Progress::DryRunSending {
+                fault: config.fault,
             },
         );
         for t in targets {
@@ -571,9 +527,7 @@ async fn dry_run(
                 }
             }
         }
-        reporter.finish(
-            "the API server accepted the delete and the recovery (dry run: nothing changed)",
-        );
+        reporter.finish(Progress::DryRunAccepted);
     }
     let reports: Vec<Report> = targets
         .iter()
@@ -604,7 +558,7 @@ async fn execute(
     } = checks;
     // One list per namespace: the freshest manifests to save, the VMIs that exist before
     // anything is deleted, and the version each namespace's watch starts from.
-    reporter.start(Phase::Snapshot, "saving the VMIs' manifests");
+    reporter.start(Phase::Snapshot, Progress::Saving);
     let (tx, rx) = mpsc::unbounded_channel();
     let mut known = HashSet::new();
     let mut fresh: Vec<Option<DynamicObject>> = vec![None; targets.len()];
@@ -665,9 +619,9 @@ async fn execute(
             Err(e) => return fail(reporter, e),
         }
     }
-    reporter.finish(match snapshot_dirs.as_slice() {
-        [one] => format!("saved to {}", one.display()),
-        many => format!("{} snapshots saved under {}", many.len(), base.display()),
+    reporter.finish(Progress::Saved {
+        dirs: snapshot_dirs.clone(),
+        base,
     });
 
     let watch_tasks = listed
@@ -720,9 +674,8 @@ async fn execute(
         .map(|(options, before)| (options.settle, AlertWatch::start(options, before)));
     reporter.start(
         Phase::Inject,
-        match config.fault {
-            crate::plan::Fault::Delete => "deleting",
-            crate::plan::Fault::Crash => "crashing (launcher pods deleted with no grace period)",
+        Progress::Injecting {
+            fault: config.fault,
         },
     );
     shell::drive(&mut core, &mut armed, &mut probing, reporter, signals).await;

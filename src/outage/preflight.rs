@@ -11,12 +11,13 @@ use super::core::TargetSpec;
 use crate::{
     cluster::Cluster,
     error::{api_code, Error, Result},
+    events::{CheckedTarget, Grant, KubeVirtObject, Owner, PlannedTarget},
     kubevirt::{self, Recovery, Vm, Vmi},
     plan::{self, Plan},
 };
 
 /// `kubevirt.io/v1` is served with VMIs; returns what can be read of the KubeVirt object.
-pub async fn check_kubevirt(cluster: &Cluster) -> Result<String> {
+pub async fn check_kubevirt(cluster: &Cluster) -> Result<KubeVirtObject> {
     match cluster
         .bounded(
             cluster
@@ -56,19 +57,19 @@ pub async fn check_kubevirt(cluster: &Cluster) -> Result<String> {
                         .and_then(|s| s.get(k))
                         .and_then(Value::as_str)
                         .unwrap_or("unknown")
+                        .to_string()
                 };
-                format!(
-                    "kubevirt.io/v1 served; KubeVirt {}/{} {} ({})",
-                    kv.metadata.namespace.as_deref().unwrap_or(""),
-                    kv.metadata.name.as_deref().unwrap_or(""),
-                    field("phase"),
-                    field("observedKubeVirtVersion")
-                )
+                KubeVirtObject::Found {
+                    namespace: kv.metadata.namespace.clone().unwrap_or_default(),
+                    name: kv.metadata.name.clone().unwrap_or_default(),
+                    phase: field("phase"),
+                    version: field("observedKubeVirtVersion"),
+                }
             }
-            None => "kubevirt.io/v1 served (no KubeVirt object found)".into(),
+            None => KubeVirtObject::None,
         },
         // Reading the KubeVirt CR is a nicety that needs cluster-wide rights: never a reason to stop.
-        Err(_) => "kubevirt.io/v1 served (KubeVirt object not readable)".into(),
+        Err(_) => KubeVirtObject::NotReadable,
     };
     Ok(detail)
 }
@@ -283,62 +284,42 @@ pub async fn find_launchers(cluster: &Cluster, targets: &mut [Target]) -> Result
     Ok(())
 }
 
-/// One line for the Target phase: where it runs, what owns it, how it comes back.
-pub fn describe_target(t: &Target) -> String {
+/// The target as the Target phase reports it: where it runs, what owns it.
+pub fn checked(t: &Target) -> CheckedTarget {
     let owner = match (&t.vm, &t.vmi.owner) {
-        (Some(vm), _) => {
-            let pool = vm
-                .pool
-                .as_ref()
-                .map(|p| format!(" of pool {p}"))
-                .unwrap_or_default();
-            format!(
-                "VM {}{pool} (runStrategy {})",
-                vm.name,
-                vm.run_strategy.as_str()
-            )
-        }
-        (None, Some(o)) => format!("{} {}", o.kind, o.name),
-        (None, None) => "standalone VMI".into(),
+        (Some(vm), _) => Owner::Vm {
+            name: vm.name.clone(),
+            pool: vm.pool.clone(),
+            run_strategy: vm.run_strategy.as_str().to_string(),
+        },
+        (None, Some(o)) => Owner::Controller {
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+        },
+        (None, None) => Owner::Standalone,
     };
-    format!(
-        "{}/{} Running on {}, {owner}",
-        t.vmi.namespace,
-        t.vmi.name,
-        t.vmi.node.as_deref().unwrap_or("an unknown node"),
-    )
-}
-
-/// The plan in a few words, for prompts and dry runs.
-pub fn plan_words(t: &Target, how: How) -> String {
-    let crash = how.fault == plan::Fault::Crash;
-    let words = plan_words_for(t, how.keep_down);
-    match (t.plan.recovery(), crash) {
-        (_, false) => words,
-        (Recovery::Automatic, true) if !how.keep_down => {
-            "crashed (launcher pod deleted, VMI Failed), KubeVirt deletes the Failed VMI and re-creates it".into()
-        }
-        (Recovery::Recreate, true) => {
-            "crashed (launcher pod deleted, VMI Failed), the tool deletes the Failed VMI and re-creates it from the snapshot after --duration".into()
-        }
-        (_, true) => format!("crashed (launcher pod deleted, VMI Failed), {words}"),
+    CheckedTarget {
+        namespace: t.vmi.namespace.clone(),
+        name: t.vmi.name.clone(),
+        node: t.vmi.node.clone(),
+        owner,
     }
 }
 
-fn plan_words_for(t: &Target, keep_down: bool) -> String {
-    match (t.plan.recovery(), &t.vm) {
-        (Recovery::Automatic, Some(vm)) if keep_down => format!(
-            "runStrategy {} switched to Manual, the tool starts VM {} after --duration, then {} is put back",
-            vm.run_strategy.as_str(),
-            vm.name,
-            vm.run_strategy.as_str()
-        ),
-        (Recovery::Start, Some(vm)) => format!("the tool starts VM {} after --duration", vm.name),
-        (Recovery::Follow, _) => format!(
-            "replica set {} creates a replacement; the tool follows it",
-            t.vmi.owner.as_ref().map(|o| o.name.as_str()).unwrap_or("?")
-        ),
-        (r, _) => r.describe().to_string(),
+/// A target and its plan, for the confirmation (`render::confirm` words it).
+pub fn planned(t: &Target, how: How) -> PlannedTarget {
+    PlannedTarget {
+        namespace: t.vmi.namespace.clone(),
+        name: t.vmi.name.clone(),
+        node: t.vmi.node.clone(),
+        recovery: t.plan.recovery(),
+        vm: t
+            .vm
+            .as_ref()
+            .map(|v| (v.name.clone(), v.run_strategy.as_str().to_string())),
+        replica_set: t.vmi.owner.as_ref().map(|o| o.name.clone()),
+        keep_down: how.keep_down,
+        fault: how.fault,
     }
 }
 
@@ -517,29 +498,32 @@ pub async fn check_permissions(
     Ok(())
 }
 
-/// `delete, watch virtualmachineinstances; update virtualmachines/start`: one clause per resource.
-pub fn summarize(perms: &[Permission]) -> String {
-    let mut clauses: Vec<(String, Vec<&str>)> = Vec::new();
+/// The verbs per resource (`virtualmachines/start` for a subresource), in the order first needed.
+pub fn grants(perms: &[Permission]) -> Vec<Grant> {
+    let mut grants: Vec<Grant> = Vec::new();
     for p in perms {
-        let res = match p.subresource {
+        let resource = match p.subresource {
             Some(sub) => format!("{}/{sub}", p.resource),
             None => p.resource.to_string(),
         };
-        match clauses.iter_mut().find(|(r, _)| *r == res) {
-            Some((_, verbs)) => verbs.push(p.verb),
-            None => clauses.push((res, vec![p.verb])),
+        match grants.iter_mut().find(|g| g.resource == resource) {
+            Some(g) => g.verbs.push(p.verb),
+            None => grants.push(Grant {
+                resource,
+                verbs: vec![p.verb],
+            }),
         }
     }
-    clauses
-        .iter()
-        .map(|(res, verbs)| format!("{} {res}", verbs.join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ")
+    grants
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn summarize(perms: &[Permission]) -> String {
+        crate::render::progress::permissions(&grants(perms))
+    }
 
     #[test]
     fn permissions_follow_the_plans() {

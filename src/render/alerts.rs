@@ -21,10 +21,11 @@ fn since(ms: u64) -> String {
 
 /// The progress line once the alerts firing before the delete are read.
 pub fn before(selector: &str, before: &[Alert]) -> String {
+    let noun = if before.len() == 1 { "alert" } else { "alerts" };
     let scope = if selector.is_empty() {
-        "alerts".to_string()
+        noun.to_string()
     } else {
-        format!("alerts matching {selector}")
+        format!("{noun} matching {selector}")
     };
     match before {
         [] => format!("no {scope} firing before the delete"),

@@ -1,11 +1,27 @@
 //! The chosen targets as a table (a note before the confirmation, and in a dry run).
 
-use crate::selection::Chosen;
+use crate::selection::{Chosen, Selection};
+
+/// How the set was chosen, in one line: `2 of 5 running VMIs matching app=db in namespace prod,
+/// at random (--count 2, --seed 7)`.
+pub fn how(s: &Selection) -> String {
+    let what = match (s.by, &s.selector) {
+        ("names", _) => format!("named VMIs in {}", s.scope),
+        ("picker", _) => format!("VMIs picked at the prompt in {}", s.scope),
+        (_, Some(sel)) => format!("running VMIs matching {sel} in {}", s.scope),
+        _ => format!("running VMIs in {}", s.scope),
+    };
+    let mut line = format!("{} of {} {what}", s.chosen, s.candidates);
+    if let (Some(sample), Some(seed)) = (&s.sample, s.seed) {
+        line.push_str(&format!(", at random ({sample}, --seed {seed})"));
+    }
+    line
+}
 
 /// The chosen set as people read it before confirming, and in a dry run: one line on how it was
 /// chosen, a row per target with its plan, and the running VMIs that were left out, with why.
 pub fn render(chosen: &Chosen) -> String {
-    let mut out = format!("{}:\n", chosen.selection.describe());
+    let mut out = format!("{}:\n", how(&chosen.selection));
     let mut cells: Vec<[String; 5]> = vec![[
         "VMI".into(),
         "NODE".into(),

@@ -3,10 +3,12 @@
 
 pub mod alerts;
 pub mod chosen;
-mod leads;
+pub mod confirm;
+pub mod leads;
 pub mod notes;
 mod phases;
 mod plain;
+pub mod progress;
 mod spinners;
 pub mod summary;
 pub mod trials;

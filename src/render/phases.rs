@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::words;
-use crate::events::{Event, Outcome, Phase, TargetEvent};
+use super::{progress::progress, words};
+use crate::events::{Event, Outcome, Phase, Progress, TargetEvent};
 
 /// What a renderer draws.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,12 +82,12 @@ impl Phases {
     pub fn translate(&mut self, event: &Event) -> Vec<Draw> {
         let mut out = Vec::new();
         match event {
-            Event::Started { phase, message } => self.start(*phase, message.clone(), &mut out),
+            Event::Started { phase, message } => self.start(*phase, progress(message), &mut out),
             Event::Progress { message, .. } => out.push(Draw::Progress {
-                message: message.clone(),
+                message: progress(message),
             }),
-            Event::Finished { message, .. } => self.end(true, message.clone(), &mut out),
-            Event::Failed { message, .. } => self.end(false, message.clone(), &mut out),
+            Event::Finished { message, .. } => self.end(true, progress(message), &mut out),
+            Event::Failed { message, .. } => self.end(false, progress(message), &mut out),
             Event::Note(note) => out.push(Draw::Note {
                 message: super::notes::note(note),
             }),
@@ -112,11 +112,7 @@ impl Phases {
                     format!("{text} {} after the delete", super::format_duration(at)),
                     out,
                 );
-                self.start(
-                    Phase::Validate,
-                    "waiting for the Ready condition".into(),
-                    out,
-                );
+                self.start(Phase::Validate, progress(&Progress::WaitingForReady), out);
             }
             TargetEvent::Done { outcome, .. } => {
                 let ok = *outcome == Outcome::Recovered
@@ -156,13 +152,17 @@ impl Phases {
                 out.push(Draw::TargetStatus { target, text, done });
                 return;
             }
-            let n = self.names.len();
-            let message = match self.queued {
-                0 => format!("{n} VMIs: the deletes went out"),
-                _ => format!("{n} VMIs, one at a time (--serial): the first delete went out"),
+            let targets = self.names.len();
+            let sent = Progress::FaultsSent {
+                targets,
+                serial: self.queued > 0,
             };
-            self.end(true, message, out);
-            self.start(Phase::Recovery, format!("following {n} VMIs"), out);
+            self.end(true, progress(&sent), out);
+            self.start(
+                Phase::Recovery,
+                progress(&Progress::Following { targets }),
+                out,
+            );
         }
         out.push(Draw::Line {
             phase: self.phase(),
@@ -174,8 +174,9 @@ impl Phases {
             self.done.push(ok);
             if self.done.len() == self.names.len() {
                 let recovered = self.done.iter().filter(|ok| **ok).count();
-                let message = format!("{recovered} of {} VMIs recovered", self.names.len());
-                self.end(recovered == self.names.len(), message, out);
+                let targets = self.names.len();
+                let message = progress(&Progress::FleetDone { recovered, targets });
+                self.end(recovered == targets, message, out);
             }
         }
     }

@@ -25,7 +25,7 @@ use series::{BackOff, Stopped, Trial, TrialTarget};
 use crate::{
     cluster::{self, Cluster},
     error::{Error, Exit, Result},
-    events::{Phase, Reporter},
+    events::{Phase, Progress, Reporter},
     kubevirt,
     outage::{self, OutageConfig},
     report::{Report, RunReport},
@@ -83,16 +83,16 @@ pub async fn run(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunRe
             };
             reporter.start(
                 Phase::Recovery,
-                format!(
-                    "trial {n} of {}: waiting {} (--interval), then for every target Running and Ready",
-                    plan.count,
-                    crate::render::format_duration(plan.interval)
-                ),
+                Progress::BetweenTrials {
+                    trial: n,
+                    of: plan.count,
+                    interval: plan.interval,
+                },
             );
             let targets = prev.targets();
             match between(c, &targets, plan.interval, config.timeout, &mut signals).await {
                 Between::Ready(back_off) => {
-                    reporter.finish("every target is Running and Ready");
+                    reporter.finish(Progress::TargetsReady);
                     for b in back_off {
                         reporter.note(crate::events::Note::BackOff(b.clone()));
                         series.back_off.push(BackOff {
@@ -107,13 +107,13 @@ pub async fn run(config: &OutageConfig, reporter: &mut Reporter) -> Result<RunRe
                         target,
                         timeout_ms: config.timeout.as_millis() as u64,
                     };
-                    reporter.fail(crate::render::trials::stopped(&stop));
+                    reporter.fail(Progress::Stopped(stop.clone()));
                     series.stopped = Some(stop);
                     extra_exit = Exit::NotRecovered;
                     break;
                 }
                 Between::Signal(signal) => {
-                    reporter.fail("interrupted between trials: nothing is down");
+                    reporter.fail(Progress::InterruptedBetweenTrials);
                     series.stopped = Some(Stopped::Signal { after_trial: n - 1 });
                     extra_exit = Exit::from_signal(signal);
                     break;

@@ -10,7 +10,9 @@ use super::{
 };
 use crate::{
     error::Exit,
-    report::{GameDayReport, Report, StepStatus},
+    render::leads::lead,
+    repeat::series::Trial,
+    report::{GameDayReport, Report, StepStatus, Timings},
 };
 
 /// A stretch of one target's outage.
@@ -72,11 +74,25 @@ const STAGES: [Stage; 5] = [
 pub struct Row {
     pub namespace: String,
     pub name: String,
+    /// `--repeat`: the trial this row is (None without trials).
+    pub trial: Option<u32>,
+    /// The document's probes are this row's (the last trial's; not an earlier trial's record).
+    pub probed: bool,
     /// None when nothing was deleted (dry run, not hit).
     pub segments: Option<Vec<(Stage, u64, u64)>>,
     /// Shown right of the bar: "Ready 4.78s", "NOT RECOVERED", "dry run"…
     pub outcome: String,
     pub ok: bool,
+}
+
+impl Row {
+    /// `ns/name`, and `(trial N)` with `--repeat`.
+    pub fn label(&self) -> String {
+        match self.trial {
+            Some(n) => format!("{}/{} (trial {n})", self.namespace, self.name),
+            None => format!("{}/{}", self.namespace, self.name),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,11 +123,16 @@ fn unix_ms(t: std::time::SystemTime) -> u64 {
 /// The rows and the axis of a game day.
 pub fn layout(report: &GameDayReport) -> Layout {
     let injected = |r: &Report| parse_time(r.injected_at.as_deref()).map(unix_ms);
-    let origin = report
-        .steps
-        .iter()
-        .flat_map(|s| s.fleet.iter().flat_map(|f| &f.targets))
+    let trial_start = |t: &Trial| parse_time(t.started_at.as_deref()).map(unix_ms);
+    let fleets = || report.steps.iter().flat_map(|s| s.fleet.iter());
+    let origin = fleets()
+        .flat_map(|f| &f.targets)
         .filter_map(injected)
+        .chain(
+            fleets()
+                .flat_map(|f| &f.series.trials)
+                .filter_map(trial_start),
+        )
         .min();
     let mut groups = Vec::new();
     let mut span = 0u64;
@@ -134,12 +155,45 @@ pub fn layout(report: &GameDayReport) -> Layout {
             .and_then(|f| parse_time(f.finished_at.as_deref()))
             .map(unix_ms);
         let mut rows = Vec::new();
+        // `--repeat`: the earlier trials' rows first, from their records (each from its
+        // trial's start), then the last trial's from the documents.
+        let trials = step.fleet.iter().flat_map(|f| &f.series.trials);
+        let last_trial = step
+            .fleet
+            .as_ref()
+            .and_then(|f| f.series.trials.last())
+            .map(|t| t.trial);
+        for t in trials.filter(|t| Some(t.trial) != last_trial) {
+            for x in &t.targets {
+                let segments = trial_start(t).zip(origin).map(|(at, origin)| {
+                    let segs = segments(&x.timings, at.saturating_sub(origin), None);
+                    if let Some(last) = segs.last() {
+                        span = span.max(last.2);
+                    }
+                    segs
+                });
+                let (outcome, ok) = match (x.recovered, x.timings.ready_ms) {
+                    (true, Some(ready)) => (format!("Ready {}", ms(Some(ready))), true),
+                    (true, None) => ("recovered".into(), true),
+                    (false, _) => (lead(Exit::NotRecovered).into(), false),
+                };
+                rows.push(Row {
+                    namespace: x.target.namespace.clone(),
+                    name: x.target.name.clone(),
+                    trial: Some(t.trial),
+                    probed: false,
+                    segments,
+                    outcome,
+                    ok,
+                });
+            }
+        }
         for r in step.fleet.iter().flat_map(|f| &f.targets) {
             let segments = match (injected(r), origin) {
                 (Some(at), Some(origin)) => {
                     let start = at.saturating_sub(origin);
                     let end = fleet_end.map(|e| e.saturating_sub(origin));
-                    let segs = segments(r, start, end);
+                    let segs = segments(&r.timings, start, end);
                     if let Some(last) = segs.last() {
                         span = span.max(last.2);
                     }
@@ -151,14 +205,15 @@ pub fn layout(report: &GameDayReport) -> Layout {
                 _ if r.dry_run.is_some() && r.exit() == Exit::Recovered => ("dry run".into(), true),
                 (Exit::Recovered, Some(ready)) => (format!("Ready {}", ms(Some(ready))), true),
                 (Exit::Recovered, None) => ("recovered".into(), true),
-                (Exit::NotRecovered, _) => ("NOT RECOVERED".into(), false),
-                (Exit::FailedAfterInject, _) => ("TOOL FAILED".into(), false),
-                (Exit::Interrupted | Exit::Terminated, _) => ("INTERRUPTED".into(), false),
+                (e @ (Exit::NotRecovered | Exit::FailedAfterInject), _) => (lead(e).into(), false),
+                (e @ (Exit::Interrupted | Exit::Terminated), _) => (lead(e).into(), false),
                 (Exit::NothingChanged, _) => ("not hit".into(), false),
             };
             rows.push(Row {
                 namespace: r.target.namespace.clone(),
                 name: r.target.name.clone(),
+                trial: last_trial,
+                probed: true,
                 segments,
                 outcome,
                 ok,
@@ -192,8 +247,7 @@ pub fn layout(report: &GameDayReport) -> Layout {
 
 /// A target's stages from its DELETE at `start`. The last stage before Ready runs to the
 /// step's end when the target did not come back.
-fn segments(r: &Report, start: u64, step_end: Option<u64>) -> Vec<(Stage, u64, u64)> {
-    let t = &r.timings;
+fn segments(t: &Timings, start: u64, step_end: Option<u64>) -> Vec<(Stage, u64, u64)> {
     let marks: Vec<(Stage, u64)> = [
         (Stage::Down, Some(0)),
         (Stage::Gone, t.gone_ms),
@@ -276,7 +330,7 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
     let probes_of = |r: &Row| -> Vec<&TimelineProbe> {
         probes
             .iter()
-            .filter(|p| p.namespace == r.namespace && p.name == r.name)
+            .filter(|p| r.probed && p.namespace == r.namespace && p.name == r.name)
             .collect()
     };
     let rows_h: f64 = l
@@ -419,7 +473,7 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
                 s,
                 r##"<text x="28" y="{}" fill="#1f2937">{}</text>"##,
                 y + 13.0,
-                escape(&clip(&format!("{}/{}", r.namespace, r.name), 34))
+                escape(&clip(&r.label(), 34))
             );
             match &r.segments {
                 Some(segs) => {
@@ -432,9 +486,8 @@ pub fn svg(report: &GameDayReport, probes: &[TimelineProbe]) -> String {
                             y + 1.0,
                             stage.color(),
                             escape(&format!(
-                                "{}/{}: {} from {} to {}",
-                                r.namespace,
-                                r.name,
+                                "{}: {} from {} to {}",
+                                r.label(),
                                 stage.meaning(),
                                 ms(Some(*from)),
                                 ms(Some(*to))

@@ -177,10 +177,11 @@ async fn prepare(config: &RunConfig, term: &Terminal, loaded: &Loaded) -> Result
                 PlannedStep::Skip(_) => 0,
             })
             .sum();
-        let question = format!(
-            "Run these steps in context {}, deleting {targets} VMI(s)?",
-            cluster.context
-        );
+        let question = crate::render::confirm::game_day(&crate::events::GameDayQuestion {
+            context: cluster.context.clone(),
+            targets,
+            fault: config.fault,
+        });
         if !prompt::confirm(question).await? {
             return Err(Error::Declined);
         }
@@ -476,16 +477,7 @@ impl StepRunner for Engine {
         let mut alerts = Vec::new();
         for ns in namespaces {
             let targets: Vec<&Target> = step.targets.iter().filter(|t| t.namespace == ns).collect();
-            eprintln!(
-                "\nstep {} \"{}\": {}",
-                step.number,
-                step.name,
-                targets
-                    .iter()
-                    .map(|t| format!("{}/{}", t.namespace, t.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            eprintln!("{}", text::step_header(step.number, &step.name, &targets));
             let (batch, batch_series, batch_stopped, watched) =
                 self.namespace(step, ns, &targets).await;
             alerts.extend(watched);

@@ -216,3 +216,12 @@ pub fn summary(r: &GameDayReport, format: OutputFormat, color: bool) -> String {
     }
     out
 }
+
+/// The line before a step's batch runs: `step 2 "name": ns/a, ns/b`, after a blank line.
+pub fn step_header(number: usize, name: &str, targets: &[&crate::targets::Target]) -> String {
+    let names: Vec<String> = targets
+        .iter()
+        .map(|t| format!("{}/{}", t.namespace, t.name))
+        .collect();
+    format!("\nstep {number} \"{name}\": {}", names.join(", "))
+}
