@@ -167,14 +167,14 @@ async fn dispatch(cli: Cli, term: Terminal) -> Exit {
             Ok(config) => schedule::run(&config).await.map(|text| print_stdout(&text)),
             Err(e) => Err(e),
         },
-        Command::Restore(args) => {
-            restore::run(&args.config(&cli.global))
-                .await
-                .map(|(exit, line)| {
-                    print_stdout(&format!("{line}\n"));
-                    exit
-                })
-        }
+        Command::Restore(args) => restore::run(&args.config(&cli.global), |waiting| {
+            eprintln!("{}", render::restore::waiting(waiting))
+        })
+        .await
+        .map(|restored| {
+            print_stdout(&format!("{}\n", render::restore::outcome(&restored)));
+            restored.exit()
+        }),
         Command::Complete { words } => {
             let (candidates, directive) = complete::complete(words).await;
             let mut text = candidates.join("\n");

@@ -12,34 +12,19 @@ use kube::{
     runtime::wait::await_condition,
 };
 
+pub use crate::events::restore::{
+    Change, Changed, KubeVirtDoes, Outcome, Restored, SavedOwner, Waiting,
+};
 use crate::{
     cluster::{self, Cluster},
-    error::{api_code, Error, Exit, Result},
+    error::{api_code, Error, Result},
     kubevirt::{self, is_protected_namespace, Owner, RunStrategy, Vm, Vmi},
     outage::actions,
-    render::format_duration,
+    render::restore as words,
     snapshot::{self, Snapshot},
 };
 
-/// What the snapshot's VMI belonged to when it was saved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SavedOwner {
-    Standalone,
-    Vm { name: String },
-    ReplicaSet { name: String },
-    Other { kind: String, name: String },
-}
-
 impl SavedOwner {
-    fn describe(&self) -> String {
-        match self {
-            SavedOwner::Standalone => "has no owner".into(),
-            SavedOwner::Vm { name } => format!("is owned by VM {name}"),
-            SavedOwner::ReplicaSet { name } => format!("is owned by replica set {name}"),
-            SavedOwner::Other { kind, name } => format!("is owned by {kind} {name}"),
-        }
-    }
-
     /// From `vmi.yaml`'s controller owner, checked against what `snapshot.yaml` says.
     pub fn of(snap: &Snapshot) -> Result<SavedOwner> {
         let saved = Vmi::from_object(&snap.vmi);
@@ -64,7 +49,7 @@ impl SavedOwner {
                     snapshot::META_FILE,
                     snap.meta.vm.as_deref().unwrap_or("none"),
                     snapshot::VMI_FILE,
-                    owner.describe()
+                    words::saved_owner(&owner)
                 ),
             });
         }
@@ -98,8 +83,8 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub steps: Vec<Step>,
-    /// Nothing to change (KubeVirt re-creates it), in words; None when the steps do it.
-    pub waits_for: Option<String>,
+    /// Nothing to change: what KubeVirt does by itself; None when the steps do it.
+    pub waits_for: Option<KubeVirtDoes>,
 }
 
 fn refuse(message: String, hint: String) -> Error {
@@ -222,10 +207,10 @@ pub fn plan(snap: &Snapshot, owner: &SavedOwner, now: &Now) -> Result<Plan> {
         return match strategy {
             RunStrategy::Always | RunStrategy::RerunOnFailure => Ok(Plan {
                 steps,
-                waits_for: Some(format!(
-                    "VM {vm_name} has runStrategy {}: KubeVirt deletes its Failed VMI and starts a new one",
-                    strategy.as_str()
-                )),
+                waits_for: Some(KubeVirtDoes::RestartsFailedVmi {
+                    vm: vm_name,
+                    strategy,
+                }),
             }),
             RunStrategy::Manual => {
                 steps.push(Step::StartVm { vm: vm_name });
@@ -254,10 +239,10 @@ pub fn plan(snap: &Snapshot, owner: &SavedOwner, now: &Now) -> Result<Plan> {
     match strategy {
         RunStrategy::Always | RunStrategy::Once if steps.is_empty() => Ok(Plan {
             steps,
-            waits_for: Some(format!(
-                "VM {vm_name} has runStrategy {}: KubeVirt re-creates its VMI",
-                strategy.as_str()
-            )),
+            waits_for: Some(KubeVirtDoes::RecreatesVmi {
+                vm: vm_name,
+                strategy,
+            }),
         }),
         RunStrategy::Always | RunStrategy::Once => Ok(Plan {
             steps,
@@ -300,8 +285,9 @@ pub struct RestoreConfig {
     pub connection: cluster::Connection,
 }
 
-/// Returns the exit code and the one-line result for stdout.
-pub async fn run(args: &RestoreConfig) -> Result<(Exit, String)> {
+/// Carries out the plan, tells `waiting` what it changed before it waits, and returns how the
+/// wait ended (`render::restore` words both).
+pub async fn run(args: &RestoreConfig, waiting: impl FnOnce(&Waiting)) -> Result<Restored> {
     let snap = snapshot::load(&args.snapshot)?;
     let meta = &snap.meta;
     if let Some(ns) = &args.connection.namespace {
@@ -345,26 +331,21 @@ pub async fn run(args: &RestoreConfig) -> Result<(Exit, String)> {
     };
     let now = Now { vmi, vm };
     let plan = plan(&snap, &owner, &now)?;
-    let mut done: Vec<String> = Vec::new();
+    let mut done: Vec<Change> = Vec::new();
     for step in &plan.steps {
         match carry_out(&cluster, &snap, step).await {
-            Ok(said) => done.push(said),
+            Ok(change) => done.push(change),
             Err(e) if done.is_empty() => return Err(e),
             Err(e) => return Err(failed_after(&done, &e, &snap, &cluster)),
         }
     }
-    let changed = if done.is_empty() {
-        format!(
-            "nothing changed ({})",
-            plan.waits_for.as_deref().unwrap_or("nothing to do")
-        )
-    } else {
-        format!("changed: {}", done.join("; "))
+    let waited = Waiting {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        changed: Changed::of(done.clone(), plan.waits_for),
+        timeout: args.timeout,
     };
-    eprintln!(
-        "restore: {changed}; waiting up to {} for VMI {ns}/{name} to be Running and Ready",
-        format_duration(args.timeout)
-    );
+    waiting(&waited);
     let ready = await_condition(vmis, name, |obj: Option<&DynamicObject>| {
         obj.map(Vmi::from_object)
             .is_some_and(|v| v.is_running() && v.ready)
@@ -372,22 +353,18 @@ pub async fn run(args: &RestoreConfig) -> Result<(Exit, String)> {
     match tokio::time::timeout(args.timeout, ready).await {
         Ok(Ok(Some(obj))) => {
             let vmi = Vmi::from_object(&obj);
-            Ok((
-                Exit::Recovered,
-                format!(
-                    "restored VMI {ns}/{name}: Running and Ready on {} (uid {}); {changed}",
-                    vmi.node.as_deref().unwrap_or("?"),
-                    vmi.uid
-                ),
-            ))
+            Ok(Restored {
+                waited,
+                outcome: Outcome::Ready {
+                    node: vmi.node,
+                    uid: vmi.uid,
+                },
+            })
         }
-        Ok(Ok(None)) | Err(_) => Ok((
-            Exit::NotRecovered,
-            format!(
-                "VMI {ns}/{name} is not Running and Ready after {}; {changed}",
-                format_duration(args.timeout)
-            ),
-        )),
+        Ok(Ok(None)) | Err(_) => Ok(Restored {
+            waited,
+            outcome: Outcome::NotReady,
+        }),
         Ok(Err(kube::runtime::wait::Error::ProbeFailed(e))) => {
             let e = Error::usage(
                 format!(
@@ -406,9 +383,9 @@ pub async fn run(args: &RestoreConfig) -> Result<(Exit, String)> {
 }
 
 /// A failure after `restore` changed something: exit 3, with what it changed.
-fn failed_after(done: &[String], error: &Error, snap: &Snapshot, cluster: &Cluster) -> Error {
+fn failed_after(done: &[Change], error: &Error, snap: &Snapshot, cluster: &Cluster) -> Error {
     Error::AfterInject {
-        message: format!("restore changed: {}; then {error}", done.join("; ")),
+        message: format!("restore changed: {}; then {error}", words::changes(done)),
         hint: format!(
             "look at `kubectl get vm,vmi -n {}`; once the cause is fixed, run {} again",
             snap.meta.namespace,
@@ -417,8 +394,8 @@ fn failed_after(done: &[String], error: &Error, snap: &Snapshot, cluster: &Clust
     }
 }
 
-/// One step; returns what it changed, in words.
-async fn carry_out(cluster: &Cluster, snap: &Snapshot, step: &Step) -> Result<String> {
+/// One step; returns what it changed.
+async fn carry_out(cluster: &Cluster, snap: &Snapshot, step: &Step) -> Result<Change> {
     let ns = snap.meta.namespace.as_str();
     let client = &cluster.client;
     match step {
@@ -427,11 +404,12 @@ async fn carry_out(cluster: &Cluster, snap: &Snapshot, step: &Step) -> Result<St
                 .bounded(actions::switch_run_strategy(client, ns, vm, "Manual", to))
                 .await
             {
-                Ok(()) => Ok(format!("put VM {vm}'s runStrategy back to {to}")),
+                Ok(()) => Ok(Change::PutStrategyBack {
+                    vm: vm.clone(),
+                    to: to.clone(),
+                }),
                 // The test op failed: it is no longer Manual, someone changed it meanwhile.
-                Err(e) if api_code(&e) == Some(422) => Ok(format!(
-                    "left VM {vm}'s runStrategy as it is (someone changed it from Manual meanwhile)"
-                )),
+                Err(e) if api_code(&e) == Some(422) => Ok(Change::LeftStrategy { vm: vm.clone() }),
                 Err(e) => Err(cluster
                     .request_error(format!("put VM {ns}/{vm}'s runStrategy back to {to}"), e)),
             }
@@ -447,14 +425,14 @@ async fn carry_out(cluster: &Cluster, snap: &Snapshot, step: &Step) -> Result<St
                 ))
                 .await
             {
-                Ok(_) => Ok(format!("re-created VM {vm} from the snapshot")),
+                Ok(_) => Ok(Change::RecreatedVm { vm: vm.clone() }),
                 Err(e) => Err(cluster.request_error(format!("re-create VM {ns}/{vm}"), e)),
             }
         }
         Step::StartVm { vm } => cluster
             .bounded(actions::start_vm(client, ns, vm, false))
             .await
-            .map(|()| format!("started VM {vm}"))
+            .map(|()| Change::StartedVm { vm: vm.clone() })
             .map_err(|e| cluster.request_error(format!("start VM {ns}/{vm}"), e)),
         // A crashed (Failed) VMI of the snapshot's UID is deleted first.
         Step::RecreateVmi => match cluster
@@ -467,14 +445,12 @@ async fn carry_out(cluster: &Cluster, snap: &Snapshot, step: &Step) -> Result<St
             .map_err(|e| {
                 cluster.request_error(format!("re-create VMI {ns}/{}", snap.meta.name), e)
             })? {
-            actions::Recreated::Created { .. } => Ok(format!(
-                "re-created VMI {} from the snapshot",
-                snap.meta.name
-            )),
-            actions::Recreated::AlreadyExists => Ok(format!(
-                "nothing: someone re-created VMI {} first",
-                snap.meta.name
-            )),
+            actions::Recreated::Created { .. } => Ok(Change::RecreatedVmi {
+                vmi: snap.meta.name.clone(),
+            }),
+            actions::Recreated::AlreadyExists => Ok(Change::VmiRecreatedByOthers {
+                vmi: snap.meta.name.clone(),
+            }),
         },
     }
 }
@@ -482,7 +458,7 @@ async fn carry_out(cluster: &Cluster, snap: &Snapshot, step: &Step) -> Result<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{kubevirt::Recovery, snapshot::SnapshotMeta};
+    use crate::{error::Exit, kubevirt::Recovery, snapshot::SnapshotMeta};
     use serde_json::json;
 
     fn object(v: serde_json::Value) -> DynamicObject {
@@ -607,7 +583,13 @@ mod tests {
         );
         let always = decide(&s, with("Always")).unwrap();
         assert!(always.steps.is_empty());
-        assert!(always.waits_for.unwrap().contains("KubeVirt re-creates"));
+        assert_eq!(
+            always.waits_for,
+            Some(KubeVirtDoes::RecreatesVmi {
+                vm: "db-0".into(),
+                strategy: RunStrategy::Always
+            })
+        );
         assert!(decide(&s, with("Halted"))
             .unwrap_err()
             .to_string()
@@ -729,7 +711,14 @@ mod tests {
         for strategy in ["Always", "RerunOnFailure"] {
             let plan = decide(&owned, crashed(Some(vm_now(strategy)))).unwrap();
             assert!(plan.steps.is_empty(), "{strategy}");
-            assert!(plan.waits_for.unwrap().contains("Failed VMI"), "{strategy}");
+            assert_eq!(
+                plan.waits_for,
+                Some(KubeVirtDoes::RestartsFailedVmi {
+                    vm: "db-0".into(),
+                    strategy: RunStrategy::parse(strategy)
+                }),
+                "{strategy}"
+            );
         }
         // Kept down through the crash: Always goes back, and KubeVirt does the rest.
         let kept = snap(

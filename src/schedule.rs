@@ -28,6 +28,7 @@ use crate::{
     error::{api_code, Error, Result},
     kubevirt::is_protected_namespace,
     outage::preflight::{self, Permission, Target},
+    render::progress,
 };
 
 /// The image `scripts/image` builds (`kubectl-vmchaos:<version>` inside the archive).
@@ -167,15 +168,13 @@ pub async fn run(config: &ScheduleConfig) -> Result<String> {
     let targets = chosen.targets;
     for t in &targets {
         eprintln!(
-            "schedule {}: {}",
-            plan.name,
-            crate::render::progress::target(&preflight::checked(t))
+            "{}",
+            progress::schedule_target(&plan.name, &preflight::checked(t))
         );
     }
     eprintln!(
-        "schedule {}: Role allows {}",
-        plan.name,
-        crate::render::progress::permissions(&preflight::grants(&plan.permissions))
+        "{}",
+        progress::schedule_role(&plan.name, &preflight::grants(&plan.permissions))
     );
     let manifests = manifests(&plan);
     // Never an object of that name the schedule did not make: checked for all four before
@@ -599,12 +598,16 @@ async fn apply_one(
                 field_manager: Some(FIELD_MANAGER.into()),
                 ..PostParams::default()
             };
-            api.create(&params, &object).await.map(|_| ())
+            cluster
+                .bounded(api.create(&params, &object))
+                .await
+                .map(|_| ())
         }
         Some(version) => {
             object.metadata.resource_version = Some(version.to_string());
             let params = PatchParams::apply(FIELD_MANAGER).force();
-            api.patch(&name, &params, &Patch::Apply(&object))
+            cluster
+                .bounded(api.patch(&name, &params, &Patch::Apply(&object)))
                 .await
                 .map(|_| ())
         }
@@ -660,9 +663,7 @@ async fn ownership(
         let object = match cluster.bounded(api.get_opt(name)).await {
             Ok(object) => object,
             Err(e) if api_code(&e) == Some(403) && !applying => {
-                eprintln!(
-                    "warning: could not check whether {what}/{name} exists in namespace {ns} (forbidden): applying these manifests would change one the schedule did not make"
-                );
+                eprintln!("{}", progress::schedule_unchecked(&what, name, ns));
                 continue;
             }
             Err(e) => return Err(cluster.request_error(format!("get {what} {ns}/{name}"), e)),
@@ -701,7 +702,10 @@ fn owned_by_schedule(object: &DynamicObject, name: &str) -> bool {
 
 /// Whether the API server serves CronJobs in this group version.
 async fn serves_cronjobs(cluster: &Cluster, group_version: &str) -> Result<bool> {
-    match cluster.client.list_api_group_resources(group_version).await {
+    match cluster
+        .bounded(cluster.client.list_api_group_resources(group_version))
+        .await
+    {
         Ok(list) => Ok(list.resources.iter().any(|r| r.name == "cronjobs")),
         Err(e) if api_code(&e) == Some(404) => Ok(false),
         Err(e) => Err(cluster.request_error(format!("discover {group_version}"), e)),
@@ -782,8 +786,8 @@ async fn suspend(cluster: &Cluster, name: &str, suspend: bool) -> Result<String>
     let ns = &cluster.namespace;
     let cron_api = cronjob_api(cluster).await?;
     let api: Api<DynamicObject> = Api::namespaced_with(cluster.client.clone(), ns, &cron_api);
-    let found = api
-        .get_opt(name)
+    let found = cluster
+        .bounded(api.get_opt(name))
         .await
         .map_err(|e| cluster.request_error(format!("get CronJob {ns}/{name}"), e))?;
     let Some(cron_job) = found else {
@@ -802,8 +806,8 @@ async fn suspend(cluster: &Cluster, name: &str, suspend: bool) -> Result<String>
         "metadata": {"resourceVersion": cron_job.metadata.resource_version},
         "spec": {"suspend": suspend}
     });
-    match api
-        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+    match cluster
+        .bounded(api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)))
         .await
     {
         Ok(_) => Ok(format!(
@@ -837,8 +841,8 @@ async fn delete(cluster: &Cluster, name: &str) -> Result<String> {
     let mut lines = Vec::new();
     for (resource, label) in objects {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &resource);
-        let found = api
-            .get_opt(name)
+        let found = cluster
+            .bounded(api.get_opt(name))
             .await
             .map_err(|e| cluster.request_error(format!("get {label} {ns}/{name}"), e))?;
         let Some(object) = found else { continue };
@@ -856,7 +860,7 @@ async fn delete(cluster: &Cluster, name: &str) -> Result<String> {
             }),
             ..params.clone()
         };
-        match api.delete(name, &params).await {
+        match cluster.bounded(api.delete(name, &params)).await {
             Ok(_) => lines.push(format!("{label}/{name} deleted")),
             Err(e) if api_code(&e) == Some(404) => {}
             Err(e) => return Err(cluster.request_error(format!("delete {label} {ns}/{name}"), e)),

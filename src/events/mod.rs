@@ -5,6 +5,7 @@
 mod notes;
 mod progress;
 mod question;
+pub mod restore;
 mod target;
 
 use std::time::{Duration, Instant};

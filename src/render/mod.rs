@@ -9,6 +9,7 @@ pub mod notes;
 mod phases;
 mod plain;
 pub mod progress;
+pub mod restore;
 mod spinners;
 pub mod summary;
 pub mod trials;

@@ -144,6 +144,24 @@ pub fn permissions(grants: &[Grant]) -> String {
         .join("; ")
 }
 
+/// `schedule nightly: prod/db-0 Running on node-a, …`: one target a schedule will hit.
+pub fn schedule_target(schedule: &str, t: &CheckedTarget) -> String {
+    format!("schedule {schedule}: {}", target(t))
+}
+
+/// `schedule nightly: Role allows …`: the schedule's Role.
+pub fn schedule_role(schedule: &str, grants: &[Grant]) -> String {
+    format!("schedule {schedule}: Role allows {}", permissions(grants))
+}
+
+/// Printing a schedule's manifests, `kind/name` could not be read (forbidden): whether it
+/// exists, and is the schedule's, is unknown.
+pub fn schedule_unchecked(kind: &str, name: &str, namespace: &str) -> String {
+    format!(
+        "warning: could not check whether {kind}/{name} exists in namespace {namespace} (forbidden): if it does and is not the schedule's, applying these manifests would change it"
+    )
+}
+
 #[cfg(test)]
 #[path = "progress_tests.rs"]
 mod tests;

@@ -333,3 +333,29 @@ fn every_kind_of_step_message_has_its_words() {
         "a kind of step message without a row"
     );
 }
+
+#[test]
+fn schedule_says_its_targets_its_role_and_what_it_could_not_check() {
+    use super::{schedule_role, schedule_target, schedule_unchecked};
+    assert_eq!(
+        schedule_target(
+            "nightly",
+            &target("db-0", Some("node-a"), Owner::Standalone)
+        ),
+        "schedule nightly: prod/db-0 Running on node-a, standalone VMI"
+    );
+    assert_eq!(
+        schedule_role(
+            "nightly",
+            &[Grant {
+                resource: "virtualmachineinstances".into(),
+                verbs: vec!["delete", "list", "watch"],
+            }]
+        ),
+        "schedule nightly: Role allows delete, list, watch virtualmachineinstances"
+    );
+    assert_eq!(
+        schedule_unchecked("cronjob", "nightly", "prod"),
+        "warning: could not check whether cronjob/nightly exists in namespace prod (forbidden): if it does and is not the schedule's, applying these manifests would change it"
+    );
+}
