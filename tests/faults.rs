@@ -1,14 +1,17 @@
 //! Faults injected on purpose during a real outage, each ending with the VM Running and Ready
 //! and the documented exit code: connections dropped mid-watch, the API server stalled for
-//! 30 s, the API server restarted during the recovery, a watch answered 410 Gone, KubeVirt
-//! never re-creating an Always VM, and the tool SIGKILLed mid-run then `restore`.
+//! 30 s, the API server restarted during the recovery (once; twice before KubeVirt re-created
+//! the VMI), a watch answered 410 Gone, KubeVirt never re-creating an Always VM, and the tool
+//! SIGKILLed mid-run then `restore`.
 //!
 //! Restarting the API server and compacting etcd hit every client of the cluster, so this
 //! binary has a private cluster (watch cache off, so a compaction shows as 410), and its tests
-//! take turns.
+//! take turns. With `VMCHAOS_TIER=genuine` that cluster is the genuine tier: the same faults
+//! hit KubeVirt's own virt-api and virt-controller (client-go's reflectors and leader
+//! election) as well as the tool.
 
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Write},
     path::{Path, PathBuf},
     process::{Child, Output, Stdio},
     sync::{mpsc, Mutex, MutexGuard, OnceLock},
@@ -17,7 +20,7 @@ use std::{
 };
 
 use serde_json::Value;
-use testenv::{knobs, Cluster, FaultProxy};
+use testenv::{Cluster, FaultProxy};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-vmchaos");
 
@@ -29,6 +32,7 @@ fn cluster() -> Option<(&'static Cluster, MutexGuard<'static, ()>)> {
             testenv::prerequisites_present().then(|| {
                 Cluster::builder()
                     .watch_cache(false)
+                    .genuine(testenv::genuine_tier())
                     .start()
                     .unwrap_or_else(|e| panic!("{e}"))
             })
@@ -230,6 +234,43 @@ fn the_api_server_restarted_during_the_recovery() {
     assert_back(cluster, &ns, "db", &old);
 }
 
+/// On the genuine tier this is where client-go's pace shows: virt-controller's reflectors back off
+/// (0.8 s doubling, for 2 minutes) after each restart, so KubeVirt finishes the delete and
+/// re-creates the VMI seconds after the API server is back, while the tool's watch resumes.
+#[test]
+fn the_api_server_restarted_twice_before_kubevirt_re_created_the_vmi() {
+    let Some((cluster, _turn)) = cluster() else {
+        return;
+    };
+    let ns = cluster.namespace("restart2");
+    let old = cluster.running_vm(&ns, "db", "Always", &[]);
+    let kubeconfig = cluster.admin_kubeconfig();
+    let mut run = Run::start(
+        cluster,
+        &kubeconfig,
+        &["outage", "db", "-n", &ns, "--yes", "-o", "json"],
+    );
+    run.wait_for("deleted VMI");
+    cluster.restart_apiserver().expect("restart kube-apiserver");
+    cluster
+        .restart_apiserver()
+        .expect("restart kube-apiserver again");
+    let (out, stderr) = run.finish();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc = json(&out, &stderr);
+    assert_eq!(doc["recovered"], true, "{doc:#}");
+    assert_eq!(doc["recovery"], "automatic", "{doc:#}");
+    // KubeVirt's, not the tool's: it never starts or re-creates what KubeVirt owns.
+    assert!(
+        !stderr.contains("tool: starting") && !stderr.contains("tool: re-creating"),
+        "{stderr}"
+    );
+    let now = cluster
+        .wait_vmi_ready(&ns, "db", Some(&old), Duration::from_secs(90))
+        .unwrap_or_else(|e| panic!("{ns}/db not back: {e:?}"));
+    assert_eq!(doc["after"]["uid"], now.as_str(), "{doc:#}");
+}
+
 #[test]
 fn a_watch_answered_410_gone_is_relisted() {
     let Some((cluster, _turn)) = cluster() else {
@@ -284,21 +325,88 @@ fn a_watch_answered_410_gone_is_relisted() {
     );
 }
 
+/// Makes the API server itself refuse every create of the VMI `ns/name` (a
+/// ValidatingAdmissionPolicy, as a cluster's own policy or an exhausted quota would), so that
+/// KubeVirt's VM controller, the simulated one or KubeVirt's own virt-controller, can never
+/// re-create it; returns once the API server enforces it. Returns the policy's name, for
+/// `allow_vmi_creates`.
+fn refuse_vmi_creates(cluster: &Cluster, ns: &str, name: &str) -> String {
+    let policy = format!("vmchaos-test-refuse-{ns}-{name}");
+    cluster.apply_yaml(&format!(
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: {policy}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {{apiGroups: [kubevirt.io], apiVersions: ['*'], operations: [CREATE],
+       resources: [virtualmachineinstances]}}
+  validations:
+  - expression: \"!(object.metadata.namespace == '{ns}' && object.metadata.name == '{name}')\"
+    message: no VMI {ns}/{name} may be created (the fault test's policy)
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: {policy}}}
+spec: {{policyName: {policy}, validationActions: [Deny]}}
+"
+    ));
+    // The API server compiles a new policy within a second or so: until a server-side dry run
+    // of that very create is refused, it is not in force yet.
+    let manifest = serde_json::to_string(&testenv::fixtures::vmi_manifest(ns, name, &[])).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut dry_run = cluster
+            .kubectl(&cluster.admin_kubeconfig())
+            .args(["create", "--dry-run=server", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        dry_run
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(manifest.as_bytes())
+            .unwrap();
+        let out = dry_run.wait_with_output().unwrap();
+        if String::from_utf8_lossy(&out.stderr).contains(&policy) {
+            return policy;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the policy {policy} not in force after 60 s: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Deletes `refuse_vmi_creates`'s policy: KubeVirt may create the VMI again.
+fn allow_vmi_creates(cluster: &Cluster, policy: &str) {
+    let deleted = cluster
+        .kubectl(&cluster.admin_kubeconfig())
+        .args([
+            "delete",
+            "validatingadmissionpolicybinding,validatingadmissionpolicy",
+            policy,
+        ])
+        .status()
+        .unwrap();
+    assert!(deleted.success());
+}
+
 #[test]
 fn kubevirt_never_recreating_an_always_vm_is_not_recovered() {
     let Some((cluster, _turn)) = cluster() else {
         return;
     };
     let ns = cluster.namespace("never");
-    cluster.running_vm(&ns, "db", "Always", &[]);
-    let annotated = cluster
-        .kubectl(&cluster.admin_kubeconfig())
-        .args(["annotate", "vm", "db", "-n", &ns])
-        .arg(format!("{}=1h", knobs::RECREATE_DELAY))
-        .status()
-        .unwrap();
-    assert!(annotated.success());
+    let old = cluster.running_vm(&ns, "db", "Always", &[]);
     let bystander = cluster.running_vm(&ns, "other", "Always", &[]);
+    let policy = refuse_vmi_creates(cluster, &ns, "db");
     let kubeconfig = cluster.admin_kubeconfig();
     let run = Run::start(
         cluster,
@@ -339,6 +447,9 @@ fn kubevirt_never_recreating_an_always_vm_is_not_recovered() {
     );
     // The tool never starts what KubeVirt owns (virt-api would refuse it anyway).
     assert!(!stderr.contains("tool: starting"), "{stderr}");
+    // Once the API server lets it, KubeVirt brings it back by itself.
+    allow_vmi_creates(cluster, &policy);
+    assert_back(cluster, &ns, "db", &old);
 }
 
 #[test]

@@ -703,8 +703,10 @@ impl Cluster {
         processes.apiserver.as_ref().map(Child::id)
     }
 
-    /// Stops kube-apiserver (SIGTERM; SIGKILL after 15 s) and waits until it has exited: its
-    /// port refuses connections until `start_apiserver`. Every client of this cluster, the
+    /// Stops kube-apiserver (SIGTERM: it closes its watches within 2 s
+    /// (`--shutdown-watch-termination-grace-period`) and exits, in about a second; SIGKILL after
+    /// 15 s) and waits until it has exited: its port refuses connections until
+    /// `start_apiserver`. Every client of this cluster, the
     /// simulator included, sees it go: use a private cluster (`Cluster::builder()`), never a
     /// shared one.
     pub fn stop_apiserver(&self) {
