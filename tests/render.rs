@@ -221,6 +221,7 @@ fn plain_progress_lines() {
             60_000,
             TargetEvent::KubeVirtSlow {
                 waited: Duration::from_secs(60),
+                old_terminating: false,
             },
         ),
         target(

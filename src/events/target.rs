@@ -86,9 +86,11 @@ pub enum TargetEvent {
         to: String,
         reason: String,
     },
-    /// KubeVirt was expected to re-create it and hasn't, after `waited`.
+    /// KubeVirt was expected to re-create it and hasn't, after `waited`; `old_terminating`: the
+    /// old VMI is not gone yet (KubeVirt re-creates it only once it is).
     KubeVirtSlow {
         waited: Duration,
+        old_terminating: bool,
     },
     /// The old VMI is still terminating after `waited` (a finalizer holds it).
     StillTerminating {

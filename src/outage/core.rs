@@ -1049,6 +1049,7 @@ impl Core {
                     let note = if run.tool_recovers().is_none() {
                         TargetEvent::KubeVirtSlow {
                             waited: config.duration,
+                            old_terminating: !run.tracker.old_gone(),
                         }
                     } else {
                         TargetEvent::StillTerminating {

@@ -169,8 +169,18 @@ pub fn target_event(what: &TargetEvent) -> Option<String> {
         TargetEvent::StrategyRestoreFailed { vm, to, reason } => format!(
             "could not put VM {vm}'s runStrategy back to {to} ({reason}): run `kubectl patch vm {vm} --type merge -p '{{\"spec\":{{\"runStrategy\":\"{to}\"}}}}'`"
         ),
-        TargetEvent::KubeVirtSlow { waited } => format!(
+        TargetEvent::KubeVirtSlow {
+            waited,
+            old_terminating: false,
+        } => format!(
             "KubeVirt has not re-created the VMI after {}",
+            format_duration(*waited)
+        ),
+        TargetEvent::KubeVirtSlow {
+            waited,
+            old_terminating: true,
+        } => format!(
+            "KubeVirt has not re-created the VMI after {}: the old VMI is still terminating, and KubeVirt re-creates it once it is gone",
             format_duration(*waited)
         ),
         TargetEvent::StillTerminating { waited, finalizers } => format!(
@@ -244,6 +254,22 @@ mod tests {
         assert_eq!(
             probe_change(&again, None),
             "probe tcp://db:5432: passing again after 2.40s down"
+        );
+    }
+
+    #[test]
+    fn a_slow_kubevirt_says_whether_the_old_vmi_is_still_in_the_way() {
+        let slow = |old_terminating| TargetEvent::KubeVirtSlow {
+            waited: std::time::Duration::from_secs(2),
+            old_terminating,
+        };
+        assert_eq!(
+            target_event(&slow(false)).as_deref(),
+            Some("KubeVirt has not re-created the VMI after 2s")
+        );
+        assert_eq!(
+            target_event(&slow(true)).as_deref(),
+            Some("KubeVirt has not re-created the VMI after 2s: the old VMI is still terminating, and KubeVirt re-creates it once it is gone")
         );
     }
 
