@@ -2,7 +2,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::report::StepReason;
+use crate::report::{StepReason, StepReport, StepStatus};
 
 pub fn reason(r: &StepReason) -> String {
     match r {
@@ -14,6 +14,15 @@ pub fn reason(r: &StepReason) -> String {
         StepReason::EarlierFailed { step, name } => format!(
             "step {step} \"{name}\" did not recover; --continue-on-failure runs the rest anyway"
         ),
+    }
+}
+
+/// A step that did not run: `skipped: …` or `not run: …` (the reports' words for it).
+pub fn not_run(step: &StepReport) -> String {
+    let why = step.reason.as_ref().map(reason).unwrap_or_default();
+    match step.status {
+        StepStatus::Skipped => format!("skipped: {why}"),
+        StepStatus::Ran | StepStatus::NotRun => format!("not run: {why}"),
     }
 }
 

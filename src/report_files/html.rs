@@ -112,22 +112,7 @@ pub fn html(r: &GameDayReport, svg: &str) -> String {
                     verdicts::fleet_verdict(&f.result.verdict),
                     &f.result.amends,
                 ),
-                (StepStatus::Skipped, _) => {
-                    format!(
-                        "skipped: {}",
-                        step.reason
-                            .as_ref()
-                            .map(crate::render::steps::reason)
-                            .unwrap_or_default()
-                    )
-                }
-                _ => format!(
-                    "not run: {}",
-                    step.reason
-                        .as_ref()
-                        .map(crate::render::steps::reason)
-                        .unwrap_or_default()
-                ),
+                _ => crate::render::steps::not_run(step),
             };
             [
                 format!("{}. {}", i + 1, step.name),

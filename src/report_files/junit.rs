@@ -11,7 +11,7 @@ use crate::{
     error::Exit,
     render::{notes::note, verdicts},
     repeat::series::Trial,
-    report::{FleetReport, GameDayReport, Report, StepReport, StepStatus},
+    report::{FleetReport, GameDayReport, Report, StepReport},
     verdict::Decides,
 };
 
@@ -209,19 +209,12 @@ pub fn junit(report: &GameDayReport) -> String {
                 }
             }
             None => {
-                let why = match step.status {
-                    StepStatus::Skipped => "skipped",
-                    _ => "not run",
-                };
                 let _ = writeln!(
                     s,
                     "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\">\n      <skipped message=\"{}\"/>\n    </testcase>",
                     escape(&step.scenario),
                     escape(&step.name),
-                    escape(&format!(
-                        "{why}: {}",
-                        step.reason.as_ref().map(crate::render::steps::reason).unwrap_or_default()
-                    ))
+                    escape(&crate::render::steps::not_run(step))
                 );
             }
         }

@@ -140,20 +140,7 @@ pub fn layout(report: &GameDayReport) -> Layout {
         let title = format!("Step {} · {}", i + 1, step.name);
         let reason = match step.status {
             StepStatus::Ran => None,
-            StepStatus::Skipped => Some(format!(
-                "skipped: {}",
-                step.reason
-                    .as_ref()
-                    .map(crate::render::steps::reason)
-                    .unwrap_or_default()
-            )),
-            StepStatus::NotRun => Some(format!(
-                "not run: {}",
-                step.reason
-                    .as_ref()
-                    .map(crate::render::steps::reason)
-                    .unwrap_or_default()
-            )),
+            StepStatus::Skipped | StepStatus::NotRun => Some(crate::render::steps::not_run(step)),
         };
         let fleet_end = step
             .fleet
