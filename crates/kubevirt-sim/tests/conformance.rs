@@ -1026,7 +1026,7 @@ fn a_vm_created_vmi_carries_both_kubevirt_finalizers_and_still_goes() {
     }
     cluster.block_on(delete_vmi_and_wait(&cluster.client(), &ns, "db"));
     if logs_decisions(cluster) {
-        assert!(find(&events(cluster, &ns, "db"), "gone", Some(&uid)).is_some());
+        cluster.block_on(logged(cluster, &ns, "db", "gone", Some(&uid)));
     }
 }
 

@@ -144,6 +144,22 @@ pub fn find<'a>(events: &'a [Value], event: &str, uid: Option<&str>) -> Option<&
         .find(|e| e["event"] == event && uid.is_none_or(|u| e["uid"] == u))
 }
 
+/// The first event `event` (with `uid`, when given) once the simulator has logged it: an event
+/// it logs on seeing a change (`gone`) may come after the test saw that change itself.
+pub async fn logged(
+    cluster: &Cluster,
+    ns: &str,
+    name: &str,
+    event: &str,
+    uid: Option<&str>,
+) -> Value {
+    wait_for(
+        &format!("the simulator to log {event} of {ns}/{name}"),
+        || async { find(&events(cluster, ns, name), event, uid).cloned() },
+    )
+    .await
+}
+
 pub fn unix_ms(event: &Value) -> f64 {
     event["unixMs"].as_f64().expect("unixMs")
 }
