@@ -609,6 +609,23 @@ pub struct Targets {
     pub allow_full_outage: bool,
 }
 
+impl Targets {
+    /// These VMIs by name (`NAME` or `NAMESPACE/NAME`), with the guards given: how a repeated
+    /// trial and a `run -f` step choose again the VMIs they already decided on.
+    pub fn named(names: Vec<String>, max_targets: usize, allow_full_outage: bool) -> Targets {
+        Targets {
+            names,
+            selector: None,
+            all: false,
+            count: None,
+            percent: None,
+            seed: None,
+            max_targets,
+            allow_full_outage,
+        }
+    }
+}
+
 impl SelectionArgs {
     /// From the command line; `namespace` is -n or the context's. Fills in a fresh seed when a
     /// sample is asked for without --seed.

@@ -342,7 +342,17 @@ fn a_bad_baseline_or_repeat_changes_nothing() {
 
 /// Runs the tool with `args` and calls `at` on each progress line until it returns true; then
 /// lets it finish. Returns its output and the progress lines after that moment.
-fn run_until(env: &Env, args: &[&str], mut at: impl FnMut(&str) -> bool) -> (Output, String) {
+fn run_until(env: &Env, args: &[&str], at: impl FnMut(&str) -> bool) -> (Output, String) {
+    run_until_then(env, args, at, None)
+}
+
+/// As [`run_until`], sending `signal` (`-INT`, `-TERM`) to the tool at that moment.
+fn run_until_then(
+    env: &Env,
+    args: &[&str],
+    mut at: impl FnMut(&str) -> bool,
+    signal: Option<&str>,
+) -> (Output, String) {
     let mut child = env
         .command(args)
         .stdout(Stdio::piped())
@@ -354,6 +364,9 @@ fn run_until(env: &Env, args: &[&str], mut at: impl FnMut(&str) -> bool) -> (Out
         if at(&line.unwrap()) {
             break;
         }
+    }
+    if let Some(signal) = signal {
+        kill(child.id(), signal);
     }
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     (child.wait_with_output().unwrap(), rest.join("\n"))
@@ -386,22 +399,13 @@ fn ctrl_c_between_trials_ends_the_repetition_with_the_trials_so_far() {
         "--interval",
         "10m",
     ];
-    let mut child = env
-        .command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        if line.unwrap().contains("trial 2 of 3: waiting") {
-            break;
-        }
-    }
-    kill(child.id(), "-INT");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", rest.join("\n"));
+    let (out, rest) = run_until_then(
+        &env,
+        &args,
+        |line| line.contains("trial 2 of 3: waiting"),
+        Some("-INT"),
+    );
+    assert_eq!(out.status.code(), Some(130), "{rest}");
     let doc = json(&out);
     assert_eq!(doc["interrupted"], true, "{doc:#}");
     assert_eq!(doc["trials"].as_array().map(Vec::len), Some(1), "{doc:#}");
@@ -432,31 +436,23 @@ fn sigterm_during_a_trial_recovers_it_and_keeps_the_earlier_trials() {
         "--repeat",
         "3",
     ];
-    let mut child = env
-        .command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut gone = 0;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if line.contains("trial 2 of 3: waiting") {
-            // Trial 2's VMI boots slowly: the signal comes while it is down.
-            env.annotate_template(&ns, "db", BOOT_DELAY, "6s");
-        }
-        if line.contains("old VMI gone") {
-            gone += 1;
-            if gone == 2 {
-                break;
+    let (out, rest) = run_until_then(
+        &env,
+        &args,
+        |line| {
+            if line.contains("trial 2 of 3: waiting") {
+                // Trial 2's VMI boots slowly: the signal comes while it is down.
+                env.annotate_template(&ns, "db", BOOT_DELAY, "6s");
             }
-        }
-    }
-    kill(child.id(), "-TERM");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(143), "{}", rest.join("\n"));
+            if line.contains("old VMI gone") {
+                gone += 1;
+            }
+            gone == 2
+        },
+        Some("-TERM"),
+    );
+    assert_eq!(out.status.code(), Some(143), "{rest}");
     let doc = json(&out);
     assert_eq!(doc["interrupted"], true, "{doc:#}");
     let trials = doc["trials"].as_array().unwrap();

@@ -317,7 +317,12 @@ pub fn planned(t: &Target, how: How) -> PlannedTarget {
             .vm
             .as_ref()
             .map(|v| (v.name.clone(), v.run_strategy.as_str().to_string())),
-        replica_set: t.vmi.owner.as_ref().map(|o| o.name.clone()),
+        replica_set: t
+            .vmi
+            .owner
+            .as_ref()
+            .filter(|_| t.plan.recovery() == Recovery::Follow)
+            .map(|o| o.name.clone()),
         keep_down: how.keep_down,
         fault: how.fault,
     }

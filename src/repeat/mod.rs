@@ -191,15 +191,11 @@ fn next_trial(config: &OutageConfig, previous: &[&Report]) -> OutageConfig {
         })
         .collect();
     OutageConfig {
-        targets: crate::selection::Targets {
-            names: names.clone(),
-            selector: None,
-            all: false,
-            count: None,
-            percent: None,
-            seed: None,
-            ..config.targets.clone()
-        },
+        targets: crate::selection::Targets::named(
+            names.clone(),
+            config.targets.max_targets,
+            config.targets.allow_full_outage,
+        ),
         names,
         yes: true,
         ..config.clone()

@@ -529,16 +529,11 @@ impl Engine {
             .map(|t| format!("{}/{}", t.namespace, t.name))
             .collect();
         let config = OutageConfig {
-            targets: crate::selection::Targets {
-                names: names.clone(),
-                selector: None,
-                all: false,
-                count: None,
-                percent: None,
-                seed: None,
-                max_targets: self.config.max_targets,
-                allow_full_outage: self.config.allow_full_outage,
-            },
+            targets: crate::selection::Targets::named(
+                names.clone(),
+                self.config.max_targets,
+                self.config.allow_full_outage,
+            ),
             names,
             chosen_by_flags: true,
             duration: step.duration,
